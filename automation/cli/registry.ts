@@ -1,0 +1,23 @@
+import { Command } from './command';
+
+/**
+ * Every `dr` command, loaded lazily so `dr help` and small commands start fast.
+ * To add a command: create `commands/<file>.ts` exporting `command: Command`, then add ONE line here.
+ */
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  // --- backups (issue 3) ---
+  // --- failover, local rehearsal (issue 4) ---
+  // --- AWS (issue 5) ---
+};
+
+/** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */
+export function resolveCommand(argv: readonly string[]): { name: string; rest: string[] } | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  for (let n = Math.min(3, words.length); n >= 1; n--) {
+    const candidate = argv.slice(0, n);
+    if (candidate.some((w) => w.startsWith('-'))) continue;
+    const name = candidate.join(' ');
+    if (COMMANDS[name]) return { name, rest: argv.slice(n) };
+  }
+  return undefined;
+}
