@@ -1,0 +1,426 @@
+/**
+ * IAM, bucket, topic, key and repository policy documents — plain JSON-building functions, no Pulumi.
+ *
+ * Components resolve their ARNs (pulumi.all(...).apply) and call these, so every document can be
+ * asserted statement by statement without an engine. Least privilege throughout: resources are named,
+ * not "*", except where the API has no resource-level permissions (documented per statement).
+ */
+
+export interface Statement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: '*' | { AWS?: string | string[]; Service?: string | string[] };
+  Action: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Statement[];
+}
+
+function doc(...statements: Statement[]): PolicyDocument {
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Parts of an ARN: arn:partition:service:region:account:resource. Throws on anything else. */
+export function parseArn(arn: string): { partition: string; service: string; region: string; account: string; resource: string } {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') throw new Error(`not an ARN: ${JSON.stringify(arn)}`);
+  const [, partition, service, region, account, ...rest] = parts;
+  return { partition: partition!, service: service!, region: region!, account: account!, resource: rest.join(':') };
+}
+
+/** The account id of a regional ARN (e.g. a KMS key ARN) — avoids a getCallerIdentity call. */
+export function arnAccount(arn: string): string {
+  const { account } = parseArn(arn);
+  if (!/^\d{12}$/.test(account)) throw new Error(`ARN has no account id: ${JSON.stringify(arn)}`);
+  return account;
+}
+
+/** The partition of an ARN (aws, aws-us-gov, aws-cn). */
+export function arnPartition(arn: string): string {
+  return parseArn(arn).partition;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup bucket
+// ---------------------------------------------------------------------------------------------
+
+export interface BucketPolicyInput {
+  bucketArn: string;
+  /** The region's KMS key; PutObject naming any other key is denied. */
+  kmsKeyArn: string;
+}
+
+/**
+ * Backup bucket policy:
+ *  - DenyInsecureTransport: every s3 action without TLS (`aws:SecureTransport = false`) is denied.
+ *  - DenyWrongEncryptionHeader: a PutObject (incl. CreateMultipartUpload) that *asks* for an
+ *    encryption other than aws:kms is denied. `Null = false` makes the deny apply only when the header is
+ *    present, so uploads with no header — the backup job's multipart stream — get the bucket's default
+ *    SSE-KMS encryption and are not refused (UploadPart carries no header either).
+ *  - DenyWrongKmsKey: a PutObject naming a KMS key other than the region's key (by ARN) is denied.
+ */
+export function backupBucketPolicy({ bucketArn, kmsKeyArn }: BucketPolicyInput): PolicyDocument {
+  return doc(
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+    {
+      Sid: 'DenyWrongEncryptionHeader',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: `${bucketArn}/*`,
+      Condition: {
+        StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+        Null: { 's3:x-amz-server-side-encryption': 'false' },
+      },
+    },
+    {
+      Sid: 'DenyWrongKmsKey',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: `${bucketArn}/*`,
+      Condition: {
+        StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': kmsKeyArn },
+        Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+      },
+    },
+  );
+}
+
+/** Trust policy for S3's replication role: only S3, only on behalf of the source bucket in this account. */
+export function s3ReplicationTrustPolicy({ sourceBucketArn, account }: { sourceBucketArn: string; account: string }): PolicyDocument {
+  return doc({
+    Sid: 'S3AssumeForReplication',
+    Effect: 'Allow',
+    Principal: { Service: 's3.amazonaws.com' },
+    Action: 'sts:AssumeRole',
+    Condition: {
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnLike: { 'aws:SourceArn': sourceBucketArn },
+    },
+  });
+}
+
+export interface ReplicationPolicyInput {
+  sourceBucketArn: string;
+  destinationBucketArn: string;
+  sourceKmsKeyArn: string;
+  destinationKmsKeyArn: string;
+  sourceRegion: string;
+  destinationRegion: string;
+}
+
+/**
+ * Least-privilege replication role for SSE-KMS → SSE-KMS cross-region replication.
+ * KMS use is bound to S3 in the right region (`kms:ViaService`) and to the right bucket
+ * (`kms:EncryptionContext:aws:s3:arn`). With an S3 Bucket Key the encryption context is the *bucket*
+ * ARN rather than the object ARN, so both are allowed. kms:GenerateDataKey on the destination key is
+ * needed when the destination bucket uses a Bucket Key (it does — it is the peer's BackupBucket).
+ */
+export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument {
+  return doc(
+    {
+      Sid: 'SourceBucketConfig',
+      Effect: 'Allow',
+      Action: ['s3:GetReplicationConfiguration', 's3:ListBucket'],
+      Resource: p.sourceBucketArn,
+    },
+    {
+      Sid: 'SourceObjectVersions',
+      Effect: 'Allow',
+      Action: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+      Resource: `${p.sourceBucketArn}/*`,
+    },
+    {
+      Sid: 'DestinationReplicate',
+      Effect: 'Allow',
+      Action: ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags'],
+      Resource: `${p.destinationBucketArn}/*`,
+    },
+    {
+      Sid: 'DecryptSource',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: p.sourceKmsKeyArn,
+      Condition: {
+        StringEquals: { 'kms:ViaService': `s3.${p.sourceRegion}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [p.sourceBucketArn, `${p.sourceBucketArn}/*`] },
+      },
+    },
+    {
+      Sid: 'EncryptDestination',
+      Effect: 'Allow',
+      Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+      Resource: p.destinationKmsKeyArn,
+      Condition: {
+        StringEquals: { 'kms:ViaService': `s3.${p.destinationRegion}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [p.destinationBucketArn, `${p.destinationBucketArn}/*`] },
+      },
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup job (Lambda) and its schedules
+// ---------------------------------------------------------------------------------------------
+
+/** Trust policy for a service role, limited to this account (confused-deputy protection). */
+export function serviceTrustPolicy(service: 'lambda.amazonaws.com' | 'scheduler.amazonaws.com', account: string): PolicyDocument {
+  return doc({
+    Sid: 'ServiceAssume',
+    Effect: 'Allow',
+    Principal: { Service: service },
+    Action: 'sts:AssumeRole',
+    Condition: { StringEquals: { 'aws:SourceAccount': account } },
+  });
+}
+
+export interface BackupJobPolicyInput {
+  region: string;
+  account: string;
+  partition?: string;
+  bucketArn: string;
+  /** Key prefixes the job may write/read/delete, e.g. ['postgresql/', 'redis/']. */
+  prefixes: string[];
+  kmsKeyArn: string;
+  /** Secrets the job may read: the DB master secret and, if any, the cache auth-token secret. */
+  secretArns: string[];
+  metricsNamespace: string;
+  topicArn: string;
+  logGroupArn: string;
+  dlqArn: string;
+  /** The database the job snapshots (RDS instance ARN), if any. */
+  dbInstanceArn?: string;
+  /** Prefix of the manual snapshots the job creates/copies/deletes (RDS and ElastiCache). */
+  snapshotPrefix: string;
+  /** The ElastiCache replication group the job snapshots, if any. */
+  cacheReplicationGroupId?: string;
+}
+
+/**
+ * The backup job's permissions. Notes on the few statements that cannot name a resource:
+ *  - cloudwatch:PutMetricData has no resource-level permission; it is bound to the metrics namespace.
+ *  - EC2 ENI actions for a VPC Lambda (the content of AWSLambdaVPCAccessExecutionRole minus its
+ *    logs:CreateLogGroup on "*", which this job does not need: its log group is declared).
+ */
+export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
+  const partition = p.partition ?? 'aws';
+  const objectArns = p.prefixes.map((prefix) => `${p.bucketArn}/${prefix}*`);
+  const listPrefixes = p.prefixes.flatMap((prefix) => [prefix, `${prefix}*`]);
+  const rdsSnapshots = `arn:${partition}:rds:*:${p.account}:snapshot:${p.snapshotPrefix}*`;
+  const cacheSnapshots = `arn:${partition}:elasticache:${p.region}:${p.account}:snapshot:${p.snapshotPrefix}*`;
+  const statements: Statement[] = [
+    {
+      Sid: 'BackupObjects',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Resource: objectArns,
+    },
+    {
+      Sid: 'ListBackupPrefixes',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: p.bucketArn,
+      Condition: { StringLike: { 's3:prefix': listPrefixes } },
+    },
+    {
+      Sid: 'UseRegionKey',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: p.kmsKeyArn,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': ['s3', 'sqs', 'secretsmanager', 'sns'].map((s) => `${s}.${p.region}.amazonaws.com`),
+        },
+      },
+    },
+    {
+      Sid: 'ReadDatabaseSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: p.secretArns,
+    },
+    {
+      Sid: 'PublishBackupMetrics',
+      Effect: 'Allow',
+      Action: 'cloudwatch:PutMetricData',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': p.metricsNamespace } },
+    },
+    { Sid: 'NotifyAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: p.topicArn },
+    {
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: `${p.logGroupArn}:*`,
+    },
+    { Sid: 'OnFailureDestination', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: p.dlqArn },
+    {
+      Sid: 'VpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      Resource: '*',
+    },
+  ];
+  if (p.dbInstanceArn) {
+    statements.push(
+      {
+        Sid: 'RdsSnapshotCreate',
+        Effect: 'Allow',
+        Action: ['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'],
+        Resource: [p.dbInstanceArn, rdsSnapshots],
+      },
+      {
+        Sid: 'RdsSnapshotManage',
+        Effect: 'Allow',
+        Action: ['rds:CopyDBSnapshot', 'rds:DeleteDBSnapshot', 'rds:AddTagsToResource'],
+        Resource: rdsSnapshots,
+      },
+    );
+  }
+  if (p.cacheReplicationGroupId) {
+    statements.push({
+      Sid: 'CacheSnapshots',
+      Effect: 'Allow',
+      Action: ['elasticache:CreateSnapshot', 'elasticache:DeleteSnapshot', 'elasticache:DescribeSnapshots', 'elasticache:AddTagsToResource'],
+      Resource: [
+        `arn:${partition}:elasticache:${p.region}:${p.account}:replicationgroup:${p.cacheReplicationGroupId}`,
+        `arn:${partition}:elasticache:${p.region}:${p.account}:cluster:${p.cacheReplicationGroupId}-*`,
+        cacheSnapshots,
+      ],
+    });
+  }
+  return doc(...statements);
+}
+
+/** What EventBridge Scheduler may do with its role: invoke the job, and dead-letter undeliverable events. */
+export function schedulerPolicy(p: { functionArn: string; dlqArn: string; kmsKeyArn: string; region: string }): PolicyDocument {
+  return doc(
+    { Sid: 'InvokeBackupJob', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [p.functionArn, `${p.functionArn}:*`] },
+    { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: p.dlqArn },
+    {
+      Sid: 'DeadLetterEncryption',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: p.kmsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': `sqs.${p.region}.amazonaws.com` } },
+    },
+  );
+}
+
+/** ECR repository policy: Lambda (in this account and region only) may pull the backup-job image. */
+export function ecrLambdaPullPolicy({ account, region, partition = 'aws' }: { account: string; region: string; partition?: string }): PolicyDocument {
+  return doc({
+    Sid: 'LambdaPull',
+    Effect: 'Allow',
+    Principal: { Service: 'lambda.amazonaws.com' },
+    Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+    Condition: { StringLike: { 'aws:sourceArn': `arn:${partition}:lambda:${region}:${account}:function:*` } },
+  });
+}
+
+/** ECR lifecycle policy: keep the newest `keep` images (older digests are never referenced by the function). */
+export function ecrLifecyclePolicy(keep: number): { rules: unknown[] } {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`backupJob.keepImages: must be a whole number ≥ 1, got ${JSON.stringify(keep)}`);
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `keep the newest ${keep} images`,
+        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: keep },
+        action: { type: 'expire' },
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * SNS topic policy: the account administers the topic; CloudWatch alarms of this account may publish.
+ * (Setting a topic policy replaces the default one, so the owner statement must be explicit.)
+ */
+export function alertsTopicPolicy({ topicArn, account }: { topicArn: string; account: string }): PolicyDocument {
+  const partition = arnPartition(topicArn);
+  return doc(
+    {
+      Sid: 'AccountAdministers',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+      Action: [
+        'sns:GetTopicAttributes',
+        'sns:SetTopicAttributes',
+        'sns:AddPermission',
+        'sns:RemovePermission',
+        'sns:DeleteTopic',
+        'sns:Subscribe',
+        'sns:ListSubscriptionsByTopic',
+        'sns:Publish',
+      ],
+      Resource: topicArn,
+    },
+    {
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: topicArn,
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:*:${account}:alarm:*` },
+      },
+    },
+  );
+}
+
+/**
+ * Key-policy statements a KMS key needs so that CloudWatch alarms can publish to an SNS topic encrypted
+ * with it (CloudWatch cannot use the AWS-managed alias/aws/sns key at all). The regional Keys component
+ * must include these; the Alerts component's own us-east-1 key uses them too.
+ */
+export function cloudWatchAlarmsKeyStatements(account: string): Statement[] {
+  return [
+    {
+      Sid: 'CloudWatchAlarmsUseKeyForSns',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': account } },
+    },
+  ];
+}
+
+/** Key policy of the small us-east-1 key the Alerts component creates for its health-check topic. */
+export function alertsKeyPolicy({ account, partition = 'aws' }: { account: string; partition?: string }): PolicyDocument {
+  return doc(
+    {
+      Sid: 'AccountAdministers',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+    ...cloudWatchAlarmsKeyStatements(account),
+  );
+}
