@@ -1,0 +1,290 @@
+/**
+ * Pure failover planning: `(mode, incident, from, to, topology) → ordered steps`, each with what it does, what it
+ * touches (concrete identifiers) and why it runs or is skipped. Dry-run prints exactly this plan; the engine
+ * executes it. No I/O here.
+ */
+
+import { UsageError } from '../cli/errors';
+import { FailoverMode, Incident, INCIDENTS, FAILOVER_MODES, STEP_NAMES, StepName, incidentMoves, isIncident, isMode } from './steps';
+
+/** One region's identifiers. */
+export interface RegionTopology {
+  /** Region name used everywhere else (`a`/`b` locally, `eu-west-1` on AWS). */
+  name: string;
+  /** Pulumi stack of this region (e.g. `org/bot-platform/secondary`); absent locally. */
+  stack?: string;
+  /** Database identifier (RDS instance id / local `postgres@127.0.0.1:5433`). */
+  database: string;
+  /** Cache identifier (ElastiCache replication group id / local `redis@127.0.0.1:6380`). */
+  cache?: string;
+  /** Secret ids/ARNs replicated into this region (bot tokens, DB credentials). */
+  secrets?: string[];
+}
+
+/** A DNS service name and which tier it serves. */
+export interface DnsRecordRef {
+  /** Record name (`bot.example.com.` / local `platform`). */
+  name: string;
+  /** `platform` moves with a datacenter failover; `database`/`cache` with that tier's incident (and datacenter). */
+  service: 'platform' | 'database' | 'cache';
+}
+
+/** What a failover can touch. Built from stack outputs on AWS, from the local environment's state locally. */
+export interface Topology {
+  regions: RegionTopology[];
+  dns: {
+    /** Hosted zone id/name; absent locally. */
+    zone?: string;
+    records: DnsRecordRef[];
+  };
+  /** ElastiCache Global Datastore id, when there is one. */
+  cacheGlobalId?: string;
+}
+
+/**
+ * Capabilities the ports declared unavailable (their {@link Capability.unavailable} text). Steps needing them are
+ * planned as skipped with that reason. `cacheFence` covers the optional cache fence pair.
+ */
+export type Unavailable = Partial<Record<'database' | 'cache' | 'cacheFence' | 'secrets' | 'dns' | 'stacks', string>>;
+
+export interface PlanRequest {
+  mode: FailoverMode;
+  incident: Incident;
+  /** Region losing the role. */
+  from: string;
+  /** Region taking over. */
+  to: string;
+  topology: Topology;
+  unavailable?: Unavailable;
+  /** For the step texts only. */
+  limits?: Partial<FailoverLimits>;
+}
+
+export interface FailoverLimits {
+  /** Planned mode refuses when the standby lags more than this. */
+  maxLagSeconds: number;
+  /** Planned mode aborts (and unfences) when the standby has not replayed the final WAL position by then. */
+  catchUpTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: FailoverLimits = { maxLagSeconds: 30, catchUpTimeoutMs: 60_000 };
+
+export type StepTarget = Record<string, string | string[]>;
+
+export interface PlanStep {
+  name: StepName;
+  /** Whether the step runs in this plan (false: skipped, `reason` says why). */
+  runs: boolean;
+  /** What it does, for people. */
+  action: string;
+  /** Concrete identifiers it touches. */
+  target: StepTarget;
+  /** Why it runs, or why it is skipped for this mode/incident/environment. */
+  reason: string;
+}
+
+export interface FailoverPlan {
+  mode: FailoverMode;
+  incident: Incident;
+  from: string;
+  to: string;
+  steps: PlanStep[];
+}
+
+/** Validate a request; every problem is a {@link UsageError} naming the key and what is allowed. */
+export function validatePlanRequest(req: { mode: string; incident: string; from: string; to: string; topology: Topology }): void {
+  if (!isMode(req.mode)) throw new UsageError(`mode '${req.mode}' is not allowed; allowed: ${FAILOVER_MODES.join(', ')}`);
+  if (!isIncident(req.incident)) throw new UsageError(`--incident '${req.incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
+  const names = req.topology.regions.map((r) => r.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`topology names region '${dup}' twice: the two stacks must be in different regions`);
+  for (const [key, region] of [['from', req.from], ['to', req.to]] as const) {
+    if (!names.includes(region)) throw new UsageError(`${key} region '${region}' is not in the topology; known regions: ${names.join(', ') || '(none)'}`);
+  }
+  if (req.from === req.to) throw new UsageError(`from and to are the same region ('${req.from}'): a failover needs two regions`);
+  const moves = incidentMoves(req.incident);
+  const to = regionOf(req.topology, req.to);
+  const from = regionOf(req.topology, req.from);
+  if (moves.database && (!to.database || !from.database)) throw new UsageError(`incident '${req.incident}' moves the database, but the topology has no database id for region '${!to.database ? req.to : req.from}'`);
+  if (req.incident === 'cache' && (!to.cache || !from.cache)) throw new UsageError(`incident 'cache' moves the cache, but the topology has no cache id for region '${!to.cache ? req.to : req.from}'`);
+}
+
+export function regionOf(topology: Topology, name: string): RegionTopology {
+  const r = topology.regions.find((x) => x.name === name);
+  if (!r) throw new UsageError(`region '${name}' is not in the topology`);
+  return r;
+}
+
+/** Plan a failover. Pure: same input, same plan. Throws {@link UsageError} on an invalid request. */
+export function planFailover(req: PlanRequest): FailoverPlan {
+  validatePlanRequest(req);
+  const { mode, incident, topology } = req;
+  const un = req.unavailable ?? {};
+  const limits = { ...DEFAULT_LIMITS, ...req.limits };
+  const from = regionOf(topology, req.from);
+  const to = regionOf(topology, req.to);
+  const moves = incidentMoves(incident);
+  const planned = mode === 'planned';
+  const stacks = [from.stack, to.stack].filter((s): s is string => !!s);
+  const steps: PlanStep[] = [];
+  const add = (name: StepName, runs: boolean, action: string, target: StepTarget, reason: string): void => {
+    steps.push({ name, runs, action, target, reason });
+  };
+  const services = new Set<DnsRecordRef['service']>([
+    ...(moves.app ? (['platform'] as const) : []),
+    ...(moves.database ? (['database'] as const) : []),
+    ...(moves.cache ? (['cache'] as const) : []),
+  ]);
+  const records = topology.dns.records.filter((r) => services.has(r.service)).map((r) => r.name);
+  const cacheMoves = moves.cache && !!to.cache && !!from.cache && !un.cache;
+
+  // preflight
+  const pfTarget: StepTarget = { from: from.name, to: to.name };
+  if (moves.database) Object.assign(pfTarget, { from_database: from.database, to_database: to.database });
+  if (moves.cache && from.cache && to.cache) Object.assign(pfTarget, { from_cache: from.cache, to_cache: to.cache });
+  if (stacks.length && !un.stacks) pfTarget.stacks = stacks;
+  add(
+    'preflight',
+    true,
+    planned
+      ? `check that ${from.name} answers, that ${to.name} is a healthy standby and that it lags at most ${limits.maxLagSeconds}s${stacks.length && !un.stacks ? '; refresh the stacks' : ''}`
+      : `check that ${to.name} is a healthy standby and record the last known replication lag as the estimated data loss${stacks.length && !un.stacks ? '; refresh the stacks' : ''}`,
+    pfTarget,
+    planned ? 'a planned switchover refuses to start unless it can lose nothing' : 'an unplanned failover must know what it is about to lose',
+  );
+
+  // fence
+  const fenceTarget: StepTarget = { region: from.name };
+  const fenceTiers: string[] = [];
+  if (moves.database && !un.database) {
+    fenceTarget.database = from.database;
+    fenceTiers.push(`database ${from.database}`);
+  }
+  const cacheFence = cacheMoves && !un.cacheFence;
+  if (cacheFence && from.cache) {
+    fenceTarget.cache = from.cache;
+    fenceTiers.push(`cache ${from.cache}`);
+  }
+  if (fenceTiers.length === 0) {
+    add('fence', false, 'fence the old primary', fenceTarget, un.cacheFence && moves.cache && !moves.database ? `skipped: ${un.cacheFence}` : `skipped: nothing to fence for a ${incident} incident`);
+  } else {
+    add(
+      'fence',
+      true,
+      planned
+        ? `make ${fenceTiers.join(' and ')} in ${from.name} refuse application writes (read-only, application sessions terminated, new application connections refused; replication keeps streaming)`
+        : `fence ${fenceTiers.join(' and ')} in ${from.name} if it answers; otherwise record a pending fence that the split-brain guard applies as soon as it is reachable`,
+      fenceTarget,
+      'split-brain guard: the old primary must never take writes again through the service name',
+    );
+  }
+
+  // catch-up
+  if (!moves.database) {
+    add('catch-up', false, 'wait for the standby to replay the primary\'s final WAL position', { region: to.name }, `skipped: a ${incident} incident leaves the database where it is`);
+  } else if (!planned) {
+    add('catch-up', false, 'wait for the standby to replay the primary\'s final WAL position', { region: to.name, database: to.database }, 'skipped: unplanned, the primary is gone; the estimated data loss is recorded instead of waiting');
+  } else {
+    add(
+      'catch-up',
+      true,
+      `read ${from.database}'s final WAL position and wait up to ${Math.round(limits.catchUpTimeoutMs / 1000)}s until ${to.database} has replayed it; on timeout unfence ${from.name} and abort`,
+      { region: to.name, database: to.database, source: from.database },
+      'planned switchover loses nothing: promote only once every acknowledged write is on the standby',
+    );
+  }
+
+  // promote-database
+  const pdTarget: StepTarget = { region: to.name, database: to.database };
+  if (to.stack && !un.stacks) pdTarget.stack = to.stack;
+  if (!moves.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: a ${incident} incident leaves the database where it is`);
+  else if (un.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: ${un.database}`);
+  else add('promote-database', true, `promote standby ${to.database} in ${to.name} to a writable primary`, pdTarget, `${to.name} takes over the database`);
+
+  // promote-cache
+  const pcTarget: StepTarget = { region: to.name };
+  if (to.cache) pcTarget.cache = to.cache;
+  if (topology.cacheGlobalId) pcTarget.global_datastore = topology.cacheGlobalId;
+  if (!moves.cache) add('promote-cache', false, 'promote the cache', pcTarget, `skipped: a ${incident} incident leaves the cache where it is`);
+  else if (un.cache) add('promote-cache', false, 'promote the cache', pcTarget, `skipped: ${un.cache}`);
+  else if (!to.cache || !from.cache) add('promote-cache', false, 'promote the cache', pcTarget, `skipped: the topology has no cache replica in ${to.cache ? from.name : to.name}`);
+  else
+    add(
+      'promote-cache',
+      true,
+      `promote cache ${to.cache} in ${to.name} to primary${topology.cacheGlobalId ? ` (global datastore ${topology.cacheGlobalId})` : ''}${planned ? ', coordinated with the old primary' : ''}`,
+      pcTarget,
+      `${to.name} takes over the cache`,
+    );
+
+  // promote-secrets
+  const secrets = to.secrets ?? [];
+  const psTarget: StepTarget = { region: to.name, secrets };
+  if (!moves.app) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: a ${incident} incident leaves the application (and its secrets) in ${from.name}`);
+  else if (un.secrets) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: ${un.secrets}`);
+  else if (secrets.length === 0) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: the topology lists no replicated secrets in ${to.name}`);
+  else add('promote-secrets', true, `stop replication of ${secrets.length} secret(s) into ${to.name} so they become writable there`, psTarget, `${to.name} must be able to rotate its own bot tokens and credentials`);
+
+  // switch-dns
+  const dnsTarget: StepTarget = { region: to.name, records };
+  if (topology.dns.zone) dnsTarget.zone = topology.dns.zone;
+  if (un.dns) add('switch-dns', false, 'point the service names at the new region', dnsTarget, `skipped: ${un.dns}`);
+  else if (records.length === 0) add('switch-dns', false, 'point the service names at the new region', dnsTarget, `skipped: no DNS record serves the ${[...services].join('/')} service`);
+  else add('switch-dns', true, `point ${records.join(', ')} at ${to.name} now (no health-check wait) and wait until in sync`, dnsTarget, 'traffic follows the service names; they never point back at the old primary');
+
+  // verify
+  const vTarget: StepTarget = { region: to.name };
+  if (moves.database) vTarget.database = to.database;
+  if (cacheMoves && to.cache) vTarget.cache = to.cache;
+  if (records.length && !un.dns) vTarget.records = records;
+  add('verify', true, `check that ${to.name} accepts writes on every moved tier and that the service names resolve to it`, vTarget, 'a failover is done when traffic can be served, not when commands returned');
+
+  // record
+  const rTarget: StepTarget = { survivor: to.name, lost: from.name };
+  if (stacks.length && !un.stacks) rTarget.stacks = stacks;
+  add(
+    'record',
+    true,
+    stacks.length && !un.stacks
+      ? `set the stacks' config (${to.stack ?? to.name}: primary/promoted, ${from.stack ?? from.name}: secondary) and run up, then close the journal`
+      : `close the journal with the new roles (${to.name} serves, ${from.name} is lost)`,
+    rTarget,
+    un.stacks ? `the journal is the record of the new roles; stacks: ${un.stacks}` : 'a later deploy or failback must start from the new roles, not undo them',
+  );
+
+  // Keep STEP_NAMES order whatever the code above did.
+  steps.sort((a, b) => STEP_NAMES.indexOf(a.name) - STEP_NAMES.indexOf(b.name));
+  return { mode, incident, from: from.name, to: to.name, steps };
+}
+
+/** The JSON shape of a plan (superset of issue 5's `{mode, incident, steps:[{name, action, target}]}`). */
+export function planToJson(plan: FailoverPlan): {
+  mode: FailoverMode;
+  incident: Incident;
+  from: string;
+  to: string;
+  steps: Array<{ name: StepName; action: string; target: StepTarget; reason: string; runs: boolean }>;
+} {
+  return {
+    mode: plan.mode,
+    incident: plan.incident,
+    from: plan.from,
+    to: plan.to,
+    steps: plan.steps.map((s) => ({ name: s.name, action: s.action, target: s.target, reason: s.reason, runs: s.runs })),
+  };
+}
+
+/** Human text of a plan: one numbered block per step, skipped steps marked. */
+export function formatPlan(plan: FailoverPlan): string {
+  const lines = [`Failover plan: ${plan.mode} ${plan.incident} failover from ${plan.from} to ${plan.to} (dry run: nothing is changed)`];
+  plan.steps.forEach((s, i) => {
+    const mark = s.runs ? 'run ' : 'skip';
+    lines.push(`${String(i + 1).padStart(2)}. [${mark}] ${s.name}: ${s.action}`);
+    const target = Object.entries(s.target)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? (v.length ? v.join(',') : '(none)') : v}`)
+      .join(' ');
+    if (target) lines.push(`      target: ${target}`);
+    lines.push(`      why:    ${s.reason}`);
+  });
+  return lines.join('\n') + '\n';
+}
