@@ -1,0 +1,153 @@
+/**
+ * Small process helpers shared by the local adapters: run a tool to completion, run it as the `postgres`
+ * OS user when we are root (PostgreSQL refuses to run as root), and find a free TCP port on 127.0.0.1.
+ */
+import { spawn, SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Run as this OS user (via `runuser -u USER --`) when the current process is root. */
+  asUser?: string;
+  input?: string;
+  /** Throw when the exit code is not 0 (default true). */
+  check?: boolean;
+  signal?: AbortSignal;
+}
+
+export class ProcessError extends Error {
+  constructor(readonly command: string, readonly result: RunResult) {
+    super(`${command} exited with ${result.code ?? result.signal}: ${lastLines(result.stderr || result.stdout, 8)}`);
+    this.name = 'ProcessError';
+  }
+}
+
+export function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join('\n');
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** The argv to run `file args` as `user` when root (`runuser -u user -- file args`), else unchanged. */
+export function asUserArgv(file: string, args: readonly string[], user?: string): [string, string[]] {
+  if (user && isRoot()) return ['runuser', ['-u', user, '--', file, ...args]];
+  return [file, [...args]];
+}
+
+/** A minimal, predictable environment for child tools: PATH/locale only, plus what the caller adds. */
+export function toolEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const base: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    TZ: 'UTC',
+    ...extra,
+  };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Run a command to completion, capturing stdout and stderr. */
+export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [cmd, argv] = asUserArgv(file, args, opts.asUser);
+  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal };
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, spawnOpts);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const result = { code, signal, stdout, stderr };
+      if (code !== 0 && opts.check !== false) reject(new ProcessError(path.basename(file), result));
+      else resolve(result);
+    });
+    child.stdin?.end(opts.input ?? '');
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error('could not allocate a port'))));
+    });
+  });
+}
+
+/** Resolve when `pid` is gone (polling), or reject after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Throw a clear error unless every ancestor of `dir` is traversable (o+x) by another OS user: PostgreSQL
+ * runs as `postgres` and must reach its data directory. We never loosen permissions on someone's path.
+ */
+export function assertTraversable(dir: string): void {
+  let cur = path.dirname(path.resolve(dir));
+  while (true) {
+    const st = fs.statSync(cur);
+    if ((st.mode & 0o001) === 0) {
+      throw new Error(`directory ${cur} is not traversable by the postgres user (mode ${(st.mode & 0o777).toString(8)}); put the cluster under /tmp or run: chmod o+x ${cur}`);
+    }
+    const parent = path.dirname(cur);
+    if (parent === cur) break;
+    cur = parent;
+  }
+}
+
+/** chown -R by numeric ids. */
+export function chownRecursive(target: string, uid: number, gid: number): void {
+  fs.chownSync(target, uid, gid);
+  const st = fs.statSync(target);
+  if (!st.isDirectory()) return;
+  for (const e of fs.readdirSync(target)) chownRecursive(path.join(target, e), uid, gid);
+}
+
+/** uid/gid of a local OS user, read from /etc/passwd (no extra dependency). */
+export function userIds(user: string): { uid: number; gid: number } {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`OS user '${user}' does not exist (PostgreSQL cannot run as root; create it or install the postgresql package)`);
+  const parts = line.split(':');
+  return { uid: Number(parts[2]), gid: Number(parts[3]) };
+}
