@@ -119,6 +119,8 @@ export interface ReplicationPolicyInput {
   destinationKmsKeyArn: string;
   sourceRegion: string;
   destinationRegion: string;
+  /** Source bucket has Object Lock: replication must also read each version's retention and legal hold. */
+  objectLock?: boolean;
 }
 
 /**
@@ -139,7 +141,12 @@ export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument
     {
       Sid: 'SourceObjectVersions',
       Effect: 'Allow',
-      Action: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+      Action: [
+        's3:GetObjectVersionForReplication',
+        's3:GetObjectVersionAcl',
+        's3:GetObjectVersionTagging',
+        ...(p.objectLock ? ['s3:GetObjectRetention', 's3:GetObjectLegalHold'] : []),
+      ],
       Resource: `${p.sourceBucketArn}/*`,
     },
     {
