@@ -53,3 +53,11 @@ export function registration(regs: Registration[], name: string): Registration {
 export function dependsOn(regs: Registration[], fromName: string, toName: string): boolean {
   return registration(regs, fromName).dependencies.some((u) => u.endsWith(`::${toName}`));
 }
+
+/**
+ * A recorded input value with the secret envelope removed. The mock monitor hands top-level secret
+ * inputs to newResource still wrapped as `{ <sigKey>: <secretSig>, value }`; this returns the value.
+ */
+export function unwrapSecret(v: unknown): unknown {
+  return isSecretValue(v) ? (v as { value: unknown }).value : v;
+}

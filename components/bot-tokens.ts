@@ -1,0 +1,130 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+
+/** One bot and its tokens. */
+export interface BotTokenSpec {
+  /** Bot name: letters, digits, `_` and `-` (it becomes part of the secret's name). */
+  name: string;
+  /**
+   * The bot's tokens, in rotation order; index 0 is the active one. Pass them from secret stack config
+   * (`pulumi config set --secret`); the component wraps the secret value in `pulumi.secret` regardless.
+   * At least one token.
+   */
+  tokens: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** Arguments of {@link BotTokens}. */
+export interface BotTokensArgs {
+  /** Provider of the region the secrets live in (the primary region). */
+  provider: aws.Provider;
+  /** ARN of this region's KMS key, encrypting the secrets. */
+  kmsKeyArn: pulumi.Input<string>;
+  /** The peer region the secrets are replicated to (so the bots start there after a region loss). */
+  peerRegion?: string;
+  /** ARN of the peer region's KMS key, encrypting the replicas. Required with `peerRegion`. */
+  peerKmsKeyArn?: pulumi.Input<string>;
+  /** The bots. Names must be unique. */
+  bots: BotTokenSpec[];
+  /** Secret-name prefix, e.g. `acme-bots` → secret `acme-bots/bot-tokens/<bot>`. */
+  namePrefix: string;
+  /** Days a deleted secret stays recoverable: 0 (immediate, scratch only) or 7–30. Default 30. */
+  recoveryWindowInDays?: number;
+  /** Tags applied to the secrets. */
+  tags?: Record<string, string>;
+}
+
+/** Secret value format of a bot's token secret. */
+export interface BotTokenSecretValue {
+  /** Index into `tokens` of the token in use. Token rotation/failover flips it. */
+  active: number;
+  tokens: string[];
+}
+
+const BOT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Validates bot specs that are known at construction time. Errors name the key `bots[...]`. */
+export function validateBotTokensArgs(args: BotTokensArgs): void {
+  if (!/^[A-Za-z0-9/_+=.@-]{1,200}$/.test(args.namePrefix)) {
+    throw new Error(`namePrefix: must be letters, digits or /_+=.@-, got ${JSON.stringify(args.namePrefix)}`);
+  }
+  if (args.bots.length === 0) throw new Error('bots: at least one bot is required');
+  const seen = new Set<string>();
+  for (const [i, bot] of args.bots.entries()) {
+    if (!BOT_NAME.test(bot.name)) throw new Error(`bots[${i}].name: must be 1-64 letters, digits, _ or -, got ${JSON.stringify(bot.name)}`);
+    if (seen.has(bot.name)) throw new Error(`bots[${i}].name: duplicate bot ${JSON.stringify(bot.name)}`);
+    seen.add(bot.name);
+    if (Array.isArray(bot.tokens) && bot.tokens.length === 0) throw new Error(`bots.${bot.name}.tokens: at least one token is required`);
+  }
+  const rw = args.recoveryWindowInDays;
+  if (rw !== undefined && !(rw === 0 || (Number.isInteger(rw) && rw >= 7 && rw <= 30))) {
+    throw new Error(`recoveryWindowInDays: must be 0 or a whole number from 7 to 30, got ${JSON.stringify(rw)}`);
+  }
+  if ((args.peerRegion === undefined) !== (args.peerKmsKeyArn === undefined)) {
+    throw new Error('peerRegion/peerKmsKeyArn: give both (replicate) or neither');
+  }
+}
+
+/** The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token). */
+export function botTokenSecretString(bot: string, tokens: string[]): string {
+  if (tokens.length === 0) throw new Error(`bots.${bot}.tokens: at least one token is required`);
+  tokens.forEach((t, i) => {
+    if (typeof t !== 'string' || t.trim() === '') throw new Error(`bots.${bot}.tokens[${i}]: must be a non-empty string`);
+  });
+  const value: BotTokenSecretValue = { active: 0, tokens };
+  return JSON.stringify(value);
+}
+
+/**
+ * One Secrets Manager secret per bot, `{ "active": 0, "tokens": [...] }`, encrypted with the region's
+ * key and replicated to the peer region under the peer's key.
+ *
+ * Declare it in the primary stack only: the replica in the peer region carries the same name, so the
+ * secondary stack must not declare a secret of that name. After a region loss the failover promotes the
+ * replica (StopReplicationToReplica) and the bots keep reading the same name in the surviving region —
+ * which is why names are deterministic rather than auto-suffixed.
+ *
+ * Outputs are names and ARNs only; token values never leave the secret value.
+ */
+export class BotTokens extends pulumi.ComponentResource {
+  /** Secret ARN per bot name. */
+  readonly secretArns: pulumi.Output<Record<string, string>>;
+  /** Secret name per bot name (identical in the peer region's replica). */
+  readonly secretNames: Record<string, string>;
+
+  constructor(name: string, args: BotTokensArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('bot-dr:secrets:BotTokens', name, {}, opts);
+    validateBotTokensArgs(args);
+
+    const child = { parent: this, provider: args.provider };
+    const arns: Record<string, pulumi.Output<string>> = {};
+    const names: Record<string, string> = {};
+    for (const bot of args.bots) {
+      const secretName = `${args.namePrefix}/bot-tokens/${bot.name}`;
+      const secret = new aws.secretsmanager.Secret(
+        `${name}-${bot.name}`,
+        {
+          name: secretName,
+          description: `Telegram/Discord tokens of bot ${bot.name}: {"active": <index>, "tokens": [...]}`,
+          kmsKeyId: args.kmsKeyArn,
+          recoveryWindowInDays: args.recoveryWindowInDays ?? 30,
+          replicas: args.peerRegion !== undefined && args.peerKmsKeyArn !== undefined ? [{ region: args.peerRegion, kmsKeyId: args.peerKmsKeyArn }] : [],
+          tags: { ...args.tags, 'bot-dr:bot': bot.name },
+        },
+        child,
+      );
+      new aws.secretsmanager.SecretVersion(
+        `${name}-${bot.name}-value`,
+        {
+          secretId: secret.id,
+          secretString: pulumi.secret(pulumi.output(bot.tokens).apply((tokens) => botTokenSecretString(bot.name, tokens))),
+        },
+        child,
+      );
+      arns[bot.name] = secret.arn;
+      names[bot.name] = secretName;
+    }
+    this.secretArns = pulumi.output(arns);
+    this.secretNames = names;
+    this.registerOutputs({ secretArns: this.secretArns, secretNames: this.secretNames });
+  }
+}
