@@ -12,7 +12,9 @@
  * are isolated from each other. `runProgram` resolves only after the program's returned outputs are
  * resolved and the runtime's RPC queue has drained, so every resource has been registered.
  */
+import * as fs from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
+import * as YAML from 'yaml';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
 
 export const PROJECT = 'bot-platform-dr';
@@ -385,4 +387,36 @@ export async function runProgramExpectingError(
 /** All strings in a value, deeply (for "no secret leaked" assertions). */
 export function serializeDeep(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * Read a committed `Pulumi.<stack>.yaml` into a runProgram config map. `secure:` leaves become unique
+ * mock secret strings (returned in `secretValues`) and their top-level keys are marked secret, as Pulumi does.
+ */
+export function loadStackFile(path: string): { config: Record<string, unknown>; secretKeys: string[]; secretValues: string[] } {
+  const doc = YAML.parse(fs.readFileSync(path, 'utf8')) as { config?: Record<string, unknown> };
+  const config: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  const secretValues: string[] = [];
+  let n = 0;
+  const walk = (v: unknown, key: string, onSecret: () => void): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, key, onSecret));
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (Object.keys(o).length === 1 && typeof o.secure === 'string') {
+        onSecret();
+        const value = `mock-secret-${key.replace(/[^a-z0-9]/gi, '')}-${++n}-${Math.random().toString(36).slice(2, 10)}`;
+        secretValues.push(value);
+        return value;
+      }
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, key, onSecret)]));
+    }
+    return v;
+  };
+  for (const [k, v] of Object.entries(doc.config ?? {})) {
+    let secret = false;
+    config[k] = walk(v, k, () => (secret = true));
+    if (secret) secretKeys.push(k);
+  }
+  return { config, secretKeys, secretValues };
 }

@@ -1,0 +1,624 @@
+/**
+ * Stack configuration: one typed, validated, defaulted `StackConfig` read before any resource is declared.
+ *
+ * Every problem is collected and reported together in one `ConfigError`; each line names the full key
+ * (e.g. `bot-platform-dr:peerRegion`, `bot-platform-dr:database.backupRetentionDays`) and says what is allowed.
+ *
+ * Structured keys are set with `pulumi config set --path`, e.g.
+ *   pulumi config set --path database.instanceClass db.r6g.large
+ *   pulumi config set --secret --path 'botTokens.community[0]' 123456:ABC...
+ *
+ * This module imports @pulumi/pulumi only to wrap bot tokens in `pulumi.secret`; validation itself is pure.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
+
+export const PROJECT = 'bot-platform-dr';
+
+export const ROLES = ['primary', 'secondary', 'scratch'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const OBJECT_LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
+export type ObjectLockMode = (typeof OBJECT_LOCK_MODES)[number];
+
+export const RESTORE_SOURCES = ['latest-snapshot', 'point-in-time'] as const;
+export type RestoreSource = (typeof RESTORE_SOURCES)[number];
+
+/** Network: either use an existing VPC (`vpcId` + `subnetIds`), or create one from `vpcCidr`. */
+export type NetworkConfig =
+  | { mode: 'existing'; vpcId: string; subnetIds: string[] }
+  | { mode: 'create'; vpcCidr: string; azCount: number };
+
+export interface DatabaseConfig {
+  /** PostgreSQL engine version, e.g. `16.4`. Default `16.4`. */
+  engineVersion: string;
+  /** Parameter group family derived from `engineVersion`, e.g. `postgres16`. */
+  parameterGroupFamily: string;
+  /** RDS instance class. Default `db.t4g.medium`. */
+  instanceClass: string;
+  /** Allocated storage in GiB (20–65536). Default 50. */
+  allocatedStorage: number;
+  /** Storage autoscaling ceiling in GiB (≥ allocatedStorage). Default 200. */
+  maxAllocatedStorage: number;
+  /** Multi-AZ standby. Default true. */
+  multiAz: boolean;
+  /** Automated backup retention (PITR window) in days, 7–35. Default 14. */
+  backupRetentionDays: number;
+  /** Deletion protection (forced off for scratch). Default true. */
+  deletionProtection: boolean;
+  /** Secondary only: true drops the replica relationship (the failover promotes this way). Default false. */
+  promoted: boolean;
+  /** Initial database name (primary/scratch). Default `bot`. */
+  dbName: string;
+  /** Master user name (primary). Default `botadmin`. */
+  masterUsername: string;
+  /** Daily backup window (UTC, `hh:mm-hh:mm`). Default `03:00-04:00`. */
+  backupWindow: string;
+  /** Weekly maintenance window (UTC, `ddd:hh:mm-ddd:hh:mm`). Default `sun:05:00-sun:06:00`. */
+  maintenanceWindow: string;
+}
+
+export interface CacheConfig {
+  /** Redis engine version. Default `7.1`. */
+  engineVersion: string;
+  /** ElastiCache node type. Default `cache.t4g.small` (`cache.r7g.large` recommended with a global datastore). */
+  nodeType: string;
+  /** Read replicas per shard, 0–5. Automatic failover + multi-AZ iff ≥ 1. Default 1. */
+  replicas: number;
+  /** Primary owns a global datastore; the secondary joins it. Default false. */
+  globalDatastore: boolean;
+  /** Days of automatic snapshots kept, 0–35. Default 7. */
+  snapshotRetentionDays: number;
+  /** Daily snapshot window (UTC, `hh:mm-hh:mm`). Default `04:00-05:00`. */
+  snapshotWindow: string;
+}
+
+/** Retention in days per tier for one service. */
+export interface TierRetentionDays {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
+export interface BackupConfig {
+  /** PostgreSQL dump tiers (`postgresql/<tier>/`). Default 7/28/365. */
+  postgresql: TierRetentionDays;
+  /** Redis snapshot tiers (`redis/<tier>/`). Default 7/28/365. */
+  redis: TierRetentionDays;
+  /** Configuration backups (`config/`). Default 90. */
+  configDays: number;
+  /** Optional S3 Object Lock default retention. */
+  objectLock?: { mode: ObjectLockMode; days: number };
+  /** Replicate the backup bucket to the peer region's bucket (needs `peerStack`). Default true (not for scratch). */
+  replicateToPeer: boolean;
+}
+
+export interface BotConfig {
+  /** Bot name, `[a-z0-9-]`, used in secret names. */
+  name: string;
+  /** Tokens (several per bot for rotation/fallback); a secret Output — never log or export it. */
+  tokens: pulumi.Output<string[]>;
+  /** Number of tokens (not secret). */
+  tokenCount: number;
+}
+
+export interface DnsConfig {
+  /** Route 53 hosted zone id (e.g. `Z0123456789ABCDEFGHIJ`). */
+  hostedZoneId: string;
+  /** The failover record name, e.g. `bot.example.com`. */
+  recordName: string;
+  /** This region's application endpoint hostname (health-checked, CNAME target). */
+  endpoint: string;
+  /** HTTPS health check path. Default `/healthz`. */
+  healthCheckPath: string;
+  /** Health check port. Default 443. */
+  healthCheckPort: number;
+  /** Record TTL in seconds. Default 60. */
+  ttl: number;
+}
+
+export interface AlertsConfig {
+  /** Email subscribers of the alerts topic. */
+  emails: string[];
+  /** Optional HTTPS webhook subscriber. */
+  webhookUrl?: string;
+  /** Replica-lag alarm threshold (RPO budget) in seconds. Default 900 (RPO < 15 minutes). */
+  replicaLagSeconds: number;
+}
+
+export type ScratchConfig =
+  | {
+      restoreFrom: 'latest-snapshot';
+      /** DB instance whose latest snapshot is restored (looked up when `snapshotIdentifier` is not given). */
+      sourceDbIdentifier?: string;
+      /** Explicit snapshot identifier or ARN. */
+      snapshotIdentifier?: string;
+    }
+  | {
+      restoreFrom: 'point-in-time';
+      /** ISO-8601 UTC time to restore to, or undefined for the latest restorable time. */
+      restoreTime?: string;
+      /** Source DB instance identifier (same region). */
+      sourceDbIdentifier?: string;
+      /** Or: ARN of replicated automated backups (restore in the secondary region after losing the primary). */
+      sourceDbAutomatedBackupsArn?: string;
+    };
+
+export interface StackConfig {
+  role: Role;
+  region: string;
+  peerRegion: string;
+  /** Fully qualified peer stack name `org/project/stack`, when needed. */
+  peerStack?: string;
+  namePrefix: string;
+  network: NetworkConfig;
+  database: DatabaseConfig;
+  cache: CacheConfig;
+  backup: BackupConfig;
+  bots: BotConfig[];
+  /** Absent = no failover DNS (always absent for scratch). */
+  dns?: DnsConfig;
+  alerts: AlertsConfig;
+  /** Present iff role is scratch. */
+  scratch?: ScratchConfig;
+  /** Extra tags for every resource. */
+  tags: Record<string, string>;
+}
+
+/** Defaults — the same values as the `config:` schema in Pulumi.yaml (a test keeps them in sync). */
+export const DEFAULTS = {
+  namePrefix: 'botdr',
+  network: { vpcCidr: '10.40.0.0/16', azCount: 2 },
+  database: {
+    engineVersion: '16.4',
+    instanceClass: 'db.t4g.medium',
+    allocatedStorage: 50,
+    maxAllocatedStorage: 200,
+    multiAz: true,
+    backupRetentionDays: 14,
+    deletionProtection: true,
+    promoted: false,
+    dbName: 'bot',
+    masterUsername: 'botadmin',
+    backupWindow: '03:00-04:00',
+    maintenanceWindow: 'sun:05:00-sun:06:00',
+  },
+  cache: { engineVersion: '7.1', nodeType: 'cache.t4g.small', replicas: 1, globalDatastore: false, snapshotRetentionDays: 7, snapshotWindow: '04:00-05:00' },
+  backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true },
+  dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
+  alerts: { replicaLagSeconds: 900 },
+} as const;
+
+/** One validation problem. */
+export interface ConfigProblem {
+  /** Full key, e.g. `bot-platform-dr:database.backupRetentionDays`. */
+  key: string;
+  message: string;
+}
+
+/** All configuration problems of a stack, reported together. */
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Where raw config values come from: full key (`bot-platform-dr:role`, `aws:region`) → the raw string
+ * Pulumi stores (structured values are JSON). Secret values are returned decrypted, like `Config.get`.
+ */
+export interface ConfigSource {
+  get(fullKey: string): string | undefined;
+}
+
+/** A ConfigSource over the running Pulumi program's config. */
+export function pulumiConfigSource(): ConfigSource {
+  const byNs = new Map<string, pulumi.Config>();
+  return {
+    get(fullKey) {
+      const i = fullKey.indexOf(':');
+      const ns = fullKey.slice(0, i);
+      let c = byNs.get(ns);
+      if (!c) byNs.set(ns, (c = new pulumi.Config(ns)));
+      return c.get(fullKey.slice(i + 1));
+    },
+  };
+}
+
+/** A ConfigSource over a plain map (tests, tooling). Non-string values are JSON-encoded. */
+export function mapConfigSource(map: Record<string, unknown>): ConfigSource {
+  return {
+    get(fullKey) {
+      const v = map[fullKey];
+      if (v === undefined || v === null) return undefined;
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    },
+  };
+}
+
+const K = (key: string) => `${PROJECT}:${key}`;
+
+/** Collects problems while reading typed values. */
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly src: ConfigSource) {}
+
+  fail(key: string, message: string): void {
+    this.problems.push({ key, message });
+  }
+
+  raw(fullKey: string): string | undefined {
+    const v = this.src.get(fullKey);
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  /** A structured (object) key; returns {} when unset. */
+  object(key: string, allowed: readonly string[]): Record<string, unknown> {
+    const full = K(key);
+    const raw = this.raw(full);
+    if (raw === undefined) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      this.fail(full, `must be an object (set its fields with \`pulumi config set --path ${key}.<field> <value>\`); got ${JSON.stringify(raw.slice(0, 40))}`);
+      return {};
+    }
+    if (!isPlainObject(parsed)) {
+      this.fail(full, 'must be an object with fields ' + allowed.join(', '));
+      return {};
+    }
+    this.unknownFields(full, parsed, allowed);
+    return parsed;
+  }
+
+  unknownFields(full: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
+    for (const f of Object.keys(obj)) {
+      if (!allowed.includes(f)) this.fail(`${full}.${f}`, `unknown key; allowed: ${allowed.join(', ')}`);
+    }
+  }
+
+  str(full: string, v: unknown): string | undefined {
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') {
+      this.fail(full, `must be a string, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  int(full: string, v: unknown, dflt: number, min: number, max: number, unit = ''): number {
+    if (v === undefined || v === null || v === '') return dflt;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.fail(full, `must be an integer from ${min} to ${max}${unit ? ` ${unit}` : ''}, got ${JSON.stringify(v)}`);
+      return dflt;
+    }
+    return n;
+  }
+
+  bool(full: string, v: unknown, dflt: boolean): boolean {
+    if (v === undefined || v === null || v === '') return dflt;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    this.fail(full, `must be true or false, got ${JSON.stringify(v)}`);
+    return dflt;
+  }
+
+  stringList(full: string, v: unknown): string[] {
+    if (v === undefined || v === null || v === '') return [];
+    let list = v;
+    if (typeof v === 'string') {
+      try {
+        list = JSON.parse(v);
+      } catch {
+        list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      }
+    }
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
+      this.fail(full, `must be a list of strings, got ${JSON.stringify(v)}`);
+      return [];
+    }
+    return list;
+  }
+
+  pattern(full: string, v: string | undefined, re: RegExp, what: string): string | undefined {
+    if (v !== undefined && !re.test(v)) {
+      this.fail(full, `must be ${what}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
+const WEEKLY_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i;
+const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const BOT_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/**
+ * Read and validate the whole stack configuration. Throws one `ConfigError` listing every problem.
+ * Call it before declaring any resource.
+ */
+export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfig {
+  const r = new Reader(src);
+
+  // --- role, regions, peer ---
+  const roleRaw = r.raw(K('role'));
+  let role: Role = 'primary';
+  if (roleRaw === undefined) r.fail(K('role'), `is required; allowed: ${ROLES.join(' | ')}`);
+  else if (!(ROLES as readonly string[]).includes(roleRaw)) r.fail(K('role'), `unknown role ${JSON.stringify(roleRaw)}; allowed: ${ROLES.join(' | ')}`);
+  else role = roleRaw as Role;
+
+  const region = r.raw('aws:region') ?? '';
+  if (!region) r.fail('aws:region', 'is required (e.g. `pulumi config set aws:region us-east-1`)');
+  else if (!isRegionName(region)) r.fail('aws:region', `must be an AWS region name like us-east-1, got ${JSON.stringify(region)}`);
+
+  const peerRegion = r.raw(K('peerRegion')) ?? '';
+  if (!peerRegion) r.fail(K('peerRegion'), 'is required: the other region of the pair (e.g. us-west-2)');
+  else if (!isRegionName(peerRegion)) r.fail(K('peerRegion'), `must be an AWS region name like us-west-2, got ${JSON.stringify(peerRegion)}`);
+  else if (peerRegion === region) r.fail(K('peerRegion'), `must differ from aws:region (${region}); a DR pair needs two regions`);
+
+  const peerStack = r.pattern(K('peerStack'), r.raw(K('peerStack')), STACK_NAME, 'a fully qualified stack name org/project/stack');
+
+  const namePrefix = r.raw(K('namePrefix')) ?? DEFAULTS.namePrefix;
+  if (namePrefix.length < NAME_PREFIX_MIN || namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix)) {
+    r.fail(
+      K('namePrefix'),
+      `must be ${NAME_PREFIX_MIN}–${NAME_PREFIX_MAX} characters of lowercase letters, digits and single hyphens, starting with a letter (keeps RDS, S3 and ElastiCache names valid); got ${JSON.stringify(namePrefix)}`,
+    );
+  }
+
+  // --- network ---
+  const net = r.object('network', ['vpcId', 'subnetIds', 'vpcCidr', 'azCount']);
+  let network: NetworkConfig;
+  const vpcId = r.pattern(K('network.vpcId'), r.str(K('network.vpcId'), net.vpcId), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0123456789abcdef0');
+  const subnetIds = r.stringList(K('network.subnetIds'), net.subnetIds);
+  if (net.vpcId !== undefined || net.subnetIds !== undefined) {
+    if (net.vpcId === undefined) r.fail(K('network.vpcId'), 'is required when network.subnetIds is set (use an existing VPC: vpcId + subnetIds)');
+    if (subnetIds.length < 2) r.fail(K('network.subnetIds'), `needs at least 2 subnet ids in different AZs when network.vpcId is set, got ${subnetIds.length}`);
+    for (const s of subnetIds) if (!/^subnet-[0-9a-f]{8,17}$/.test(s)) r.fail(K('network.subnetIds'), `contains ${JSON.stringify(s)}; each must be a subnet id like subnet-0123456789abcdef0`);
+    if (net.vpcCidr !== undefined) r.fail(K('network.vpcCidr'), 'cannot be combined with network.vpcId: either create a VPC (vpcCidr) or use an existing one (vpcId + subnetIds)');
+    network = { mode: 'existing', vpcId: vpcId ?? '', subnetIds };
+  } else {
+    const vpcCidr = r.str(K('network.vpcCidr'), net.vpcCidr) ?? DEFAULTS.network.vpcCidr;
+    const m = CIDR.exec(vpcCidr);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
+      r.fail(K('network.vpcCidr'), `must be an IPv4 CIDR with a prefix from /16 to /24, got ${JSON.stringify(vpcCidr)}`);
+    }
+    network = { mode: 'create', vpcCidr, azCount: r.int(K('network.azCount'), net.azCount, DEFAULTS.network.azCount, 2, 3, 'availability zones') };
+  }
+
+  // --- database ---
+  const db = r.object('database', Object.keys(DEFAULTS.database));
+  const dd = DEFAULTS.database;
+  const engineVersion = r.str(K('database.engineVersion'), db.engineVersion) ?? dd.engineVersion;
+  let parameterGroupFamily = 'postgres16';
+  try {
+    parameterGroupFamily = postgresParameterGroupFamily(engineVersion);
+    if (Number(parameterGroupFamily.replace('postgres', '')) < 12) r.fail(K('database.engineVersion'), `must be PostgreSQL 12 or newer, got ${engineVersion}`);
+  } catch {
+    r.fail(K('database.engineVersion'), `must be a PostgreSQL version like 16.4, got ${JSON.stringify(engineVersion)}`);
+  }
+  const instanceClass = r.pattern(K('database.instanceClass'), r.str(K('database.instanceClass'), db.instanceClass), /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.medium') ?? dd.instanceClass;
+  const allocatedStorage = r.int(K('database.allocatedStorage'), db.allocatedStorage, dd.allocatedStorage, 20, 65536, 'GiB');
+  const maxAllocatedStorage = r.int(K('database.maxAllocatedStorage'), db.maxAllocatedStorage, Math.max(dd.maxAllocatedStorage, allocatedStorage), 20, 65536, 'GiB');
+  if (maxAllocatedStorage < allocatedStorage) r.fail(K('database.maxAllocatedStorage'), `must be ≥ database.allocatedStorage (${allocatedStorage}), got ${maxAllocatedStorage}`);
+  const promoted = r.bool(K('database.promoted'), db.promoted, dd.promoted);
+  if (promoted && role !== 'secondary') r.fail(K('database.promoted'), 'applies only to role secondary (it drops the read-replica relationship)');
+  const database: DatabaseConfig = {
+    engineVersion,
+    parameterGroupFamily,
+    instanceClass,
+    allocatedStorage,
+    maxAllocatedStorage,
+    multiAz: r.bool(K('database.multiAz'), db.multiAz, dd.multiAz),
+    backupRetentionDays: r.int(K('database.backupRetentionDays'), db.backupRetentionDays, dd.backupRetentionDays, 7, 35, 'days (point-in-time recovery window)'),
+    deletionProtection: role === 'scratch' ? false : r.bool(K('database.deletionProtection'), db.deletionProtection, dd.deletionProtection),
+    promoted,
+    dbName: r.pattern(K('database.dbName'), r.str(K('database.dbName'), db.dbName), /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/, 'a PostgreSQL database name (letter first, letters/digits/_)') ?? dd.dbName,
+    masterUsername:
+      r.pattern(K('database.masterUsername'), r.str(K('database.masterUsername'), db.masterUsername), /^(?!rdsadmin$|postgres$)[a-zA-Z][a-zA-Z0-9_]{0,62}$/, 'a user name (letter first, not rdsadmin/postgres)') ??
+      dd.masterUsername,
+    backupWindow: r.pattern(K('database.backupWindow'), r.str(K('database.backupWindow'), db.backupWindow), WINDOW, 'a UTC window hh:mm-hh:mm') ?? dd.backupWindow,
+    maintenanceWindow:
+      r.pattern(K('database.maintenanceWindow'), r.str(K('database.maintenanceWindow'), db.maintenanceWindow), WEEKLY_WINDOW, 'a UTC window ddd:hh:mm-ddd:hh:mm') ?? dd.maintenanceWindow,
+  };
+
+  // --- cache ---
+  const c = r.object('cache', Object.keys(DEFAULTS.cache));
+  const dc = DEFAULTS.cache;
+  const cache: CacheConfig = {
+    engineVersion: r.pattern(K('cache.engineVersion'), r.str(K('cache.engineVersion'), c.engineVersion), /^[67]\.\d+$/, 'a Redis 6.x/7.x version like 7.1') ?? dc.engineVersion,
+    nodeType: r.pattern(K('cache.nodeType'), r.str(K('cache.nodeType'), c.nodeType), /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.r7g.large') ?? dc.nodeType,
+    replicas: r.int(K('cache.replicas'), c.replicas, dc.replicas, 0, 5, 'replicas'),
+    globalDatastore: r.bool(K('cache.globalDatastore'), c.globalDatastore, dc.globalDatastore),
+    snapshotRetentionDays: r.int(K('cache.snapshotRetentionDays'), c.snapshotRetentionDays, dc.snapshotRetentionDays, 0, 35, 'days'),
+    snapshotWindow: r.pattern(K('cache.snapshotWindow'), r.str(K('cache.snapshotWindow'), c.snapshotWindow), WINDOW, 'a UTC window hh:mm-hh:mm') ?? dc.snapshotWindow,
+  };
+  if (cache.globalDatastore && /^cache\.t\d/.test(cache.nodeType)) {
+    r.fail(K('cache.nodeType'), `global datastores do not support burstable ${cache.nodeType}; use an m- or r-class node (e.g. cache.r7g.large) or set cache.globalDatastore false`);
+  }
+  if (cache.globalDatastore && role === 'scratch') r.fail(K('cache.globalDatastore'), 'must be false for a scratch stack (a drill must not join the production global datastore)');
+
+  // --- backup tiers ---
+  const b = r.object('backup', ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer']);
+  const tiers = (svc: 'postgresql' | 'redis'): TierRetentionDays => {
+    const full = K(`backup.${svc}`);
+    const v = b[svc];
+    if (v !== undefined && !isPlainObject(v)) {
+      r.fail(full, 'must be an object { daily, weekly, monthly } in days');
+      return { ...DEFAULTS.backup[svc] };
+    }
+    const o = (v ?? {}) as Record<string, unknown>;
+    r.unknownFields(full, o, ['daily', 'weekly', 'monthly']);
+    const d = DEFAULTS.backup[svc];
+    const t = {
+      daily: r.int(`${full}.daily`, o.daily, d.daily, 1, 36500, 'days'),
+      weekly: r.int(`${full}.weekly`, o.weekly, d.weekly, 1, 36500, 'days'),
+      monthly: r.int(`${full}.monthly`, o.monthly, d.monthly, 1, 36500, 'days'),
+    };
+    return t;
+  };
+  let objectLock: BackupConfig['objectLock'];
+  if (b.objectLock !== undefined) {
+    const full = K('backup.objectLock');
+    if (!isPlainObject(b.objectLock)) r.fail(full, 'must be an object { mode: GOVERNANCE | COMPLIANCE, days }');
+    else {
+      r.unknownFields(full, b.objectLock, ['mode', 'days']);
+      const mode = b.objectLock.mode;
+      if (typeof mode !== 'string' || !(OBJECT_LOCK_MODES as readonly string[]).includes(mode)) r.fail(`${full}.mode`, `must be ${OBJECT_LOCK_MODES.join(' | ')}, got ${JSON.stringify(mode)}`);
+      if (b.objectLock.days === undefined) r.fail(`${full}.days`, 'is required with backup.objectLock (1–36500 days)');
+      const days = r.int(`${full}.days`, b.objectLock.days, 1, 1, 36500, 'days');
+      objectLock = { mode: (mode as ObjectLockMode) ?? 'GOVERNANCE', days };
+    }
+  }
+  const backup: BackupConfig = {
+    postgresql: tiers('postgresql'),
+    redis: tiers('redis'),
+    configDays: r.int(K('backup.configDays'), b.configDays, DEFAULTS.backup.configDays, 1, 36500, 'days'),
+    objectLock,
+    replicateToPeer: role === 'scratch' ? false : r.bool(K('backup.replicateToPeer'), b.replicateToPeer, DEFAULTS.backup.replicateToPeer),
+  };
+  if (objectLock) {
+    for (const svc of ['postgresql', 'redis'] as const) {
+      for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+        if (backup[svc][tier] < objectLock.days) {
+          r.fail(K(`backup.${svc}.${tier}`), `(${backup[svc][tier]} days) is shorter than backup.objectLock.days (${objectLock.days}); lifecycle expiry cannot delete locked versions — raise it or lower the lock`);
+        }
+      }
+    }
+  }
+
+  // peerStack requirements (after backup, since replication depends on it)
+  if (!peerStack && r.raw(K('peerStack')) === undefined) {
+    if (role === 'secondary') r.fail(K('peerStack'), 'is required for role secondary: the primary stack (org/project/stack) whose DB it replicates');
+    else if (role === 'primary' && backup.replicateToPeer) {
+      r.fail(K('peerStack'), 'is required for role primary while backup.replicateToPeer is true (first deploy: set backup.replicateToPeer false, deploy the secondary, then enable it)');
+    }
+  }
+
+  // --- bots ---
+  const botNames = r.stringList(K('bots'), r.raw(K('bots')));
+  const tokensRaw = r.raw(K('botTokens'));
+  let tokenMap: Record<string, unknown> = {};
+  if (tokensRaw !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(tokensRaw);
+      if (isPlainObject(parsed)) tokenMap = parsed;
+      else r.fail(K('botTokens'), 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)');
+    } catch {
+      // Never echo the value: it is secret.
+      r.fail(K('botTokens'), 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)');
+    }
+  }
+  const bots: BotConfig[] = [];
+  const seen = new Set<string>();
+  for (const name of botNames) {
+    if (!BOT_NAME.test(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be 1–40 lowercase letters, digits and hyphens`);
+    if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
+    seen.add(name);
+    const t = tokenMap[name];
+    const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : [];
+    const tokens = list.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+    if (tokens.length === 0) {
+      r.fail(K(`botTokens.${name}`), `bot ${JSON.stringify(name)} has no token; set at least one with \`pulumi config set --secret --path 'botTokens.${name}[0]' <token>\``);
+    } else if (tokens.length !== list.length) {
+      r.fail(K(`botTokens.${name}`), 'every token must be a non-empty string');
+    }
+    bots.push({ name, tokens: pulumi.secret(tokens), tokenCount: tokens.length });
+  }
+  for (const name of Object.keys(tokenMap)) {
+    if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${botNames.join(', ') || 'none'})`);
+  }
+
+  // --- dns ---
+  const d = r.object('dns', ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl']);
+  let dns: DnsConfig | undefined;
+  if (Object.keys(d).length > 0 && role !== 'scratch') {
+    const hostedZoneId = r.pattern(K('dns.hostedZoneId'), r.str(K('dns.hostedZoneId'), d.hostedZoneId), /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
+    if (d.hostedZoneId === undefined) r.fail(K('dns.hostedZoneId'), 'is required when any dns.* key is set: the Route 53 hosted zone id holding dns.recordName');
+    const recordName = r.pattern(K('dns.recordName'), r.str(K('dns.recordName'), d.recordName), HOSTNAME, 'a DNS name like bot.example.com');
+    if (d.recordName === undefined) r.fail(K('dns.recordName'), 'is required with dns: the failover record name, e.g. bot.example.com');
+    const endpoint = r.pattern(K('dns.endpoint'), r.str(K('dns.endpoint'), d.endpoint), HOSTNAME, "a hostname (this region's application endpoint, no scheme)");
+    if (d.endpoint === undefined) r.fail(K('dns.endpoint'), "is required with dns: this region's application endpoint hostname");
+    const healthCheckPath = r.pattern(K('dns.healthCheckPath'), r.str(K('dns.healthCheckPath'), d.healthCheckPath), /^\/[^\s]*$/, 'a path starting with /') ?? DEFAULTS.dns.healthCheckPath;
+    dns = {
+      hostedZoneId: hostedZoneId ?? '',
+      recordName: recordName ?? '',
+      endpoint: endpoint ?? '',
+      healthCheckPath,
+      healthCheckPort: r.int(K('dns.healthCheckPort'), d.healthCheckPort, DEFAULTS.dns.healthCheckPort, 1, 65535),
+      ttl: r.int(K('dns.ttl'), d.ttl, DEFAULTS.dns.ttl, 1, 86400, 'seconds'),
+    };
+  }
+
+  // --- alerts ---
+  const a = r.object('alerts', ['emails', 'webhookUrl', 'replicaLagSeconds']);
+  const emails = r.stringList(K('alerts.emails'), a.emails);
+  for (const e of emails) if (!EMAIL.test(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
+  const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
+  if (webhookUrl !== undefined) {
+    let ok = false;
+    try {
+      ok = new URL(webhookUrl).protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    // Never echo the URL: webhooks often embed a secret in the path.
+    if (!ok) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
+  }
+  const alerts: AlertsConfig = { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
+
+  // --- scratch ---
+  const s = r.object('scratch', ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn']);
+  let scratch: ScratchConfig | undefined;
+  if (role === 'scratch') {
+    const from = r.str(K('scratch.restoreFrom'), s.restoreFrom);
+    const sourceDbIdentifier = r.pattern(K('scratch.sourceDbIdentifier'), r.str(K('scratch.sourceDbIdentifier'), s.sourceDbIdentifier), /^[a-z][a-z0-9-]{0,62}$/, 'an RDS DB identifier');
+    if (from === 'latest-snapshot') {
+      const snapshotIdentifier = r.str(K('scratch.snapshotIdentifier'), s.snapshotIdentifier);
+      if (!snapshotIdentifier && !sourceDbIdentifier) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom latest-snapshot unless scratch.snapshotIdentifier is given');
+      if (s.restoreTime !== undefined) r.fail(K('scratch.restoreTime'), 'applies only to restoreFrom point-in-time');
+      scratch = { restoreFrom: 'latest-snapshot', sourceDbIdentifier, snapshotIdentifier };
+    } else if (from === 'point-in-time') {
+      const restoreTimeRaw = r.str(K('scratch.restoreTime'), s.restoreTime);
+      let restoreTime: string | undefined;
+      if (restoreTimeRaw !== undefined && restoreTimeRaw !== 'latest') {
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(restoreTimeRaw) || Number.isNaN(Date.parse(restoreTimeRaw))) {
+          r.fail(K('scratch.restoreTime'), `must be an ISO-8601 time with zone, e.g. 2024-05-01T12:00:00Z, or "latest"; got ${JSON.stringify(restoreTimeRaw)}`);
+        } else restoreTime = new Date(restoreTimeRaw).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      }
+      const arn = r.pattern(K('scratch.sourceDbAutomatedBackupsArn'), r.str(K('scratch.sourceDbAutomatedBackupsArn'), s.sourceDbAutomatedBackupsArn), /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:.+$/, 'an RDS automated-backups ARN (arn:aws:rds:<region>:<account>:auto-backup:ab-...)');
+      if (!sourceDbIdentifier && !arn) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom point-in-time (or give scratch.sourceDbAutomatedBackupsArn)');
+      if (sourceDbIdentifier && arn) r.fail(K('scratch.sourceDbAutomatedBackupsArn'), 'give either scratch.sourceDbIdentifier or scratch.sourceDbAutomatedBackupsArn, not both');
+      if (s.snapshotIdentifier !== undefined) r.fail(K('scratch.snapshotIdentifier'), 'applies only to restoreFrom latest-snapshot');
+      scratch = { restoreFrom: 'point-in-time', restoreTime, sourceDbIdentifier, sourceDbAutomatedBackupsArn: arn };
+    } else {
+      r.fail(K('scratch.restoreFrom'), `${from === undefined ? 'is required for role scratch' : `unknown value ${JSON.stringify(from)}`}; allowed: ${RESTORE_SOURCES.join(' | ')}`);
+    }
+  } else if (Object.keys(s).length > 0) {
+    r.fail(K('scratch'), 'applies only to role scratch');
+  }
+
+  // --- tags ---
+  const tags: Record<string, string> = {};
+  const t = r.object('tags', []);
+  // r.object flagged every field as unknown; tags are free-form, so re-validate instead.
+  r.problems.splice(0, r.problems.length, ...r.problems.filter((p) => !p.key.startsWith(K('tags.'))));
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v !== 'string' || k.length > 128 || v.length > 256 || k.startsWith('aws:')) r.fail(K(`tags.${k}`), 'tags are string → string (key ≤ 128, value ≤ 256, no aws: prefix)');
+    else tags[k] = v;
+  }
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { role, region, peerRegion, peerStack, namePrefix, network, database, cache, backup, bots, dns, alerts, scratch, tags };
+}

@@ -1,0 +1,211 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import { loadStackFile } from '../helpers/pulumi';
+import * as pulumi from '@pulumi/pulumi';
+import { ConfigError, DEFAULTS, loadConfig, mapConfigSource, StackConfig } from '../../lib/config';
+import { cacheReplicationGroupId, dbIdentifier, postgresParameterGroupFamily, redisParameterGroupFamily, regionShortName } from '../../lib/naming';
+
+const P = 'bot-platform-dr';
+const base = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  [`${P}:role`]: 'primary',
+  'aws:region': 'us-east-1',
+  [`${P}:peerRegion`]: 'us-west-2',
+  [`${P}:peerStack`]: 'acme/bot-platform-dr/secondary',
+  [`${P}:bots`]: ['community'],
+  [`${P}:botTokens`]: { community: ['111:AAA', '222:BBB'] },
+  ...over,
+});
+
+function load(over: Record<string, unknown> = {}): StackConfig {
+  return loadConfig(mapConfigSource(base(over)));
+}
+
+function problems(over: Record<string, unknown>): ConfigError {
+  try {
+    load(over);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function assertProblem(err: ConfigError, key: string, re: RegExp): void {
+  const p = err.problems.find((x) => x.key === key);
+  assert.ok(p, `no problem for ${key}; got ${err.message}`);
+  assert.match(p.message, re);
+  assert.ok(err.message.includes(key), 'the thrown message names the key');
+}
+
+const secretValue = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((res) => o.apply((v) => res(v)));
+
+describe('config: loadConfig', () => {
+  it('applies defaults for every optional key', () => {
+    const c = load();
+    assert.equal(c.role, 'primary');
+    assert.equal(c.namePrefix, DEFAULTS.namePrefix);
+    assert.deepEqual(c.network, { mode: 'create', vpcCidr: '10.40.0.0/16', azCount: 2 });
+    assert.equal(c.database.backupRetentionDays, 14);
+    assert.equal(c.database.parameterGroupFamily, 'postgres16');
+    assert.equal(c.database.deletionProtection, true);
+    assert.equal(c.cache.replicas, 1);
+    assert.deepEqual(c.backup.postgresql, { daily: 7, weekly: 28, monthly: 365 });
+    assert.deepEqual(c.backup.redis, { daily: 7, weekly: 28, monthly: 365 });
+    assert.equal(c.backup.configDays, 90);
+    assert.equal(c.backup.objectLock, undefined);
+    assert.equal(c.dns, undefined);
+    assert.deepEqual(c.alerts.emails, []);
+    assert.equal(c.alerts.replicaLagSeconds, 900);
+  });
+
+  it('bot tokens become secret Outputs, several per bot', async () => {
+    const c = load();
+    assert.equal(c.bots.length, 1);
+    assert.equal(c.bots[0].name, 'community');
+    assert.equal(c.bots[0].tokenCount, 2);
+    assert.equal(await pulumi.isSecret(c.bots[0].tokens), true);
+    assert.deepEqual(await secretValue(c.bots[0].tokens), ['111:AAA', '222:BBB']);
+  });
+
+  it('reads structured config (existing VPC, DNS, object lock, scratch)', () => {
+    const c = load({
+      [`${P}:network`]: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'] },
+      [`${P}:dns`]: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'bot.example.com', endpoint: 'app-use1.example.com' },
+      [`${P}:backup`]: { objectLock: { mode: 'COMPLIANCE', days: 7 }, postgresql: { daily: 10 } },
+      [`${P}:database`]: { engineVersion: '15.7', backupRetentionDays: '21' },
+    });
+    assert.deepEqual(c.network, { mode: 'existing', vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'] });
+    assert.equal(c.dns?.ttl, 60);
+    assert.equal(c.dns?.healthCheckPath, '/healthz');
+    assert.deepEqual(c.backup.objectLock, { mode: 'COMPLIANCE', days: 7 });
+    assert.deepEqual(c.backup.postgresql, { daily: 10, weekly: 28, monthly: 365 });
+    assert.equal(c.database.parameterGroupFamily, 'postgres15');
+    assert.equal(c.database.backupRetentionDays, 21);
+  });
+
+  it('scratch: forces deletion protection and peer replication off, reads restore source', () => {
+    const c = load({ [`${P}:role`]: 'scratch', [`${P}:peerStack`]: undefined, [`${P}:scratch`]: { restoreFrom: 'point-in-time', restoreTime: '2024-05-01T12:00:00+02:00', sourceDbIdentifier: 'botdr-use1-pg' } });
+    assert.equal(c.database.deletionProtection, false);
+    assert.equal(c.backup.replicateToPeer, false);
+    assert.deepEqual(c.scratch, { restoreFrom: 'point-in-time', restoreTime: '2024-05-01T10:00:00Z', sourceDbIdentifier: 'botdr-use1-pg', sourceDbAutomatedBackupsArn: undefined });
+    const latest = load({ [`${P}:role`]: 'scratch', [`${P}:scratch`]: { restoreFrom: 'latest-snapshot', sourceDbIdentifier: 'botdr-use1-pg' } });
+    assert.equal(latest.scratch?.restoreFrom, 'latest-snapshot');
+  });
+
+  describe('rejects bad config, naming the key and what is allowed', () => {
+    it('peer region equal to region', () => assertProblem(problems({ [`${P}:peerRegion`]: 'us-east-1' }), `${P}:peerRegion`, /must differ from aws:region/));
+    it('unknown role', () => assertProblem(problems({ [`${P}:role`]: 'tertiary' }), `${P}:role`, /primary \| secondary \| scratch/));
+    it('retention below 1', () => assertProblem(problems({ [`${P}:backup`]: { redis: { weekly: 0 } } }), `${P}:backup.redis.weekly`, /from 1 to/));
+    it('config retention below 1', () => assertProblem(problems({ [`${P}:backup`]: { configDays: 0 } }), `${P}:backup.configDays`, /from 1 to/));
+    it('DNS without a hosted zone', () => assertProblem(problems({ [`${P}:dns`]: { recordName: 'bot.example.com', endpoint: 'a.example.com' } }), `${P}:dns.hostedZoneId`, /required/));
+    it('secondary without peerStack', () => assertProblem(problems({ [`${P}:role`]: 'secondary', [`${P}:peerStack`]: undefined }), `${P}:peerStack`, /required for role secondary/));
+    it('primary replicating without peerStack', () => assertProblem(problems({ [`${P}:peerStack`]: undefined }), `${P}:peerStack`, /replicateToPeer/));
+    it('a bot with no token', () => assertProblem(problems({ [`${P}:bots`]: ['community', 'mod'] }), `${P}:botTokens.mod`, /has no token/));
+    it('backup retention below 7 days', () => assertProblem(problems({ [`${P}:database`]: { backupRetentionDays: 3 } }), `${P}:database.backupRetentionDays`, /from 7 to 35/));
+    it('bad name prefix', () => assertProblem(problems({ [`${P}:namePrefix`]: 'Bot_DR' }), `${P}:namePrefix`, /lowercase/));
+    it('existing VPC with a single subnet', () => assertProblem(problems({ [`${P}:network`]: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'] } }), `${P}:network.subnetIds`, /at least 2/));
+    it('too many cache replicas', () => assertProblem(problems({ [`${P}:cache`]: { replicas: 6 } }), `${P}:cache.replicas`, /0 to 5/));
+    it('global datastore on a burstable node', () => assertProblem(problems({ [`${P}:cache`]: { globalDatastore: true } }), `${P}:cache.nodeType`, /burstable/));
+    it('bad object lock mode', () => assertProblem(problems({ [`${P}:backup`]: { objectLock: { mode: 'STRICT', days: 1 } } }), `${P}:backup.objectLock.mode`, /GOVERNANCE \| COMPLIANCE/));
+    it('invalid email and non-https webhook', () => {
+      const e = problems({ [`${P}:alerts`]: { emails: ['ops@example.com', 'nope'], webhookUrl: 'http://hooks.example.com/x' } });
+      assertProblem(e, `${P}:alerts.emails`, /"nope" is not a valid email/);
+      assertProblem(e, `${P}:alerts.webhookUrl`, /https/);
+    });
+    it('promoted on a primary', () => assertProblem(problems({ [`${P}:database`]: { promoted: true } }), `${P}:database.promoted`, /only to role secondary/));
+    it('unknown nested key (typo)', () => assertProblem(problems({ [`${P}:database`]: { multiAZ: true } }), `${P}:database.multiAZ`, /unknown key; allowed: .*multiAz/));
+    it('scratch without a restore source', () => assertProblem(problems({ [`${P}:role`]: 'scratch' }), `${P}:scratch.restoreFrom`, /latest-snapshot \| point-in-time/));
+    it('scratch with a bad restore time', () =>
+      assertProblem(problems({ [`${P}:role`]: 'scratch', [`${P}:scratch`]: { restoreFrom: 'point-in-time', restoreTime: 'yesterday', sourceDbIdentifier: 'db' } }), `${P}:scratch.restoreTime`, /ISO-8601/));
+
+    it('collects every problem in one error', () => {
+      const e = problems({ [`${P}:role`]: 'tertiary', [`${P}:peerRegion`]: 'us-east-1', [`${P}:backup`]: { configDays: 0 } });
+      assert.equal(e.problems.length, 3, e.message);
+    });
+
+    it('never echoes a token value in an error', () => {
+      const e = problems({ [`${P}:bots`]: ['community', 'BAD NAME'], [`${P}:botTokens`]: { community: ['111:AAA', ''] } });
+      assert.ok(!e.message.includes('111:AAA'), e.message);
+    });
+  });
+});
+
+describe('naming (pure)', () => {
+  it('derives short region names', () => {
+    assert.equal(regionShortName('us-east-1'), 'use1');
+    assert.equal(regionShortName('us-west-2'), 'usw2');
+    assert.equal(regionShortName('ap-southeast-2'), 'apse2');
+    assert.equal(regionShortName('eu-central-1'), 'euc1');
+    assert.throws(() => regionShortName('mars-1'), /not an AWS region/);
+  });
+  it('derives parameter group families from engine versions', () => {
+    assert.equal(postgresParameterGroupFamily('16.4'), 'postgres16');
+    assert.equal(postgresParameterGroupFamily('15'), 'postgres15');
+    assert.equal(postgresParameterGroupFamily('9.6.24'), 'postgres9.6');
+    assert.equal(redisParameterGroupFamily('7.1'), 'redis7');
+    assert.equal(redisParameterGroupFamily('6.2'), 'redis6.x');
+    assert.throws(() => postgresParameterGroupFamily('latest'), /not a PostgreSQL engine version/);
+  });
+  it('keeps names within AWS limits for the longest allowed prefix', () => {
+    const prefix = 'a'.repeat(16);
+    assert.ok(dbIdentifier(prefix, 'ap-southeast-2', true).length <= 63);
+    assert.ok(cacheReplicationGroupId(prefix, 'ap-southeast-2', true).length <= 40);
+    assert.equal(dbIdentifier('botdr', 'us-east-1'), 'botdr-use1-pg');
+  });
+});
+
+describe('config: committed stack files and Pulumi.yaml schema', () => {
+  const root = path.join(__dirname, '..', '..');
+
+  for (const stack of ['primary', 'secondary'] as const) {
+    it(`Pulumi.${stack}.yaml loads and validates`, async () => {
+      const { config, secretKeys, secretValues } = loadStackFile(path.join(root, `Pulumi.${stack}.yaml`));
+      assert.deepEqual(secretKeys, [`${P}:botTokens`]);
+      const c = loadConfig(mapConfigSource(config));
+      assert.equal(c.role, stack);
+      assert.ok(c.bots.length > 0 && c.bots.every((b) => b.tokenCount > 0));
+      assert.ok(c.peerStack?.endsWith(stack === 'primary' ? '/secondary' : '/primary'));
+      const tokens = (await Promise.all(c.bots.map((b) => secretValue(b.tokens)))).flat();
+      assert.deepEqual(tokens.sort(), [...secretValues].sort());
+    });
+  }
+
+  it('the two example stacks are a consistent pair', () => {
+    const p = loadConfig(mapConfigSource(loadStackFile(path.join(root, 'Pulumi.primary.yaml')).config));
+    const s = loadConfig(mapConfigSource(loadStackFile(path.join(root, 'Pulumi.secondary.yaml')).config));
+    assert.equal(p.region, s.peerRegion);
+    assert.equal(s.region, p.peerRegion);
+    assert.equal(p.cache.globalDatastore, s.cache.globalDatastore);
+    assert.equal(p.database.engineVersion, s.database.engineVersion);
+    assert.deepEqual(p.bots.map((b) => b.name), s.bots.map((b) => b.name));
+    assert.equal(p.dns?.recordName, s.dns?.recordName);
+  });
+
+  it('Pulumi.yaml declares the project, the TypeScript runtime and every config key with matching defaults', () => {
+    const project = YAML.parse(fs.readFileSync(path.join(root, 'Pulumi.yaml'), 'utf8'));
+    assert.equal(project.name, P);
+    assert.deepEqual(project.runtime, { name: 'nodejs', options: { typescript: true } });
+    const declared = Object.keys(project.config);
+    for (const key of ['role', 'peerRegion', 'peerStack', 'namePrefix', 'bots', 'botTokens', 'network', 'database', 'cache', 'backup', 'dns', 'alerts', 'scratch', 'tags']) {
+      assert.ok(declared.includes(key), `Pulumi.yaml config is missing ${key}`);
+      assert.ok(typeof project.config[key].description === 'string', `${key} has a description`);
+    }
+    assert.equal(project.config.namePrefix.default, DEFAULTS.namePrefix);
+    assert.equal(project.config.botTokens.secret, true);
+    // Structured keys document their defaults in the description: keep them in sync with DEFAULTS.
+    for (const [k, v] of Object.entries(DEFAULTS.database)) {
+      if (typeof v !== 'boolean') assert.ok(project.config.database.description.includes(String(v)), `database.${k} default ${v} documented`);
+    }
+    for (const [k, v] of Object.entries(DEFAULTS.cache)) {
+      if (typeof v !== 'boolean') assert.ok(project.config.cache.description.includes(String(v)), `cache.${k} default ${v} documented`);
+    }
+    // Every key a stack file sets is declared in the project (or is a provider key).
+    for (const stack of ['primary', 'secondary']) {
+      for (const full of Object.keys(loadStackFile(path.join(root, `Pulumi.${stack}.yaml`)).config)) {
+        if (full.startsWith(`${P}:`)) assert.ok(declared.includes(full.slice(P.length + 1)), `${full} declared in Pulumi.yaml`);
+      }
+    }
+  });
+});
