@@ -12,3 +12,6 @@ export * from './steps';
 export * from './ports';
 export * from './plan';
 export * from './lsn';
+export * from './journal';
+export * from './engine';
+export * from './guard';
