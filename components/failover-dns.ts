@@ -20,6 +20,8 @@ export interface FailoverDnsArgs {
   endpoint: string;
   /** Path the health check requests over HTTPS. Default `/healthz`. */
   healthCheckPath?: string;
+  /** HTTPS port of the endpoint the health check connects to. Default 443. */
+  healthCheckPort?: number;
   /** Record TTL in seconds; keep it low so resolvers follow a failover quickly. Default 60. */
   ttl?: number;
   /** Route 53 checker regions (at least 3), or undefined for Route 53's default set. */
@@ -42,6 +44,8 @@ export function validateFailoverDnsArgs(args: FailoverDnsArgs): void {
   }
   const path = args.healthCheckPath ?? '/healthz';
   if (!path.startsWith('/') || path.length > 255) throw new Error(`dns.healthCheckPath: must start with / and be ≤ 255 characters, got ${JSON.stringify(path)}`);
+  const port = args.healthCheckPort ?? 443;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`dns.healthCheckPort: must be a TCP port 1–65535, got ${JSON.stringify(port)}`);
   const ttl = args.ttl ?? 60;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 172800) throw new Error(`dns.ttl: must be a whole number of seconds from 0 to 172800, got ${JSON.stringify(ttl)}`);
   if (args.healthCheckRegions !== undefined && args.healthCheckRegions.length < 3) {
@@ -73,7 +77,7 @@ export class FailoverDns extends pulumi.ComponentResource {
       {
         type: 'HTTPS',
         fqdn: args.endpoint,
-        port: 443,
+        port: args.healthCheckPort ?? 443,
         resourcePath: args.healthCheckPath ?? '/healthz',
         enableSni: true,
         requestInterval: 10,

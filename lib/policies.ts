@@ -248,7 +248,7 @@ export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
       Resource: p.kmsKeyArn,
       Condition: {
         StringEquals: {
-          'kms:ViaService': ['s3', 'sqs', 'secretsmanager', 'sns'].map((s) => `${s}.${p.region}.amazonaws.com`),
+          'kms:ViaService': ['s3', 'sqs', 'secretsmanager', 'sns', 'lambda'].map((s) => `${s}.${p.region}.amazonaws.com`),
         },
       },
     },

@@ -57,6 +57,8 @@ describe('components/FailoverDns', () => {
     const rec = r.one('aws:route53/record:Record').inputs;
     assert.deepEqual(rec.failoverRoutingPolicies, [{ type: 'SECONDARY' }]);
     assert.equal(rec.ttl, 30);
+    const r2 = await runProgram(build({ healthCheckPort: 8443 }));
+    assert.equal(r2.one('aws:route53/healthCheck:HealthCheck').inputs.port, 8443);
     assert.notEqual(rec.setIdentifier, run.one('aws:route53/record:Record').inputs.setIdentifier);
   });
 
@@ -64,6 +66,7 @@ describe('components/FailoverDns', () => {
     ['the scratch role', { role: 'scratch' }, /role: failover DNS exists only/],
     ['an endpoint with a scheme', { endpoint: 'https://bot.example.com' }, /dns\.endpoint/],
     ['a record pointing at itself', { endpoint: 'bot.example.com' }, /dns\.endpoint: must differ/],
+    ['port 0', { healthCheckPort: 0 }, /dns\.healthCheckPort/],
     ['a negative TTL', { ttl: -1 }, /dns\.ttl/],
     ['a relative health path', { healthCheckPath: 'health' }, /dns\.healthCheckPath/],
     ['two checker regions', { healthCheckRegions: ['us-east-1', 'eu-west-1'] }, /dns\.healthCheckRegions/],

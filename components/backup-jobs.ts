@@ -1,0 +1,342 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as aws from '@pulumi/aws';
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_METRICS_NAMESPACE } from '../lib/backup-metrics';
+import { BACKUP_SERVICES, BACKUP_TIERS, DEFAULT_RETENTION, RetentionPolicy, backupSchedules, retentionCounts, validateRetention } from '../lib/lifecycle';
+import { arnAccount, arnPartition, backupJobPolicy, ecrLambdaPullPolicy, ecrLifecyclePolicy, schedulerPolicy, serviceTrustPolicy } from '../lib/policies';
+
+/** Path of the job's handler inside the image (engineer C's `automation/lambda/handler.ts`, compiled). */
+export const BACKUP_JOB_HANDLER = 'automation/lambda/handler.handler';
+/** Dockerfile of the backup-job image, relative to the build context (the repo root). */
+export const BACKUP_JOB_DOCKERFILE = 'docker/backup-job/Dockerfile';
+/** Prefix of the manual RDS/ElastiCache snapshots the job creates (its IAM scope). */
+export const BACKUP_SNAPSHOT_PREFIX = 'bot-dr-';
+
+/** CloudWatch Logs' accepted retention values. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Arguments of {@link BackupJobs}. */
+export interface BackupJobsArgs {
+  /** Provider of this stack's region; every AWS child is created through it. */
+  provider: aws.Provider;
+  /** This region, e.g. `us-east-1`. */
+  region: string;
+  /** Stack role. Schedules are ENABLED only on `primary`; on other roles they exist but are DISABLED. */
+  role: 'primary' | 'secondary' | 'scratch';
+  /** Naming prefix for physical names (function, repository, queue, schedules); ≤ 40 chars. */
+  namePrefix: string;
+  /** ARN of the region's KMS key (ECR, logs, DLQ, Lambda environment). */
+  kmsKeyArn: pulumi.Input<string>;
+  /** The backup bucket's name (passed to the job). */
+  bucketName: pulumi.Input<string>;
+  /** The backup bucket's ARN (IAM scope). */
+  bucketArn: pulumi.Input<string>;
+  /** Private subnets the function runs in (reaching the DB and the cache). */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Security groups of the function — the backup-job SG the DB and cache admit. */
+  securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Secrets Manager ARN of the DB master credentials (the job reads it; its value is never passed). */
+  dbSecretArn: pulumi.Input<string>;
+  /** ARN of the RDS instance the job may snapshot. Omit to grant no RDS snapshot permissions. */
+  dbInstanceArn?: pulumi.Input<string>;
+  /** Secrets Manager ARN of the Redis auth token, if the cache has one. */
+  cacheAuthSecretArn?: pulumi.Input<string>;
+  /** ElastiCache replication group id the job may snapshot. Omit to grant no ElastiCache permissions. */
+  cacheReplicationGroupId?: pulumi.Input<string>;
+  /** SNS topic the job notifies on failure/success. */
+  alertsTopicArn: pulumi.Input<string>;
+  /** Tier retention (days); the job gets the derived counts. Default: the seeds' policy. */
+  retention?: RetentionPolicy;
+  /** Function memory in MB (also buys CPU for compression). Default 2048. */
+  memoryMb?: number;
+  /** Function timeout in seconds, at most 900 (Lambda's limit). Default 900. */
+  timeoutSeconds?: number;
+  /** /tmp size in MB (512–10240) for dumps that cannot be streamed. Default 4096. */
+  ephemeralStorageMb?: number;
+  /** Log retention in days (a CloudWatch Logs value). Default 30. */
+  logRetentionDays?: number;
+  /** Images kept in ECR. Default 10. */
+  keepImages?: number;
+  /** Docker build context: the repo root. Default: the directory above `components/`. */
+  buildContext?: string;
+  /** PostgreSQL client major version in the image; must be ≥ the server's major. Default 16. */
+  postgresMajorVersion?: number;
+  /** Image tag. Default: a hash of the build inputs, so the IMMUTABLE repository gets a new tag per change. */
+  imageTag?: string;
+  /** Tags applied to taggable children. */
+  tags?: Record<string, string>;
+}
+
+/** Files whose content determines the image (walked under the build context). */
+const IMAGE_INPUTS = ['docker/backup-job', 'package.json', 'package-lock.json', 'tsconfig.json', 'automation', 'lib'];
+
+/** sha256 (first 16 hex chars) over the image's build inputs, stable across machines (sorted, relative paths). */
+export function buildContextHash(root: string, inputs: string[] = IMAGE_INPUTS): string {
+  const h = crypto.createHash('sha256');
+  const visit = (rel: string): void => {
+    const abs = path.join(root, rel);
+    if (!fs.existsSync(abs)) return;
+    const st = fs.statSync(abs);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(abs).sort()) visit(path.join(rel, e));
+    } else if (st.isFile()) {
+      h.update(rel.split(path.sep).join('/')).update('\0').update(fs.readFileSync(abs)).update('\0');
+    }
+  };
+  for (const i of inputs) visit(i);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Validates BackupJobs args that are known at construction; errors name the key and the allowed range. */
+export function validateBackupJobsArgs(args: BackupJobsArgs): void {
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(args.namePrefix)) throw new Error(`namePrefix: must be 1-40 lowercase letters, digits or hyphens, got ${JSON.stringify(args.namePrefix)}`);
+  const int = (key: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new Error(`${key}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  int('backupJob.memoryMb', args.memoryMb, 512, 10240);
+  int('backupJob.timeoutSeconds', args.timeoutSeconds, 60, 900);
+  int('backupJob.ephemeralStorageMb', args.ephemeralStorageMb, 512, 10240);
+  int('backupJob.keepImages', args.keepImages, 1, 1000);
+  int('backupJob.postgresMajorVersion', args.postgresMajorVersion, 15, 99);
+  if (args.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(args.logRetentionDays)) {
+    throw new Error(`backupJob.logRetentionDays: must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${JSON.stringify(args.logRetentionDays)}`);
+  }
+  if (args.imageTag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.imageTag)) throw new Error(`backupJob.imageTag: not a valid Docker tag: ${JSON.stringify(args.imageTag)}`);
+}
+
+/**
+ * The scheduled backup job of one region: a Lambda container image (pg_dump/pg_restore + redis-cli)
+ * built from docker/backup-job/Dockerfile and pushed to an ECR repository in the region; the function
+ * in the VPC with its own KMS-encrypted log group, an SQS on-failure destination, one reserved
+ * concurrent execution, and a least-privilege role; EventBridge Scheduler schedules per service and
+ * tier (UTC), ENABLED only on the primary.
+ *
+ * Why the secondary has the schedules DISABLED rather than absent: promotion then only flips `state`
+ * (one in-place update — or one UpdateSchedule call if Pulumi cannot run), the function, image, role
+ * and permissions are already deployed and exercised by drills in that region, and a failover never has
+ * to create IAM or pull an image in the middle of an incident.
+ */
+export class BackupJobs extends pulumi.ComponentResource {
+  readonly functionName: pulumi.Output<string>;
+  readonly functionArn: pulumi.Output<string>;
+  readonly dlqArn: pulumi.Output<string>;
+  readonly dlqName: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+  readonly repositoryUrl: pulumi.Output<string>;
+  /** Schedule names, `<prefix>-<service>-<tier>`. */
+  readonly scheduleNames: string[];
+  /** ENABLED or DISABLED (all schedules share it). */
+  readonly scheduleState: 'ENABLED' | 'DISABLED';
+
+  constructor(name: string, args: BackupJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('bot-dr:backup:BackupJobs', name, {}, opts);
+    validateBackupJobsArgs(args);
+    const retention = validateRetention(args.retention ?? DEFAULT_RETENTION);
+    const counts = retentionCounts(retention);
+
+    const child = { parent: this, provider: args.provider };
+    const tags = { ...args.tags, 'bot-dr:component': 'backup-jobs' };
+    const fnName = `${args.namePrefix}-backup-job`;
+    const account = pulumi.output(args.kmsKeyArn).apply(arnAccount);
+    const partition = pulumi.output(args.kmsKeyArn).apply(arnPartition);
+
+    // --- image ------------------------------------------------------------------------------
+    const repo = new aws.ecr.Repository(
+      `${name}-repo`,
+      {
+        name: fnName,
+        imageTagMutability: 'IMMUTABLE',
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: 'KMS', kmsKey: args.kmsKeyArn }],
+        tags,
+      },
+      child,
+    );
+    new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, { repository: repo.name, policy: JSON.stringify(ecrLifecyclePolicy(args.keepImages ?? 10)) }, child);
+    const repoPolicy = new aws.ecr.RepositoryPolicy(
+      `${name}-repo-policy`,
+      { repository: repo.name, policy: pulumi.all([account, partition]).apply(([a, p]) => JSON.stringify(ecrLambdaPullPolicy({ account: a, region: args.region, partition: p }))) },
+      child,
+    );
+
+    const context = args.buildContext ?? path.resolve(__dirname, '..');
+    const tag = args.imageTag ?? buildContextHash(context);
+    const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this, provider: args.provider });
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: pulumi.interpolate`${repo.repositoryUrl}:${tag}`,
+        build: {
+          context,
+          dockerfile: path.join(context, BACKUP_JOB_DOCKERFILE),
+          platform: 'linux/amd64',
+          args: { PG_MAJOR: String(args.postgresMajorVersion ?? 16) },
+        },
+        registry: { server: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
+      },
+      // A docker resource: no AWS provider.
+      { parent: this },
+    );
+
+    // --- logs, dead letters -----------------------------------------------------------------
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, kmsKeyId: args.kmsKeyArn, tags },
+      child,
+    );
+    const dlq = new aws.sqs.Queue(
+      `${name}-dlq`,
+      { name: `${fnName}-dlq`, kmsMasterKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 86400, tags },
+      child,
+    );
+
+    // --- role -------------------------------------------------------------------------------
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
+      child,
+    );
+    const secretArns = pulumi.all([args.dbSecretArn, args.cacheAuthSecretArn]).apply(([db, cache]) => (cache ? [db, cache] : [db]));
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([
+            pulumi.all([account, partition, args.bucketArn, args.kmsKeyArn, secretArns]),
+            pulumi.all([args.alertsTopicArn, logGroup.arn, dlq.arn, args.dbInstanceArn, args.cacheReplicationGroupId]),
+          ])
+          .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId]]) =>
+            JSON.stringify(
+              backupJobPolicy({
+                region: args.region,
+                account: acct,
+                partition: part,
+                bucketArn,
+                prefixes: BACKUP_SERVICES.map((s) => `${s}/`),
+                kmsKeyArn,
+                secretArns: secrets,
+                metricsNamespace: BACKUP_METRICS_NAMESPACE,
+                topicArn,
+                logGroupArn,
+                dlqArn,
+                dbInstanceArn,
+                snapshotPrefix: BACKUP_SNAPSHOT_PREFIX,
+                cacheReplicationGroupId: cacheId,
+              }),
+            ),
+          ),
+      },
+      child,
+    );
+
+    // --- function ---------------------------------------------------------------------------
+    const env: Record<string, pulumi.Input<string>> = {
+      DR_REGION: args.region,
+      BACKUP_BUCKET: args.bucketName,
+      DB_SECRET_ARN: args.dbSecretArn,
+      METRICS_NAMESPACE: BACKUP_METRICS_NAMESPACE,
+      ALERTS_TOPIC_ARN: args.alertsTopicArn,
+      SNAPSHOT_PREFIX: BACKUP_SNAPSHOT_PREFIX,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    if (args.cacheAuthSecretArn !== undefined) env.CACHE_SECRET_ARN = args.cacheAuthSecretArn;
+    if (args.cacheReplicationGroupId !== undefined) env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
+    for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
+
+    const fn = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        name: fnName,
+        description: 'bot-platform-dr scheduled backup job (pg_dump / redis RDB → S3)',
+        packageType: 'Image',
+        imageUri: image.repoDigest,
+        imageConfig: { commands: [BACKUP_JOB_HANDLER] },
+        architectures: ['x86_64'],
+        role: role.arn,
+        memorySize: args.memoryMb ?? 2048,
+        timeout: args.timeoutSeconds ?? 900,
+        ephemeralStorage: { size: args.ephemeralStorageMb ?? 4096 },
+        // One dump at a time: two concurrent dumps would double the load on the DB for no gain.
+        reservedConcurrentExecutions: 1,
+        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
+        environment: { variables: env },
+        kmsKeyArn: args.kmsKeyArn,
+        loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
+        tags,
+      },
+      { ...child, dependsOn: [rolePolicy, repoPolicy, logGroup] },
+    );
+
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-async`,
+      {
+        functionName: fn.name,
+        // One retry of a failed dump; events may wait up to 6 h (throttled behind the single slot).
+        maximumRetryAttempts: 1,
+        maximumEventAgeInSeconds: 21600,
+        destinationConfig: { onFailure: { destination: dlq.arn } },
+      },
+      child,
+    );
+
+    // --- schedules --------------------------------------------------------------------------
+    const schedulerRole = new aws.iam.Role(
+      `${name}-scheduler-role`,
+      { description: 'EventBridge Scheduler: invoke the backup job', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', a))), tags },
+      child,
+    );
+    const schedulerRolePolicy = new aws.iam.RolePolicy(
+      `${name}-scheduler-policy`,
+      {
+        role: schedulerRole.id,
+        policy: pulumi.all([fn.arn, dlq.arn, args.kmsKeyArn]).apply(([functionArn, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerPolicy({ functionArn, dlqArn, kmsKeyArn, region: args.region }))),
+      },
+      child,
+    );
+
+    this.scheduleState = args.role === 'primary' ? 'ENABLED' : 'DISABLED';
+    this.scheduleNames = [];
+    for (const s of backupSchedules()) {
+      const scheduleName = `${args.namePrefix}-${s.service}-${s.tier}`;
+      this.scheduleNames.push(scheduleName);
+      new aws.scheduler.Schedule(
+        `${name}-${s.service}-${s.tier}`,
+        {
+          name: scheduleName,
+          description: `${s.tier} ${s.service} backup (${s.expression} UTC)`,
+          scheduleExpression: s.expression,
+          scheduleExpressionTimezone: 'UTC',
+          state: this.scheduleState,
+          flexibleTimeWindow: { mode: 'OFF' },
+          target: {
+            arn: fn.arn,
+            roleArn: schedulerRole.arn,
+            input: JSON.stringify({ tier: s.tier, service: s.service }),
+            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+            deadLetterConfig: { arn: dlq.arn },
+          },
+        },
+        { ...child, dependsOn: [schedulerRolePolicy] },
+      );
+    }
+
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.dlqArn = dlq.arn;
+    this.dlqName = dlq.name;
+    this.logGroupName = logGroup.name;
+    this.repositoryUrl = repo.repositoryUrl;
+    this.registerOutputs({
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      dlqArn: this.dlqArn,
+      logGroupName: this.logGroupName,
+      repositoryUrl: this.repositoryUrl,
+      scheduleNames: this.scheduleNames,
+    });
+  }
+}
