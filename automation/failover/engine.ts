@@ -242,7 +242,10 @@ class Run {
     }
 
     for (const step of this.p.steps) {
-      this.req.signal?.throwIfAborted();
+      if (this.req.signal?.aborted) {
+        await this.notify('failed', `${mode} ${incident} failover ${id} interrupted before ${step.name}`);
+        throw new OperationError(`interrupted before ${step.name}; the failover is journaled as '${id}': rerun with the same id (or --resume) to continue where it stopped`, { result: this.result('failed') });
+      }
       await this.runStep(step);
     }
 
@@ -630,9 +633,10 @@ function errorText(err: unknown): string {
 }
 
 /**
- * Errors that mean "this process is going away" (an injected crash in tests, an abort signal): the engine must
- * not try to clean up after them — the journal and the checks take over on the rerun.
+ * An error that means "this process is dying right here" (the fakes' injected CrashError): the engine must not
+ * clean up after it — the journal and the checks take over on the rerun. (An operator's interrupt is not one:
+ * it is journaled as a failed step and reported.)
  */
 function isCrashLike(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'CrashError' || err.name === 'AbortError');
+  return err instanceof Error && err.name === 'CrashError';
 }

@@ -274,6 +274,19 @@ describe('failover engine', () => {
       assert.equal(world.actCount('database.promote'), 1);
     });
 
+    it('stops between steps when interrupted, leaving a resumable journal', async () => {
+      const world = new FakeWorld();
+      const ac = new AbortController();
+      const req = request(world, { signal: ac.signal, listener: (e) => e.step === 'catch-up' && e.status === 'ok' && ac.abort() });
+      await rejects(runFailover(req), OperationError, /interrupted before promote-database.*'fo-test'.*--resume/);
+      assert.equal(world.actCount('database.promote'), 0);
+      assert.equal(world.notices.at(-1)!.kind, 'failed');
+      const res = await runFailover({ ...req, signal: undefined, listener: undefined });
+      assert.equal(res.outcome, 'completed');
+      assert.equal(res.steps.find((s) => s.name === 'fence')!.status, 'done-before');
+      assert.equal(world.actCount('database.promote'), 1);
+    });
+
     it('keeps registered secrets out of step details and notices', async () => {
       registerSecret('s3cr3t-bot-token-123');
       const world = new FakeWorld();
