@@ -107,7 +107,7 @@ function mockArn(type: string, name: string, region: string): string {
 /** Plausible provider-computed state for the resource types this project uses. */
 function defaultState(type: string, name: string, inputs: any, region: string): Record<string, any> {
   const physical: string =
-    inputs.identifier ?? inputs.bucket ?? inputs.replicationGroupId ?? (typeof inputs.name === 'string' ? inputs.name : undefined) ?? `${name}-mock`;
+    inputs.identifier ?? inputs.bucket ?? (inputs.bucketPrefix ? `${inputs.bucketPrefix}20240101000000` : undefined) ?? inputs.replicationGroupId ?? (typeof inputs.name === 'string' ? inputs.name : undefined) ?? `${name}-mock`;
   const base: Record<string, any> = { ...inputs, arn: inputs.arn ?? mockArn(type, physical, region) };
   if (inputs.name === undefined && type.startsWith('aws:')) base.name = physical;
   switch (type) {
@@ -126,6 +126,7 @@ function defaultState(type: string, name: string, inputs: any, region: string): 
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
       return {
         ...base,
+        id: physical,
         primaryEndpointAddress: `master.${physical}.mock.${region.replace(/-/g, '')}.cache.amazonaws.com`,
         readerEndpointAddress: `replica.${physical}.mock.${region.replace(/-/g, '')}.cache.amazonaws.com`,
         port: 6379,
@@ -192,6 +193,8 @@ function defaultCall(token: string, inputs: any, region: string): Record<string,
       return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: ['use1-az1', 'use1-az2', 'use1-az3'], id: region, state: 'available' };
     case 'aws:iam/getPolicyDocument:getPolicyDocument':
       return { json: policyDocumentJson(inputs), minifiedJson: policyDocumentJson(inputs), id: 'mock-policy' };
+    case 'aws:ec2/getVpc:getVpc':
+      return { id: inputs.id, cidrBlock: '10.0.0.0/16', arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:vpc/${inputs.id}` };
     case 'aws:rds/getSnapshot:getSnapshot': {
       const sid = `rds:${inputs.dbInstanceIdentifier ?? 'db'}-2024-01-01-00-00`;
       return { ...inputs, id: sid, dbSnapshotIdentifier: sid, dbSnapshotArn: `arn:aws:rds:${region}:${ACCOUNT_ID}:snapshot:${sid}`, encrypted: true, status: 'available' };

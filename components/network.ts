@@ -1,0 +1,162 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { subnetCidrs } from '../lib/cidr';
+import type { NetworkConfig } from '../lib/config';
+import { regionShortName } from '../lib/naming';
+
+/** Ports the data stores listen on. */
+export const POSTGRES_PORT = 5432;
+export const REDIS_PORT = 6379;
+
+/** Arguments of {@link Network}. */
+export interface NetworkArgs {
+  /** Provider of the network's region; every child is created through it. */
+  provider: aws.Provider;
+  /** The region, e.g. `us-east-1` (used for endpoint service names). */
+  region: string;
+  /** Physical-name prefix for Name tags. */
+  namePrefix: string;
+  /**
+   * Create a VPC (`mode: 'create'`: private subnets in `azCount` AZs, one private route table, an S3
+   * gateway endpoint, and interface endpoints for Secrets Manager and CloudWatch metrics so the backup job
+   * works without a NAT gateway), or use an existing one (`mode: 'existing'`: `vpcId` + `subnetIds`; its
+   * routing/endpoints are the owner's responsibility).
+   */
+  network: NetworkConfig;
+  /** Tags applied to taggable children. */
+  tags?: Record<string, string>;
+}
+
+/**
+ * The region's network: VPC + private subnets (or an existing VPC), and the security groups that fence
+ * the data stores — the DB accepts 5432 and the cache 6379 only from the app and backup-job groups.
+ * No security group accepts traffic from 0.0.0.0/0.
+ */
+export class Network extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  /** Private subnet ids (≥ 2, different AZs). */
+  readonly subnetIds: pulumi.Output<string[]>;
+  /** Security group for the bot application (attach to your app; egress open, no ingress defined here). */
+  readonly appSecurityGroupId: pulumi.Output<string>;
+  /** Security group of the backup job (Lambda in the VPC). */
+  readonly backupSecurityGroupId: pulumi.Output<string>;
+  /** Security group of the database: 5432 from app + backup only. */
+  readonly dbSecurityGroupId: pulumi.Output<string>;
+  /** Security group of the cache: 6379 from app + backup only. */
+  readonly cacheSecurityGroupId: pulumi.Output<string>;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('bot-dr:network:Network', name, {}, opts);
+    const o = { parent: this, provider: args.provider };
+    const base = `${args.namePrefix}-${regionShortName(args.region)}`;
+    const tag = (n: string) => ({ ...args.tags, Name: `${base}-${n}` });
+
+    let vpcCidr: pulumi.Input<string>;
+    if (args.network.mode === 'create') {
+      const net = args.network;
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: net.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tag('vpc') }, o);
+      const azs = aws.getAvailabilityZonesOutput({ state: 'available', filters: [{ name: 'opt-in-status', values: ['opt-in-not-required'] }] }, o);
+      const cidrs = subnetCidrs(net.vpcCidr, 4, net.azCount);
+      const rt = new aws.ec2.RouteTable(`${name}-private-rt`, { vpcId: vpc.id, tags: tag('private') }, o);
+      const subnets = cidrs.map(
+        (cidr, i) =>
+          new aws.ec2.Subnet(
+            `${name}-private-${i}`,
+            {
+              vpcId: vpc.id,
+              cidrBlock: cidr,
+              availabilityZone: azs.names.apply((names) => {
+                if (names.length < net.azCount) throw new Error(`network.azCount: ${args.region} offers only ${names.length} AZs, need ${net.azCount}`);
+                return names[i];
+              }),
+              mapPublicIpOnLaunch: false,
+              tags: tag(`private-${i}`),
+            },
+            o,
+          ),
+      );
+      subnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: s.id, routeTableId: rt.id }, o));
+      new aws.ec2.VpcEndpoint(
+        `${name}-s3-endpoint`,
+        { vpcId: vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: [rt.id], tags: tag('s3') },
+        o,
+      );
+      this.vpcId = vpc.id;
+      this.subnetIds = pulumi.all(subnets.map((s) => s.id));
+      vpcCidr = vpc.cidrBlock;
+    } else {
+      this.vpcId = pulumi.output(args.network.vpcId);
+      this.subnetIds = pulumi.output(args.network.subnetIds);
+      vpcCidr = aws.ec2.getVpcOutput({ id: args.network.vpcId }, o).cidrBlock;
+    }
+
+    const sg = (n: string, description: string) => new aws.ec2.SecurityGroup(`${name}-${n}-sg`, { vpcId: this.vpcId, description, tags: tag(`${n}-sg`) }, o);
+    const app = sg('app', 'Bot application: may reach the DB and the cache');
+    const backup = sg('backup', 'Backup job (Lambda): may reach the DB, the cache and AWS APIs');
+    const db = sg('db', `PostgreSQL: ${POSTGRES_PORT} from app and backup-job groups only`);
+    const cache = sg('cache', `Redis: ${REDIS_PORT} from app and backup-job groups only`);
+
+    // Data stores: ingress only from the two client groups, no egress (terraform/pulumi drop AWS's default).
+    for (const [store, group, port] of [['db', db, POSTGRES_PORT], ['cache', cache, REDIS_PORT]] as const) {
+      for (const [client, from] of [['app', app], ['backup', backup]] as const) {
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-${store}-from-${client}`,
+          { securityGroupId: group.id, referencedSecurityGroupId: from.id, ipProtocol: 'tcp', fromPort: port, toPort: port, description: `${client} -> ${store}` },
+          o,
+        );
+      }
+    }
+    // App: open egress (bots talk to Telegram/Discord). Backup job: only what it needs.
+    new aws.vpc.SecurityGroupEgressRule(`${name}-app-egress`, { securityGroupId: app.id, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0', description: 'bot traffic' }, o);
+    for (const [store, group, port] of [['db', db, POSTGRES_PORT], ['cache', cache, REDIS_PORT]] as const) {
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-backup-to-${store}`,
+        { securityGroupId: backup.id, referencedSecurityGroupId: group.id, ipProtocol: 'tcp', fromPort: port, toPort: port, description: `backup -> ${store}` },
+        o,
+      );
+    }
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-backup-to-https`,
+      { securityGroupId: backup.id, ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIpv4: '0.0.0.0/0', description: 'AWS APIs (S3, Secrets Manager, CloudWatch) over TLS' },
+      o,
+    );
+
+    if (args.network.mode === 'create') {
+      // Interface endpoints so the backup job reaches Secrets Manager and CloudWatch without a NAT gateway.
+      const endpointSg = sg('endpoints', 'VPC interface endpoints: 443 from the VPC');
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-endpoints-from-vpc`,
+        { securityGroupId: endpointSg.id, cidrIpv4: vpcCidr, ipProtocol: 'tcp', fromPort: 443, toPort: 443, description: 'HTTPS from inside the VPC' },
+        o,
+      );
+      for (const svc of ['secretsmanager', 'monitoring']) {
+        new aws.ec2.VpcEndpoint(
+          `${name}-${svc}-endpoint`,
+          {
+            vpcId: this.vpcId,
+            serviceName: `com.amazonaws.${args.region}.${svc}`,
+            vpcEndpointType: 'Interface',
+            privateDnsEnabled: true,
+            subnetIds: this.subnetIds,
+            securityGroupIds: [endpointSg.id],
+            tags: tag(svc),
+          },
+          o,
+        );
+      }
+    }
+
+    this.appSecurityGroupId = app.id;
+    this.backupSecurityGroupId = backup.id;
+    this.dbSecurityGroupId = db.id;
+    this.cacheSecurityGroupId = cache.id;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      subnetIds: this.subnetIds,
+      appSecurityGroupId: this.appSecurityGroupId,
+      backupSecurityGroupId: this.backupSecurityGroupId,
+      dbSecurityGroupId: this.dbSecurityGroupId,
+      cacheSecurityGroupId: this.cacheSecurityGroupId,
+    });
+  }
+}

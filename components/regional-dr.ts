@@ -1,0 +1,226 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
+import { regionShortName } from '../lib/naming';
+import { BackupBucket } from './backup-bucket';
+import { BotTokens } from './bot-tokens';
+import { Cache, CacheMode } from './cache';
+import { Database, DatabaseMode } from './database';
+import { FailoverDns } from './failover-dns';
+import { Keys } from './keys';
+import { Network } from './network';
+
+/** Names of the stack outputs a peer stack reads through its StackReference. */
+export const PEER_OUTPUTS = {
+  dbArn: 'dbArn',
+  kmsKeyArn: 'kmsKeyArn',
+  bucketArn: 'bucketArn',
+  globalDatastoreId: 'globalDatastoreId',
+  cacheAuthSecretArn: 'cacheAuthSecretArn',
+} as const;
+
+/** Arguments of {@link RegionalDr}. */
+export interface RegionalDrArgs {
+  /** The validated stack configuration ({@link loadConfig}). */
+  config: StackConfig;
+}
+
+/** The stack outputs (names and ARNs only — never a secret value). */
+export interface RegionalDrOutputs {
+  role: string;
+  region: string;
+  peerRegion: string;
+  dbIdentifier: pulumi.Output<string>;
+  dbEndpoint: pulumi.Output<string>;
+  dbArn: pulumi.Output<string>;
+  dbSecretArn: pulumi.Output<string | undefined>;
+  cacheEndpoint: pulumi.Output<string>;
+  cacheReplicationGroupId: pulumi.Output<string>;
+  cacheAuthSecretArn: pulumi.Output<string>;
+  globalDatastoreId: pulumi.Output<string | undefined>;
+  bucketName: pulumi.Output<string>;
+  bucketArn: pulumi.Output<string>;
+  kmsKeyArn: pulumi.Output<string>;
+  peerReplicaKmsKeyArn: pulumi.Output<string | undefined>;
+  botTokenSecretArns: pulumi.Output<Record<string, string>>;
+  healthCheckId: pulumi.Output<string | undefined>;
+  recordName: pulumi.Output<string | undefined>;
+  hostedZoneId: string | undefined;
+  vpcId: pulumi.Output<string>;
+  subnetIds: pulumi.Output<string[]>;
+  appSecurityGroupId: pulumi.Output<string>;
+  backupSecurityGroupId: pulumi.Output<string>;
+}
+
+/** `arn:aws:secretsmanager:<region>:...` → the same secret's replica ARN in `region` (same name and suffix). */
+export function secretReplicaArn(arn: string, region: string): string {
+  const parts = arn.split(':');
+  if (parts.length < 7 || parts[2] !== 'secretsmanager') throw new Error(`not a Secrets Manager ARN: ${arn}`);
+  parts[3] = region;
+  return parts.join(':');
+}
+
+/**
+ * One region of the DR pair, composed according to role:
+ * - primary: KMS key, network, source DB, cache (owner of the global datastore if enabled), backup
+ *   bucket replicating to the peer's, bot-token secrets replicated to the peer region, PRIMARY DNS record;
+ * - secondary: same, but a cross-region read replica (or a promoted one) + replicated automated backups,
+ *   a global-datastore member, and a SECONDARY DNS record;
+ * - scratch: a restored DB, a standalone cache, a throw-away bucket; no replica, DNS, global datastore,
+ *   peer replication or schedules.
+ */
+export class RegionalDr extends pulumi.ComponentResource {
+  readonly outputs: RegionalDrOutputs;
+
+  constructor(name: string, args: RegionalDrArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('bot-dr:index:RegionalDr', name, {}, opts);
+    const cfg = args.config;
+    const scratch = cfg.role === 'scratch';
+    const defaultTags = { tags: { project: 'bot-platform-dr', 'dr:region': cfg.region, 'dr:stack': pulumi.getStack(), ...cfg.tags } };
+    const provider = new aws.Provider(`${name}-${regionShortName(cfg.region)}`, { region: cfg.region, defaultTags }, { parent: this });
+    const peerProvider = scratch ? undefined : new aws.Provider(`${name}-${regionShortName(cfg.peerRegion)}`, { region: cfg.peerRegion, defaultTags }, { parent: this });
+    const peer = cfg.peerStack && !scratch ? new pulumi.StackReference(`${name}-peer`, { name: cfg.peerStack }, { parent: this }) : undefined;
+    const peerOut = (key: string): pulumi.Output<string> => {
+      if (!peer) throw new Error(`bot-platform-dr:peerStack is required to read the peer's ${key}`);
+      return peer.requireOutput(key).apply((v) => String(v));
+    };
+    const child = { parent: this };
+
+    const keys = new Keys(
+      `${name}-keys`,
+      { provider, region: cfg.region, namePrefix: cfg.namePrefix, peer: peerProvider ? { provider: peerProvider, region: cfg.peerRegion } : undefined, deletionWindowInDays: scratch ? 7 : 30 },
+      child,
+    );
+    const network = new Network(`${name}-network`, { provider, region: cfg.region, namePrefix: cfg.namePrefix + (scratch ? '-scratch' : ''), network: cfg.network }, child);
+
+    let dbMode: DatabaseMode;
+    if (cfg.role === 'primary') dbMode = { kind: 'primary' };
+    else if (cfg.role === 'secondary') dbMode = cfg.database.promoted ? { kind: 'promoted', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) } : { kind: 'replica', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
+    else dbMode = { kind: 'scratch', restore: cfg.scratch! };
+    const db = new Database(
+      `${name}-db`,
+      { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode: dbMode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
+      child,
+    );
+
+    let cacheMode: CacheMode;
+    if (cfg.role === 'secondary' && cfg.cache.globalDatastore) {
+      cacheMode = {
+        kind: 'member',
+        globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
+        authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
+      };
+    } else {
+      cacheMode = {
+        kind: 'owner',
+        globalDatastore: cfg.role === 'primary' && cfg.cache.globalDatastore,
+        peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
+      };
+    }
+    const cache = new Cache(
+      `${name}-cache`,
+      {
+        provider,
+        region: cfg.region,
+        namePrefix: cfg.namePrefix,
+        config: cfg.cache,
+        mode: cacheMode,
+        scratch,
+        kmsKeyArn: keys.keyArn,
+        subnetIds: network.subnetIds,
+        securityGroupId: network.cacheSecurityGroupId,
+      },
+      child,
+    );
+
+    const bucket = new BackupBucket(
+      `${name}-backups`,
+      {
+        provider,
+        region: cfg.region,
+        kmsKeyArn: keys.keyArn,
+        retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
+        objectLock: cfg.backup.objectLock,
+        replication:
+          cfg.backup.replicateToPeer && peer
+            ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
+            : undefined,
+        bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
+        forceDestroy: scratch,
+      },
+      child,
+    );
+
+    const tokens =
+      cfg.bots.length > 0
+        ? new BotTokens(
+            `${name}-bot-tokens`,
+            {
+              provider,
+              kmsKeyArn: keys.keyArn,
+              peerRegion: keys.peerKeyArn ? cfg.peerRegion : undefined,
+              peerKmsKeyArn: keys.peerKeyArn,
+              bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
+              namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
+              recoveryWindowInDays: scratch ? 0 : 30,
+            },
+            child,
+          )
+        : undefined;
+
+    const dns =
+      cfg.dns && !scratch
+        ? new FailoverDns(
+            `${name}-dns`,
+            {
+              provider,
+              role: cfg.role,
+              region: cfg.region,
+              hostedZoneId: cfg.dns.hostedZoneId,
+              recordName: cfg.dns.recordName,
+              endpoint: cfg.dns.endpoint,
+              healthCheckPath: cfg.dns.healthCheckPath,
+              healthCheckPort: cfg.dns.healthCheckPort,
+              ttl: cfg.dns.ttl,
+            },
+            child,
+          )
+        : undefined;
+
+    this.outputs = {
+      role: cfg.role,
+      region: cfg.region,
+      peerRegion: cfg.peerRegion,
+      dbIdentifier: db.identifier,
+      dbEndpoint: db.endpoint,
+      dbArn: db.arn,
+      dbSecretArn: db.masterSecretArn,
+      cacheEndpoint: cache.endpoint,
+      cacheReplicationGroupId: cache.replicationGroupId,
+      cacheAuthSecretArn: cache.authSecretArn,
+      globalDatastoreId: cache.globalReplicationGroupId,
+      bucketName: bucket.bucketName,
+      bucketArn: bucket.arn,
+      kmsKeyArn: keys.keyArn,
+      peerReplicaKmsKeyArn: keys.peerKeyArn ?? pulumi.output(undefined),
+      botTokenSecretArns: tokens ? tokens.secretArns : pulumi.output<Record<string, string>>({}),
+      healthCheckId: dns ? dns.healthCheckId : pulumi.output(undefined),
+      recordName: dns ? dns.recordName : pulumi.output(undefined),
+      hostedZoneId: cfg.dns && !scratch ? cfg.dns.hostedZoneId : undefined,
+      vpcId: network.vpcId,
+      subnetIds: network.subnetIds,
+      appSecurityGroupId: network.appSecurityGroupId,
+      backupSecurityGroupId: network.backupSecurityGroupId,
+    };
+    this.registerOutputs({ ...this.outputs });
+  }
+}
+
+/**
+ * The whole program: validate config (throws a ConfigError naming every bad key before any resource is
+ * declared), build one RegionalDr, return its stack outputs. `index.ts` exports the result.
+ */
+export function buildStack(source?: ConfigSource): RegionalDrOutputs {
+  const config = loadConfig(source);
+  return new RegionalDr('bot-dr', { config }).outputs;
+}
