@@ -63,7 +63,7 @@ export function toolEnv(extra: Record<string, string | undefined> = {}): Record<
 /** Run a command to completion, capturing stdout and stderr. */
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, argv] = asUserArgv(file, args, opts.asUser);
-  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal };
+  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: opts.signal };
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, spawnOpts);
     let stdout = '';
@@ -76,7 +76,11 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       if (code !== 0 && opts.check !== false) reject(new ProcessError(path.basename(file), result));
       else resolve(result);
     });
-    child.stdin?.end(opts.input ?? '');
+    if (child.stdin) {
+      // The tool may exit without reading its input; that is its exit code's business, not an EPIPE crash.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
   });
 }
 

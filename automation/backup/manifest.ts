@@ -1,0 +1,100 @@
+/**
+ * The backup manifest (`<key>.metadata.json`): the seeds' metadata format plus what an SRE needs to trust a
+ * backup later (tool and server versions, source host without credentials, the object key, the tier's
+ * retention). Writing it is the commit marker: a backup without a manifest is not a backup.
+ */
+import type { BackupService, BackupTier } from '../../lib/lifecycle';
+import { parseKey } from './keys';
+
+export const MANIFEST_FORMAT = 1;
+
+export interface Manifest {
+  format: number;
+  backup_id: string;
+  type: 'full';
+  service: BackupService;
+  tier: BackupTier;
+  /** ISO 8601 UTC start time of the backup. */
+  timestamp: string;
+  /** Object key of the data. */
+  key: string;
+  size_bytes: number;
+  size_readable: string;
+  duration_seconds: number;
+  /** Data file names (basename of the key), as in the seeds. */
+  files: string[];
+  /** `sha256:<hex>` of the stored object bytes. */
+  checksum: string;
+  /** PostgreSQL: database name; Redis: db index (`0`). */
+  database: string;
+  server_version: string;
+  /** PostgreSQL: exact rows per `schema.table`, counted in the dump's snapshot. */
+  tables?: Record<string, number>;
+  /** Redis: DBSIZE when the backup started. */
+  keys?: number;
+  /** Redis: a sample of key names, for restore verification. */
+  key_sample?: string[];
+  /** `host:port` of the source, never credentials. */
+  source: string;
+  tool_versions: Record<string, string>;
+  /** pg_dump compression level (PostgreSQL) */
+  compression?: string;
+  /** Whether the checksum was verified after upload. */
+  verified: boolean;
+  /** e.g. `7_daily` — how many of this tier are kept. */
+  retention: string;
+  /** `UNVERIFIED` until a restore test proves it restores; then `VERIFIED`. */
+  restorability: 'UNVERIFIED' | 'VERIFIED' | 'FAILED';
+  /** Set by a restore test. */
+  restore_verified_at?: string;
+}
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** `536870912` → `512MB` (base 1024, as the seeds show). */
+export function sizeReadable(bytes: number): string {
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const s = u === 0 || v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
+  return `${s}${UNITS[u]}`;
+}
+
+export function retentionLabel(tier: BackupTier, keep: number): string {
+  return `${keep}_${tier}`;
+}
+
+/** Parse and validate a manifest document; throws with the problem named when it is not one. */
+export function parseManifest(text: string, key: string): Manifest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`manifest ${key} is not JSON: ${(err as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object') throw new Error(`manifest ${key} is not an object`);
+  const m = doc as Record<string, unknown>;
+  const need: Array<[string, string]> = [
+    ['backup_id', 'string'],
+    ['service', 'string'],
+    ['tier', 'string'],
+    ['timestamp', 'string'],
+    ['key', 'string'],
+    ['size_bytes', 'number'],
+    ['checksum', 'string'],
+  ];
+  for (const [field, type] of need) {
+    if (typeof m[field] !== type) throw new Error(`manifest ${key}: field '${field}' missing or not a ${type}`);
+  }
+  if (!/^sha256:[0-9a-f]{64}$/.test(m.checksum as string)) throw new Error(`manifest ${key}: checksum must be sha256:<64 hex>`);
+  const parsed = parseKey(m.key as string);
+  if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new Error(`manifest ${key}: key/service/tier do not agree`);
+  return m as unknown as Manifest;
+}
+
+export function checksumHex(manifest: Pick<Manifest, 'checksum'>): string {
+  return manifest.checksum.replace(/^sha256:/, '');
+}

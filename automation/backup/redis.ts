@@ -1,0 +1,167 @@
+/**
+ * Redis backup and restore.
+ *
+ * Backup: DBSIZE and a key sample, then `redis-cli --rdb -` (the replication protocol) streamed through
+ * sha256/byte counting into a multipart upload; manifest last, as for PostgreSQL.
+ *
+ * Restore: download + verify the checksum before touching the target, refuse a non-empty target unless forced,
+ * load the RDB into a temporary redis-server, copy every key to the target with DUMP/PTTL → RESTORE (works
+ * for any reachable Redis, including ElastiCache, where SYNC and DEBUG RELOAD are not allowed), then compare
+ * the key count and a sample of values between the loaded backup and the target.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackupTier } from '../../lib/lifecycle';
+import { OperationError, RefusedError, VerificationError } from '../cli/errors';
+import { redact } from '../cli/redact';
+import { backupId, dataKey, manifestKeyFor } from './keys';
+import { Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';
+import { Clock, ObjectStore, RedisTools } from './ports';
+import { BackupResult, downloadVerified, Log, pruneTier, selectBackup, streamToStore, unreachable } from './postgres';
+import { DEFAULT_KEEP, RetentionCounts } from './retention';
+
+const noop: Log = () => undefined;
+export const KEY_SAMPLE_SIZE = 50;
+
+export interface RedisBackupOptions {
+  url: string;
+  tier: BackupTier;
+  store: ObjectStore;
+  tools: RedisTools;
+  clock: Clock;
+  keep?: RetentionCounts;
+  prune?: boolean;
+  log?: Log;
+  signal?: AbortSignal;
+}
+
+export async function backupRedis(o: RedisBackupOptions): Promise<BackupResult> {
+  const log = o.log ?? noop;
+  const keep = o.keep ?? DEFAULT_KEEP;
+  const info = await o.tools.inspect(o.url).catch((e: unknown) => unreachable(e, 'redis'));
+  const sample = await o.tools.sampleKeys(o.url, KEY_SAMPLE_SIZE);
+  const versions = await o.tools.versions();
+  const started = o.clock.now();
+  const t0 = Date.now();
+  const key = dataKey('redis', o.tier, started);
+  log(`streaming RDB from ${info.host} (Redis ${info.version}, ${info.keys} keys) to ${o.store.location}/${key}`);
+  let streamed: { bytes: number; sha256: string };
+  try {
+    streamed = await streamToStore(o.tools.rdb(o.url), o.store, key, o.signal);
+  } catch (err) {
+    throw new OperationError(`RDB transfer from ${info.host} failed; no backup was recorded: ${redact(err instanceof Error ? err.message : String(err))}`);
+  }
+  const head = await o.store.head(key);
+  if (!head || head.size !== streamed.bytes) {
+    await o.store.delete([key]).catch(() => undefined);
+    throw new OperationError(`upload of ${key} reports ${head?.size ?? 'no object'} bytes, expected ${streamed.bytes}; no backup was recorded`);
+  }
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    backup_id: backupId(started),
+    type: 'full',
+    service: 'redis',
+    tier: o.tier,
+    timestamp: started.toISOString(),
+    key,
+    size_bytes: streamed.bytes,
+    size_readable: sizeReadable(streamed.bytes),
+    duration_seconds: Math.round((Date.now() - t0) / 10) / 100,
+    files: [path.posix.basename(key)],
+    checksum: `sha256:${streamed.sha256}`,
+    database: '0',
+    server_version: info.version,
+    keys: info.keys,
+    key_sample: sample,
+    source: info.host,
+    tool_versions: versions,
+    verified: true,
+    retention: retentionLabel(o.tier, keep[o.tier]),
+    restorability: 'UNVERIFIED',
+  };
+  const manifestKey = manifestKeyFor(key);
+  await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json');
+  log(`stored ${manifest.size_readable} (${manifest.checksum}); manifest ${manifestKey}`);
+  const pruned = o.prune === false ? { keep: [], expired: [], leftovers: [], deleteKeys: [] } : await pruneTier(o.store, 'redis', o.tier, keep[o.tier], o.clock.now(), log);
+  return { manifest, manifestKey, pruned };
+}
+
+export interface RedisRestoreOptions {
+  store: ObjectStore;
+  tools: RedisTools;
+  targetUrl: string;
+  from?: string;
+  file?: string;
+  force?: boolean;
+  /** How many keys to compare value-by-value (default 200). */
+  sampleSize?: number;
+  tmpDir?: string;
+  log?: Log;
+  signal?: AbortSignal;
+}
+
+export interface RedisRestoreResult {
+  manifest: Manifest;
+  target: string;
+  forced: boolean;
+  checksum: 'verified';
+  keys: { backup: number; restored: number; target: number };
+  sample: { compared: number; mismatched: string[] };
+  durationSeconds: number;
+}
+
+export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestoreResult> {
+  const log = o.log ?? noop;
+  const t0 = Date.now();
+  const manifest = await selectBackup(o.store, 'redis', o.from, o.file);
+  const target = await o.tools.inspect(o.targetUrl).catch((e: unknown) => unreachable(e, 'target redis'));
+  if (target.keys > 0 && !o.force) {
+    throw new RefusedError(`target redis ${target.host} already holds ${target.keys} key(s); refusing to restore over it (pass --force to overwrite keys present in the backup)`);
+  }
+  log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.host}`);
+  const dir = mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), 'dr-restore-'));
+  const file = path.join(dir, 'dump.rdb');
+  try {
+    await downloadVerified(o.store, manifest, file, o.signal);
+    log(`checksum verified (${manifest.checksum})`);
+    const temp = await o.tools.loadRdb(file);
+    try {
+      const loaded = await o.tools.inspect(temp.url);
+      let restored: number;
+      try {
+        restored = await o.tools.copyAll(temp.url, o.targetUrl, { replace: Boolean(o.force) });
+      } catch (err) {
+        throw new OperationError(`copying keys into ${target.host} failed: ${redact(err instanceof Error ? err.message : String(err))}`);
+      }
+      const after = await o.tools.inspect(o.targetUrl);
+      const keys = [...new Set([...(manifest.key_sample ?? []), ...(await o.tools.sampleKeys(temp.url, o.sampleSize ?? 200))])].sort();
+      const [want, got] = await Promise.all([o.tools.fingerprint(temp.url, keys), o.tools.fingerprint(o.targetUrl, keys)]);
+      // A sampled key may legitimately be gone from both (it expired); it must not differ.
+      const mismatched = keys.filter((k) => want[k] !== null && want[k] !== got[k]);
+      const countOk = o.force ? after.keys >= restored : after.keys === loaded.keys;
+      if (!countOk || restored !== loaded.keys || mismatched.length) {
+        throw new VerificationError(
+          `restored data does not match the backup: backup has ${loaded.keys} keys, copied ${restored}, target now has ${after.keys}` +
+            (mismatched.length ? `; ${mismatched.length} sampled value(s) differ: ${mismatched.slice(0, 5).join(', ')}` : ''),
+          { backupKeys: loaded.keys, restored, targetKeys: after.keys, mismatched },
+        );
+      }
+      log(`${restored} keys restored; ${keys.length} sampled values match`);
+      return {
+        manifest,
+        target: target.host,
+        forced: target.keys > 0,
+        checksum: 'verified',
+        keys: { backup: loaded.keys, restored, target: after.keys },
+        sample: { compared: keys.length, mismatched },
+        durationSeconds: (Date.now() - t0) / 1000,
+      };
+    } finally {
+      await temp.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+

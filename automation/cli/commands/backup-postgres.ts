@@ -1,0 +1,49 @@
+import { BackupTier } from '../../../lib/lifecycle';
+import { backupPostgres } from '../../backup/postgres';
+import { systemClock } from '../../backup/ports';
+import { Command, JSON_FLAG } from '../command';
+import { UsageError } from '../errors';
+import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
+
+export const command: Command = {
+  name: 'backup postgres',
+  summary: 'pg_dump the database, stream it to the backup bucket with a sha256 manifest, prune the tier',
+  flags: {
+    'database-url': DATABASE_URL_FLAG,
+    bucket: BUCKET_FLAG,
+    tier: TIER_FLAG,
+    compress: { type: 'number', description: 'pg_dump compression level 0-9', default: 6 },
+    ...JSON_FLAG,
+  },
+  async run(ctx) {
+    const url = requiredUrl(ctx, 'database-url', 'DATABASE_URL');
+    const bucket = bucketName(ctx);
+    const tier = ctx.flags.required('tier') as BackupTier;
+    const level = ctx.flags.number('compress') ?? 6;
+    if (!Number.isInteger(level) || level < 0 || level > 9) throw new UsageError(`--compress must be a whole number 0-9, got ${level}`);
+    const keep = keepCounts(ctx.env);
+    const t0 = Date.now();
+    const res = await backupPostgres({
+      url,
+      tier,
+      store: makeStore(ctx, bucket),
+      tools: pgTools(ctx),
+      clock: systemClock,
+      compressLevel: level,
+      keep,
+      log: (l) => ctx.out.info(l),
+      signal: ctx.signal,
+    });
+    ctx.out.step('backup postgres', 'ok', Date.now() - t0, `${res.manifest.size_readable} ${res.manifest.key}`);
+    const m = res.manifest;
+    ctx.out.result(
+      { ok: true, bucket, manifest_key: res.manifestKey, manifest: m, pruned: res.pruned.deleteKeys },
+      [
+        `backup ${m.backup_id} (${m.tier}) of ${m.database}: ${m.size_readable}, ${m.checksum}`,
+        `tables: ${Object.keys(m.tables ?? {}).length}, rows: ${Object.values(m.tables ?? {}).reduce((a, b) => a + b, 0)}`,
+        `pruned: ${res.pruned.deleteKeys.length ? res.pruned.deleteKeys.join(', ') : 'nothing'}`,
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
