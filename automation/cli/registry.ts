@@ -6,6 +6,13 @@ import { Command } from './command';
  */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   // --- backups (issue 3) ---
+  'backup postgres': async () => (await import('./commands/backup-postgres')).command,
+  'backup redis': async () => (await import('./commands/backup-redis')).command,
+  'backups list': async () => (await import('./commands/backups-list')).command,
+  'backups check': async () => (await import('./commands/backups-check')).command,
+  'restore postgres': async () => (await import('./commands/restore-postgres')).command,
+  'restore redis': async () => (await import('./commands/restore-redis')).command,
+  verify: async () => (await import('./commands/verify')).command,
   // --- failover, local rehearsal (issue 4) ---
   // --- AWS (issue 5) ---
 };
