@@ -128,9 +128,13 @@ export class LocalRedisTools implements RedisTools {
       const keys = new Set<string>();
       let cursor = '0';
       do {
-        const [next, batch] = await r.scan(cursor, 'COUNT', 1000);
-        for (const k of batch) if (keys.size < n) keys.add(k);
-        cursor = next;
+        const [next, batch] = await r.scanBuffer(cursor, 'COUNT', 1000);
+        for (const raw of batch) {
+          // Only keys that survive a UTF-8 round trip can be named in a manifest; binary keys are still copied.
+          const k = raw.toString('utf8');
+          if (keys.size < n && Buffer.from(k, 'utf8').equals(raw)) keys.add(k);
+        }
+        cursor = next.toString();
       } while (cursor !== '0' && keys.size < n);
       return [...keys].sort();
     });
@@ -197,8 +201,9 @@ export class LocalRedisTools implements RedisTools {
         let copied = 0;
         let cursor = '0';
         do {
-          const [next, keys] = await src.scan(cursor, 'COUNT', BATCH);
-          cursor = next;
+          // Buffers, not strings: keys are binary-safe in Redis and must be copied byte for byte.
+          const [next, keys] = await src.scanBuffer(cursor, 'COUNT', BATCH);
+          cursor = next.toString();
           if (keys.length === 0) continue;
           const read = src.pipeline();
           for (const k of keys) read.dumpBuffer(k).pttl(k);
