@@ -26,8 +26,15 @@ export interface RecordedResource {
   type: string;
   /** Logical name. */
   name: string;
-  /** Inputs as the provider would receive them (Outputs resolved, secrets unwrapped). */
+  /**
+   * Inputs as the provider receives them (Outputs resolved). Secret values appear as Pulumi's secret
+   * envelope `{ <sig>: ..., value }`, so `inputs.x !== plaintext` proves `x` was sent as a secret.
+   */
   inputs: Record<string, any>;
+  /** The same inputs with secret envelopes replaced by their values. */
+  plainInputs: Record<string, any>;
+  /** Top-level input names whose value was (or contained) a secret. */
+  secretInputs: string[];
   /** State returned by the mock (what the program sees as outputs). */
   state: Record<string, any>;
   /** Physical id returned by the mock. */
@@ -77,6 +84,23 @@ export interface ProgramRun {
 }
 
 type ProgramResult = Record<string, unknown> | void | undefined;
+
+const SECRET_SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+/** Replace Pulumi's secret envelopes with their values; report whether any was found. */
+function unwrapSecrets(v: unknown, found: { secret: boolean }): any {
+  if (Array.isArray(v)) return v.map((x) => unwrapSecrets(x, found));
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (o[SECRET_SIG_KEY] === SECRET_SIG) {
+      found.secret = true;
+      return unwrapSecrets(o.value, found);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x, found)]));
+  }
+  return v;
+}
 
 /** `arn:aws:<service>:<region>:<account>:<rest>` using the type token's module as the service. */
 function mockArn(type: string, name: string, region: string): string {
@@ -263,7 +287,14 @@ export async function runProgram(program: () => ProgramResult | Promise<ProgramR
     call: (args) => guard(() => call(args)),
   };
   function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-      const inputs = args.inputs ?? {};
+      const inputs: Record<string, any> = args.inputs ?? {};
+      const plainInputs: Record<string, any> = {};
+      const secretInputs: string[] = [];
+      for (const [k, v] of Object.entries(inputs)) {
+        const found = { secret: false };
+        plainInputs[k] = unwrapSecrets(v, found);
+        if (found.secret) secretInputs.push(k);
+      }
       let id: string;
       let state: Record<string, any>;
       let region = regionOf(args.provider);
@@ -287,7 +318,7 @@ export async function runProgram(program: () => ProgramResult | Promise<ProgramR
         if (extra) state = { ...state, ...extra({ name: args.name, inputs, region }) };
         id = state.id ?? `${args.name}-id`;
       }
-      resources.push({ type: args.type, name: args.name, inputs, state, id, custom: args.custom !== false, provider: args.provider || undefined, region });
+      resources.push({ type: args.type, name: args.name, inputs, plainInputs, secretInputs, state, id, custom: args.custom !== false, provider: args.provider || undefined, region });
       return { id, state };
   }
   function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
