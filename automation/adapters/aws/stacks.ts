@@ -1,0 +1,272 @@
+/**
+ * StacksPort over the Pulumi Automation API, behind a tiny {@link StackDriver} interface so tests use a fake
+ * workspace. Only `automation-workspace.ts` imports `@pulumi/pulumi/automation`.
+ *
+ * What the failover changes in the stacks (config keys from lib/config.ts; {@link retargetChanges}):
+ * - a database-moving incident (datacenter, database): the survivor — a `secondary` stack — gets
+ *   `bot-platform-dr:database.promoted = true` (lib/config.ts allows `promoted` on secondary stacks only; the
+ *   Database component then drops `replicateSourceDb`, which is the promotion). It then needs TWO applies: the
+ *   first promotes, the second sets the backup retention (the PostgreSQL caveat: RDS ignores the retention change
+ *   on the apply that promotes). The lost stack gets `role = secondary` and `database.promoted = false`, so a later
+ *   `up` there (failback) rebuilds it as a replica of the survivor. Its `up` is never run during a failover.
+ * - a cache incident: no stack config describes which member of the global datastore is primary, so nothing is
+ *   set (and the step log says so).
+ *
+ * Check-then-act: the lost stack's check is its config; the survivor's check is its UPDATE HISTORY — the last
+ * `update` succeeded with the wanted config, and at least two successful updates carried it. So a crash between
+ * `config set` and the end of `up` is redone on rerun, and a finished retarget is never applied again.
+ *
+ * On a concurrent update (`ConcurrentUpdateError`) the call waits and retries with a bound
+ * ({@link STACK_RETRY}); it never cancels another update.
+ */
+
+import { OperationError, UsageError } from '../../cli/errors';
+import { redact } from '../../cli/redact';
+import type { CallOptions, Clock, Retarget, StacksPort } from '../../failover/ports';
+import { systemClock } from '../../failover/ports';
+import { incidentMoves } from '../../failover/steps';
+import { STACK_RETRY, errorText, isConcurrentUpdate, withRetry } from './retry';
+
+export const PROJECT_NS = 'bot-platform-dr';
+export const CONFIG_KEYS = {
+  role: `${PROJECT_NS}:role`,
+  promoted: `${PROJECT_NS}:database.promoted`,
+} as const;
+
+/** One update of a stack, as `pulumi stack history` reports it. */
+export interface StackUpdateSummary {
+  kind: string;
+  /** `succeeded` | `failed` | `in-progress`. */
+  result: string;
+  message?: string;
+  /** Config used for that update: full key → value (structured keys hold a JSON object). */
+  config: Record<string, { value: string; secret?: boolean }>;
+}
+
+/** The few things the failover does with one stack (a subset of the Automation API's `Stack`). */
+export interface StackLike {
+  readonly name: string;
+  refresh(opts: { message: string; onOutput: (out: string) => void }): Promise<void>;
+  up(opts: { message: string; onOutput: (out: string) => void }): Promise<{ result: string }>;
+  /** Outputs as the Automation API returns them. */
+  outputs(): Promise<Record<string, { value: unknown; secret: boolean }>>;
+  /** Value of `key` (with `path`, a `--path` key like `bot-platform-dr:database.promoted`); undefined when unset. */
+  getConfig(key: string, path: boolean): Promise<string | undefined>;
+  setConfig(key: string, value: string, path: boolean): Promise<void>;
+  /** Latest updates first. */
+  history(pageSize: number): Promise<StackUpdateSummary[]>;
+}
+
+/** Selects stacks of this project (a `LocalWorkspace` over the project dir in production). */
+export interface StackDriver {
+  /** Select an existing stack; throws when it does not exist or the backend does not answer. */
+  select(stackName: string): Promise<StackLike>;
+}
+
+/** One config change on one stack. */
+export interface StackConfigChange {
+  stack: string;
+  region: string;
+  /** Full key (`--path` form) → value. */
+  set: Record<string, string>;
+  /** Whether `up` must apply it now (the survivor) or it is recorded for later (the lost region). */
+  apply: boolean;
+  /** Successful applies with this config the survivor needs (2: promotion + backup retention). */
+  applies: number;
+}
+
+export interface AwsStacksOptions {
+  driver: StackDriver;
+  /** Region → stack name. */
+  stacks: Record<string, string>;
+  /** Region → the stack's `role` output/config as last seen (`primary`/`secondary`). */
+  roles: Record<string, string>;
+  clock?: Clock;
+  retry?: Partial<{ attempts: number; baseDelayMs: number; maxDelayMs: number }>;
+  /** How many history entries to inspect for the check (default 20). */
+  historyDepth?: number;
+}
+
+/** Pure: the config each stack gets for a retarget. */
+export function retargetChanges(change: Retarget, stacks: Record<string, string>, roles: Record<string, string>): StackConfigChange[] {
+  const survivor = stacks[change.survivor];
+  const lost = stacks[change.lost];
+  if (!survivor) throw new UsageError(`no stack is known for the surviving region ${change.survivor}`);
+  if (!lost) throw new UsageError(`no stack is known for the lost region ${change.lost}`);
+  const moves = incidentMoves(change.incident);
+  if (!moves.database) return [];
+  const out: StackConfigChange[] = [];
+  // A survivor that is already a `primary` stack serves by definition: nothing to promote in its config.
+  if (roles[change.survivor] !== 'primary') out.push({ stack: survivor, region: change.survivor, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 2 });
+  out.push({ stack: lost, region: change.lost, set: { [CONFIG_KEYS.role]: 'secondary', [CONFIG_KEYS.promoted]: 'false' }, apply: false, applies: 0 });
+  return out;
+}
+
+/** The value of a `--path` key in an update's config map (flat key, or inside the structured top-level key). */
+export function configValueIn(config: StackUpdateSummary['config'], key: string): string | undefined {
+  if (config[key]) return config[key].value;
+  const colon = key.indexOf(':');
+  const [top, ...path] = key.slice(colon + 1).split('.');
+  const root = config[`${key.slice(0, colon)}:${top}`];
+  if (!root || path.length === 0) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(root.value);
+  } catch {
+    return undefined;
+  }
+  for (const p of path) {
+    if (!v || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v === undefined || v === null ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export class AwsStacks implements StacksPort {
+  readonly unavailable = undefined;
+  private readonly clock: Clock;
+  private readonly retry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  private readonly selected = new Map<string, StackLike>();
+
+  constructor(private readonly opts: AwsStacksOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.retry = { ...STACK_RETRY, ...opts.retry };
+  }
+
+  stackOf(region: string): string {
+    const s = this.opts.stacks[region];
+    if (!s) throw new UsageError(`no stack is known for region ${region} (known: ${Object.keys(this.opts.stacks).join(', ')})`);
+    return s;
+  }
+
+  private async select(name: string): Promise<StackLike> {
+    const known = this.selected.get(name);
+    if (known) return known;
+    const s = await this.opts.driver.select(name);
+    this.selected.set(name, s);
+    return s;
+  }
+
+  /** Run a stack operation; on a concurrent update wait and retry (bounded); never cancel the other update. */
+  private busyRetry<T>(what: string, fn: () => Promise<T>, opts?: CallOptions): Promise<T> {
+    return withRetry(() => fn(), {
+      ...this.retry,
+      retryable: isConcurrentUpdate,
+      clock: this.clock,
+      signal: opts?.signal,
+      log: (l) => opts?.log?.(redact(`${l} (another update is running; it is never cancelled)`)),
+      what,
+    }).catch((err: unknown) => {
+      if (isConcurrentUpdate(err)) throw new OperationError(`${what}: another update of the stack is still running after ${this.retry.attempts} attempts; wait for it to finish (it is never cancelled) and rerun`);
+      throw err;
+    });
+  }
+
+  private lines(prefix: string, opts?: CallOptions): (out: string) => void {
+    let buf = '';
+    return (out: string) => {
+      buf += out;
+      const parts = buf.split(/\r?\n/);
+      buf = parts.pop() ?? '';
+      for (const l of parts) if (l.trim()) opts?.log?.(redact(`${prefix} ${l}`));
+    };
+  }
+
+  async refresh(region: string, opts?: CallOptions): Promise<Record<string, unknown>> {
+    const name = this.stackOf(region);
+    const stack = await this.select(name);
+    await this.busyRetry(`pulumi refresh ${name}`, () => stack.refresh({ message: `dr failover preflight: refresh ${name}`, onOutput: this.lines(`[${name} refresh]`, opts) }), opts);
+    const outs = await stack.outputs();
+    const plain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outs)) if (!v.secret) plain[k] = v.value;
+    return plain;
+  }
+
+  private changes(change: Retarget): StackConfigChange[] {
+    return retargetChanges(change, this.opts.stacks, this.opts.roles);
+  }
+
+  /** Successful updates with `set` applied, counted from the newest until one without it (or a failed one). */
+  private async appliedCount(stack: StackLike, set: Record<string, string>): Promise<number> {
+    const hist = (await stack.history(this.opts.historyDepth ?? 20)).filter((h) => h.kind === 'update');
+    let n = 0;
+    for (const h of hist) {
+      if (h.result === 'in-progress') continue;
+      if (h.result !== 'succeeded') break;
+      if (!Object.entries(set).every(([k, v]) => configValueIn(h.config, k) === v)) break;
+      n++;
+    }
+    return n;
+  }
+
+  private async configSays(stack: StackLike, set: Record<string, string>): Promise<boolean> {
+    for (const [k, v] of Object.entries(set)) if ((await stack.getConfig(k, true)) !== v) return false;
+    return true;
+  }
+
+  async isRetargeted(change: Retarget, opts?: CallOptions): Promise<boolean> {
+    const changes = this.changes(change);
+    if (!changes.length) {
+      opts?.log?.(`stacks: a ${change.incident} incident changes no stack config (no config key records which global-datastore member is primary)`);
+      return true;
+    }
+    for (const c of changes) {
+      const stack = await this.select(c.stack);
+      if (!(await this.configSays(stack, c.set))) return false;
+      if (c.apply && (await this.appliedCount(stack, c.set)) < c.applies) return false;
+    }
+    return true;
+  }
+
+  async retarget(change: Retarget, opts?: CallOptions): Promise<void> {
+    for (const c of this.changes(change)) {
+      const stack = await this.select(c.stack);
+      await this.ensureConfig(stack, c, opts);
+      if (c.apply) await this.ensureApplied(stack, c, `dr failover ${change.id}: ${change.survivor} serves (${change.incident}), ${change.lost} lost`, opts);
+      else opts?.log?.(`stack ${c.stack}: config recorded (${describe(c.set)}); its update runs at failback, when ${c.region} is back`);
+    }
+  }
+
+  /**
+   * Promote the database of `region` through its stack: `database.promoted = true`, then the applies it needs
+   * (promotion, then backup retention). Check-then-act on the update history; safe to rerun.
+   */
+  async promoteDatabase(region: string, id: string, opts?: CallOptions): Promise<void> {
+    const name = this.stackOf(region);
+    const c: StackConfigChange = { stack: name, region, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 2 };
+    if (this.opts.roles[region] === 'primary') throw new OperationError(`stack ${name} in ${region} is a primary stack: there is no replica to promote through it`);
+    const stack = await this.select(name);
+    await this.ensureConfig(stack, c, opts);
+    await this.ensureApplied(stack, c, `dr failover ${id}: promote the database in ${region}`, opts);
+  }
+
+  private async ensureConfig(stack: StackLike, c: StackConfigChange, opts?: CallOptions): Promise<void> {
+    for (const [k, v] of Object.entries(c.set)) {
+      if ((await stack.getConfig(k, true)) === v) continue;
+      await stack.setConfig(k, v, true);
+      opts?.log?.(`stack ${c.stack}: config ${k} = ${v}`);
+    }
+  }
+
+  private async ensureApplied(stack: StackLike, c: StackConfigChange, message: string, opts?: CallOptions): Promise<void> {
+    let done = await this.appliedCount(stack, c.set);
+    while (done < c.applies) {
+      const which = done === 0 ? 'apply 1/2 (promotion)' : 'apply 2/2 (backup retention on the promoted instance)';
+      opts?.log?.(`stack ${c.stack}: pulumi up, ${which}`);
+      if (opts?.signal?.aborted) throw new OperationError(`interrupted before pulumi up on ${c.stack}`);
+      const r = await this.busyRetry(`pulumi up ${c.stack}`, () => stack.up({ message: `${message} [${which}]`, onOutput: this.lines(`[${c.stack} up]`, opts) }), opts);
+      if (r.result !== 'succeeded') throw new OperationError(`pulumi up on ${c.stack} ended ${r.result}`);
+      const now = await this.appliedCount(stack, c.set);
+      // A backend whose history lags behind is tolerated by counting our own successful applies.
+      done = Math.max(now, done + 1);
+    }
+  }
+}
+
+function describe(set: Record<string, string>): string {
+  return Object.entries(set)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
+export { errorText };
