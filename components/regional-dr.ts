@@ -2,7 +2,9 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
 import { regionShortName } from '../lib/naming';
+import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
+import { BackupJobs } from './backup-jobs';
 import { BotTokens } from './bot-tokens';
 import { Cache, CacheMode } from './cache';
 import { Database, DatabaseMode } from './database';
@@ -17,6 +19,7 @@ export const PEER_OUTPUTS = {
   bucketArn: 'bucketArn',
   globalDatastoreId: 'globalDatastoreId',
   cacheAuthSecretArn: 'cacheAuthSecretArn',
+  dbSecretArn: 'dbSecretArn',
 } as const;
 
 /** Arguments of {@link RegionalDr}. */
@@ -44,6 +47,8 @@ export interface RegionalDrOutputs {
   peerReplicaKmsKeyArn: pulumi.Output<string | undefined>;
   botTokenSecretArns: pulumi.Output<Record<string, string>>;
   healthCheckId: pulumi.Output<string | undefined>;
+  topicArn: pulumi.Output<string>;
+  backupFunctionName: pulumi.Output<string | undefined>;
   recordName: pulumi.Output<string | undefined>;
   hostedZoneId: string | undefined;
   vpcId: pulumi.Output<string>;
@@ -187,6 +192,74 @@ export class RegionalDr extends pulumi.ComponentResource {
           )
         : undefined;
 
+    // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
+    // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
+    // A promoted secondary is the writable region now: its backup schedules run and its backup-age alarms
+    // treat missing data as breaching. (Its DNS record stays SECONDARY; health checks decide routing.)
+    const activeRole = cfg.role === 'secondary' && cfg.database.promoted ? 'primary' : cfg.role;
+    const [jobFunctionName, resolveJobFunctionName] = pulumi.deferredOutput<string>();
+    const [jobDlqName, resolveJobDlqName] = pulumi.deferredOutput<string>();
+    const usEast1Provider =
+      cfg.region === 'us-east-1'
+        ? undefined
+        : cfg.peerRegion === 'us-east-1' && peerProvider
+          ? peerProvider
+          : dns
+            ? new aws.Provider(`${name}-use1`, { region: 'us-east-1', defaultTags }, { parent: this })
+            : undefined;
+    const alerts = new Alerts(
+      `${name}-alerts`,
+      {
+        provider,
+        region: cfg.region,
+        role: activeRole,
+        namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
+        kmsKeyArn: keys.keyArn,
+        emails: cfg.alerts.emails,
+        webhookUrl: cfg.alerts.webhookUrl ? pulumi.secret(cfg.alerts.webhookUrl) : undefined,
+        healthCheckId: dns?.healthCheckId,
+        usEast1Provider: dns ? usEast1Provider : undefined,
+        replicaDbIdentifier: dbMode.kind === 'replica' ? db.identifier : undefined,
+        replicaLagSeconds: cfg.alerts.replicaLagSeconds,
+        dbInstanceIdentifier: db.identifier,
+        dbAllocatedStorageGb: cfg.database.allocatedStorage,
+        backupFunctionName: scratch ? undefined : jobFunctionName,
+        backupDlqName: scratch ? undefined : jobDlqName,
+        backupAgeAlarms: !scratch,
+      },
+      child,
+    );
+
+    // Backup jobs: schedules ENABLED only on primary (BackupJobs decides); none at all for scratch.
+    let jobs: BackupJobs | undefined;
+    if (!scratch) {
+      jobs = new BackupJobs(
+        `${name}-backup-jobs`,
+        {
+          provider,
+          region: cfg.region,
+          role: activeRole,
+          namePrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}`,
+          kmsKeyArn: keys.keyArn,
+          bucketName: bucket.bucketName,
+          bucketArn: bucket.arn,
+          subnetIds: network.subnetIds,
+          securityGroupIds: [network.backupSecurityGroupId],
+          // A replica has no credentials of its own: it shares the source's (read from the peer stack).
+          dbSecretArn: dbMode.kind === 'replica' ? peerOut(PEER_OUTPUTS.dbSecretArn) : db.masterSecretArn.apply((a) => a ?? ''),
+          dbInstanceArn: db.arn,
+          cacheAuthSecretArn: cache.authSecretArn,
+          cacheReplicationGroupId: cache.replicationGroupId,
+          alertsTopicArn: alerts.topicArn,
+          retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
+          postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+        },
+        child,
+      );
+      resolveJobFunctionName(jobs.functionName);
+      resolveJobDlqName(jobs.dlqName);
+    }
+
     this.outputs = {
       role: cfg.role,
       region: cfg.region,
@@ -205,6 +278,8 @@ export class RegionalDr extends pulumi.ComponentResource {
       peerReplicaKmsKeyArn: keys.peerKeyArn ?? pulumi.output(undefined),
       botTokenSecretArns: tokens ? tokens.secretArns : pulumi.output<Record<string, string>>({}),
       healthCheckId: dns ? dns.healthCheckId : pulumi.output(undefined),
+      topicArn: alerts.topicArn,
+      backupFunctionName: jobs ? jobs.functionName : pulumi.output(undefined),
       recordName: dns ? dns.recordName : pulumi.output(undefined),
       hostedZoneId: cfg.dns && !scratch ? cfg.dns.hostedZoneId : undefined,
       vpcId: network.vpcId,

@@ -217,6 +217,8 @@ function defaultCall(token: string, inputs: any, region: string): Record<string,
       return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: ['use1-az1', 'use1-az2', 'use1-az3'], id: region, state: 'available' };
     case 'aws:iam/getPolicyDocument:getPolicyDocument':
       return { json: policyDocumentJson(inputs), minifiedJson: policyDocumentJson(inputs), id: 'mock-policy' };
+    case 'aws:ecr/getAuthorizationToken:getAuthorizationToken':
+      return { authorizationToken: 'QVdTOm1vY2s=', userName: 'AWS', password: 'mock-ecr-password', proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`, expiresAt: '2030-01-01T00:00:00Z', id: region };
     case 'aws:ec2/getVpc:getVpc':
       return { id: inputs.id, cidrBlock: '10.0.0.0/16', arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:vpc/${inputs.id}` };
     case 'aws:rds/getSnapshot:getSnapshot': {
@@ -334,18 +336,21 @@ export async function runProgram(program: () => ProgramResult | Promise<ProgramR
   // Capture URNs and parents: wrap the mock monitor's registerResource (the mock args carry neither).
   const monitor: unknown = pulumi.runtime.getMonitor();
   if (monitor instanceof MockMonitor) {
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) =>
-      original(req, (err: any, resp: any) => {
-        if (!err && resp) {
-          const rec = resources.find((r) => r.urn === undefined && r.type === req.getType() && r.name === req.getName());
-          if (rec) {
-            rec.urn = resp.getUrn();
-            rec.parentUrn = req.getParent() || undefined;
+    const capture =
+      (original: (req: any, cb: (err: any, resp: any) => void) => Promise<void>) =>
+      (req: any, callback: (err: any, resp: any) => void) =>
+        original(req, (err: any, resp: any) => {
+          if (!err && resp) {
+            const rec = resources.find((r) => r.urn === undefined && r.type === req.getType() && r.name === req.getName());
+            if (rec) {
+              rec.urn = resp.getUrn();
+              rec.parentUrn = req.getParent() || undefined;
+            }
           }
-        }
-        callback(err, resp);
-      });
+          callback(err, resp);
+        });
+    monitor.registerResource = capture(monitor.registerResource.bind(monitor));
+    monitor.readResource = capture(monitor.readResource.bind(monitor));
   }
 
   const returned = await Promise.race([program(), mockFailed]);

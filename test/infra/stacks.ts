@@ -12,6 +12,7 @@ export const PRIMARY_OUTPUTS = {
   role: 'primary',
   region: 'us-east-1',
   dbArn: 'arn:aws:rds:us-east-1:123456789012:db:botdr-use1-pg',
+  dbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-botdr-use1-pg-AbCdEf',
   kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/primary-key',
   bucketArn: 'arn:aws:s3:::botdr-use1-backups20240101',
   globalDatastoreId: 'ldgnf-botdr-redis-global',
