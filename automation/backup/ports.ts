@@ -149,7 +149,8 @@ export interface CacheSnapshots {
 export interface BackupMetric {
   service: BackupService;
   tier: BackupTier;
-  success: boolean;
+  /** Outcome of this run (only for the tier that ran; other tiers publish their age only). */
+  success?: boolean;
   /** Age of the newest complete backup of (service, tier), seconds. */
   ageSeconds?: number;
   sizeBytes?: number;

@@ -1,0 +1,104 @@
+/**
+ * The scheduled backup job (what the Lambda runs), independent of AWS: backup → snapshots → metrics, and on
+ * any failure a notification plus `BackupSuccess=0`, then the error is rethrown (so the Lambda's on-failure
+ * destination gets the event too).
+ *
+ * Metrics contract (lib/backup-metrics.ts): every run publishes `BackupAgeSeconds` for every tier of its
+ * service that has a complete backup, so a tier whose own schedule stopped is still seen ageing.
+ */
+import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
+import { redact } from '../cli/redact';
+import { listBackups } from './catalog';
+import { stampOf } from './keys';
+import { backupPostgres, Log } from './postgres';
+import { backupRedis } from './redis';
+import { BackupMetric, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, RedisTools } from './ports';
+import { RetentionCounts } from './retention';
+
+export interface JobEvent {
+  service: BackupService;
+  tier: BackupTier;
+}
+
+export interface JobDeps {
+  store: ObjectStore;
+  clock: Clock;
+  keep: RetentionCounts;
+  metrics: Metrics;
+  notifier?: Notifier;
+  log: Log;
+  pg?: { url: string; tools: PgTools; snapshots?: DbSnapshots };
+  redis?: { url: string; tools: RedisTools; snapshots?: CacheSnapshots };
+  /** Environment label for messages (e.g. region). */
+  where: string;
+}
+
+export interface JobResult {
+  service: BackupService;
+  tier: BackupTier;
+  key: string;
+  sizeBytes: number;
+  checksum: string;
+  snapshots: string[];
+  prunedSnapshots: string[];
+  prunedObjects: string[];
+}
+
+/** RDS manual snapshots are made for these tiers (daily is covered by automated backups/PITR). */
+export const RDS_SNAPSHOT_TIERS: readonly BackupTier[] = ['weekly', 'monthly'];
+
+export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResult> {
+  const started = d.clock.now();
+  try {
+    let result: JobResult;
+    if (event.service === 'postgresql') {
+      if (!d.pg) throw new Error('postgresql job without database connection details');
+      const b = await backupPostgres({ url: d.pg.url, tier: event.tier, store: d.store, tools: d.pg.tools, clock: d.clock, keep: d.keep, log: d.log });
+      const snapshots: string[] = [];
+      const pruned: string[] = [];
+      if (d.pg.snapshots && RDS_SNAPSHOT_TIERS.includes(event.tier)) {
+        const s = await d.pg.snapshots.createAndCopy(event.tier, stampOf(started), d.log);
+        snapshots.push(s.snapshotId, ...(s.copyId ? [`peer:${s.copyId}`] : []));
+        pruned.push(...(await d.pg.snapshots.prune(event.tier, d.keep[event.tier], d.log)));
+      }
+      result = { service: 'postgresql', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
+    } else {
+      if (!d.redis) throw new Error('redis job without cache connection details');
+      const snapshots: string[] = [];
+      const pruned: string[] = [];
+      // The ElastiCache snapshot first: it is the AWS-native copy and does not depend on SYNC being allowed.
+      if (d.redis.snapshots) {
+        snapshots.push((await d.redis.snapshots.create(event.tier, stampOf(started), d.log)).snapshotName);
+        pruned.push(...(await d.redis.snapshots.prune(event.tier, d.keep[event.tier], d.log)));
+      }
+      const b = await backupRedis({ url: d.redis.url, tier: event.tier, store: d.store, tools: d.redis.tools, clock: d.clock, keep: d.keep, log: d.log });
+      result = { service: 'redis', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
+    }
+    await d.metrics.publish(await ageMetrics(d.store, event, d.clock.now(), { success: true, sizeBytes: result.sizeBytes }));
+    return result;
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    d.log(`backup job failed: ${message}`);
+    const metrics = await ageMetrics(d.store, event, d.clock.now(), { success: false }).catch(() => [{ service: event.service, tier: event.tier, success: false }] as BackupMetric[]);
+    await d.metrics.publish(metrics).catch((e: unknown) => d.log(`could not publish metrics: ${redact(String(e))}`));
+    if (d.notifier) {
+      await d.notifier
+        .notify(`[bot-dr] ${event.service} ${event.tier} backup FAILED (${d.where})`, `The ${event.tier} ${event.service} backup started at ${started.toISOString()} in ${d.where} failed:\n\n${message}\n\nNo manifest was written for this run; the previous backups are untouched.`)
+        .catch((e: unknown) => d.log(`could not notify: ${redact(String(e))}`));
+    }
+    throw err;
+  }
+}
+
+/** BackupSuccess for this run's tier, plus BackupAgeSeconds for every tier of the service that has a backup. */
+async function ageMetrics(store: ObjectStore, event: JobEvent, now: Date, run: { success: boolean; sizeBytes?: number }): Promise<BackupMetric[]> {
+  const entries = (await listBackups(store, { service: event.service })).filter((e) => e.complete);
+  const out: BackupMetric[] = [];
+  for (const tier of BACKUP_TIERS) {
+    const newest = entries.filter((e) => e.tier === tier).at(-1);
+    const age = newest ? Math.max(0, Math.round((now.getTime() - newest.date.getTime()) / 1000)) : undefined;
+    if (tier === event.tier) out.push({ service: event.service, tier, success: run.success, ageSeconds: age, sizeBytes: run.success ? run.sizeBytes : undefined });
+    else if (age !== undefined) out.push({ service: event.service, tier, ageSeconds: age });
+  }
+  return out;
+}
