@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RefusedError, UsageError } from '../cli/errors';
 import { FAILOVER_MODES, INCIDENTS, isIncident, isMode, FailoverMode, Incident } from '../failover/steps';
-import { FailoverPlan, planFailover, planToJson, Topology } from '../failover/plan';
-import { checkPair, parseStackOutputs, replicatedSecretsInto, StackOutputs, StackPair } from './outputs';
+import { FailoverPlan, planFailover, planToJson } from '../failover/plan';
+import { buildAwsTopology, BuiltTopology, defaultDirection } from '../adapters/aws/topology';
 
 export const OUTPUT_FILES = { primary: 'primary.json', secondary: 'secondary.json' } as const;
 
@@ -22,6 +22,9 @@ export interface OfflinePlanOptions {
    * switchover needs the primary: `false` refuses it before planning, as the engine's preflight would.
    */
   primaryReachable?: boolean;
+  /** Region losing the role / taking over; default: from the stack whose `role` output is `primary`. */
+  from?: string;
+  to?: string;
 }
 
 /** Read `DIR/<file>` as JSON; a missing or unparsable file is a {@link UsageError} naming it. */
@@ -43,55 +46,19 @@ export function readOutputsFile(dir: string, file: string): unknown {
   }
 }
 
-/** Load and check both stacks' outputs from DIR. */
-export function loadPair(dir: string, stacks: OfflinePlanOptions['stacks'] = {}): { pair: StackPair; files: { primary: string; secondary: string } } {
+/** Load both stacks' outputs from DIR and build the validated AWS topology (E1's {@link buildAwsTopology}). */
+export function loadTopology(dir: string, stacks: OfflinePlanOptions['stacks'] = {}): BuiltTopology {
   if (!dir) throw new UsageError('--outputs-dir is required for an offline plan');
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--outputs-dir ${dir} is not a directory`);
-  const files = { primary: path.join(dir, OUTPUT_FILES.primary), secondary: path.join(dir, OUTPUT_FILES.secondary) };
-  const primary = parseStackOutputs(readOutputsFile(dir, OUTPUT_FILES.primary), files.primary);
-  const secondary = parseStackOutputs(readOutputsFile(dir, OUTPUT_FILES.secondary), files.secondary);
-  const pair: StackPair = {
-    primary: { stack: stacks.primary || 'primary', outputs: primary },
-    secondary: { stack: stacks.secondary || 'secondary', outputs: secondary },
-  };
-  checkPair(pair, files);
-  return { pair, files };
-}
-
-/** The engine's topology for a DR pair (pure). Each region lists the secrets replicated into it from the other. */
-export function topologyFromPair(pair: StackPair): Topology {
-  const regions = [pair.primary, pair.secondary].map(({ stack, outputs }, i) => {
-    const other = (i === 0 ? pair.secondary : pair.primary).outputs;
-    return {
-      name: outputs.region,
-      stack,
-      database: outputs.dbIdentifier,
-      ...(outputs.cacheReplicationGroupId ? { cache: outputs.cacheReplicationGroupId } : {}),
-      secrets: replicatedSecretsInto(other, outputs.region),
-    };
+  const primary = readOutputsFile(dir, OUTPUT_FILES.primary);
+  const secondary = readOutputsFile(dir, OUTPUT_FILES.secondary);
+  for (const [file, doc] of [[OUTPUT_FILES.primary, primary], [OUTPUT_FILES.secondary, secondary]] as const) {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`${path.join(dir, file)}: not a JSON object of stack outputs (expected \`pulumi stack output --json\`)`);
+  }
+  return buildAwsTopology({
+    primary: { name: stacks.primary || 'primary', outputs: primary as Record<string, unknown> },
+    secondary: { name: stacks.secondary || 'secondary', outputs: secondary as Record<string, unknown> },
   });
-  const p = pair.primary.outputs;
-  const s = pair.secondary.outputs;
-  const recordName = p.recordName ?? s.recordName;
-  const zone = p.hostedZoneId ?? s.hostedZoneId;
-  const topology: Topology = {
-    regions,
-    dns: { ...(zone ? { zone } : {}), records: recordName ? [{ name: recordName, service: 'platform' }] : [] },
-  };
-  const globalId = p.globalDatastoreId ?? s.globalDatastoreId;
-  if (globalId) topology.cacheGlobalId = globalId;
-  return topology;
-}
-
-/** Which stack serves now: exactly one of the pair must have role `primary`. */
-export function currentDirection(pair: StackPair, files: { primary: string; secondary: string }): { from: StackOutputs; to: StackOutputs } {
-  const p = pair.primary.outputs;
-  const s = pair.secondary.outputs;
-  if (p.role === 'primary' && s.role === 'secondary') return { from: p, to: s };
-  if (p.role === 'secondary' && s.role === 'primary') return { from: s, to: p }; // after an earlier failover: fail back
-  throw new UsageError(
-    `the outputs do not name exactly one primary: ${files.primary} has role '${p.role}', ${files.secondary} has role '${s.role}' (a failover may be half done: run \`dr failover --resume\` or \`dr status\`)`,
-  );
 }
 
 /** Plan a failover from saved stack outputs. Bad input → {@link UsageError}; planned with the primary down → {@link RefusedError}. */
@@ -99,12 +66,26 @@ export function planFromOutputsDir(dir: string, mode: string, incident: string, 
   // Flags first: a bad mode or incident fails before any file is read.
   if (!isMode(mode)) throw new UsageError(`mode '${mode}' is not allowed; allowed: ${FAILOVER_MODES.join(', ')}`);
   if (!isIncident(incident)) throw new UsageError(`--incident '${incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
-  const { pair, files } = loadPair(dir, opts.stacks);
-  const { from, to } = currentDirection(pair, files);
-  if (mode === 'planned' && opts.primaryReachable === false) {
-    throw new RefusedError(`--planned refused: the primary in ${from.region} is unreachable, so a switchover cannot guarantee zero data loss; use --unplanned to fail over anyway`);
+  const built = loadTopology(dir, opts.stacks);
+  const regions = built.aws.regions.map((r) => r.region);
+  let dir2 = defaultDirection(built.aws);
+  if (opts.from || opts.to) {
+    const from = opts.from ?? regions.find((r) => r !== opts.to)!;
+    const to = opts.to ?? regions.find((r) => r !== from)!;
+    for (const [flag, r] of [['--from', from], ['--to', to]] as const) {
+      if (!regions.includes(r)) throw new UsageError(`${flag} ${r} is not one of the stacks' regions (${regions.join(', ')})`);
+    }
+    dir2 = { from, to };
   }
-  return planFailover({ mode: mode as FailoverMode, incident: incident as Incident, from: from.region, to: to.region, topology: topologyFromPair(pair) });
+  if (!dir2) {
+    const roles = built.aws.regions.map((r) => `${r.stack} (${r.region}) has role '${r.role}'`).join(', ');
+    throw new UsageError(`the outputs do not name exactly one primary: ${roles}; say which region is lost with --from <region> (e.g. after an earlier failover)`);
+  }
+  const fromRegion = dir2.from;
+  if (mode === 'planned' && opts.primaryReachable === false) {
+    throw new RefusedError(`--planned refused: the primary in ${fromRegion} is unreachable, so a switchover cannot guarantee zero data loss; use --unplanned to fail over anyway`);
+  }
+  return planFailover({ mode: mode as FailoverMode, incident: incident as Incident, from: dir2.from, to: dir2.to, topology: built.topology });
 }
 
 /** The issue's JSON shape `{ mode, incident, steps: [{ name, action, target }] }`, plus from/to and why/whether each step runs. */

@@ -55,6 +55,13 @@ describe('offline failover plan from saved stack outputs', () => {
     assert.match(step(plan, 'switch-dns').reason, /database/);
   });
 
+  it('after a failover both stacks say secondary: --from names the lost region', () => {
+    const d = dir(primaryOutputs({ role: 'secondary' }), secondaryOutputs());
+    const plan = planFromOutputsDir(d, 'planned', 'datacenter', { stacks, from: 'us-west-2' });
+    assert.equal(plan.from, 'us-west-2');
+    assert.equal(plan.to, 'us-east-1');
+  });
+
   it('after an earlier failover (roles swapped in the outputs) it plans the way back', () => {
     const d = dir(primaryOutputs({ role: 'secondary' }), secondaryOutputs({ role: 'primary' }));
     const plan = planFromOutputsDir(d, 'planned', 'datacenter', { stacks });
@@ -78,15 +85,16 @@ describe('offline failover plan from saved stack outputs', () => {
     it('a missing output key names the file and key', () => {
       const p = primaryOutputs();
       delete p.dbIdentifier;
-      rejects(() => planFromOutputsDir(dir(p), 'unplanned', 'datacenter'), UsageError, /primary\.json: missing output 'dbIdentifier'/);
+      rejects(() => planFromOutputsDir(dir(p), 'unplanned', 'datacenter'), UsageError, /stack primary: output 'dbIdentifier' is missing/);
     });
     it('not JSON', () => rejects(() => planFromOutputsDir(dir('{ nope'), 'unplanned', 'datacenter'), UsageError, /primary\.json is not JSON/));
     it('the same region on both stacks', () =>
-      rejects(() => planFromOutputsDir(dir(primaryOutputs(), secondaryOutputs({ region: 'us-east-1', peerRegion: 'us-west-2' })), 'unplanned', 'datacenter'), UsageError, /same region \(us-east-1\)/));
+      rejects(() => planFromOutputsDir(dir(primaryOutputs(), secondaryOutputs({ region: 'us-east-1', peerRegion: 'us-west-2', dbArn: `arn:aws:rds:us-east-1:${ACCOUNT}:db:botdr-usw2-pg` })), 'unplanned', 'datacenter'), UsageError, /both in region us-east-1/));
     it('an unknown incident, before any file is read', () => rejects(() => planFromOutputsDir('/nonexistent', 'unplanned', 'meteor'), UsageError, /--incident 'meteor'.*datacenter, database, cache/));
     it('an unknown mode', () => rejects(() => planFromOutputsDir(dir(), 'sideways', 'database'), UsageError, /mode 'sideways'/));
-    it('two primaries (a half-done failover)', () => rejects(() => planFromOutputsDir(dir(primaryOutputs(), secondaryOutputs({ role: 'primary' })), 'unplanned', 'datacenter'), UsageError, /exactly one primary/));
-    it('a secret output', () => rejects(() => planFromOutputsDir(dir(primaryOutputs({ dbIdentifier: '[secret]' })), 'unplanned', 'database'), UsageError, /'dbIdentifier' is a secret/));
+    it('two primaries (a half-done failover)', () => rejects(() => planFromOutputsDir(dir(primaryOutputs(), secondaryOutputs({ role: 'primary' })), 'unplanned', 'datacenter'), UsageError, /exactly one primary.*--from/));
+    it('a secret output is never used (it counts as missing)', () => rejects(() => planFromOutputsDir(dir(primaryOutputs({ dbIdentifier: '[secret]' })), 'unplanned', 'database'), UsageError, /'dbIdentifier' is missing/));
+    it('--from naming a region of neither stack', () => rejects(() => planFromOutputsDir(dir(), 'unplanned', 'database', { from: 'eu-west-1' }), UsageError, /--from eu-west-1 is not one of the stacks' regions/));
     it('--planned when the primary is unreachable is refused (exit 2)', () =>
       rejects(() => planFromOutputsDir(dir(), 'planned', 'datacenter', { primaryReachable: false }), RefusedError, /--planned refused: the primary in us-east-1 is unreachable/));
     it('--unplanned when the primary is unreachable plans', () => assert.equal(planFromOutputsDir(dir(), 'unplanned', 'datacenter', { primaryReachable: false }).from, 'us-east-1'));
@@ -127,7 +135,7 @@ describe('offline failover plan from saved stack outputs', () => {
     }
     it('the same region on both stacks → exit 2', async function () {
       if (!supports) this.skip();
-      const r = await dr(['failover', '--dry-run', '--json', '--unplanned', '--incident', 'datacenter', '--outputs-dir', dir(primaryOutputs(), secondaryOutputs({ region: 'us-east-1', peerRegion: 'us-west-2' }))]);
+      const r = await dr(['failover', '--dry-run', '--json', '--unplanned', '--incident', 'datacenter', '--outputs-dir', dir(primaryOutputs(), secondaryOutputs({ region: 'us-east-1', peerRegion: 'us-west-2', dbArn: `arn:aws:rds:us-east-1:${ACCOUNT}:db:botdr-usw2-pg` }))]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /same region/);
     });
