@@ -197,8 +197,7 @@ export class RegionalDr extends pulumi.ComponentResource {
     // A promoted secondary is the writable region now: its backup schedules run and its backup-age alarms
     // treat missing data as breaching. (Its DNS record stays SECONDARY; health checks decide routing.)
     const activeRole = cfg.role === 'secondary' && cfg.database.promoted ? 'primary' : cfg.role;
-    const [jobFunctionName, resolveJobFunctionName] = pulumi.deferredOutput<string>();
-    const [jobDlqName, resolveJobDlqName] = pulumi.deferredOutput<string>();
+    const jobNames = scratch ? undefined : { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
     const usEast1Provider =
       cfg.region === 'us-east-1'
         ? undefined
@@ -223,8 +222,8 @@ export class RegionalDr extends pulumi.ComponentResource {
         replicaLagSeconds: cfg.alerts.replicaLagSeconds,
         dbInstanceIdentifier: db.identifier,
         dbAllocatedStorageGb: cfg.database.allocatedStorage,
-        backupFunctionName: scratch ? undefined : jobFunctionName,
-        backupDlqName: scratch ? undefined : jobDlqName,
+        backupFunctionName: jobNames?.fn[0],
+        backupDlqName: jobNames?.dlq[0],
         backupAgeAlarms: !scratch,
       },
       child,
@@ -232,7 +231,7 @@ export class RegionalDr extends pulumi.ComponentResource {
 
     // Backup jobs: schedules ENABLED only on primary (BackupJobs decides); none at all for scratch.
     let jobs: BackupJobs | undefined;
-    if (!scratch) {
+    if (jobNames) {
       jobs = new BackupJobs(
         `${name}-backup-jobs`,
         {
@@ -256,8 +255,8 @@ export class RegionalDr extends pulumi.ComponentResource {
         },
         child,
       );
-      resolveJobFunctionName(jobs.functionName);
-      resolveJobDlqName(jobs.dlqName);
+      jobNames.fn[1](jobs.functionName);
+      jobNames.dlq[1](jobs.dlqName);
     }
 
     this.outputs = {

@@ -11,7 +11,7 @@
  */
 
 /** Services that use the key through kms:ViaService. */
-export const KEY_VIA_SERVICES = ['rds', 's3', 'secretsmanager', 'elasticache', 'sns', 'lambda', 'sqs'] as const;
+export const KEY_VIA_SERVICES = ['rds', 's3', 'secretsmanager', 'elasticache', 'sns', 'lambda', 'sqs', 'ecr'] as const;
 
 export interface KeyPolicyInput {
   accountId: string;
