@@ -121,7 +121,13 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
 }
 
 /** Defaults for AWS API calls: 5 attempts, 0.5 s doubling to 8 s. */
-export const AWS_RETRY = { attempts: 5, baseDelayMs: 500, maxDelayMs: 8_000 } as const;
+export interface Backoff {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const AWS_RETRY: Backoff = { attempts: 5, baseDelayMs: 500, maxDelayMs: 8_000 };
 
 /** Defaults for a concurrent stack update: 6 attempts, 15 s doubling to 2 min (≈ 6 min in all). */
-export const STACK_RETRY = { attempts: 6, baseDelayMs: 15_000, maxDelayMs: 120_000 } as const;
+export const STACK_RETRY: Backoff = { attempts: 6, baseDelayMs: 15_000, maxDelayMs: 120_000 };

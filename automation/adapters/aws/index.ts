@@ -1,0 +1,118 @@
+/**
+ * Builds the failover engine's AWS adapter set from the stacks' topology ({@link buildAwsTopology}).
+ *
+ * Every client is constructed with an explicit region (Route 53 always us-east-1, its control plane) and
+ * bounded timeouts, so a region that does not answer fails fast instead of hanging a failover. Tests pass their
+ * own (mocked) clients through {@link AwsClientFactories}.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Clock, FailoverPorts } from '../../failover/ports';
+import { FileJournal } from '../local/file-journal';
+import { ElastiCacheGlobal } from './elasticache';
+import { RdsDatabase, SqlProbe } from './rds';
+import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';
+import { S3Journal } from './s3-journal';
+import { SecretsManagerReplicas } from './secrets';
+import { SnsNotifier } from './sns-notifier';
+import { AwsStacks, StackDriver } from './stacks';
+import { AwsTopology, awsRegion } from './topology';
+
+export * from './topology';
+export { AwsStacks, retargetChanges, CONFIG_KEYS } from './stacks';
+export type { StackDriver, StackLike, StackUpdateSummary } from './stacks';
+export { RdsDatabase } from './rds';
+export type { SqlProbe, DatabasePromoter } from './rds';
+export { ElastiCacheGlobal } from './elasticache';
+export { SecretsManagerReplicas } from './secrets';
+export { Route53Failover, ROUTE53_CONTROL_PLANE_REGION } from './route53';
+export { SnsNotifier } from './sns-notifier';
+export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
+
+/** Region → client. */
+export interface AwsClientFactories {
+  rds: (region: string) => RDSClient;
+  cloudwatch: (region: string) => CloudWatchClient;
+  elasticache: (region: string) => ElastiCacheClient;
+  secretsManager: (region: string) => SecretsManagerClient;
+  sns: (region: string) => SNSClient;
+  s3: (region: string) => S3Client;
+  route53: () => Route53Client;
+}
+
+/** Connection 3 s, request 20 s: an unreachable region answers "unreachable" quickly. */
+export const CLIENT_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 20_000 } as const;
+
+function cached<C>(make: (region: string) => C): (region: string) => C {
+  const m = new Map<string, C>();
+  return (region) => {
+    let c = m.get(region);
+    if (!c) m.set(region, (c = make(region)));
+    return c;
+  };
+}
+
+/** Real clients (credentials from the default provider chain, resolved lazily at the first call). */
+export function defaultClients(): AwsClientFactories {
+  const base = (region: string) => ({ region, maxAttempts: 3, requestHandler: { ...CLIENT_TIMEOUTS } });
+  const r53 = cached((region) => new Route53Client(base(region)));
+  return {
+    rds: cached((r) => new RDSClient(base(r))),
+    cloudwatch: cached((r) => new CloudWatchClient(base(r))),
+    elasticache: cached((r) => new ElastiCacheClient(base(r))),
+    secretsManager: cached((r) => new SecretsManagerClient(base(r))),
+    sns: cached((r) => new SNSClient(base(r))),
+    s3: cached((r) => new S3Client(base(r))),
+    route53: () => r53(ROUTE53_CONTROL_PLANE_REGION),
+  };
+}
+
+export interface AwsPortsOptions {
+  topology: AwsTopology;
+  /** The region taking over: its backup bucket holds the journal. */
+  survivor: string;
+  /** Local copy of the journal (e.g. `.dr/failover-journal`). */
+  journalDir: string;
+  driver: StackDriver;
+  clients?: AwsClientFactories;
+  sql?: SqlProbe;
+  /** The promoted instance's backup retention (stack config `database.backupRetentionDays`). */
+  backupRetentionDays?: number;
+  failoverId?: string;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Test knobs: bounded waits and retry backoff. */
+  waits?: { timeoutMs?: number; pollMs?: number };
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
+/** The full AWS adapter set for the failover engine. */
+export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: AwsStacks } {
+  const clients = o.clients ?? defaultClients();
+  const t = o.topology;
+  const stacksByRegion: Record<string, string> = {};
+  const roles: Record<string, string> = {};
+  for (const r of t.regions) {
+    stacksByRegion[r.region] = r.stack;
+    roles[r.region] = r.role;
+  }
+  const wait = { waitTimeoutMs: o.waits?.timeoutMs, pollMs: o.waits?.pollMs };
+  const stacks = new AwsStacks({ driver: o.driver, stacks: stacksByRegion, roles, clock: o.clock, retry: o.stackRetry });
+  const survivor = awsRegion(t, o.survivor);
+  return {
+    stacks,
+    database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, promoter: stacks, sql: o.sql, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, clock: o.clock, retry: o.retry, ...wait }),
+    cache: new ElastiCacheGlobal({ topology: t, elasticache: clients.elasticache, clock: o.clock, retry: o.retry, ...wait }),
+    secrets: new SecretsManagerReplicas({ secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry }),
+    dns: new Route53Failover({ topology: t, route53: clients.route53, clock: o.clock, retry: o.retry, ...wait }),
+    notifier: new SnsNotifier({ topics: t.regions.map((r) => r.topicArn).filter((x): x is string => !!x), sns: clients.sns, clock: o.clock, retry: o.retry }),
+    journal: new S3Journal({ bucket: survivor.bucketName, s3: clients.s3(survivor.region), local: new FileJournal(o.journalDir), log: o.log }),
+    ...(o.clock ? { clock: o.clock } : {}),
+  };
+}

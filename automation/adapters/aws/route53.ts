@@ -1,0 +1,153 @@
+/**
+ * DnsPort on AWS: the Route 53 failover record pair (one PRIMARY, one SECONDARY, each with its region's health
+ * check; created by the stacks' FailoverDns components).
+ *
+ * Design (docs/route53-control-plane.md): a forced move is ONE `ChangeResourceRecordSets` UPSERT of the PRIMARY
+ * record set — same name, type, SetIdentifier, Failover PRIMARY and TTL — whose value and health check become the
+ * survivor's (copied from the survivor's own SECONDARY record). Traffic moves at once, without waiting for the
+ * health checks to notice, and it cannot flip back when the old region's endpoint returns healthy: both records
+ * now answer with the survivor. The survivor stack's own record is untouched, so its `pulumi up` does not undo it.
+ * Then `GetChange` is polled until `INSYNC` (bounded).
+ *
+ * Check: `ListResourceRecordSets` — the region whose health check the PRIMARY record carries is the region the
+ * record sends traffic to.
+ *
+ * Route 53's control plane lives in us-east-1: the client always uses that region. When it does not answer the
+ * step fails with a clear error (the data-plane health-check failover keeps working without it).
+ */
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
+import { OperationError } from '../../cli/errors';
+import { redact } from '../../cli/redact';
+import type { CallOptions, Clock, DnsPort } from '../../failover/ports';
+import { systemClock } from '../../failover/ports';
+import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import { AwsTopology, norm } from './topology';
+
+export const ROUTE53_CONTROL_PLANE_REGION = 'us-east-1';
+
+export interface Route53Options {
+  topology: AwsTopology;
+  route53: () => Route53Client;
+  /** Bounded wait for INSYNC. Defaults: 5 min, polled every 5 s. */
+  waitTimeoutMs?: number;
+  pollMs?: number;
+  clock?: Clock;
+  retry?: Partial<typeof AWS_RETRY>;
+}
+
+export class Route53Failover implements DnsPort {
+  readonly unavailable: string | undefined;
+  private readonly clock: Clock;
+  private readonly retry: typeof AWS_RETRY;
+
+  constructor(private readonly o: Route53Options) {
+    this.clock = o.clock ?? systemClock;
+    this.retry = { ...AWS_RETRY, ...o.retry };
+    this.unavailable = o.topology.dns ? undefined : 'the stacks have no failover DNS (no dns.* config): traffic is not switched by dr';
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>, opts?: CallOptions): Promise<T> {
+    try {
+      return await withRetry(fn, { ...this.retry, retryable: isThrottling, clock: this.clock, signal: opts?.signal, log: opts?.log && ((l) => opts.log!(redact(l))), what });
+    } catch (err) {
+      if (isUnreachable(err)) {
+        throw new OperationError(
+          `${what}: the Route 53 control plane (${ROUTE53_CONTROL_PLANE_REGION}) does not answer (${errorText(err)}). The health-check failover still moves traffic on its own once ${'the old region'}'s check fails; rerun to force the switch when Route 53 answers`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  private zone(): string {
+    return this.o.topology.dns!.zone;
+  }
+
+  /** The failover record sets of `record` (CNAME/A/AAAA with a Failover value). */
+  async recordSets(record: string, opts?: CallOptions): Promise<ResourceRecordSet[]> {
+    const zone = this.zone();
+    const want = norm(record);
+    const found: ResourceRecordSet[] = [];
+    let start: { name?: string; type?: string; id?: string } = { name: want };
+    for (let page = 0; page < 20; page++) {
+      const r = await this.call(
+        `Route 53 ListResourceRecordSets ${zone} ${want}`,
+        () =>
+          this.o.route53().send(
+            new ListResourceRecordSetsCommand({ HostedZoneId: zone, StartRecordName: start.name, ...(start.type ? { StartRecordType: start.type as 'CNAME' } : {}), ...(start.id ? { StartRecordIdentifier: start.id } : {}), MaxItems: 20 }),
+          ),
+        opts,
+      );
+      let past = false;
+      for (const s of r.ResourceRecordSets ?? []) {
+        if (norm(s.Name ?? '') !== want) {
+          past = true;
+          break;
+        }
+        if (s.Failover) found.push(s);
+      }
+      if (past || !r.IsTruncated) break;
+      start = { name: r.NextRecordName, type: r.NextRecordType, id: r.NextRecordIdentifier };
+    }
+    return found;
+  }
+
+  private regionOfCheck(healthCheckId: string | undefined): string | undefined {
+    return this.o.topology.regions.find((r) => r.healthCheckId && r.healthCheckId === healthCheckId)?.region;
+  }
+
+  async current(record: string, opts?: CallOptions): Promise<string | undefined> {
+    const sets = await this.recordSets(record, opts);
+    const primary = sets.find((s) => s.Failover === 'PRIMARY');
+    return primary ? this.regionOfCheck(primary.HealthCheckId) : undefined;
+  }
+
+  async point(record: string, region: string, opts?: CallOptions): Promise<void> {
+    const target = this.o.topology.regions.find((r) => r.region === region);
+    if (!target?.healthCheckId) throw new OperationError(`region ${region} has no health check in the stack outputs: cannot point ${record} at it`);
+    const sets = await this.recordSets(record, opts);
+    const primary = sets.find((s) => s.Failover === 'PRIMARY');
+    if (!primary) throw new OperationError(`${record} has no PRIMARY failover record in zone ${this.zone()}: deploy the stacks' failover DNS first`);
+    if (primary.HealthCheckId === target.healthCheckId) return;
+    const own = sets.find((s) => s.HealthCheckId === target.healthCheckId);
+    if (!own) throw new OperationError(`${record} has no failover record carrying ${region}'s health check ${target.healthCheckId} in zone ${this.zone()}: deploy ${target.stack} first`);
+    const upsert: ResourceRecordSet = {
+      Name: primary.Name,
+      Type: primary.Type,
+      SetIdentifier: primary.SetIdentifier,
+      Failover: 'PRIMARY',
+      HealthCheckId: target.healthCheckId,
+      ...(own.AliasTarget ? { AliasTarget: own.AliasTarget } : { TTL: primary.TTL ?? own.TTL, ResourceRecords: own.ResourceRecords }),
+    };
+    const r = await this.call(
+      `Route 53 ChangeResourceRecordSets ${this.zone()} ${record}`,
+      () =>
+        this.o.route53().send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: this.zone(),
+            ChangeBatch: { Comment: `dr failover: ${norm(record)} → ${region}`, Changes: [{ Action: 'UPSERT', ResourceRecordSet: upsert }] },
+          }),
+        ),
+      opts,
+    );
+    const changeId = r.ChangeInfo?.Id;
+    opts?.log?.(`Route 53: ${norm(record)} PRIMARY now answers ${region} (change ${changeId ?? '?'}, ${r.ChangeInfo?.Status ?? '?'})`);
+    if (!changeId) throw new OperationError('Route 53 accepted the change but returned no change id');
+    await this.waitInsync(changeId, opts);
+  }
+
+  /** Poll `GetChange` until INSYNC, bounded. */
+  async waitInsync(changeId: string, opts?: CallOptions): Promise<void> {
+    const timeout = this.o.waitTimeoutMs ?? 5 * 60_000;
+    const poll = this.o.pollMs ?? 5_000;
+    const start = this.clock.now().getTime();
+    for (let n = 1; ; n++) {
+      const r = await this.call(`Route 53 GetChange ${changeId}`, () => this.o.route53().send(new GetChangeCommand({ Id: changeId })), opts);
+      const status = r.ChangeInfo?.Status;
+      if (status === 'INSYNC') return;
+      if (this.clock.now().getTime() - start >= timeout) throw new OperationError(`Route 53 change ${changeId} was still ${status ?? 'unknown'} after ${Math.round(timeout / 1000)}s`);
+      opts?.log?.(`Route 53 change ${changeId}: ${status ?? 'unknown'} (poll ${n})`);
+      await this.clock.sleep(poll, opts?.signal);
+    }
+  }
+}
