@@ -15,6 +15,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify')).command,
   // --- failover, local rehearsal (issue 4) ---
   // --- AWS (issue 5) ---
+  deploy: async () => (await import('./commands/deploy')).command,
 };
 
 /** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */
