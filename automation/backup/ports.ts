@@ -77,8 +77,11 @@ export interface PgServerInfo {
 /** An open REPEATABLE READ transaction whose snapshot pg_dump can share (`pg_dump --snapshot`). */
 export interface PgSnapshotSession {
   snapshotId: string;
-  /** Exact row counts of every user table, in that snapshot (`schema.table` → rows). */
-  tables: Record<string, number>;
+  /**
+   * Exact row counts of every user table in that snapshot (`schema.table` → rows). Callable while pg_dump runs
+   * on the same snapshot, so counting overlaps the dump instead of delaying it.
+   */
+  countTables(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 

@@ -95,7 +95,11 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
   log(`dumping ${info.database} on ${info.host} (PostgreSQL ${info.serverVersion}) to ${o.store.location}/${key}`);
   const snap = await o.tools.openSnapshot(o.url);
   let streamed: { bytes: number; sha256: string };
+  let tables: Record<string, number>;
   try {
+    // Count rows in the exported snapshot, then dump that same snapshot: the manifest's counts match the dump
+    // exactly. (Counting while the dump runs was measured slower on 2 cores: both compete for CPU and I/O.)
+    tables = await snap.countTables();
     const proc = o.tools.dump(o.url, { compressLevel: level, snapshotId: snap.snapshotId });
     streamed = await streamToStore(proc, o.store, key, o.signal);
   } catch (err) {
@@ -124,7 +128,7 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
     checksum: `sha256:${streamed.sha256}`,
     database: info.database,
     server_version: info.serverVersion,
-    tables: snap.tables,
+    tables,
     source: info.host,
     tool_versions: versions,
     compression: `custom format, -Z${level}`,

@@ -107,10 +107,9 @@ export class LocalPgTools implements PgTools {
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snapshotId = (await c.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
-      const tables = await this.counts(c);
       return {
         snapshotId,
-        tables,
+        countTables: () => this.counts(c),
         close: async () => {
           await c.query('COMMIT').catch(() => undefined);
           await c.end().catch(() => undefined);
