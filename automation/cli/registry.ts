@@ -16,6 +16,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   // --- failover, local rehearsal (issue 4) ---
   // --- AWS (issue 5) ---
   deploy: async () => (await import('./commands/deploy')).command,
+  'backup config': async () => (await import('./commands/config-backup')).command,
+  'restore config': async () => (await import('./commands/config-restore')).command,
 };
 
 /** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */
