@@ -268,7 +268,12 @@ export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary
     ] as const) {
       const peerOwned = [...peer.ownedSecretArns];
       const peerCache = (peer as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;
-      if (peerCache && arnRegion(peerCache) === peer.region && !peerOwned.includes(peerCache)) peerOwned.push(peerCache);
+      const selfCache = (self as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;
+      // The same secret in both outputs (the member outputs its replica): the stack whose role is primary owns
+      // it, or — when the roles do not say — the stack the operator named primary.
+      const sameSecret = !!peerCache && !!selfCache && secretArnInRegion(peerCache, self.region) === selfCache;
+      const peerOwnsCache = sameSecret ? (a.role === b.role ? peer.key === 'primary' : peer.role === 'primary') : !!peerCache && arnRegion(peerCache) === peer.region;
+      if (peerCache && peerOwnsCache && !peerOwned.includes(peerCache)) peerOwned.push(peerCache);
       self.replicaSecretArns = peerOwned.map((arn) => secretArnInRegion(arn, self.region));
     }
     for (const r of [a, b]) delete (r as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;

@@ -1,0 +1,521 @@
+/**
+ * A small simulated AWS for the adapter tests: two regions' RDS instances, an ElastiCache global datastore,
+ * Secrets Manager replicas, a Route 53 failover record pair, SNS topics and an S3 bucket, all answered through
+ * aws-sdk-client-mock on per-region client instances (no network, no credentials lookup: every client is mocked
+ * before use). Plus a fake Pulumi workspace ({@link FakeDriver}) and a clock that never sleeps.
+ */
+import { mockClient, AwsClientStub } from 'aws-sdk-client-mock';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeGlobalReplicationGroupsCommand,
+  DescribeReplicationGroupsCommand,
+  DisassociateGlobalReplicationGroupCommand,
+  ElastiCacheClient,
+  FailoverGlobalReplicationGroupCommand,
+} from '@aws-sdk/client-elasticache';
+import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { Clock } from '../../automation/failover/ports';
+import type { AwsClientFactories } from '../../automation/adapters/aws';
+import { StackBusyError } from '../../automation/adapters/aws/retry';
+import type { StackDriver, StackLike, StackUpdateSummary } from '../../automation/adapters/aws/stacks';
+
+export const A = 'us-east-1';
+export const B = 'us-west-2';
+export const ACCOUNT = '123456789012';
+export const SECRET_TOKEN = 'TOKEN-123456:AAHsuperSecretBotToken';
+
+export const PRIMARY_OUTPUTS = {
+  role: 'primary',
+  region: A,
+  peerRegion: B,
+  dbIdentifier: 'botdr-use1-db',
+  dbArn: `arn:aws:rds:${A}:${ACCOUNT}:db:botdr-use1-db`,
+  dbEndpoint: 'botdr-use1-db.abc.us-east-1.rds.amazonaws.com:5432',
+  dbSecretArn: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:rds!db-1111-AbCdEf`,
+  cacheReplicationGroupId: 'botdr-use1-cache',
+  cacheEndpoint: 'master.botdr-use1-cache.abc.use1.cache.amazonaws.com',
+  cacheAuthSecretArn: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:botdr/cache-auth-Qw12Er`,
+  globalDatastoreId: 'ldgnf-botdr-global',
+  bucketName: 'botdr-use1-backups-0a1b2c',
+  bucketArn: 'arn:aws:s3:::botdr-use1-backups-0a1b2c',
+  kmsKeyArn: `arn:aws:kms:${A}:${ACCOUNT}:key/1111`,
+  botTokenSecretArns: {
+    community: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:botdr/bot-tokens/community-Zx98Yv`,
+    moderation: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:botdr/bot-tokens/moderation-Lk76Jh`,
+  },
+  healthCheckId: 'hc-use1-0001',
+  recordName: 'bot.example.com',
+  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  topicArn: `arn:aws:sns:${A}:${ACCOUNT}:botdr-use1-alerts`,
+};
+
+export const SECONDARY_OUTPUTS = {
+  role: 'secondary',
+  region: B,
+  peerRegion: A,
+  dbIdentifier: 'botdr-usw2-db',
+  dbArn: `arn:aws:rds:${B}:${ACCOUNT}:db:botdr-usw2-db`,
+  dbEndpoint: 'botdr-usw2-db.def.us-west-2.rds.amazonaws.com:5432',
+  cacheReplicationGroupId: 'botdr-usw2-cache',
+  cacheEndpoint: 'master.botdr-usw2-cache.def.usw2.cache.amazonaws.com',
+  cacheAuthSecretArn: `arn:aws:secretsmanager:${B}:${ACCOUNT}:secret:botdr/cache-auth-Qw12Er`,
+  globalDatastoreId: 'ldgnf-botdr-global',
+  bucketName: 'botdr-usw2-backups-3d4e5f',
+  bucketArn: 'arn:aws:s3:::botdr-usw2-backups-3d4e5f',
+  kmsKeyArn: `arn:aws:kms:${B}:${ACCOUNT}:key/2222`,
+  botTokenSecretArns: {},
+  healthCheckId: 'hc-usw2-0002',
+  recordName: 'bot.example.com',
+  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  topicArn: `arn:aws:sns:${B}:${ACCOUNT}:botdr-usw2-alerts`,
+};
+
+/** A clock whose sleep advances time instantly. */
+export class FakeClock implements Clock {
+  t = Date.parse('2026-11-22T10:00:00Z');
+  sleeps: number[] = [];
+  now(): Date {
+    return new Date(this.t);
+  }
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+    this.sleeps.push(ms);
+    this.t += ms;
+  }
+}
+
+/** The error a client raises when its region's endpoint does not resolve. */
+export function enotfound(host: string): Error {
+  const e = new Error(`getaddrinfo ENOTFOUND ${host}`) as Error & { code: string };
+  e.code = 'ENOTFOUND';
+  return e;
+}
+
+export function throttle(name = 'ThrottlingException'): Error {
+  const e = new Error('Rate exceeded') as Error & { $metadata: { httpStatusCode: number } };
+  e.name = name;
+  e.$metadata = { httpStatusCode: 400 };
+  return e;
+}
+
+export function awsError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+export interface DbState {
+  status: string;
+  replicaOf?: string;
+  retention: number;
+  paramGroup: string;
+  readOnly?: string;
+}
+
+/** Counts of every acting call, by name. */
+export type Acts = Record<string, number>;
+
+export class World {
+  readonly down = new Set<string>();
+  route53Down = false;
+  readonly acts: Acts = {};
+  /** Throttle the next N calls of a command name (e.g. `PromoteReadReplica`). */
+  readonly throttleNext: Record<string, number> = {};
+  db: Record<string, DbState> = {
+    [A]: { status: 'available', retention: 14, paramGroup: 'botdr-use1-pg16' },
+    [B]: { status: 'available', replicaOf: PRIMARY_OUTPUTS.dbArn, retention: 0, paramGroup: 'botdr-usw2-pg16' },
+  };
+  /** Polls left before a promoting instance becomes available. */
+  promoteDelayPolls = 2;
+  private promotingPolls = 0;
+  replicaLag: { seconds: number; at: Date } | undefined = { seconds: 4, at: new Date('2026-11-22T09:59:00Z') };
+  cache: Record<string, { status: string; role: 'PRIMARY' | 'SECONDARY' | 'NONE' }> = {
+    [A]: { status: 'available', role: 'PRIMARY' },
+    [B]: { status: 'available', role: 'SECONDARY' },
+  };
+  globalFailoverPolls = 1;
+  private cachePolls = 0;
+  /** Replica ARN → its primary region (undefined = standalone). */
+  secrets: Record<string, string | undefined> = {};
+  records: ResourceRecordSet[] = [
+    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: `${A}-primary`, Failover: 'PRIMARY', TTL: 60, HealthCheckId: PRIMARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-use1.example.com' }] },
+    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: `${B}-secondary`, Failover: 'SECONDARY', TTL: 60, HealthCheckId: SECONDARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-usw2.example.com' }] },
+  ];
+  changePolls = 1;
+  s3: Record<string, string> = {};
+  published: Array<{ topic: string; subject: string; message: string }> = [];
+
+  readonly rds: Record<string, RDSClient> = {};
+  readonly cw: Record<string, CloudWatchClient> = {};
+  readonly ec: Record<string, ElastiCacheClient> = {};
+  readonly sm: Record<string, SecretsManagerClient> = {};
+  readonly sns: Record<string, SNSClient> = {};
+  readonly s3c: Record<string, S3Client> = {};
+  readonly r53 = new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  readonly mocks: {
+    rds: Record<string, AwsClientStub<RDSClient>>;
+    cw: Record<string, AwsClientStub<CloudWatchClient>>;
+    ec: Record<string, AwsClientStub<ElastiCacheClient>>;
+    sm: Record<string, AwsClientStub<SecretsManagerClient>>;
+    sns: Record<string, AwsClientStub<SNSClient>>;
+    s3: Record<string, AwsClientStub<S3Client>>;
+    r53: AwsClientStub<Route53Client>;
+  };
+
+  constructor() {
+    for (const r of [PRIMARY_OUTPUTS.botTokenSecretArns.community, PRIMARY_OUTPUTS.botTokenSecretArns.moderation, PRIMARY_OUTPUTS.cacheAuthSecretArn]) {
+      this.secrets[r.replace(`:${A}:`, `:${B}:`)] = A;
+    }
+    const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
+    this.mocks = { rds: {}, cw: {}, ec: {}, sm: {}, sns: {}, s3: {}, r53: mockClient(this.r53) };
+    for (const region of [A, B]) {
+      this.rds[region] = new RDSClient({ region, credentials: creds });
+      this.cw[region] = new CloudWatchClient({ region, credentials: creds });
+      this.ec[region] = new ElastiCacheClient({ region, credentials: creds });
+      this.sm[region] = new SecretsManagerClient({ region, credentials: creds });
+      this.sns[region] = new SNSClient({ region, credentials: creds });
+      this.s3c[region] = new S3Client({ region, credentials: creds });
+      this.mockRds(region);
+      this.mockCache(region);
+      this.mockOthers(region);
+    }
+    this.mockRoute53();
+  }
+
+  clients(): AwsClientFactories {
+    return {
+      rds: (r) => this.rds[r],
+      cloudwatch: (r) => this.cw[r],
+      elasticache: (r) => this.ec[r],
+      secretsManager: (r) => this.sm[r],
+      sns: (r) => this.sns[r],
+      s3: (r) => this.s3c[r],
+      route53: () => this.r53,
+    };
+  }
+
+  private act(name: string): void {
+    this.acts[name] = (this.acts[name] ?? 0) + 1;
+  }
+
+  /** Common gate: region down → ENOTFOUND; throttled → ThrottlingException. */
+  private gate(region: string, service: string, command: string): void {
+    if (this.down.has(region)) throw enotfound(`${service}.${region}.amazonaws.com`);
+    if ((this.throttleNext[command] ?? 0) > 0) {
+      this.throttleNext[command]--;
+      throw throttle();
+    }
+  }
+
+  idOf(region: string): string {
+    return region === A ? PRIMARY_OUTPUTS.dbIdentifier : SECONDARY_OUTPUTS.dbIdentifier;
+  }
+
+  /** What Pulumi's provider does when the stack drops replicateSourceDb: promote, later set retention. */
+  pulumiPromote(region: string, retention: number): void {
+    const d = this.db[region];
+    if (d.replicaOf) {
+      this.act('stack:promote');
+      d.replicaOf = undefined;
+      d.retention = 0;
+    } else if (d.retention < retention) {
+      this.act('stack:retention');
+      d.retention = retention;
+    }
+  }
+
+  private mockRds(region: string): void {
+    const m = mockClient(this.rds[region]);
+    this.mocks.rds[region] = m;
+    m.on(DescribeDBInstancesCommand).callsFake((input: { DBInstanceIdentifier?: string }) => {
+      this.gate(region, 'rds', 'DescribeDBInstances');
+      if (input.DBInstanceIdentifier !== this.idOf(region)) throw awsError('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+      const d = this.db[region];
+      if (d.status === 'modifying' || d.status === 'promoting') {
+        if (this.promotingPolls-- <= 0) d.status = 'available';
+      }
+      return {
+        DBInstances: [
+          {
+            DBInstanceIdentifier: this.idOf(region),
+            DBInstanceStatus: d.status,
+            ReadReplicaSourceDBInstanceIdentifier: d.replicaOf,
+            BackupRetentionPeriod: d.retention,
+            DBParameterGroups: [{ DBParameterGroupName: d.paramGroup, ParameterApplyStatus: 'in-sync' }],
+          },
+        ],
+      };
+    });
+    m.on(PromoteReadReplicaCommand).callsFake((input: { DBInstanceIdentifier?: string; BackupRetentionPeriod?: number }) => {
+      this.gate(region, 'rds', 'PromoteReadReplica');
+      const d = this.db[region];
+      if (d.status !== 'available') throw awsError('InvalidDBInstanceStateFault', `DB Instance is not in an available state (${d.status}).`);
+      if (!d.replicaOf) throw awsError('InvalidDBInstanceStateFault', 'DB Instance is not a read replica.');
+      this.act('PromoteReadReplica');
+      d.replicaOf = undefined;
+      d.status = 'modifying';
+      // The PostgreSQL caveat: RDS leaves automated backups off on the promoted instance.
+      void input.BackupRetentionPeriod;
+      d.retention = 0;
+      this.promotingPolls = this.promoteDelayPolls;
+      return {};
+    });
+    m.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number }) => {
+      this.gate(region, 'rds', 'ModifyDBInstance');
+      this.act('ModifyDBInstance');
+      const d = this.db[region];
+      d.retention = input.BackupRetentionPeriod ?? d.retention;
+      d.status = 'modifying';
+      this.promotingPolls = 1;
+      return {};
+    });
+    m.on(ModifyDBParameterGroupCommand).callsFake((input: { DBParameterGroupName?: string; Parameters?: Array<{ ParameterName?: string; ParameterValue?: string }> }) => {
+      this.gate(region, 'rds', 'ModifyDBParameterGroup');
+      this.act(`fence:${region}`);
+      const p = input.Parameters?.find((x) => x.ParameterName === 'default_transaction_read_only');
+      if (p) this.db[region].readOnly = p.ParameterValue;
+      return { DBParameterGroupName: input.DBParameterGroupName };
+    });
+    m.on(ResetDBParameterGroupCommand).callsFake(() => {
+      this.gate(region, 'rds', 'ResetDBParameterGroup');
+      this.act(`unfence:${region}`);
+      this.db[region].readOnly = undefined;
+      return {};
+    });
+    m.on(DescribeDBParametersCommand).callsFake(() => {
+      this.gate(region, 'rds', 'DescribeDBParameters');
+      const v = this.db[region].readOnly;
+      return { Parameters: v === undefined ? [{ ParameterName: 'rds.force_ssl', ParameterValue: '1' }] : [{ ParameterName: 'rds.force_ssl', ParameterValue: '1' }, { ParameterName: 'default_transaction_read_only', ParameterValue: v }] };
+    });
+    const cw = mockClient(this.cw[region]);
+    this.mocks.cw[region] = cw;
+    cw.on(GetMetricStatisticsCommand).callsFake(() => {
+      this.gate(region, 'monitoring', 'GetMetricStatistics');
+      return { Datapoints: this.replicaLag ? [{ Timestamp: new Date(this.replicaLag.at.getTime() - 60_000), Maximum: 99 }, { Timestamp: this.replicaLag.at, Maximum: this.replicaLag.seconds }] : [] };
+    });
+  }
+
+  private groupOf(region: string): string {
+    return region === A ? PRIMARY_OUTPUTS.cacheReplicationGroupId : SECONDARY_OUTPUTS.cacheReplicationGroupId;
+  }
+
+  private mockCache(region: string): void {
+    const m = mockClient(this.ec[region]);
+    this.mocks.ec[region] = m;
+    m.on(DescribeReplicationGroupsCommand).callsFake(() => {
+      this.gate(region, 'elasticache', 'DescribeReplicationGroups');
+      return { ReplicationGroups: [{ ReplicationGroupId: this.groupOf(region), Status: this.cache[region].status }] };
+    });
+    m.on(DescribeGlobalReplicationGroupsCommand).callsFake(() => {
+      this.gate(region, 'elasticache', 'DescribeGlobalReplicationGroups');
+      let status = 'available';
+      if (this.cachePolls > 0) {
+        this.cachePolls--;
+        status = 'modifying';
+      }
+      return {
+        GlobalReplicationGroups: [
+          {
+            GlobalReplicationGroupId: PRIMARY_OUTPUTS.globalDatastoreId,
+            Status: status,
+            Members: [A, B]
+              .filter((r) => this.cache[r].role !== 'NONE')
+              .map((r) => ({ ReplicationGroupId: this.groupOf(r), ReplicationGroupRegion: r, Role: status === 'modifying' && r === region ? 'SECONDARY' : this.cache[r].role, Status: 'associated' })),
+          },
+        ],
+      };
+    });
+    m.on(FailoverGlobalReplicationGroupCommand).callsFake((input: { PrimaryRegion?: string }) => {
+      this.gate(region, 'elasticache', 'FailoverGlobalReplicationGroup');
+      const other = input.PrimaryRegion === A ? B : A;
+      if (this.down.has(other)) throw awsError('InvalidGlobalReplicationGroupStateFault', 'The Global datastore is not available or in primary-only state.');
+      this.act('FailoverGlobalReplicationGroup');
+      this.cache[input.PrimaryRegion!].role = 'PRIMARY';
+      this.cache[other].role = 'SECONDARY';
+      this.cachePolls = this.globalFailoverPolls;
+      return {};
+    });
+    m.on(DisassociateGlobalReplicationGroupCommand).callsFake((input: { ReplicationGroupRegion?: string }) => {
+      this.gate(region, 'elasticache', 'DisassociateGlobalReplicationGroup');
+      this.act('DisassociateGlobalReplicationGroup');
+      this.cache[input.ReplicationGroupRegion!].role = 'NONE';
+      return {};
+    });
+  }
+
+  private mockOthers(region: string): void {
+    const sm = mockClient(this.sm[region]);
+    this.mocks.sm[region] = sm;
+    sm.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
+      this.gate(region, 'secretsmanager', 'DescribeSecret');
+      if (!(input.SecretId! in this.secrets)) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      const p = this.secrets[input.SecretId!];
+      return { ARN: input.SecretId, Name: input.SecretId!.split(':')[6], ...(p ? { PrimaryRegion: p } : {}) };
+    });
+    sm.on(StopReplicationToReplicaCommand).callsFake((input: { SecretId?: string }) => {
+      this.gate(region, 'secretsmanager', 'StopReplicationToReplica');
+      this.act(`StopReplicationToReplica:${input.SecretId}`);
+      this.secrets[input.SecretId!] = undefined;
+      return { ARN: input.SecretId };
+    });
+    const sns = mockClient(this.sns[region]);
+    this.mocks.sns[region] = sns;
+    sns.on(PublishCommand).callsFake((input: { TopicArn?: string; Subject?: string; Message?: string }) => {
+      this.gate(region, 'sns', 'Publish');
+      this.published.push({ topic: input.TopicArn!, subject: input.Subject!, message: input.Message! });
+      return { MessageId: `m-${this.published.length}` };
+    });
+    const s3 = mockClient(this.s3c[region]);
+    this.mocks.s3[region] = s3;
+    s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown }) => {
+      this.gate(region, 's3', 'PutObject');
+      this.s3[`${input.Bucket}/${input.Key}`] = String(input.Body);
+      return {};
+    });
+    s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      this.gate(region, 's3', 'GetObject');
+      const v = this.s3[`${input.Bucket}/${input.Key}`];
+      if (v === undefined) throw awsError('NoSuchKey', 'The specified key does not exist.');
+      return { Body: { transformToString: async () => v } };
+    });
+    s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => {
+      this.gate(region, 's3', 'ListObjectsV2');
+      return { Contents: Object.keys(this.s3).filter((k) => k.startsWith(`${input.Bucket}/${input.Prefix ?? ''}`)).map((k) => ({ Key: k.slice(input.Bucket!.length + 1) })), IsTruncated: false };
+    });
+  }
+
+  private mockRoute53(): void {
+    const m = this.mocks.r53;
+    m.on(ListResourceRecordSetsCommand).callsFake(() => {
+      if (this.route53Down) throw enotfound('route53.amazonaws.com');
+      return { ResourceRecordSets: [...this.records.map((r) => ({ ...r })), { Name: 'other.example.com.', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '192.0.2.1' }] }], IsTruncated: false, MaxItems: 20 };
+    });
+    m.on(ChangeResourceRecordSetsCommand).callsFake((input: { ChangeBatch?: { Changes?: Array<{ Action?: string; ResourceRecordSet?: ResourceRecordSet }> } }) => {
+      if (this.route53Down) throw enotfound('route53.amazonaws.com');
+      if ((this.throttleNext.ChangeResourceRecordSets ?? 0) > 0) {
+        this.throttleNext.ChangeResourceRecordSets--;
+        throw throttle('PriorRequestNotComplete');
+      }
+      this.act('ChangeResourceRecordSets');
+      for (const c of input.ChangeBatch?.Changes ?? []) {
+        const s = c.ResourceRecordSet!;
+        const i = this.records.findIndex((r) => r.SetIdentifier === s.SetIdentifier);
+        this.records[i] = { ...s };
+      }
+      return { ChangeInfo: { Id: '/change/C123', Status: 'PENDING', SubmittedAt: new Date() } };
+    });
+    let polls = 0;
+    m.on(GetChangeCommand).callsFake(() => {
+      polls++;
+      return { ChangeInfo: { Id: '/change/C123', Status: polls > this.changePolls ? 'INSYNC' : 'PENDING', SubmittedAt: new Date() } };
+    });
+  }
+
+  restore(): void {
+    for (const group of [this.mocks.rds, this.mocks.cw, this.mocks.ec, this.mocks.sm, this.mocks.sns, this.mocks.s3]) for (const m of Object.values(group)) m.restore();
+    this.mocks.r53.restore();
+  }
+}
+
+interface FakeStackState {
+  config: Record<string, string>;
+  history: StackUpdateSummary[];
+  outputs: Record<string, { value: unknown; secret: boolean }>;
+  region: string;
+}
+
+/** A fake Automation API workspace: config per stack, update history, `up` that drives the {@link World}. */
+export class FakeDriver implements StackDriver {
+  readonly stacks: Record<string, FakeStackState>;
+  readonly calls: string[] = [];
+  /** Throw a concurrent-update error on the next N `up` calls. */
+  busyUps = 0;
+  /** The backend does not answer (select fails). */
+  backendDown = false;
+  /** Crash (as `dr` dying) right after the N-th successful `up`. */
+  crashAfterUp?: number;
+  private ups = 0;
+  /** Lines `up` streams to onOutput (e.g. containing a secret). */
+  upOutput = ['Updating (secondary)', '~ aws:rds:Instance bot-dr-db-instance updating [diff: -replicateSourceDb]', 'Resources: 1 updated'];
+
+  constructor(private readonly world: World, retention = 14) {
+    this.retention = retention;
+    this.stacks = {
+      'acme/bot-platform-dr/primary': { config: { 'bot-platform-dr:role': 'primary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: A, outputs: wrap(PRIMARY_OUTPUTS) },
+      'acme/bot-platform-dr/secondary': { config: { 'bot-platform-dr:role': 'secondary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: B, outputs: wrap(SECONDARY_OUTPUTS) },
+    };
+    this.stacks['acme/bot-platform-dr/secondary'].outputs.apiToken = { value: SECRET_TOKEN, secret: true };
+  }
+  private readonly retention: number;
+
+  async select(name: string): Promise<StackLike> {
+    this.calls.push(`select ${name}`);
+    if (this.backendDown) throw enotfound('api.pulumi.com');
+    const st = this.stacks[name];
+    if (!st) throw awsError('StackNotFoundError', `no stack named '${name}' found`);
+    const driver = this;
+    return {
+      name,
+      async refresh(opts) {
+        if (driver.backendDown) throw enotfound('api.pulumi.com');
+        driver.calls.push(`refresh ${name}`);
+        opts.onOutput('Refreshing (x)\n');
+        st.history.unshift({ kind: 'refresh', result: 'succeeded', config: structured(st.config) });
+      },
+      async up(opts) {
+        if (driver.backendDown) throw enotfound('api.pulumi.com');
+        if (driver.busyUps > 0) {
+          driver.busyUps--;
+          driver.calls.push(`up-busy ${name}`);
+          throw new StackBusyError(name, `stack ${name}: another update is in progress`);
+        }
+        driver.calls.push(`up ${name} ${opts.message}`);
+        for (const l of driver.upOutput) opts.onOutput(l + '\n');
+        if (st.config['bot-platform-dr:database.promoted'] === 'true') driver.world.pulumiPromote(st.region, driver.retention);
+        st.history.unshift({ kind: 'update', result: 'succeeded', message: opts.message, config: structured(st.config) });
+        driver.ups++;
+        if (driver.crashAfterUp === driver.ups) {
+          const e = new Error(`injected crash after up #${driver.ups}`);
+          e.name = 'CrashError';
+          throw e;
+        }
+        return { result: 'succeeded' };
+      },
+      async outputs() {
+        return st.outputs;
+      },
+      async getConfig(key) {
+        return st.config[key];
+      },
+      async setConfig(key, value) {
+        driver.calls.push(`config ${name} ${key}=${value}`);
+        st.config[key] = value;
+      },
+      async history(n) {
+        return st.history.slice(0, n);
+      },
+    };
+  }
+}
+
+function wrap(o: Record<string, unknown>): Record<string, { value: unknown; secret: boolean }> {
+  const out: Record<string, { value: unknown; secret: boolean }> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = { value: v, secret: false };
+  return out;
+}
+
+/** Config as `pulumi stack history` reports it: structured keys hold a JSON object. */
+function structured(flat: Record<string, string>): StackUpdateSummary['config'] {
+  const out: StackUpdateSummary['config'] = {};
+  const db: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    if (k.startsWith('bot-platform-dr:database.')) db[k.slice('bot-platform-dr:database.'.length)] = v === 'true' ? true : v === 'false' ? false : v;
+    else out[k] = { value: v };
+  }
+  out['bot-platform-dr:database'] = { value: JSON.stringify(db) };
+  return out;
+}
