@@ -198,8 +198,17 @@ export class World {
     };
   }
 
+  /** Simulate `dr` dying right after this act took effect (the engine treats CrashError as the process dying). */
+  crashAfterAct?: string;
+
   private act(name: string): void {
     this.acts[name] = (this.acts[name] ?? 0) + 1;
+    if (this.crashAfterAct && name.startsWith(this.crashAfterAct)) {
+      this.crashAfterAct = undefined;
+      const e = new Error(`injected crash after ${name}`);
+      e.name = 'CrashError';
+      throw e;
+    }
   }
 
   /** Common gate: region down → ENOTFOUND; throttled → ThrottlingException. */
@@ -217,14 +226,15 @@ export class World {
 
   /** What Pulumi's provider does when the stack drops replicateSourceDb: promote, later set retention. */
   pulumiPromote(region: string, retention: number): void {
+    if (this.down.has(region)) throw enotfound(`rds.${region}.amazonaws.com`);
     const d = this.db[region];
     if (d.replicaOf) {
-      this.act('stack:promote');
       d.replicaOf = undefined;
       d.retention = 0;
+      this.act('stack:promote');
     } else if (d.retention < retention) {
-      this.act('stack:retention');
       d.retention = retention;
+      this.act('stack:retention');
     }
   }
 
@@ -255,35 +265,35 @@ export class World {
       const d = this.db[region];
       if (d.status !== 'available') throw awsError('InvalidDBInstanceStateFault', `DB Instance is not in an available state (${d.status}).`);
       if (!d.replicaOf) throw awsError('InvalidDBInstanceStateFault', 'DB Instance is not a read replica.');
-      this.act('PromoteReadReplica');
       d.replicaOf = undefined;
       d.status = 'modifying';
       // The PostgreSQL caveat: RDS leaves automated backups off on the promoted instance.
       void input.BackupRetentionPeriod;
       d.retention = 0;
       this.promotingPolls = this.promoteDelayPolls;
+      this.act('PromoteReadReplica');
       return {};
     });
     m.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number }) => {
       this.gate(region, 'rds', 'ModifyDBInstance');
-      this.act('ModifyDBInstance');
       const d = this.db[region];
       d.retention = input.BackupRetentionPeriod ?? d.retention;
       d.status = 'modifying';
       this.promotingPolls = 1;
+      this.act('ModifyDBInstance');
       return {};
     });
     m.on(ModifyDBParameterGroupCommand).callsFake((input: { DBParameterGroupName?: string; Parameters?: Array<{ ParameterName?: string; ParameterValue?: string }> }) => {
       this.gate(region, 'rds', 'ModifyDBParameterGroup');
-      this.act(`fence:${region}`);
       const p = input.Parameters?.find((x) => x.ParameterName === 'default_transaction_read_only');
       if (p) this.db[region].readOnly = p.ParameterValue;
+      this.act(`fence:${region}`);
       return { DBParameterGroupName: input.DBParameterGroupName };
     });
     m.on(ResetDBParameterGroupCommand).callsFake(() => {
       this.gate(region, 'rds', 'ResetDBParameterGroup');
-      this.act(`unfence:${region}`);
       this.db[region].readOnly = undefined;
+      this.act(`unfence:${region}`);
       return {};
     });
     m.on(DescribeDBParametersCommand).callsFake(() => {
@@ -333,16 +343,16 @@ export class World {
       this.gate(region, 'elasticache', 'FailoverGlobalReplicationGroup');
       const other = input.PrimaryRegion === A ? B : A;
       if (this.down.has(other)) throw awsError('InvalidGlobalReplicationGroupStateFault', 'The Global datastore is not available or in primary-only state.');
-      this.act('FailoverGlobalReplicationGroup');
       this.cache[input.PrimaryRegion!].role = 'PRIMARY';
       this.cache[other].role = 'SECONDARY';
       this.cachePolls = this.globalFailoverPolls;
+      this.act('FailoverGlobalReplicationGroup');
       return {};
     });
     m.on(DisassociateGlobalReplicationGroupCommand).callsFake((input: { ReplicationGroupRegion?: string }) => {
       this.gate(region, 'elasticache', 'DisassociateGlobalReplicationGroup');
-      this.act('DisassociateGlobalReplicationGroup');
       this.cache[input.ReplicationGroupRegion!].role = 'NONE';
+      this.act('DisassociateGlobalReplicationGroup');
       return {};
     });
   }
@@ -358,8 +368,8 @@ export class World {
     });
     sm.on(StopReplicationToReplicaCommand).callsFake((input: { SecretId?: string }) => {
       this.gate(region, 'secretsmanager', 'StopReplicationToReplica');
-      this.act(`StopReplicationToReplica:${input.SecretId}`);
       this.secrets[input.SecretId!] = undefined;
+      this.act(`StopReplicationToReplica:${input.SecretId}`);
       return { ARN: input.SecretId };
     });
     const sns = mockClient(this.sns[region]);
@@ -400,12 +410,12 @@ export class World {
         this.throttleNext.ChangeResourceRecordSets--;
         throw throttle('PriorRequestNotComplete');
       }
-      this.act('ChangeResourceRecordSets');
       for (const c of input.ChangeBatch?.Changes ?? []) {
         const s = c.ResourceRecordSet!;
         const i = this.records.findIndex((r) => r.SetIdentifier === s.SetIdentifier);
         this.records[i] = { ...s };
       }
+      this.act('ChangeResourceRecordSets');
       return { ChangeInfo: { Id: '/change/C123', Status: 'PENDING', SubmittedAt: new Date() } };
     });
     let polls = 0;
@@ -442,7 +452,7 @@ export class FakeDriver implements StackDriver {
   /** Lines `up` streams to onOutput (e.g. containing a secret). */
   upOutput = ['Updating (secondary)', '~ aws:rds:Instance bot-dr-db-instance updating [diff: -replicateSourceDb]', 'Resources: 1 updated'];
 
-  constructor(private readonly world: World, retention = 14) {
+  constructor(readonly world: World, retention = 14) {
     this.retention = retention;
     this.stacks = {
       'acme/bot-platform-dr/primary': { config: { 'bot-platform-dr:role': 'primary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: A, outputs: wrap(PRIMARY_OUTPUTS) },
@@ -462,6 +472,7 @@ export class FakeDriver implements StackDriver {
       name,
       async refresh(opts) {
         if (driver.backendDown) throw enotfound('api.pulumi.com');
+        if (driver.world.down.has(st.region)) throw new Error(`refresh failed: getaddrinfo ENOTFOUND rds.${st.region}.amazonaws.com`);
         driver.calls.push(`refresh ${name}`);
         opts.onOutput('Refreshing (x)\n');
         st.history.unshift({ kind: 'refresh', result: 'succeeded', config: structured(st.config) });

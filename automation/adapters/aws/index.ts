@@ -24,7 +24,7 @@ import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
 
 export * from './topology';
-export { AwsStacks, retargetChanges, CONFIG_KEYS } from './stacks';
+export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
 export type { StackDriver, StackLike, StackUpdateSummary } from './stacks';
 export { RdsDatabase } from './rds';
 export type { SqlProbe, DatabasePromoter } from './rds';
@@ -79,6 +79,8 @@ export interface AwsPortsOptions {
   /** Local copy of the journal (e.g. `.dr/failover-journal`). */
   journalDir: string;
   driver: StackDriver;
+  /** Stacks unusable (see {@link probeStacks}): no refresh/retarget, database promotion through RDS directly. */
+  stacksUnavailable?: string;
   clients?: AwsClientFactories;
   sql?: SqlProbe;
   /** The promoted instance's backup retention (stack config `database.backupRetentionDays`). */
@@ -103,11 +105,11 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
     roles[r.region] = r.role;
   }
   const wait = { waitTimeoutMs: o.waits?.timeoutMs, pollMs: o.waits?.pollMs };
-  const stacks = new AwsStacks({ driver: o.driver, stacks: stacksByRegion, roles, clock: o.clock, retry: o.stackRetry });
+  const stacks = new AwsStacks({ driver: o.driver, stacks: stacksByRegion, roles, clock: o.clock, retry: o.stackRetry, unavailable: o.stacksUnavailable });
   const survivor = awsRegion(t, o.survivor);
   return {
     stacks,
-    database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, promoter: stacks, sql: o.sql, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, clock: o.clock, retry: o.retry, ...wait }),
+    database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, promoter: o.stacksUnavailable ? undefined : stacks, sql: o.sql, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, clock: o.clock, retry: o.retry, ...wait }),
     cache: new ElastiCacheGlobal({ topology: t, elasticache: clients.elasticache, clock: o.clock, retry: o.retry, ...wait }),
     secrets: new SecretsManagerReplicas({ secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry }),
     dns: new Route53Failover({ topology: t, route53: clients.route53, clock: o.clock, retry: o.retry, ...wait }),

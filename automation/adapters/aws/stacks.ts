@@ -85,6 +85,11 @@ export interface AwsStacksOptions {
   retry?: Partial<{ attempts: number; baseDelayMs: number; maxDelayMs: number }>;
   /** How many history entries to inspect for the check (default 20). */
   historyDepth?: number;
+  /**
+   * Set when the stacks cannot be used (e.g. {@link probeStacks} found the Pulumi backend unreachable): the engine
+   * then skips the refresh and the retarget, and the database falls back to `PromoteReadReplica`.
+   */
+  unavailable?: string;
 }
 
 /** Pure: the config each stack gets for a retarget. */
@@ -123,7 +128,7 @@ export function configValueIn(config: StackUpdateSummary['config'], key: string)
 }
 
 export class AwsStacks implements StacksPort {
-  readonly unavailable = undefined;
+  readonly unavailable: string | undefined;
   private readonly clock: Clock;
   private readonly retry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
   private readonly selected = new Map<string, StackLike>();
@@ -131,6 +136,7 @@ export class AwsStacks implements StacksPort {
   constructor(private readonly opts: AwsStacksOptions) {
     this.clock = opts.clock ?? systemClock;
     this.retry = { ...STACK_RETRY, ...opts.retry };
+    this.unavailable = opts.unavailable;
   }
 
   stackOf(region: string): string {
@@ -260,6 +266,22 @@ export class AwsStacks implements StacksPort {
       // A backend whose history lags behind is tolerated by counting our own successful applies.
       done = Math.max(now, done + 1);
     }
+  }
+}
+
+/**
+ * Can the stacks be used right now? Selects each (a backend round trip). Resolves undefined when they can, or the
+ * reason text for {@link AwsStacksOptions.unavailable} — which also tells the operator what the failover will NOT
+ * record in the stacks, so a later `pulumi up` does not undo it.
+ */
+export async function probeStacks(driver: StackDriver, stacks: { survivor: string; lost: string }): Promise<string | undefined> {
+  try {
+    await driver.select(stacks.survivor);
+    return undefined;
+  } catch (err) {
+    return redact(
+      `the Pulumi backend does not answer for ${stacks.survivor} (${errorText(err)}): the stacks are NOT re-targeted by this failover. Before any \`pulumi up\`, set ${CONFIG_KEYS.promoted}=true on ${stacks.survivor} and ${CONFIG_KEYS.role}=secondary, ${CONFIG_KEYS.promoted}=false on ${stacks.lost} (or rerun the failover once the backend answers)`,
+    );
   }
 }
 
