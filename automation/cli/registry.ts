@@ -14,6 +14,14 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'restore redis': async () => (await import('./commands/restore-redis')).command,
   verify: async () => (await import('./commands/verify')).command,
   // --- failover, local rehearsal (issue 4) ---
+  'local up': async () => (await import('./commands/local')).upCommand,
+  'local down': async () => (await import('./commands/local')).downCommand,
+  'local status': async () => (await import('./commands/local')).statusCommand,
+  status: async () => (await import('./commands/status')).command,
+  failover: async () => (await import('./commands/failover')).command,
+  failback: async () => (await import('./commands/failback')).command,
+  watch: async () => (await import('./commands/watch')).command,
+  drill: async () => (await import('./commands/drill')).command,
   // --- AWS (issue 5) ---
   deploy: async () => (await import('./commands/deploy')).command,
   'backup config': async () => (await import('./commands/config-backup')).command,

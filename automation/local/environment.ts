@@ -303,13 +303,23 @@ export async function rebuildDatabaseStandby(s: LocalState, region: RegionName, 
   const drConf = fs.readFileSync(path.join(c.dataDir, 'dr.conf'), 'utf8');
   await env.superQuery(primary, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [s.regions[region].postgres.slot]);
   const source = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres dbname=postgres`;
+  // A just-promoted primary writes its new timeline to pg_control only at its next checkpoint; pg_rewind reads it.
+  await env.superQuery(primary, 'CHECKPOINT');
+  const startAsStandby = async () => {
+    fs.writeFileSync(path.join(c.dataDir, 'dr.conf'), drConf, { mode: 0o600 });
+    configureStandby(s, region, primary);
+    await c.start();
+    await waitStreaming(env, primary, region, 60_000);
+  };
   let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
   try {
     await c.tool('pg_rewind', ['-D', c.dataDir, `--source-server=${source}`], { PGPASSWORD: s.secrets.pg_superuser_password });
     log(`database ${region}: pg_rewind onto ${primary}'s timeline done`);
+    await startAsStandby();
   } catch (err) {
     method = 'pg_basebackup';
-    log(`database ${region}: pg_rewind impossible (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); taking a fresh base backup from ${primary}`);
+    log(`database ${region}: rewind did not give a working standby (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); taking a fresh base backup from ${primary}`);
+    if (c.isRunning()) await c.stop('immediate');
     fs.rmSync(c.dataDir, { recursive: true, force: true });
     fs.mkdirSync(c.dataDir, { mode: 0o700 });
     if (isRoot()) {
@@ -317,11 +327,8 @@ export async function rebuildDatabaseStandby(s: LocalState, region: RegionName, 
       chownRecursive(c.dataDir, uid, gid);
     }
     await c.tool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(s.regions[primary].postgres.port), '-U', 'postgres', '-D', c.dataDir, '-X', 'stream', '-c', 'fast', '--no-password'], { PGPASSWORD: s.secrets.pg_superuser_password });
+    await startAsStandby();
   }
-  fs.writeFileSync(path.join(c.dataDir, 'dr.conf'), drConf, { mode: 0o600 });
-  configureStandby(s, region, primary);
-  await c.start();
-  await waitStreaming(env, primary, region, 60_000);
   // Slots this server held as a primary would pin WAL forever on a standby.
   await env.superQuery(region, 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active').catch(() => undefined);
   log(`database ${region}: streaming from ${primary} (${method})`);
@@ -446,7 +453,9 @@ export function formatStatus(st: EnvStatus): string {
     const role = x.running ? x.role : 'stopped';
     const rep =
       x.role === 'standby'
-        ? `${x.lag_seconds !== undefined ? `lag ${x.lag_seconds}s` : 'lag ?s'} / ${x.lag_bytes !== undefined ? `${x.lag_bytes} bytes` : '? bytes'}${x.link ? `, link ${x.link}` : ''}`
+        ? x.service === 'redis'
+          ? `offset lag ${x.lag_bytes !== undefined ? `${x.lag_bytes} bytes` : '? bytes'}${x.link ? `, link ${x.link}` : ''}`
+          : `lag ${x.lag_seconds !== undefined ? `${x.lag_seconds}s` : '?s'} / ${x.lag_bytes !== undefined ? `${x.lag_bytes} bytes` : '? bytes'}`
         : '';
     lines.push(`  ${x.region.padEnd(7)}${x.service.padEnd(12)}${String(x.port).padEnd(7)}${role.padEnd(13)}${(x.fenced ? 'yes' : 'no').padEnd(8)}${rep}`);
   }
