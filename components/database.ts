@@ -142,7 +142,9 @@ export class Database extends pulumi.ComponentResource {
         break;
       case 'replica':
         // No engine/username/password/dbName: all come from the source. Own subnet group, own region key.
-        instanceArgs = { ...common, replicateSourceDb: mode.sourceDbArn, backupRetentionPeriod: 0 };
+        // RDS refuses a final snapshot when deleting a read replica (FinalDBSnapshotIdentifier "must not be
+        // provided when deleting a read replica"): skip it; the data lives on in the source and its backups.
+        instanceArgs = { ...common, replicateSourceDb: mode.sourceDbArn, backupRetentionPeriod: 0, skipFinalSnapshot: true, finalSnapshotIdentifier: undefined };
         break;
       case 'promoted':
         instanceArgs = { ...common, ...managedSecret, ...backups };

@@ -70,7 +70,8 @@ export function secretReplicaArn(arn: string, region: string): string {
  * - primary: KMS key, network, source DB, cache (owner of the global datastore if enabled), backup
  *   bucket replicating to the peer's, bot-token secrets replicated to the peer region, PRIMARY DNS record;
  * - secondary: same, but a cross-region read replica (or a promoted one) + replicated automated backups,
- *   a global-datastore member, and a SECONDARY DNS record;
+ *   a global-datastore member, and a SECONDARY DNS record; no bot-token secrets of its own (it holds the
+ *   primary's replicas, so its `botTokenSecretArns` output — secrets it owns — is empty);
  * - scratch: a restored DB, a standalone cache, a throw-away bucket; no replica, DNS, global datastore,
  *   peer replication or schedules.
  */
@@ -156,8 +157,10 @@ export class RegionalDr extends pulumi.ComponentResource {
       child,
     );
 
+    // Bot tokens are owned by the primary (and a scratch drill keeps its own copies): the primary replicates
+    // them to the peer region under the same names, so a secondary must not declare them (config rejects it).
     const tokens =
-      cfg.bots.length > 0
+      cfg.bots.length > 0 && cfg.role !== 'secondary'
         ? new BotTokens(
             `${name}-bot-tokens`,
             {

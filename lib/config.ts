@@ -189,6 +189,30 @@ export const DEFAULTS = {
   alerts: { replicaLagSeconds: 900 },
 } as const;
 
+/**
+ * Every project config key `loadConfig` reads (without the `bot-platform-dr:` namespace), and for structured
+ * keys the fields it accepts — the single list the loader uses for "unknown key" checks, and the list a test
+ * compares with the `config:` schema of Pulumi.yaml so the two cannot drift. `required` keys have no default
+ * in Pulumi.yaml (the Pulumi CLI reports them missing); every other key must have one there, because the CLI
+ * treats a declared key without a default as required.
+ */
+export const CONFIG_KEYS = {
+  role: { required: true },
+  peerRegion: { required: true },
+  peerStack: {},
+  namePrefix: {},
+  bots: {},
+  botTokens: { secret: true },
+  network: { fields: ['vpcId', 'subnetIds', 'vpcCidr', 'azCount'] },
+  database: { fields: Object.keys(DEFAULTS.database) },
+  cache: { fields: Object.keys(DEFAULTS.cache) },
+  backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer'] },
+  dns: { fields: ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl'] },
+  alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds'] },
+  scratch: { fields: ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn'] },
+  tags: {},
+} as const satisfies Record<string, { required?: true; secret?: true; fields?: readonly string[] }>;
+
 /** One validation problem. */
 export interface ConfigProblem {
   /** Full key, e.g. `bot-platform-dr:database.backupRetentionDays`. */
@@ -378,7 +402,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
 
   // --- network ---
-  const net = r.object('network', ['vpcId', 'subnetIds', 'vpcCidr', 'azCount']);
+  const net = r.object('network', CONFIG_KEYS.network.fields);
   let network: NetworkConfig;
   const vpcId = r.pattern(K('network.vpcId'), r.str(K('network.vpcId'), net.vpcId), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0123456789abcdef0');
   const subnetIds = r.stringList(K('network.subnetIds'), net.subnetIds);
@@ -398,7 +422,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
 
   // --- database ---
-  const db = r.object('database', Object.keys(DEFAULTS.database));
+  const db = r.object('database', CONFIG_KEYS.database.fields);
   const dd = DEFAULTS.database;
   const engineVersion = r.str(K('database.engineVersion'), db.engineVersion) ?? dd.engineVersion;
   let parameterGroupFamily = 'postgres16';
@@ -434,7 +458,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   };
 
   // --- cache ---
-  const c = r.object('cache', Object.keys(DEFAULTS.cache));
+  const c = r.object('cache', CONFIG_KEYS.cache.fields);
   const dc = DEFAULTS.cache;
   const cache: CacheConfig = {
     engineVersion: r.pattern(K('cache.engineVersion'), r.str(K('cache.engineVersion'), c.engineVersion), /^[67]\.\d+$/, 'a Redis 6.x/7.x version like 7.1') ?? dc.engineVersion,
@@ -450,7 +474,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   if (cache.globalDatastore && role === 'scratch') r.fail(K('cache.globalDatastore'), 'must be false for a scratch stack (a drill must not join the production global datastore)');
 
   // --- backup tiers ---
-  const b = r.object('backup', ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer']);
+  const b = r.object('backup', CONFIG_KEYS.backup.fields);
   const tiers = (svc: 'postgresql' | 'redis'): TierRetentionDays => {
     const full = K(`backup.${svc}`);
     const v = b[svc];
@@ -522,6 +546,14 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
   const bots: BotConfig[] = [];
   const seen = new Set<string>();
+  if (role === 'secondary' && (botNames.length > 0 || Object.keys(tokenMap).length > 0)) {
+    // The primary owns the bot-token secrets and replicates them here under the same names. A secondary
+    // declaring its own would collide with those replicas (and replicate back onto the primary's secrets).
+    const key = botNames.length > 0 ? K('bots') : K('botTokens');
+    r.fail(key, 'must not be set on role secondary: bot tokens are set on the primary stack, which replicates them to this region under the same secret names');
+    botNames.length = 0;
+    tokenMap = {};
+  }
   for (const name of botNames) {
     if (!BOT_NAME.test(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be 1–40 lowercase letters, digits and hyphens`);
     if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
@@ -541,7 +573,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
 
   // --- dns ---
-  const d = r.object('dns', ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl']);
+  const d = r.object('dns', CONFIG_KEYS.dns.fields);
   let dns: DnsConfig | undefined;
   if (Object.keys(d).length > 0 && role !== 'scratch') {
     const hostedZoneId = r.pattern(K('dns.hostedZoneId'), r.str(K('dns.hostedZoneId'), d.hostedZoneId), /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
@@ -562,7 +594,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
 
   // --- alerts ---
-  const a = r.object('alerts', ['emails', 'webhookUrl', 'replicaLagSeconds']);
+  const a = r.object('alerts', CONFIG_KEYS.alerts.fields);
   const emails = r.stringList(K('alerts.emails'), a.emails);
   for (const e of emails) if (!EMAIL.test(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
   const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
@@ -579,7 +611,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   const alerts: AlertsConfig = { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
 
   // --- scratch ---
-  const s = r.object('scratch', ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn']);
+  const s = r.object('scratch', CONFIG_KEYS.scratch.fields);
   let scratch: ScratchConfig | undefined;
   if (role === 'scratch') {
     const from = r.str(K('scratch.restoreFrom'), s.restoreFrom);

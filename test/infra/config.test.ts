@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { loadStackFile } from '../helpers/pulumi';
 import * as pulumi from '@pulumi/pulumi';
-import { ConfigError, DEFAULTS, loadConfig, mapConfigSource, StackConfig } from '../../lib/config';
+import { CONFIG_KEYS, ConfigError, DEFAULTS, loadConfig, mapConfigSource, StackConfig } from '../../lib/config';
 import { cacheReplicationGroupId, dbIdentifier, postgresParameterGroupFamily, redisParameterGroupFamily, regionShortName } from '../../lib/naming';
 
 const P = 'bot-platform-dr';
@@ -114,6 +114,13 @@ describe('config: loadConfig', () => {
       assertProblem(e, `${P}:alerts.emails`, /"nope" is not a valid email/);
       assertProblem(e, `${P}:alerts.webhookUrl`, /https/);
     });
+    it('bots or bot tokens on a secondary (the primary owns and replicates them)', () => {
+      const sec = { [`${P}:role`]: 'secondary', [`${P}:peerStack`]: 'acme/bot-platform-dr/primary' };
+      assertProblem(problems(sec), `${P}:bots`, /must not be set on role secondary/);
+      assertProblem(problems({ ...sec, [`${P}:bots`]: undefined }), `${P}:botTokens`, /must not be set on role secondary/);
+      const ok = load({ ...sec, [`${P}:bots`]: [], [`${P}:botTokens`]: {} });
+      assert.deepEqual(ok.bots, []);
+    });
     it('promoted on a primary', () => assertProblem(problems({ [`${P}:database`]: { promoted: true } }), `${P}:database.promoted`, /only to role secondary/));
     it('unknown nested key (typo)', () => assertProblem(problems({ [`${P}:database`]: { multiAZ: true } }), `${P}:database.multiAZ`, /unknown key; allowed: .*multiAz/));
     it('scratch without a restore source', () => assertProblem(problems({ [`${P}:role`]: 'scratch' }), `${P}:scratch.restoreFrom`, /latest-snapshot \| point-in-time/));
@@ -162,13 +169,19 @@ describe('config: committed stack files and Pulumi.yaml schema', () => {
   for (const stack of ['primary', 'secondary'] as const) {
     it(`Pulumi.${stack}.yaml loads and validates`, async () => {
       const { config, secretKeys, secretValues } = loadStackFile(path.join(root, `Pulumi.${stack}.yaml`));
-      assert.deepEqual(secretKeys, [`${P}:botTokens`]);
       const c = loadConfig(mapConfigSource(config));
       assert.equal(c.role, stack);
-      assert.ok(c.bots.length > 0 && c.bots.every((b) => b.tokenCount > 0));
       assert.ok(c.peerStack?.endsWith(stack === 'primary' ? '/secondary' : '/primary'));
-      const tokens = (await Promise.all(c.bots.map((b) => secretValue(b.tokens)))).flat();
-      assert.deepEqual(tokens.sort(), [...secretValues].sort());
+      if (stack === 'primary') {
+        assert.deepEqual(secretKeys, [`${P}:botTokens`]);
+        assert.ok(c.bots.length > 0 && c.bots.every((b) => b.tokenCount > 0));
+        const tokens = (await Promise.all(c.bots.map((b) => secretValue(b.tokens)))).flat();
+        assert.deepEqual(tokens.sort(), [...secretValues].sort());
+      } else {
+        // The primary owns the bot-token secrets and replicates them here: the secondary sets none.
+        assert.deepEqual(secretKeys, []);
+        assert.deepEqual(c.bots, []);
+      }
     });
   }
 
@@ -179,33 +192,107 @@ describe('config: committed stack files and Pulumi.yaml schema', () => {
     assert.equal(s.region, p.peerRegion);
     assert.equal(p.cache.globalDatastore, s.cache.globalDatastore);
     assert.equal(p.database.engineVersion, s.database.engineVersion);
-    assert.deepEqual(p.bots.map((b) => b.name), s.bots.map((b) => b.name));
     assert.equal(p.dns?.recordName, s.dns?.recordName);
+    assert.equal(p.dns?.hostedZoneId, s.dns?.hostedZoneId);
+    assert.notEqual(p.dns?.endpoint, s.dns?.endpoint);
+    assert.equal(p.namePrefix, s.namePrefix);
+    assert.notEqual(p.network.mode === 'create' && p.network.vpcCidr, s.network.mode === 'create' && s.network.vpcCidr, 'distinct VPC CIDRs (peering-ready)');
   });
 
-  it('Pulumi.yaml declares the project, the TypeScript runtime and every config key with matching defaults', () => {
-    const project = YAML.parse(fs.readFileSync(path.join(root, 'Pulumi.yaml'), 'utf8'));
-    assert.equal(project.name, P);
-    assert.deepEqual(project.runtime, { name: 'nodejs', options: { typescript: true } });
-    const declared = Object.keys(project.config);
-    for (const key of ['role', 'peerRegion', 'peerStack', 'namePrefix', 'bots', 'botTokens', 'network', 'database', 'cache', 'backup', 'dns', 'alerts', 'scratch', 'tags']) {
-      assert.ok(declared.includes(key), `Pulumi.yaml config is missing ${key}`);
-      assert.ok(typeof project.config[key].description === 'string', `${key} has a description`);
+  const project = () => YAML.parse(fs.readFileSync(path.join(root, 'Pulumi.yaml'), 'utf8'));
+
+  it('Pulumi.yaml declares the project and the TypeScript runtime', () => {
+    const proj = project();
+    assert.equal(proj.name, P);
+    assert.deepEqual(proj.runtime, { name: 'nodejs', options: { typescript: true } });
+    assert.equal(proj.main, 'index.ts');
+  });
+
+  it('Pulumi.yaml declares exactly the keys lib/config.ts reads, required only where the loader requires them', () => {
+    const config: Record<string, any> = project().config;
+    assert.deepEqual(Object.keys(config).sort(), Object.keys(CONFIG_KEYS).sort(), 'declared keys = loader keys');
+    for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, { required?: true; secret?: true }][]) {
+      const decl = config[key];
+      assert.ok(typeof decl.description === 'string' && decl.description.length > 10, `${key} has a description`);
+      // The Pulumi CLI reports every declared key without a default as missing from a stack.
+      assert.equal('default' in decl, !spec.required, `${key}: ${spec.required ? 'required, so no default' : 'optional, so it needs a default'}`);
+      assert.equal(decl.secret === true, spec.secret === true, `${key}: secret flag`);
+      // Pulumi's project schema only knows these types; structured keys stay untyped.
+      if (decl.type !== undefined) assert.ok(['string', 'integer', 'boolean', 'array'].includes(decl.type), `${key}: type ${decl.type}`);
+      if (decl.type === 'array') assert.ok(decl.items?.type, `${key}: array needs items`);
     }
-    assert.equal(project.config.namePrefix.default, DEFAULTS.namePrefix);
-    assert.equal(project.config.botTokens.secret, true);
-    // Structured keys document their defaults in the description: keep them in sync with DEFAULTS.
-    for (const [k, v] of Object.entries(DEFAULTS.database)) {
-      if (typeof v !== 'boolean') assert.ok(project.config.database.description.includes(String(v)), `database.${k} default ${v} documented`);
+    assert.equal(config.namePrefix.default, DEFAULTS.namePrefix);
+    assert.deepEqual(config.bots.default, []);
+    for (const k of ['network', 'database', 'cache', 'backup', 'dns', 'alerts', 'scratch', 'tags', 'botTokens']) {
+      assert.deepEqual(config[k].default, {}, `${k} defaults to an empty object`);
     }
-    for (const [k, v] of Object.entries(DEFAULTS.cache)) {
-      if (typeof v !== 'boolean') assert.ok(project.config.cache.description.includes(String(v)), `cache.${k} default ${v} documented`);
+  });
+
+  it('Pulumi.yaml documents every field of each structured key, with the loader\'s defaults', () => {
+    const config: Record<string, any> = project().config;
+    for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, { fields?: readonly string[] }][]) {
+      for (const f of spec.fields ?? []) assert.match(config[key].description, new RegExp(`\\b${f}\\b`), `${key}.${f} documented`);
     }
-    // Every key a stack file sets is declared in the project (or is a provider key).
-    for (const stack of ['primary', 'secondary']) {
-      for (const full of Object.keys(loadStackFile(path.join(root, `Pulumi.${stack}.yaml`)).config)) {
-        if (full.startsWith(`${P}:`)) assert.ok(declared.includes(full.slice(P.length + 1)), `${full} declared in Pulumi.yaml`);
+    // Every default leaf appears right after its field name, e.g. "backupRetentionDays: 14", "vpcCidr: 10.40.0.0/16".
+    const leaves = (prefix: string, o: Record<string, unknown>): [string, string, unknown][] =>
+      Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? leaves(prefix, v as Record<string, unknown>) : [[prefix, k, v] as [string, string, unknown]]));
+    const documented: [string, Record<string, unknown>][] = [
+      ['network', DEFAULTS.network],
+      ['database', DEFAULTS.database],
+      ['cache', DEFAULTS.cache],
+      ['backup', DEFAULTS.backup],
+      ['dns', DEFAULTS.dns],
+      ['alerts', DEFAULTS.alerts],
+    ];
+    for (const [key, defaults] of documented) {
+      for (const [, field, value] of leaves(key, defaults)) {
+        const escaped = String(value).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+        const re = new RegExp(`\\b${field}\\b[^,;{}]*?["(: ]${escaped}(["),;} \\n]|$)`);
+        assert.match(config[key].description, re, `${key}.${field} default ${String(value)} documented`);
       }
     }
+  });
+
+  /** What the Pulumi CLI does before running the program: fill defaults, refuse undeclared or missing keys. */
+  function mergeLikePulumi(stackConfig: Record<string, unknown>): Record<string, unknown> {
+    const decl: Record<string, any> = project().config;
+    const undeclared = Object.keys(stackConfig).filter((k) => k.startsWith(`${P}:`) && !(k.slice(P.length + 1) in decl));
+    assert.deepEqual(undeclared, [], 'stack keys not defined by the project configuration');
+    const merged = { ...stackConfig };
+    const missing: string[] = [];
+    for (const [key, d] of Object.entries(decl)) {
+      if (merged[`${P}:${key}`] !== undefined) continue;
+      if ('default' in d) merged[`${P}:${key}`] = d.default;
+      else missing.push(key);
+    }
+    assert.deepEqual(missing, [], 'the Pulumi CLI would report these configuration values missing');
+    return merged;
+  }
+
+  it('each committed stack file, merged with the project defaults as the CLI does, has no missing key and loads', () => {
+    for (const stack of ['primary', 'secondary'] as const) {
+      const { config } = loadStackFile(path.join(root, `Pulumi.${stack}.yaml`));
+      assert.equal(loadConfig(mapConfigSource(mergeLikePulumi(config))).role, stack);
+    }
+  });
+
+  it('a minimal scratch stack (role, regions, restore source) needs nothing else and gets the loader defaults', () => {
+    const minimal = {
+      'aws:region': 'us-east-1',
+      [`${P}:role`]: 'scratch',
+      [`${P}:peerRegion`]: 'us-west-2',
+      [`${P}:scratch`]: { restoreFrom: 'latest-snapshot', sourceDbIdentifier: 'botdr-use1-pg' },
+    };
+    const c = loadConfig(mapConfigSource(mergeLikePulumi(minimal)));
+    assert.equal(c.peerStack, undefined);
+    assert.deepEqual(c.bots, []);
+    assert.equal(c.dns, undefined);
+    assert.deepEqual(c.tags, {});
+    assert.equal(c.database.backupRetentionDays, DEFAULTS.database.backupRetentionDays);
+    assert.deepEqual(c.backup.postgresql, DEFAULTS.backup.postgresql);
+  });
+
+  it('role and peerRegion are the only keys a stack must set', () => {
+    assert.throws(() => mergeLikePulumi({ 'aws:region': 'us-east-1' }), (e: Error) => /role/.test(e.message) && /peerRegion/.test(e.message));
   });
 });

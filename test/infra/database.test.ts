@@ -68,6 +68,10 @@ describe('Database', () => {
     assert.equal(repl.inputs.sourceDbInstanceArn, PRIMARY_OUTPUTS.dbArn);
     assert.equal(repl.inputs.kmsKeyId, key.state.arn);
     assert.equal(repl.inputs.retentionPeriod, 14);
+    // RDS refuses a final snapshot when a read replica is deleted.
+    assert.equal(db.inputs.skipFinalSnapshot, true);
+    assert.equal(db.inputs.finalSnapshotIdentifier, undefined);
+    assert.equal(db.inputs.backupRetentionPeriod, 0);
   });
 
   it('promoted secondary drops replicateSourceDb, turns backups on and gets its own managed secret', async () => {
@@ -77,6 +81,8 @@ describe('Database', () => {
     assert.equal(db.inputs.backupRetentionPeriod, 21);
     assert.equal(db.inputs.manageMasterUserPassword, true);
     assert.equal(db.inputs.deletionProtection, true);
+    assert.equal(db.inputs.skipFinalSnapshot, false, 'a standalone instance keeps a final snapshot again');
+    assert.equal(db.inputs.finalSnapshotIdentifier, 'botdr-usw2-pg-final');
     assert.equal(run.byType(BACKUPS_REPL).length, 1, 'replicated backups are kept');
     assert.match(run.outputs.dbSecretArn, /^arn:aws:secretsmanager:us-west-2:/);
   });

@@ -77,6 +77,32 @@ describe('RegionalDr composition', () => {
     for (const s of botSecrets) assert.deepEqual(s.inputs.replicas, [{ region: 'us-west-2', kmsKeyId: peerKey.state.arn }]);
   });
 
+  it('secondary declares no bot-token secrets (it holds the primary\'s replicas) and owns none in its outputs', async () => {
+    const run = await runStack('secondary');
+    assert.equal(run.byType('bot-dr:secrets:BotTokens').length, 0);
+    const names = run.byType('aws:secretsmanager/secret:Secret').map((s) => String(s.inputs.name));
+    assert.deepEqual(names.filter((n) => n.includes('/bot-tokens/')), [], 'a secondary secret would collide with the primary\'s replica of that name');
+    assert.deepEqual(run.outputs.botTokenSecretArns, {});
+  });
+
+  it('no two resources of the primary and the secondary claim the same physical name in the same region', async () => {
+    const primary = await runStack('primary');
+    const secondary = await runStack('secondary');
+    const claims = (r: typeof primary) =>
+      r.resources
+        .filter((x) => x.custom && !x.type.startsWith('pulumi:'))
+        .flatMap((x) => {
+          const out: string[] = [];
+          for (const k of ['name', 'identifier', 'replicationGroupId', 'bucket']) {
+            if (typeof x.inputs[k] === 'string' && x.type !== 'aws:route53/record:Record') out.push(`${x.region} ${x.type} ${x.inputs[k]}`);
+          }
+          for (const rep of (x.inputs.replicas ?? []) as { region: string }[]) out.push(`${rep.region} ${x.type} ${x.inputs.name}`);
+          return out;
+        });
+    const p = new Set(claims(primary));
+    assert.deepEqual(claims(secondary).filter((c) => p.has(c)), []);
+  });
+
   it('primary with replicateToPeer false needs no peer stack and declares no bucket replication', async () => {
     const run = await runStack('primary', { [`${P}:peerStack`]: undefined, [`${P}:backup`]: { replicateToPeer: false }, [`${P}:cache`]: { nodeType: 'cache.r7g.large', globalDatastore: true } });
     assert.equal(run.byType('aws:s3/bucketReplicationConfig:BucketReplicationConfig').length, 0);
