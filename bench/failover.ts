@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:failover`: 5 local drills of each scenario on this machine; prints the median and worst RTO and
+ * the RPO per scenario. Goals (issue 4): median RTO ≤ 3 s for `datacenter` (detection included, checks 1 s × 3),
+ * 0 lost writes for `planned`. Environment variables: BENCH_RUNS (default 5), BENCH_TPS (default 20),
+ * BENCH_SCENARIOS (comma list, default all).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runDrill, SCENARIOS, Scenario, DrillResult } from '../automation/local/drill';
+import { down } from '../automation/local/environment';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const tps = Number(process.env.BENCH_TPS ?? 20);
+  const scenarios = (process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : [...SCENARIOS]) as Scenario[];
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dr-bench-'));
+  fs.chmodSync(root, 0o711);
+  const rows: Array<{ scenario: Scenario; results: DrillResult[] }> = [];
+  try {
+    for (const scenario of scenarios) {
+      const results: DrillResult[] = [];
+      for (let i = 1; i <= runs; i++) {
+        const dir = path.join(root, `${scenario}-${i}`);
+        const r = await runDrill({ scenario, loadTps: tps, durationSeconds: 2, dir, keep: false, reportsDir: path.join(root, 'reports') });
+        await down(dir).catch(() => undefined);
+        results.push(r);
+        process.stdout.write(`${scenario} #${i}: ${r.ok ? 'ok' : 'FAILED'} RTO ${r.rto_seconds ?? 'n/a'} s (detection ${r.detection_seconds ?? 'n/a'} s), lost ${r.rpo.lost_writes}/${r.rpo.acked_writes} db, ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes} cache, lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s${r.error ? ` — ${r.error}` : ''}\n`);
+      }
+      rows.push({ scenario, results });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  console.log(`\nfailover benchmark: ${runs} drills per scenario, ${tps} writes/s, checks every 1 s × 3 (${os.cpus().length} cores)`);
+  console.log(`${'scenario'.padEnd(12)}${'passed'.padEnd(8)}${'median RTO'.padEnd(12)}${'worst RTO'.padEnd(11)}${'median detect'.padEnd(15)}${'lost db writes'.padEnd(16)}lost cache writes`);
+  let goalsMet = true;
+  for (const { scenario, results } of rows) {
+    const rto = results.map((r) => r.rto_seconds).filter((x): x is number => x !== null);
+    const det = results.map((r) => r.detection_seconds).filter((x): x is number => x !== null);
+    const lost = results.map((r) => r.rpo.lost_writes);
+    const clost = results.map((r) => r.rpo.cache_lost_writes);
+    const passed = results.filter((r) => r.ok).length;
+    const med = rto.length ? median(rto) : NaN;
+    console.log(
+      `${scenario.padEnd(12)}${`${passed}/${results.length}`.padEnd(8)}${(rto.length ? `${med.toFixed(2)} s` : 'n/a').padEnd(12)}${(rto.length ? `${Math.max(...rto).toFixed(2)} s` : 'n/a').padEnd(11)}${(det.length ? `${median(det).toFixed(2)} s` : 'n/a').padEnd(15)}${`${lost.reduce((a, b) => a + b, 0)} (max ${Math.max(...lost)})`.padEnd(16)}${clost.reduce((a, b) => a + b, 0)} (max ${Math.max(...clost)})`,
+    );
+    if (scenario === 'datacenter' && !(med <= 3)) goalsMet = false;
+    if (scenario === 'planned' && lost.some((l) => l !== 0)) goalsMet = false;
+    if (passed !== results.length) goalsMet = false;
+  }
+  console.log(`goals (datacenter median RTO ≤ 3 s, planned 0 lost writes, every drill passed): ${goalsMet ? 'MET' : 'NOT MET'}`);
+  process.exitCode = goalsMet ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
