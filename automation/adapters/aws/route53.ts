@@ -15,7 +15,7 @@
  * Route 53's control plane lives in us-east-1: the client always uses that region. When it does not answer the
  * step fails with a clear error (the data-plane health-check failover keeps working without it).
  */
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { OperationError } from '../../cli/errors';
 import { redact } from '../../cli/redact';
 import type { CallOptions, Clock, DnsPort } from '../../failover/ports';
@@ -68,13 +68,13 @@ export class Route53Failover implements DnsPort {
     const zone = this.zone();
     const want = norm(record);
     const found: ResourceRecordSet[] = [];
-    let start: { name?: string; type?: string; id?: string } = { name: want };
+    let start: { name?: string; type?: RRType; id?: string } = { name: want };
     for (let page = 0; page < 20; page++) {
       const r = await this.call(
         `Route 53 ListResourceRecordSets ${zone} ${want}`,
         () =>
           this.o.route53().send(
-            new ListResourceRecordSetsCommand({ HostedZoneId: zone, StartRecordName: start.name, ...(start.type ? { StartRecordType: start.type as 'CNAME' } : {}), ...(start.id ? { StartRecordIdentifier: start.id } : {}), MaxItems: 20 }),
+            new ListResourceRecordSetsCommand({ HostedZoneId: zone, StartRecordName: start.name, ...(start.type ? { StartRecordType: start.type } : {}), ...(start.id ? { StartRecordIdentifier: start.id } : {}), MaxItems: 20 }),
           ),
         opts,
       );
