@@ -51,6 +51,37 @@ describe('Keys', () => {
     }
   });
 
+  it('the region key encrypts RDS, S3, Secrets Manager, ElastiCache, SNS and logs (and nothing uses another key)', async () => {
+    const run = await runStack('primary');
+    const own = run.byType('aws:kms/key:Key').find((k) => k.region === 'us-east-1' && !k.name.endsWith('-replicas'))!;
+    const peer = run.byType('aws:kms/key:Key').find((k) => k.region === 'us-west-2')!;
+    const uses: { type: string; value: unknown }[] = [];
+    for (const r of run.resources.filter((x) => x.custom && x.region === 'us-east-1')) {
+      const i = r.plainInputs;
+      for (const k of ['kmsKeyId', 'kmsMasterKeyId', 'kmsKeyArn', 'masterUserSecretKmsKeyId', 'performanceInsightsKmsKeyId']) {
+        if (i[k] !== undefined) uses.push({ type: r.type, value: i[k] });
+      }
+      for (const e of i.encryptionConfigurations ?? []) uses.push({ type: r.type, value: e.kmsKey });
+      for (const rule of r.type.includes('ServerSideEncryption') ? i.rules : []) uses.push({ type: r.type, value: rule.applyServerSideEncryptionByDefault.kmsMasterKeyId });
+    }
+    for (const u of uses) assert.equal(u.value, own.state.arn, `${u.type} uses ${String(u.value)}`);
+    const types = new Set(uses.map((u) => u.type));
+    for (const t of [
+      'aws:rds/instance:Instance',
+      'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
+      'aws:secretsmanager/secret:Secret',
+      'aws:elasticache/replicationGroup:ReplicationGroup',
+      'aws:sns/topic:Topic',
+      'aws:cloudwatch/logGroup:LogGroup',
+    ]) {
+      assert.ok(types.has(t), `${t} is encrypted with the region key`);
+    }
+    // Replicas placed in the peer region use the peer-region key, never this region's.
+    const replicaKeys = run.byType('aws:secretsmanager/secret:Secret').flatMap((x) => (x.plainInputs.replicas ?? []).map((rep: any) => rep.kmsKeyId));
+    assert.ok(replicaKeys.length >= 2);
+    for (const k of replicaKeys) assert.equal(k, peer.state.arn);
+  });
+
   it('rejects a deletion window outside 7–30 days', async () => {
     await assert.rejects(
       runProgram(() => {

@@ -110,6 +110,26 @@ describe('RegionalDr composition', () => {
     assert.equal(run.byType('aws:elasticache/globalReplicationGroup:GlobalReplicationGroup').length, 1, 'the global datastore does not need the peer');
   });
 
+  it('backup retention and object lock from config reach the bucket lifecycle, the bucket and the job', async () => {
+    const run = await runStack('primary', {
+      [`${P}:backup`]: { postgresql: { daily: 10, weekly: 35, monthly: 400 }, redis: { daily: 3 }, configDays: 120, objectLock: { mode: 'GOVERNANCE', days: 3 } },
+    });
+    const rules: any[] = run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
+    const days = (prefix: string) => rules.find((r) => r.filter.prefix === prefix)?.expiration.days;
+    assert.equal(days('postgresql/daily/'), 10);
+    assert.equal(days('postgresql/weekly/'), 35);
+    assert.equal(days('postgresql/monthly/'), 400);
+    assert.equal(days('redis/daily/'), 3);
+    assert.equal(days('redis/weekly/'), 28, 'unset tiers keep the default');
+    assert.equal(days('config/'), 120);
+    assert.deepEqual(run.one('aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration').inputs.rule, { defaultRetention: { mode: 'GOVERNANCE', days: 3 } });
+    assert.equal(run.one('aws:s3/bucket:Bucket').inputs.objectLockEnabled, true);
+    const env = run.one('aws:lambda/function:Function').plainInputs.environment.variables;
+    assert.equal(env.RETAIN_POSTGRESQL_DAILY, '10');
+    assert.equal(env.RETAIN_POSTGRESQL_WEEKLY, '5');
+    assert.equal(env.RETAIN_REDIS_DAILY, '3');
+  });
+
   it('secondary replicates its bucket back to the primary (ready for failback)', async () => {
     const run = await runStack('secondary');
     const repl = run.one('aws:s3/bucketReplicationConfig:BucketReplicationConfig');
