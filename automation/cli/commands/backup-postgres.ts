@@ -37,7 +37,7 @@ export const command: Command = {
     ctx.out.step('backup postgres', 'ok', Date.now() - t0, `${res.manifest.size_readable} ${res.manifest.key}`);
     const m = res.manifest;
     ctx.out.result(
-      { ok: true, bucket, manifest_key: res.manifestKey, manifest: m, pruned: res.pruned.deleteKeys },
+      { ok: true, bucket, manifest_key: res.manifestKey, manifest: m, pruned: res.pruned.deleteKeys, phases_ms: res.phases },
       [
         `backup ${m.backup_id} (${m.tier}) of ${m.database}: ${m.size_readable}, ${m.checksum}`,
         `tables: ${Object.keys(m.tables ?? {}).length}, rows: ${Object.values(m.tables ?? {}).reduce((a, b) => a + b, 0)}`,
