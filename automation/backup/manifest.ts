@@ -45,8 +45,23 @@ export interface Manifest {
   retention: string;
   /** `UNVERIFIED` until a restore test proves it restores; then `VERIFIED`. */
   restorability: 'UNVERIFIED' | 'VERIFIED' | 'FAILED';
-  /** Set by a restore test. */
+  /** Set by a successful restore test (ISO 8601 UTC). */
   restore_verified_at?: string;
+  /** The last restore test's outcome (set by `verifyRestore`, success or failure). */
+  restore_test?: RestoreTestRecord;
+}
+
+export interface RestoreTestRecord {
+  /** When the test finished (ISO 8601 UTC). */
+  at: string;
+  ok: boolean;
+  /** Where it restored (`host:port/database`, never credentials). */
+  target: string;
+  duration_seconds: number;
+  /** Tables whose row counts were compared (all matched when ok). */
+  tables_compared?: number;
+  /** Why it failed (redacted). */
+  error?: string;
 }
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];

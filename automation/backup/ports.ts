@@ -106,6 +106,19 @@ export interface PgTools {
   replicaLag(primaryUrl: string, replicaUrl: string): Promise<{ inRecovery: boolean; lagBytes: number; lagSeconds: number }>;
 }
 
+/**
+ * Scratch databases for restore tests: created on a server the caller names, always dropped afterwards.
+ * Implemented by `adapters/local/pg-tools.ts` (plain SQL over the `pg` driver; works against RDS too).
+ */
+export interface ScratchDatabases {
+  /** `CREATE DATABASE name` on the server `serverUrl` points at; resolves with a URL for it (same credentials). */
+  createDatabase(serverUrl: string, name: string): Promise<string>;
+  /** `DROP DATABASE IF EXISTS name WITH (FORCE)`. */
+  dropDatabase(serverUrl: string, name: string): Promise<void>;
+  /** Names of databases on that server starting with `prefix`. */
+  listDatabases(serverUrl: string, prefix: string): Promise<string[]>;
+}
+
 export interface RedisInfo {
   version: string;
   keys: number;

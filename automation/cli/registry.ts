@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'backup redis': async () => (await import('./commands/backup-redis')).command,
   'backups list': async () => (await import('./commands/backups-list')).command,
   'backups check': async () => (await import('./commands/backups-check')).command,
+  'backups verify-restore': async () => (await import('./commands/backups-verify-restore')).command,
   'restore postgres': async () => (await import('./commands/restore-postgres')).command,
   'restore redis': async () => (await import('./commands/restore-redis')).command,
   verify: async () => (await import('./commands/verify')).command,

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { redact } from '../../cli/redact';
-import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, UnreachableError } from '../../backup/ports';
+import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases, UnreachableError } from '../../backup/ports';
 import { findBinary } from './binaries';
 import { lastLines, run, toolEnv } from './proc';
 import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';
@@ -26,7 +26,21 @@ const USER_TABLES_SQL = `
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY 1`;
 
-export class LocalPgTools implements PgTools {
+/** A database name we create: lowercase letters, digits, underscores (so it never needs quoting tricks). */
+const SAFE_DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function assertSafeName(name: string): void {
+  if (!SAFE_DB_NAME.test(name)) throw new Error(`refusing database name '${name}': only [a-z0-9_], at most 63 characters`);
+}
+
+/** `url` with its database replaced by `name` (credentials and parameters kept). */
+export function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(name)}`;
+  return u.toString();
+}
+
+export class LocalPgTools implements PgTools, ScratchDatabases {
   constructor(private readonly opts: LocalPgToolsOptions = {}) {}
 
   private bin(name: 'pg_dump' | 'pg_restore'): string {
@@ -153,6 +167,23 @@ export class LocalPgTools implements PgTools {
       await c.query('COMMIT');
       return out;
     });
+  }
+
+  async createDatabase(serverUrl: string, name: string): Promise<string> {
+    assertSafeName(name);
+    await this.withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+    return withDatabase(serverUrl, name);
+  }
+
+  async dropDatabase(serverUrl: string, name: string): Promise<void> {
+    assertSafeName(name);
+    await this.withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  }
+
+  listDatabases(serverUrl: string, prefix: string): Promise<string[]> {
+    return this.withClient(serverUrl, async (c) =>
+      (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.d),
+    );
   }
 
   userTableCount(url: string): Promise<number> {

@@ -1,0 +1,185 @@
+import * as assert from 'node:assert/strict';
+import { LocalPgTools } from '../../automation/adapters/local/pg-tools';
+import { S3Store } from '../../automation/adapters/aws/s3-store';
+import { readManifest } from '../../automation/backup/catalog';
+import { Manifest } from '../../automation/backup/manifest';
+import { PgSnapshotSession } from '../../automation/backup/ports';
+import { backupPostgres } from '../../automation/backup/postgres';
+import { scratchName, SCRATCH_PREFIX, staleScratch, verifyRestore, withRestoreOutcome } from '../../automation/backup/restore-test';
+import { OperationError, UsageError, VerificationError } from '../../automation/cli/errors';
+import { dr } from '../helpers/cli';
+import { usePostgres, useS3 } from '../helpers/services';
+
+const base: Manifest = {
+  format: 1,
+  backup_id: 'backup_20250102_030000',
+  type: 'full',
+  service: 'postgresql',
+  tier: 'daily',
+  timestamp: '2025-01-02T03:00:00.000Z',
+  key: 'postgresql/daily/backup_20250102_030000.dump',
+  size_bytes: 10,
+  size_readable: '10B',
+  duration_seconds: 1,
+  files: ['backup_20250102_030000.dump'],
+  checksum: `sha256:${'a'.repeat(64)}`,
+  database: 'app',
+  server_version: '15.8',
+  tables: { 'public.t': 3 },
+  source: '127.0.0.1:5432',
+  tool_versions: {},
+  verified: true,
+  retention: '7_daily',
+  restorability: 'UNVERIFIED',
+};
+
+describe('restore test: pure parts', () => {
+  it('names scratch databases by UTC stamp and finds only stale leftovers of ours', () => {
+    const now = new Date('2025-03-04T05:06:07Z');
+    assert.equal(scratchName(now), 'dr_restore_test_20250304_050607');
+    const names = ['dr_restore_test_20250304_050000', 'dr_restore_test_20250303_050000', 'dr_restore_test_garbage', 'app', 'dr_restore_test_20250230_000000'];
+    assert.deepEqual(staleScratch(names, now, 6 * 3600_000), ['dr_restore_test_20250303_050000']);
+    assert.deepEqual(staleScratch(names, now, 60_000), ['dr_restore_test_20250304_050000', 'dr_restore_test_20250303_050000']);
+  });
+
+  it('records VERIFIED with restore_verified_at, or FAILED keeping the last verified time', () => {
+    const at = new Date('2025-01-03T04:00:00Z');
+    const ok = withRestoreOutcome(base, { at, ok: true, target: 'h:5432/dr_restore_test_x', durationSeconds: 12.345, tablesCompared: 1 });
+    assert.equal(ok.restorability, 'VERIFIED');
+    assert.equal(ok.verified, true);
+    assert.equal(ok.restore_verified_at, '2025-01-03T04:00:00.000Z');
+    assert.deepEqual(ok.restore_test, { at: '2025-01-03T04:00:00.000Z', ok: true, target: 'h:5432/dr_restore_test_x', duration_seconds: 12.35, tables_compared: 1 });
+    const bad = withRestoreOutcome(ok, { at: new Date('2025-01-04T04:00:00Z'), ok: false, target: 't', durationSeconds: 1, error: 'checksum mismatch' });
+    assert.equal(bad.restorability, 'FAILED');
+    assert.equal(bad.restore_verified_at, '2025-01-03T04:00:00.000Z');
+    assert.equal(bad.restore_test?.error, 'checksum mismatch');
+    assert.equal(base.restorability, 'UNVERIFIED', 'input not mutated');
+  });
+});
+
+describe('restore test and overlapped counting on real PostgreSQL + s3rver @integration', function () {
+  this.timeout(180_000);
+  const pg = usePostgres();
+  const s3 = useS3(['dr-rt']);
+  let store: S3Store;
+  let env: Record<string, string>;
+  let sourceUrl: string;
+  const tools = new LocalPgTools();
+  const clock = { now: () => new Date() };
+
+  before(async () => {
+    await pg.cluster.createDatabase('app');
+    sourceUrl = pg.cluster.url('app');
+    await pg.cluster.query(
+      `CREATE TABLE users (id serial PRIMARY KEY, name text, prefs jsonb);
+       INSERT INTO users (name, prefs) SELECT 'u' || g, jsonb_build_object('g', g) FROM generate_series(1, 2000) g;
+       CREATE TABLE ev (id int, at date) PARTITION BY RANGE (at);
+       CREATE TABLE ev_a PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+       INSERT INTO ev SELECT g, DATE '2024-02-01' + (g % 200) FROM generate_series(1, 700) g;`,
+      'app',
+    );
+    store = new S3Store({ bucket: 'dr-rt', env: s3.server.env });
+    env = { ...s3.server.env, DR_BACKUP_BUCKET: 'dr-rt' };
+  });
+
+  async function scratchDbs(): Promise<string[]> {
+    return (await pg.cluster.query<{ d: string }>(`SELECT datname AS d FROM pg_database WHERE datname LIKE '${SCRATCH_PREFIX}%' ORDER BY 1`)).map((r) => r.d);
+  }
+
+  it('row counts taken alongside the dump match the data; a counting failure kills the dump and records nothing', async () => {
+    const ok = await backupPostgres({ url: sourceUrl, tier: 'daily', store, tools, clock, prune: false });
+    assert.deepEqual(ok.manifest.tables, { 'public.ev': 700, 'public.ev_a': 700, 'public.users': 2000 });
+    assert.ok(ok.phases && ok.phases.total >= ok.phases.dump, 'phases are reported');
+
+    class CountingFails extends LocalPgTools {
+      override async openSnapshot(url: string): Promise<PgSnapshotSession> {
+        const s = await super.openSnapshot(url);
+        return { ...s, countTables: async () => Promise.reject(new Error('canceling statement due to statement timeout')) };
+      }
+    }
+    await assert.rejects(
+      () => backupPostgres({ url: sourceUrl, tier: 'monthly', store, tools: new CountingFails(), clock, prune: false }),
+      (e: unknown) => e instanceof OperationError && /no backup was recorded.*counting rows.*statement timeout/s.test(e.message),
+    );
+    assert.deepEqual(await store.list('postgresql/monthly/'), []);
+  });
+
+  it('dr backups verify-restore: restores into a scratch database, marks the manifest VERIFIED, drops the scratch and stale leftovers', async () => {
+    await pg.cluster.createDatabase('dr_restore_test_20000101_000000');
+    const b = await dr(['backup', 'postgres', '--database-url', sourceUrl, '--tier', 'weekly', '--json'], env);
+    assert.equal(b.code, 0, b.stderr);
+    const key: string = b.json().manifest.key;
+    assert.equal((await readManifest(store, key)).restorability, 'UNVERIFIED');
+
+    const r = await dr(['backups', 'verify-restore', '--from', 'weekly', '--scratch-url', pg.cluster.url('postgres'), '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.json();
+    assert.equal(out.backup, key);
+    assert.equal(out.restorability, 'VERIFIED');
+    assert.deepEqual(out.swept_databases, ['dr_restore_test_20000101_000000']);
+    assert.match(out.scratch_database, /^dr_restore_test_\d{8}_\d{6}$/);
+    assert.deepEqual(
+      out.tables.map((t: { table: string; actual: number; ok: boolean }) => [t.table, t.actual, t.ok]),
+      [['public.ev', 700, true], ['public.ev_a', 700, true], ['public.users', 2000, true]],
+    );
+    const m = await readManifest(store, key);
+    assert.equal(m.restorability, 'VERIFIED');
+    assert.equal(m.verified, true);
+    assert.ok(m.restore_verified_at && Date.now() - Date.parse(m.restore_verified_at) < 600_000);
+    assert.equal(m.restore_test?.ok, true);
+    assert.equal(m.restore_test?.tables_compared, 3);
+    assert.equal(m.checksum, b.json().manifest.checksum, 'the rest of the manifest is unchanged');
+    assert.deepEqual(await scratchDbs(), []);
+    assert.ok(!(r.stdout + r.stderr).includes(pg.cluster.secret));
+  });
+
+  it('a corrupt backup: FAILED in the manifest, an alert, the error rethrown, the scratch dropped', async () => {
+    const b = await backupPostgres({ url: sourceUrl, tier: 'daily', store, tools, clock, prune: false });
+    // Re-upload the object with one byte flipped.
+    const raw: Buffer[] = [];
+    for await (const c of await store.get(b.manifest.key)) raw.push(c as Buffer);
+    const bytes = Buffer.concat(raw);
+    assert.equal(bytes.length, b.manifest.size_bytes);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+    await store.put(b.manifest.key, bytes, 'application/octet-stream');
+    const alerts: Array<[string, string]> = [];
+    await assert.rejects(
+      () =>
+        verifyRestore({ store, tools, scratch: tools, scratchServerUrl: pg.cluster.url('postgres'), file: b.manifest.key, clock, where: 'test', notifier: { notify: async (s, m) => void alerts.push([s, m]) } }),
+      (e: unknown) => e instanceof VerificationError && /checksum mismatch/.test(e.message),
+    );
+    const m = await readManifest(store, b.manifest.key);
+    assert.equal(m.restorability, 'FAILED');
+    assert.equal(m.restore_verified_at, undefined);
+    assert.match(m.restore_test?.error ?? '', /checksum mismatch/);
+    assert.equal(alerts.length, 1);
+    assert.match(alerts[0][0], /backup_\d{8}_\d{6} FAILED its restore test \(test\)/);
+    assert.ok(!alerts[0][1].includes(pg.cluster.secret));
+    assert.deepEqual(await scratchDbs(), []);
+  });
+
+  it('row counts that differ from the manifest mark it FAILED; the CLI exits 1', async () => {
+    const b = await backupPostgres({ url: sourceUrl, tier: 'daily', store, tools, clock, prune: false });
+    const lying = { ...b.manifest, tables: { ...b.manifest.tables, 'public.users': 1999 } };
+    await store.put(b.manifestKey, JSON.stringify(lying), 'application/json');
+    const r = await dr(['backups', 'verify-restore', '--file', b.manifest.key, '--scratch-url', pg.cluster.url('postgres'), '--json'], env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /public\.users expected 1999 rows, found 2000/);
+    assert.equal((await readManifest(store, b.manifest.key)).restorability, 'FAILED');
+    assert.deepEqual(await scratchDbs(), []);
+  });
+
+  it('an unreachable scratch server is exit 2 and an alert, and leaves the manifest alone', async () => {
+    const latest = await backupPostgres({ url: sourceUrl, tier: 'monthly', store, tools, clock, prune: false });
+    const alerts: string[] = [];
+    await assert.rejects(
+      () => verifyRestore({ store, tools, scratch: tools, scratchServerUrl: 'postgresql://u:Hush1234@127.0.0.1:1/postgres', from: 'monthly', clock, notifier: { notify: async (s) => void alerts.push(s) } }),
+      (e: unknown) => e instanceof UsageError && /scratch server postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/postgres is unreachable/.test(e.message),
+    );
+    assert.deepEqual(alerts, ['[bot-dr] postgresql restore test could not run (local)']);
+    assert.equal((await readManifest(store, latest.manifest.key)).restorability, 'UNVERIFIED');
+    const r = await dr(['backups', 'verify-restore', '--scratch-url', 'not a url'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--scratch-url is not a URL/);
+  });
+});
