@@ -52,6 +52,8 @@ export interface DrillOptions {
   /** Health check interval and threshold (defaults 1000 ms × 3). */
   checkIntervalMs?: number;
   checkThreshold?: number;
+  /** Extra wait before the failure, in ms (default: random within one check interval). */
+  failurePhaseMs?: number;
   /** How long to wait for traffic to resume (default 60 s). */
   resumeTimeoutMs?: number;
   signal?: AbortSignal;
@@ -217,8 +219,9 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       });
       monitors.push({ abort: stopMonitor, done: monitor });
     }
-    // Steady traffic (and monitoring) before the failure.
-    await sleepAbortable(o.durationSeconds * 1000, o.signal);
+    // Steady traffic (and monitoring) before the failure. The failure lands at a random phase of the monitor's
+    // check cycle, as a real one does (a whole-second wait would always hit just after a check: the worst case).
+    await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * (o.checkIntervalMs ?? 1000)), o.signal);
     let failAt = 0;
     let lag: ReplicationState | undefined;
     await step('inject-failure', async () => {

@@ -21,7 +21,7 @@ import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, us
 import { OperationError, UsageError } from '../cli/errors';
 import type { DataRole } from '../failover/ports';
 import { killVerified, pidIs, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from './processes';
-import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, statePath, writeState } from './state';
+import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from './state';
 
 export type Log = (line: string) => void;
 const noop: Log = () => undefined;
@@ -80,6 +80,7 @@ export async function up(dirArg: string, log: Log = noop): Promise<LocalState> {
     }
   }
   const s = newState(dir, { pgA: await freePort(), pgB: await freePort(), redisA: await freePort(), redisB: await freePort(), s3: await freePort() });
+  registerStateSecrets(s);
   writeState(s);
   try {
     await startEnvironment(s, log);

@@ -2,7 +2,7 @@
  * Bot traffic simulator. Like a bot process, it resolves the service names through the DNS record file on every
  * (re)connect — `database` for PostgreSQL, `cache` for Redis — and writes at a fixed rate: one row into users,
  * sessions, uploads or reminders (round robin) with a client-generated unique id, plus one Redis write per
- * operation. On any error it drops the connection, backs off briefly (50 → 250 ms) and re-resolves.
+ * operation. On any error it drops the connection, backs off briefly (25 → 100 ms: reconnecting to a dead port costs nothing, waiting costs RTO) and re-resolves.
  *
  * It keeps a client-side log of every ACKNOWLEDGED write (the commit returned, the SET returned OK): id, table,
  * time and region. After a failover, {@link TrafficSimulator.verifyOn} asks the new primary for every
@@ -148,7 +148,7 @@ export class TrafficSimulator {
       const c = this.pg?.client;
       this.pg = undefined;
       if (c) void c.end().catch(() => undefined);
-      this.dbBackoff = Math.min(250, this.dbBackoff ? this.dbBackoff * 2 : 50);
+      this.dbBackoff = Math.min(100, this.dbBackoff ? this.dbBackoff * 2 : 25);
       this.dbRetryAt = Date.now() + this.dbBackoff;
       return undefined;
     }
@@ -177,7 +177,7 @@ export class TrafficSimulator {
       this.stats.cache_errors++;
       this.redis?.client.disconnect();
       this.redis = undefined;
-      this.cacheBackoff = Math.min(250, this.cacheBackoff ? this.cacheBackoff * 2 : 50);
+      this.cacheBackoff = Math.min(100, this.cacheBackoff ? this.cacheBackoff * 2 : 25);
       this.cacheRetryAt = Date.now() + this.cacheBackoff;
       return undefined;
     }

@@ -8,7 +8,7 @@
  *   and survive a restart, so the old primary stays fenced when it comes back; replication connections (the
  *   standby catching up) are untouched. `ALTER ROLE … NOLOGIN` was rejected: it is a catalog write that would
  *   replicate to the standby and lock the application out of the new primary too.
- * - promote: `SELECT pg_promote(wait => true)`; each promotion is appended to the environment's promotions log.
+ * - promote: `SELECT pg_promote(wait => false)`, then poll `pg_is_in_recovery()` every 10 ms; each promotion is appended to the environment's promotions log.
  * - last known lag: every observation taken while the primary answers is saved (atomically) so a later process
  *   (the failover after the primary died) can report it as the estimated data loss.
  */
@@ -169,8 +169,21 @@ export class LocalDatabase implements DatabasePort {
 
   async promote(region: string, opts: CallOptions = {}): Promise<void> {
     const t0 = Date.now();
-    const ok = (await this.env.superQuery<{ ok: boolean }>(region, 'SELECT pg_promote(true, 60) AS ok'))[0].ok;
-    if (!ok) throw new Error(`pg_promote() on ${region} did not finish within 60 s`);
+    // pg_promote(wait => true) polls every 100 ms; asking without waiting and polling pg_is_in_recovery() every
+    // 10 ms returns as soon as the standby has left recovery (the check that matters: it accepts writes).
+    const asked = (await this.env.superQuery<{ ok: boolean }>(region, 'SELECT pg_promote(false) AS ok'))[0].ok;
+    if (!asked) throw new Error(`pg_promote() on ${region} refused to signal the promotion`);
+    const c = await this.env.superClient(region);
+    try {
+      for (;;) {
+        if (!(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0].r) break;
+        if (Date.now() - t0 > 60_000) throw new Error(`the database in ${region} is still in recovery 60 s after pg_promote()`);
+        if (opts.signal?.aborted) throw new Error(`interrupted while waiting for ${region} to leave recovery`);
+        await sleep(10);
+      }
+    } finally {
+      await c.end().catch(() => undefined);
+    }
     fs.appendFileSync(this.s.promotions_log, JSON.stringify({ at: new Date().toISOString(), tier: 'database', region, pid: process.pid }) + '\n');
     opts.log?.(`database ${region}: promoted in ${Date.now() - t0} ms`);
   }
