@@ -11,8 +11,8 @@ import { redact } from '../cli/redact';
 import { listBackups } from './catalog';
 import { stampOf } from './keys';
 import { backupPostgres, Log } from './postgres';
-import { backupRedis } from './redis';
-import { BackupMetric, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, RedisTools } from './ports';
+import { backupRedis, backupRedisFromExport } from './redis';
+import { BackupMetric, CacheExporter, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, RedisTools } from './ports';
 import { RetentionCounts } from './retention';
 
 export interface JobEvent {
@@ -28,7 +28,11 @@ export interface JobDeps {
   notifier?: Notifier;
   log: Log;
   pg?: { url: string; tools: PgTools; snapshots?: DbSnapshots };
-  redis?: { url: string; tools: RedisTools; snapshots?: CacheSnapshots };
+  /**
+   * With `exporter` (ElastiCache, which refuses SYNC) the portable RDB is the tier's snapshot exported to the
+   * bucket under `exportPrefix`; without it, `redis-cli --rdb` streams it.
+   */
+  redis?: { url: string; tools: RedisTools; snapshots?: CacheSnapshots; exporter?: CacheExporter; exportPrefix?: string };
   /** Environment label for messages (e.g. region). */
   where: string;
 }
@@ -66,12 +70,23 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
       if (!d.redis) throw new Error('redis job without cache connection details');
       const snapshots: string[] = [];
       const pruned: string[] = [];
-      // The ElastiCache snapshot first: it is the AWS-native copy and does not depend on SYNC being allowed.
-      if (d.redis.snapshots) {
-        snapshots.push((await d.redis.snapshots.create(event.tier, stampOf(started), d.log)).snapshotName);
-        pruned.push(...(await d.redis.snapshots.prune(event.tier, d.keep[event.tier], d.log)));
+      const r = d.redis;
+      let b;
+      if (r.exporter) {
+        if (!r.snapshots) throw new Error('redis export mode needs ElastiCache snapshots (CACHE_REPLICATION_GROUP_ID)');
+        const snap = (await r.snapshots.create(event.tier, stampOf(started), d.log)).snapshotName;
+        snapshots.push(snap);
+        b = await backupRedisFromExport({ url: r.url, tier: event.tier, store: d.store, tools: r.tools, exporter: r.exporter, snapshotName: snap, exportPrefix: r.exportPrefix ?? 'redis/exports/', clock: d.clock, keep: d.keep, log: d.log });
+        // Prune only after the new snapshot was exported and committed: a failed run never shrinks the tier.
+        pruned.push(...(await r.snapshots.prune(event.tier, d.keep[event.tier], d.log)));
+      } else {
+        // The ElastiCache snapshot first: it is the AWS-native copy and does not depend on SYNC being allowed.
+        if (r.snapshots) {
+          snapshots.push((await r.snapshots.create(event.tier, stampOf(started), d.log)).snapshotName);
+          pruned.push(...(await r.snapshots.prune(event.tier, d.keep[event.tier], d.log)));
+        }
+        b = await backupRedis({ url: r.url, tier: event.tier, store: d.store, tools: r.tools, clock: d.clock, keep: d.keep, log: d.log });
       }
-      const b = await backupRedis({ url: d.redis.url, tier: event.tier, store: d.store, tools: d.redis.tools, clock: d.clock, keep: d.keep, log: d.log });
       result = { service: 'redis', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
     }
     await d.metrics.publish(await ageMetrics(d.store, event, d.clock.now(), { success: true, sizeBytes: result.sizeBytes }));

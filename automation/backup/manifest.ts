@@ -36,6 +36,8 @@ export interface Manifest {
   key_sample?: string[];
   /** `host:port` of the source, never credentials. */
   source: string;
+  /** Redis on ElastiCache: the snapshot this RDB was exported from. */
+  snapshot?: string;
   tool_versions: Record<string, string>;
   /** pg_dump compression level (PostgreSQL) */
   compression?: string;

@@ -162,6 +162,18 @@ export interface CacheSnapshots {
   prune(tier: BackupTier, keep: number, log?: (line: string) => void): Promise<string[]>;
 }
 
+/**
+ * ElastiCache snapshot export (AWS only): the portable RDB copy when the cache refuses SYNC. Implemented by
+ * `adapters/aws/snapshots.ts` (CopySnapshot with TargetBucket, bounded polling).
+ */
+export interface CacheExporter {
+  /**
+   * Wait until `snapshotName` is available, export it into the backup bucket under `prefix`, wait until the
+   * export finished, and resolve with the key of the single exported RDB object.
+   */
+  exportSnapshot(snapshotName: string, prefix: string, log?: (line: string) => void): Promise<{ key: string }>;
+}
+
 export interface BackupMetric {
   service: BackupService;
   tier: BackupTier;

@@ -10,6 +10,7 @@
  * the key count and a sample of values between the loaded backup and the target.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupTier } from '../../lib/lifecycle';
@@ -17,7 +18,7 @@ import { OperationError, RefusedError, VerificationError } from '../cli/errors';
 import { redact } from '../cli/redact';
 import { backupId, dataKey, manifestKeyFor } from './keys';
 import { Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';
-import { Clock, ObjectStore, RedisTools } from './ports';
+import { CacheExporter, Clock, DumpProcess, ObjectStore, RedisTools } from './ports';
 import { BackupResult, downloadVerified, Log, pruneTier, selectBackup, streamToStore, unreachable } from './postgres';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
 
@@ -76,6 +77,79 @@ export async function backupRedis(o: RedisBackupOptions): Promise<BackupResult> 
     key_sample: sample,
     source: info.host,
     tool_versions: versions,
+    verified: true,
+    retention: retentionLabel(o.tier, keep[o.tier]),
+    restorability: 'UNVERIFIED',
+  };
+  const manifestKey = manifestKeyFor(key);
+  await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json');
+  log(`stored ${manifest.size_readable} (${manifest.checksum}); manifest ${manifestKey}`);
+  const pruned = o.prune === false ? { keep: [], expired: [], leftovers: [], deleteKeys: [] } : await pruneTier(o.store, 'redis', o.tier, keep[o.tier], o.clock.now(), log);
+  return { manifest, manifestKey, pruned };
+}
+
+export interface RedisExportBackupOptions extends Omit<RedisBackupOptions, 'signal'> {
+  exporter: CacheExporter;
+  /** The (tiered) ElastiCache snapshot to export; created by the job just before. */
+  snapshotName: string;
+  /** Where ElastiCache writes the export before it is copied under `redis/<tier>/`. */
+  exportPrefix: string;
+}
+
+/**
+ * Redis on ElastiCache, where SYNC (`redis-cli --rdb`) is refused: export the tier's ElastiCache snapshot to
+ * the backup bucket, then stream the exported RDB from the bucket through sha256/byte counting into
+ * `redis/<tier>/backup_<stamp>.rdb` and write the usual manifest. The exported object is always deleted
+ * afterwards (success or not), and — as with every backup — no manifest unless the copy completed, so
+ * `dr restore redis` and `dr verify` treat it like any other Redis backup.
+ */
+export async function backupRedisFromExport(o: RedisExportBackupOptions): Promise<BackupResult> {
+  const log = o.log ?? noop;
+  const keep = o.keep ?? DEFAULT_KEEP;
+  const info = await o.tools.inspect(o.url).catch((e: unknown) => unreachable(e, 'redis'));
+  const sample = await o.tools.sampleKeys(o.url, KEY_SAMPLE_SIZE);
+  const started = o.clock.now();
+  const t0 = Date.now();
+  const key = dataKey('redis', o.tier, started);
+  let exported: string | undefined;
+  let streamed: { bytes: number; sha256: string };
+  try {
+    exported = (await o.exporter.exportSnapshot(o.snapshotName, o.exportPrefix, log)).key;
+    log(`copying ${exported} (Redis ${info.version}, ${info.keys} keys) to ${o.store.location}/${key}`);
+    const body = await o.store.get(exported);
+    const source: DumpProcess = { stdout: body, done: finished(body), kill: () => body.destroy() };
+    source.done.catch(() => undefined);
+    streamed = await streamToStore(source, o.store, key);
+  } catch (err) {
+    throw new OperationError(`ElastiCache export of ${o.snapshotName} failed; no backup was recorded: ${redact(err instanceof Error ? err.message : String(err))}`);
+  } finally {
+    if (exported) await o.store.delete([exported]).catch((e: unknown) => log(`could not delete the export ${exported}: ${redact(String(e))}`));
+  }
+  const head = await o.store.head(key);
+  if (!head || head.size !== streamed.bytes) {
+    await o.store.delete([key]).catch(() => undefined);
+    throw new OperationError(`copy of ${key} reports ${head?.size ?? 'no object'} bytes, expected ${streamed.bytes}; no backup was recorded`);
+  }
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    backup_id: backupId(started),
+    type: 'full',
+    service: 'redis',
+    tier: o.tier,
+    timestamp: started.toISOString(),
+    key,
+    size_bytes: streamed.bytes,
+    size_readable: sizeReadable(streamed.bytes),
+    duration_seconds: Math.round((Date.now() - t0) / 10) / 100,
+    files: [path.posix.basename(key)],
+    checksum: `sha256:${streamed.sha256}`,
+    database: '0',
+    server_version: info.version,
+    keys: info.keys,
+    key_sample: sample,
+    source: info.host,
+    snapshot: o.snapshotName,
+    tool_versions: { elasticache: `Redis ${info.version} snapshot export (CopySnapshot → S3)` },
     verified: true,
     retention: retentionLabel(o.tier, keep[o.tier]),
     restorability: 'UNVERIFIED',

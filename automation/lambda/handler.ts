@@ -1,21 +1,19 @@
 /**
  * The scheduled backup job's Lambda entry (`automation/lambda/handler.handler`, see docker/backup-job).
- * Event: `{ "service": "postgresql" | "redis", "tier": "daily" | "weekly" | "monthly" }` (tier defaults to
- * the date's tier: monthly on the 1st, weekly on Sundays, else daily).
+ *
+ * Events:
+ *   { "service": "postgresql" | "redis", "tier"?: "daily" | "weekly" | "monthly" }     a backup (the default
+ *       action; tier defaults to the date's tier: monthly on the 1st, weekly on Sundays, else daily)
+ *   { "service": "postgresql", "action": "restore-test", "from"?: "latest" | tier | "YYYYMMDD" }
+ *       the scheduled restore test: restore into a scratch database on RESTORE_TEST_DB_HOST (default DB_HOST),
+ *       compare row counts, mark the manifest VERIFIED (or FAILED + SNS alert)
  *
  * Like automation/main.ts this is an entry file: `handler` reads `process.env` and builds the AWS clients, then
- * everything else goes through {@link runJob} with env and clients injected (that is what the tests call).
+ * everything else goes through {@link runEvent} with env and clients injected (that is what the tests call).
  *
- * Environment (set by components/backup-jobs.ts; * = required for that service):
- *   DR_REGION*, BACKUP_BUCKET*, METRICS_NAMESPACE, ALERTS_TOPIC_ARN, SNAPSHOT_PREFIX,
- *   RETAIN_<SERVICE>_<TIER> (keep counts),
- *   PostgreSQL: DB_SECRET_ARN* (RDS-managed master secret: JSON username/password), DB_HOST*, DB_PORT, DB_NAME,
- *               DB_SSLMODE (default require), DB_INSTANCE_ID (enables weekly/monthly RDS snapshots),
- *               PEER_REGION + PEER_KMS_KEY_ARN (cross-region snapshot copy)
- *   Redis:      CACHE_HOST*, CACHE_PORT, CACHE_TLS (default true), CACHE_SECRET_ARN (auth token secret),
- *               CACHE_REPLICATION_GROUP_ID (enables ElastiCache snapshots)
- * Host/port/dbname are also taken from the secret when it carries them. Secrets are registered for redaction
- * and never logged.
+ * Environment: the contract is lib/backup-job-env.ts (names, meaning, which are required); it is parsed once
+ * per event and every problem is reported together. Host/port/dbname are also taken from the secret when it
+ * carries them. Secrets are registered for redaction and never logged.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
@@ -23,6 +21,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { BACKUP_METRICS_NAMESPACE } from '../../lib/backup-metrics';
+import { BackupJobEnv, parseBackupJobEnv } from '../../lib/backup-job-env';
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { CloudWatchMetrics } from '../adapters/aws/metrics';
 import { SnsNotifier } from '../adapters/aws/notifier';
@@ -31,8 +30,10 @@ import { ElastiCacheSnapshots, RdsSnapshots } from '../adapters/aws/snapshots';
 import { LocalPgTools } from '../adapters/local/pg-tools';
 import { LocalRedisTools } from '../adapters/local/redis-tools';
 import { JobDeps, JobResult, runBackupJob } from '../backup/job';
+import { withDatabase } from '../adapters/local/pg-tools';
 import { isService, isTier, tierFor } from '../backup/keys';
 import { systemClock, Clock } from '../backup/ports';
+import { RestoreTestResult, verifyRestore } from '../backup/restore-test';
 import { validateKeep } from '../backup/retention';
 import { redact, registerSecret } from '../cli/redact';
 
@@ -47,19 +48,30 @@ export interface AwsClients {
 
 type Env = Record<string, string | undefined>;
 
-function need(env: Env, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`backup job misconfigured: environment variable ${name} is required`);
-  return v;
-}
+export type ParsedEvent = { action: 'backup'; service: BackupService; tier: BackupTier } | { action: 'restore-test'; service: 'postgresql'; from: string };
 
 export function parseEvent(event: unknown, now: Date): { service: BackupService; tier: BackupTier } {
+  const e = parseAnyEvent(event, now);
+  if (e.action !== 'backup') throw new Error(`event.action ${e.action} is not a backup`);
+  return { service: e.service, tier: e.tier };
+}
+
+/** Validate an event of any action; messages name the field and what is allowed. */
+export function parseAnyEvent(event: unknown, now: Date): ParsedEvent {
   const e = (event ?? {}) as Record<string, unknown>;
   const service = e.service;
   if (typeof service !== 'string' || !isService(service)) throw new Error(`event.service must be postgresql|redis, got ${JSON.stringify(service)}`);
+  const action = e.action ?? 'backup';
+  if (action === 'restore-test') {
+    if (service !== 'postgresql') throw new Error(`event.action restore-test supports service postgresql only, got ${JSON.stringify(service)}`);
+    const from = e.from ?? 'latest';
+    if (typeof from !== 'string' || !(from === 'latest' || isTier(from) || /^\d{8}$/.test(from))) throw new Error(`event.from must be latest|daily|weekly|monthly|YYYYMMDD, got ${JSON.stringify(from)}`);
+    return { action, service, from };
+  }
+  if (action !== 'backup') throw new Error(`event.action must be backup|restore-test, got ${JSON.stringify(action)}`);
   const tier = e.tier ?? tierFor(now);
   if (typeof tier !== 'string' || !isTier(tier)) throw new Error(`event.tier must be ${BACKUP_TIERS.join('|')}, got ${JSON.stringify(tier)}`);
-  return { service, tier };
+  return { action, service, tier };
 }
 
 async function readSecret(client: SecretsManagerClient, arn: string): Promise<Record<string, unknown>> {
@@ -81,67 +93,95 @@ async function readSecret(client: SecretsManagerClient, arn: string): Promise<Re
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined);
 
-export async function databaseUrl(env: Env, secrets: SecretsManagerClient): Promise<string> {
-  const s = await readSecret(secrets, need(env, 'DB_SECRET_ARN'));
+export async function databaseUrl(env: Env, secrets: SecretsManagerClient, parsed?: BackupJobEnv): Promise<string> {
+  const cfg = (parsed ?? parseBackupJobEnv(env, 'postgresql')).postgres;
+  if (!cfg) throw new Error('backup job misconfigured: no PostgreSQL settings');
+  const s = await readSecret(secrets, cfg.secretArn);
   const user = str(s.username);
   const password = str(s.password);
   if (!user || !password) throw new Error('database secret must be JSON with username and password');
-  const host = env.DB_HOST ?? str(s.host);
+  const host = cfg.host ?? str(s.host);
   if (!host) throw new Error('backup job misconfigured: DB_HOST is required (the RDS-managed secret carries no host)');
-  const port = env.DB_PORT ?? str(s.port) ?? '5432';
-  const db = env.DB_NAME ?? str(s.dbname) ?? 'postgres';
-  const sslmode = env.DB_SSLMODE ?? 'require';
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(db)}?sslmode=${encodeURIComponent(sslmode)}`;
+  const port = cfg.port ?? str(s.port) ?? '5432';
+  const db = cfg.dbName ?? str(s.dbname) ?? 'postgres';
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(db)}?sslmode=${encodeURIComponent(cfg.sslmode)}`;
 }
 
-export async function cacheUrl(env: Env, secrets: SecretsManagerClient): Promise<string> {
-  const host = need(env, 'CACHE_HOST');
-  const port = env.CACHE_PORT ?? '6379';
+export async function cacheUrl(env: Env, secrets: SecretsManagerClient, parsed?: BackupJobEnv): Promise<string> {
+  const cfg = (parsed ?? parseBackupJobEnv(env, 'redis')).redis;
+  if (!cfg) throw new Error('backup job misconfigured: no Redis settings');
   let auth = '';
-  if (env.CACHE_SECRET_ARN) {
-    const s = await readSecret(secrets, env.CACHE_SECRET_ARN);
+  if (cfg.secretArn) {
+    const s = await readSecret(secrets, cfg.secretArn);
     const token = str(s.authToken) ?? str(s.password);
     if (token) auth = `:${encodeURIComponent(token)}@`;
   }
-  return `${env.CACHE_TLS === 'false' ? 'redis' : 'rediss'}://${auth}${host}:${port}`;
+  return `${cfg.tls ? 'rediss' : 'redis'}://${auth}${cfg.host}:${cfg.port}`;
 }
 
-/** The job with env, clients and clock injected. */
-export async function runJob(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: (l: string) => void = (l) => console.log(redact(l))): Promise<JobResult> {
-  const region = need(env, 'DR_REGION');
-  const parsed = parseEvent(event, clock.now());
-  const keepRaw: Record<string, unknown> = {};
-  for (const t of BACKUP_TIERS) {
-    const v = env[`RETAIN_${parsed.service.toUpperCase()}_${t.toUpperCase()}`];
-    if (v) keepRaw[t] = Number(v);
+type Log = (l: string) => void;
+const consoleLog: Log = (l) => console.log(redact(l));
+
+/**
+ * Parse the env for the event's service; on a misconfiguration still alert (when a topic is known) and
+ * publish BackupSuccess=0, then rethrow — a broken job must not fail silently.
+ */
+async function configure(service: BackupService, tier: BackupTier | 'restore-test', env: Env, clients: AwsClients, log: Log): Promise<BackupJobEnv> {
+  try {
+    return parseBackupJobEnv(env, service);
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    log(`backup job could not start: ${message}`);
+    const region = env.DR_REGION ?? 'unknown region';
+    if (tier !== 'restore-test') {
+      await new CloudWatchMetrics(clients.cloudwatch, env.METRICS_NAMESPACE || BACKUP_METRICS_NAMESPACE).publish([{ service, tier, success: false }]).catch(() => undefined);
+    }
+    if (env.ALERTS_TOPIC_ARN) {
+      await new SnsNotifier(clients.sns, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}`).catch(() => undefined);
+    }
+    throw err;
   }
-  const prefix = (env.SNAPSHOT_PREFIX ?? 'bot-dr-').replace(/-+$/, '');
+}
+
+/** A backup event, with env, clients and clock injected. */
+export async function runJob(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<JobResult> {
+  const parsed = parseEvent(event, clock.now());
+  const cfg = await configure(parsed.service, parsed.tier, env, clients, log);
+  const region = cfg.region;
+  const store = new S3Store({ bucket: cfg.bucket, env, region });
   const deps: JobDeps = {
-    store: new S3Store({ bucket: need(env, 'BACKUP_BUCKET'), env, region }),
+    store,
     clock,
-    keep: validateKeep(keepRaw, 'RETAIN'),
-    metrics: new CloudWatchMetrics(clients.cloudwatch, env.METRICS_NAMESPACE ?? BACKUP_METRICS_NAMESPACE),
-    notifier: env.ALERTS_TOPIC_ARN ? new SnsNotifier(clients.sns, env.ALERTS_TOPIC_ARN) : undefined,
+    keep: validateKeep(cfg.retain, 'RETAIN'),
+    metrics: new CloudWatchMetrics(clients.cloudwatch, cfg.metricsNamespace),
+    notifier: cfg.alertsTopicArn ? new SnsNotifier(clients.sns, cfg.alertsTopicArn) : undefined,
     log,
     where: region,
   };
   try {
-    if (parsed.service === 'postgresql') {
-      const peer = env.PEER_REGION && env.PEER_KMS_KEY_ARN && clients.peerRds ? { rds: clients.peerRds, region: env.PEER_REGION, kmsKeyId: env.PEER_KMS_KEY_ARN } : undefined;
+    if (parsed.service === 'postgresql' && cfg.postgres) {
+      const pg = cfg.postgres;
+      const peer = pg.peer && clients.peerRds ? { rds: clients.peerRds, region: pg.peer.region, kmsKeyId: pg.peer.kmsKeyArn } : undefined;
       deps.pg = {
-        url: await databaseUrl(env, clients.secrets),
+        url: await databaseUrl(env, clients.secrets, cfg),
         tools: new LocalPgTools(),
-        snapshots: env.DB_INSTANCE_ID ? new RdsSnapshots({ rds: clients.rds, region, instanceId: env.DB_INSTANCE_ID, prefix, peer }) : undefined,
+        snapshots: pg.instanceId ? new RdsSnapshots({ rds: clients.rds, region, instanceId: pg.instanceId, prefix: cfg.snapshotPrefix, peer }) : undefined,
       };
-    } else {
+    } else if (cfg.redis) {
+      const r = cfg.redis;
+      const snapshots = r.replicationGroupId
+        ? new ElastiCacheSnapshots({ client: clients.elasticache, replicationGroupId: r.replicationGroupId, prefix: cfg.snapshotPrefix, exportBucket: { name: cfg.bucket, store } })
+        : undefined;
       deps.redis = {
-        url: await cacheUrl(env, clients.secrets),
+        url: await cacheUrl(env, clients.secrets, cfg),
         tools: new LocalRedisTools(),
-        snapshots: env.CACHE_REPLICATION_GROUP_ID ? new ElastiCacheSnapshots({ client: clients.elasticache, replicationGroupId: env.CACHE_REPLICATION_GROUP_ID, prefix }) : undefined,
+        snapshots,
+        exporter: r.mode === 'export' ? snapshots : undefined,
+        exportPrefix: r.exportPrefix,
       };
     }
   } catch (err) {
-    // Configuration/secret problems are failures too: alert, then rethrow.
+    // Secret problems are failures too: alert, then rethrow.
     const message = redact(err instanceof Error ? err.message : String(err));
     log(`backup job could not start: ${message}`);
     await deps.metrics.publish([{ service: parsed.service, tier: parsed.tier, success: false }]).catch(() => undefined);
@@ -151,8 +191,46 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
   return runBackupJob(parsed, deps);
 }
 
+/** The restore-test event: scratch database on RESTORE_TEST_DB_HOST (default DB_HOST), same credentials. */
+export async function runRestoreTest(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<RestoreTestResult> {
+  const parsed = parseAnyEvent(event, clock.now());
+  if (parsed.action !== 'restore-test') throw new Error('not a restore-test event');
+  const cfg = await configure('postgresql', 'restore-test', env, clients, log);
+  const notifier = cfg.alertsTopicArn ? new SnsNotifier(clients.sns, cfg.alertsTopicArn) : undefined;
+  let serverUrl: string;
+  try {
+    const url = await databaseUrl(env, clients.secrets, cfg);
+    const u = new URL(url);
+    if (cfg.postgres?.restoreTestHost) u.hostname = cfg.postgres.restoreTestHost;
+    serverUrl = withDatabase(u.toString(), 'postgres');
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    log(`restore test could not start: ${message}`);
+    await notifier?.notify(`[bot-dr] postgresql restore test could not run (${cfg.region})`, `The restore test could not start: ${message}`).catch(() => undefined);
+    throw err;
+  }
+  const tools = new LocalPgTools();
+  return verifyRestore({
+    store: new S3Store({ bucket: cfg.bucket, env, region: cfg.region }),
+    tools,
+    scratch: tools,
+    scratchServerUrl: serverUrl,
+    from: parsed.from,
+    clock,
+    notifier,
+    where: cfg.region,
+    log,
+  });
+}
+
+/** Any event: backup (default) or restore-test. */
+export async function runEvent(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<JobResult | RestoreTestResult> {
+  const e = (event ?? {}) as Record<string, unknown>;
+  return e.action === 'restore-test' ? runRestoreTest(event, env, clients, clock, log) : runJob(event, env, clients, clock, log);
+}
+
 /** Lambda entry. */
-export async function handler(event: unknown): Promise<JobResult> {
+export async function handler(event: unknown): Promise<JobResult | RestoreTestResult> {
   const env = process.env;
   const region = env.DR_REGION ?? env.AWS_REGION;
   const clients: AwsClients = {
@@ -163,7 +241,8 @@ export async function handler(event: unknown): Promise<JobResult> {
     peerRds: env.PEER_REGION ? new RDSClient({ region: env.PEER_REGION }) : undefined,
     elasticache: new ElastiCacheClient({ region }),
   };
-  const result = await runJob(event, env, clients);
-  console.log(JSON.stringify({ msg: 'backup job done', ...result }));
+  const result = await runEvent(event, env, clients);
+  const summary = 'manifest' in result ? { msg: 'restore test done', backup: result.manifest.key, restorability: result.manifest.restorability, tables: result.tables.length } : { msg: 'backup job done', ...result };
+  console.log(JSON.stringify(summary));
   return result;
 }

@@ -7,7 +7,20 @@
  * no longer needs a presigned URL), so none is sent. Pruning deletes this job's manual snapshots of a tier beyond the newest `keep`, in
  * both regions, recognised by their name prefix AND their `dr:tier` tag (never someone else's snapshot).
  *
- * ElastiCache: CreateSnapshot / DescribeSnapshots / DeleteSnapshot by the same naming and tag rules.
+ * ElastiCache: CreateSnapshot / DescribeSnapshots / DeleteSnapshot by the same naming and tag rules, and the
+ * export of a snapshot to the backup bucket (CopySnapshot with TargetBucket) — the portable RDB when the cache
+ * refuses SYNC. Export prerequisites (infrastructure, not this code):
+ *  - the bucket is in the same region as the snapshot;
+ *  - ElastiCache may write to it: bucket ACLs enabled (Object Ownership "BucketOwnerPreferred", not
+ *    "BucketOwnerEnforced") with a grant to the ElastiCache canonical user of the region (standard regions:
+ *    540804c33a284a299d2547575ce1010f2312ef3da9b3a053c8bc45bf233e4353) of READ + WRITE on the bucket and
+ *    READ_ACP; opt-in regions instead use a bucket-policy statement for the principal
+ *    `<region>.elasticache-snapshot.amazonaws.com` (s3:PutObject, s3:GetObject, s3:ListBucket,
+ *    s3:GetBucketAcl, s3:ListMultipartUploadParts, s3:ListBucketMultipartUploads);
+ *  - the job's role: elasticache:CopySnapshot on the snapshot, plus s3 Get/Delete/List on the export prefix.
+ *
+ * Every wait is bounded (`timeoutMs`) and polls every `pollMs`; the clock and sleep are injectable so tests
+ * run the whole state machine without waiting.
  */
 import {
   CopyDBSnapshotCommand,
@@ -18,9 +31,17 @@ import {
   DescribeDBSnapshotsCommandOutput,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { CreateSnapshotCommand, DeleteSnapshotCommand, DescribeSnapshotsCommand, DescribeSnapshotsCommandOutput, ElastiCacheClient, Snapshot } from '@aws-sdk/client-elasticache';
+import {
+  CopySnapshotCommand,
+  CreateSnapshotCommand,
+  DeleteSnapshotCommand,
+  DescribeSnapshotsCommand,
+  DescribeSnapshotsCommandOutput,
+  ElastiCacheClient,
+  Snapshot,
+} from '@aws-sdk/client-elasticache';
 import type { BackupTier } from '../../../lib/lifecycle';
-import type { CacheSnapshots, DbSnapshots } from '../../backup/ports';
+import type { CacheExporter, CacheSnapshots, DbSnapshots, ObjectStore } from '../../backup/ports';
 
 export const TIER_TAG = 'dr:tier';
 export const MANAGED_TAG = 'dr:managed-by';
@@ -31,7 +52,44 @@ export function snapshotName(prefix: string, tier: BackupTier, stamp: string): s
   return `${prefix}-${tier}-${stamp.replace('_', '-')}`.toLowerCase();
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polling knobs shared by every wait here; `sleep`/`now` are injected by tests (fake clock). */
+export interface PollTiming {
+  pollMs?: number;
+  timeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(readonly what: string, readonly lastStatus: string, readonly waitedMs: number) {
+    super(`${what}: still ${lastStatus} after ${Math.round(waitedMs / 1000)} s; giving up`);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+type Probe<T> = { done: true; value: T } | { done: false; status: string };
+
+/**
+ * Probe until done, at most `timeoutMs` (measured on the injected clock), sleeping `pollMs` between probes.
+ * A probe that throws ends the wait with its error (e.g. the snapshot failed).
+ */
+export async function pollUntil<T>(what: string, timing: PollTiming, defaults: { pollMs: number; timeoutMs: number }, probe: () => Promise<Probe<T>>, log: (l: string) => void = () => undefined): Promise<T> {
+  const now = timing.now ?? Date.now;
+  const sleep = timing.sleep ?? realSleep;
+  const pollMs = timing.pollMs ?? defaults.pollMs;
+  const timeoutMs = timing.timeoutMs ?? defaults.timeoutMs;
+  const start = now();
+  for (;;) {
+    const r = await probe();
+    if (r.done) return r.value;
+    const waited = now() - start;
+    if (waited + pollMs > timeoutMs) throw new WaitTimeoutError(what, r.status, waited);
+    log(`waiting for ${what}: ${r.status}`);
+    await sleep(pollMs);
+  }
+}
 
 export interface RdsSnapshotsOptions {
   rds: RDSClient;
@@ -40,7 +98,11 @@ export interface RdsSnapshotsOptions {
   prefix: string;
   /** Copy target; omit to skip the cross-region copy. */
   peer?: { rds: RDSClient; region: string; kmsKeyId: string };
+  /** Wait for `available` (default: poll 20 s, give up after 60 min). */
+  timing?: PollTiming;
+  /** @deprecated use timing.pollMs */
   pollMs?: number;
+  /** @deprecated use timing.timeoutMs */
   timeoutMs?: number;
 }
 
@@ -54,16 +116,20 @@ export class RdsSnapshots implements DbSnapshots {
     ];
   }
 
-  private async waitAvailable(client: RDSClient, id: string, log: (l: string) => void): Promise<DBSnapshot> {
-    const deadline = Date.now() + (this.o.timeoutMs ?? 60 * 60_000);
-    for (;;) {
-      const s = (await client.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))).DBSnapshots?.[0];
-      if (s?.Status === 'available') return s;
-      if (s?.Status === 'failed' || s?.Status === 'deleted') throw new Error(`snapshot ${id} is ${s.Status}`);
-      if (Date.now() > deadline) throw new Error(`snapshot ${id} not available in time (status ${s?.Status})`);
-      log(`waiting for snapshot ${id}: ${s?.Status ?? 'not visible yet'} (${s?.PercentProgress ?? 0}%)`);
-      await sleep(this.o.pollMs ?? 20_000);
-    }
+  private waitAvailable(client: RDSClient, id: string, log: (l: string) => void): Promise<DBSnapshot> {
+    const timing: PollTiming = { pollMs: this.o.pollMs, timeoutMs: this.o.timeoutMs, ...this.o.timing };
+    return pollUntil(
+      `RDS snapshot ${id}`,
+      timing,
+      { pollMs: 20_000, timeoutMs: 60 * 60_000 },
+      async () => {
+        const s = (await client.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))).DBSnapshots?.[0];
+        if (s?.Status === 'available') return { done: true, value: s };
+        if (s?.Status === 'failed' || s?.Status === 'deleted') throw new Error(`snapshot ${id} is ${s.Status}`);
+        return { done: false, status: `${s?.Status ?? 'not visible yet'} (${s?.PercentProgress ?? 0}%)` };
+      },
+      log,
+    );
   }
 
   async createAndCopy(tier: BackupTier, stamp: string, log: (l: string) => void = () => undefined): Promise<{ snapshotId: string; copyId?: string }> {
@@ -119,9 +185,15 @@ export interface CacheSnapshotsOptions {
   client: ElastiCacheClient;
   replicationGroupId: string;
   prefix: string;
+  /** Export target: the backup bucket (its name for CopySnapshot, its store to find the exported object). */
+  exportBucket?: { name: string; store: ObjectStore };
+  /** Waits for snapshot creation and export (default: poll 15 s, give up after 45 min). */
+  timing?: PollTiming;
 }
 
-export class ElastiCacheSnapshots implements CacheSnapshots {
+const CACHE_WAIT = { pollMs: 15_000, timeoutMs: 45 * 60_000 };
+
+export class ElastiCacheSnapshots implements CacheSnapshots, CacheExporter {
   constructor(private readonly o: CacheSnapshotsOptions) {}
 
   async create(tier: BackupTier, stamp: string): Promise<{ snapshotName: string }> {
@@ -159,5 +231,56 @@ export class ElastiCacheSnapshots implements CacheSnapshots {
       log(`deleted ElastiCache snapshot ${s.SnapshotName}`);
     }
     return deleted;
+  }
+
+  private async describe(name: string): Promise<Snapshot | undefined> {
+    return (await this.o.client.send(new DescribeSnapshotsCommand({ SnapshotName: name }))).Snapshots?.[0];
+  }
+
+  /** Poll until the snapshot is `available` (bounded); `failed`/`deleting` or a vanished snapshot end it. */
+  async waitAvailable(name: string, log: (l: string) => void = () => undefined, phase = 'ElastiCache snapshot'): Promise<Snapshot> {
+    return pollUntil(
+      `${phase} ${name}`,
+      this.o.timing ?? {},
+      CACHE_WAIT,
+      async () => {
+        const s = await this.describe(name);
+        if (s?.SnapshotStatus === 'available') return { done: true, value: s };
+        if (s?.SnapshotStatus === 'failed' || s?.SnapshotStatus === 'deleting') throw new Error(`ElastiCache snapshot ${name} is ${s.SnapshotStatus}`);
+        return { done: false, status: s?.SnapshotStatus ?? 'not visible yet' };
+      },
+      log,
+    );
+  }
+
+  /**
+   * Export `snapshotName` to the backup bucket as `<prefix><snapshotName>…rdb`: wait until the snapshot is
+   * available, CopySnapshot with TargetBucket, wait until the source is available again (the export is done),
+   * then find the exported object. Exactly one RDB is expected: a cluster-mode-enabled group with several
+   * shards exports one file per shard, which `dr restore redis` (one RDB) cannot restore — refused clearly.
+   */
+  async exportSnapshot(snapshotName: string, prefix: string, log: (l: string) => void = () => undefined): Promise<{ key: string }> {
+    const target = this.o.exportBucket;
+    if (!target) throw new Error('ElastiCache export needs exportBucket (the backup bucket)');
+    const source = await this.waitAvailable(snapshotName, log);
+    const groups = new Set((source.NodeSnapshots ?? []).map((n) => n.NodeGroupId ?? '0001'));
+    if (groups.size > 1) throw new Error(`ElastiCache snapshot ${snapshotName} has ${groups.size} shards; the portable copy supports one shard (cluster mode disabled)`);
+    const targetName = `${prefix}${snapshotName}`;
+    await this.o.client.send(new CopySnapshotCommand({ SourceSnapshotName: snapshotName, TargetSnapshotName: targetName, TargetBucket: target.name }));
+    log(`exporting ElastiCache snapshot ${snapshotName} to s3://${target.name}/${targetName}`);
+    await this.waitAvailable(snapshotName, log, 'export of ElastiCache snapshot');
+    // The export is complete when the source is available again; the object may take a moment to be listed.
+    const key = await pollUntil(
+      `exported object s3://${target.name}/${targetName}*.rdb`,
+      this.o.timing ?? {},
+      { pollMs: 5_000, timeoutMs: 5 * 60_000 },
+      async () => {
+        const found = (await target.store.list(targetName)).filter((o) => o.key.endsWith('.rdb'));
+        if (found.length > 1) throw new Error(`export of ${snapshotName} produced ${found.length} RDB files (${found.map((f) => f.key).join(', ')}); expected one`);
+        return found.length === 1 ? { done: true, value: found[0].key } : { done: false, status: 'not listed yet' };
+      },
+      log,
+    );
+    return { key };
   }
 }
