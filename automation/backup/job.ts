@@ -9,6 +9,7 @@
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { redact } from '../cli/redact';
 import { listBackups } from './catalog';
+import { SHRINK_THRESHOLD } from './check';
 import { stampOf } from './keys';
 import { backupPostgres, Log } from './postgres';
 import { backupRedis, backupRedisFromExport } from './redis';
@@ -90,6 +91,7 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
       result = { service: 'redis', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
     }
     await d.metrics.publish(await ageMetrics(d.store, event, d.clock.now(), { success: true, sizeBytes: result.sizeBytes }));
+    await warnIfShrunk(d, event, result).catch((e: unknown) => d.log(`could not compare with the previous backup: ${redact(String(e))}`));
     return result;
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
@@ -103,6 +105,24 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
     }
     throw err;
   }
+}
+
+/**
+ * A backup that "succeeds" but is more than 50% smaller than the previous one of its tier is the classic sign
+ * of a job dumping the wrong or an emptied database: keep it (it is what the database holds) but alert.
+ */
+async function warnIfShrunk(d: JobDeps, event: JobEvent, result: JobResult): Promise<void> {
+  if (!d.notifier) return;
+  const tier = (await listBackups(d.store, { service: event.service, tier: event.tier })).filter((e) => e.complete && e.dataKey !== result.key);
+  const prev = tier.at(-1);
+  if (!prev?.size || result.sizeBytes >= prev.size * SHRINK_THRESHOLD) return;
+  const pct = Math.round((1 - result.sizeBytes / prev.size) * 100);
+  d.log(`warning: ${result.key} is ${pct}% smaller than the previous ${event.tier} backup`);
+  await d.notifier.notify(
+    `[bot-dr] ${event.service} ${event.tier} backup suspiciously small (${d.where})`,
+    `${result.key} is ${result.sizeBytes} bytes, ${pct}% smaller than the previous ${event.tier} backup ${prev.dataKey} (${prev.size} bytes).\n\n` +
+      'The backup was kept. Check that the job dumps the right database and that no data was lost; `dr backups check` shows the same finding.',
+  );
 }
 
 /** BackupSuccess for this run's tier, plus BackupAgeSeconds for every tier of the service that has a backup. */

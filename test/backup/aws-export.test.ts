@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
@@ -18,9 +17,9 @@ import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { RedisServer } from '../../automation/adapters/local/redis-server';
 import { LocalRedisTools } from '../../automation/adapters/local/redis-tools';
 import { readManifest } from '../../automation/backup/catalog';
-import { NotFoundError, ObjectInfo, ObjectStore } from '../../automation/backup/ports';
 import { runEvent } from '../../automation/lambda/handler';
 import { dr } from '../helpers/cli';
+import { MemoryStore } from './fakes';
 import { useRedis, useS3, useTempDir } from '../helpers/services';
 
 /** A fake clock whose sleep advances time instantly, recording each sleep. */
@@ -28,34 +27,6 @@ function fakeTime(start = 0) {
   let t = start;
   const slept: number[] = [];
   return { slept, now: () => t, sleep: async (ms: number) => void (slept.push(ms), (t += ms)) };
-}
-
-class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, Buffer>();
-  readonly location = 'mem://bucket';
-  async upload(key: string, body: Readable): Promise<void> {
-    const parts: Buffer[] = [];
-    for await (const c of body) parts.push(c as Buffer);
-    this.objects.set(key, Buffer.concat(parts));
-  }
-  async put(key: string, body: string | Buffer, _contentType?: string): Promise<void> {
-    this.objects.set(key, Buffer.from(body));
-  }
-  async get(key: string): Promise<Readable> {
-    const b = this.objects.get(key);
-    if (!b) throw new NotFoundError(key);
-    return Readable.from([b]);
-  }
-  async head(key: string): Promise<ObjectInfo | undefined> {
-    const b = this.objects.get(key);
-    return b ? { key, size: b.length } : undefined;
-  }
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    return [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([key, b]) => ({ key, size: b.length }));
-  }
-  async delete(keys: readonly string[]): Promise<void> {
-    for (const k of keys) this.objects.delete(k);
-  }
 }
 
 describe('backup: snapshot waits and ElastiCache export (aws-sdk-client-mock, fake clock)', () => {
