@@ -4,11 +4,12 @@ import { formatPlan, INCIDENTS, planFailover, runFailover, unavailableOf } from 
 import type { FailoverResult, Incident } from '../../failover/index';
 import { localPorts, localTopology, readDnsFile } from '../../adapters/local/index';
 import { requireState, otherRegion, isRegion } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir, requireLocal, withCrashHook } from '../../local/cli-support';
+import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook } from '../../local/cli-support';
+import { AWS_FAILOVER_FLAGS, awsFailoverCommand } from '../../aws/failover-run';
 
 export const command: Command = {
   name: 'failover',
-  summary: 'planned switchover or unplanned failover to the other region (journaled, resumable, --dry-run prints the plan)',
+  summary: 'planned switchover or unplanned failover to the other region, on AWS (stacks) or --local (journaled, resumable, --dry-run prints the plan)',
   flags: {
     local: LOCAL_FLAG,
     planned: { type: 'boolean', description: 'switchover that loses nothing (default): fence, catch up, promote; refuses when unsafe' },
@@ -19,16 +20,17 @@ export const command: Command = {
     resume: { type: 'boolean', description: 'continue the latest unfinished failover from its journal' },
     id: { type: 'string', description: 'failover id (rerun with the same id to resume it)' },
     'max-lag': { type: 'number', description: 'planned: refuse when the standby lags more than this many seconds', default: 30 },
-    dir: DIR_FLAG,
+    dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
+    ...AWS_FAILOVER_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
-    requireLocal(ctx, 'failover');
     if (ctx.flags.bool('planned') && ctx.flags.bool('unplanned')) throw new UsageError('--planned and --unplanned exclude each other');
     const mode = ctx.flags.bool('unplanned') ? 'unplanned' : 'planned';
     const incident = ctx.flags.required('incident') as Incident;
     const maxLag = ctx.flags.number('max-lag') ?? 30;
     if (!(maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
+    if (!ctx.flags.bool('local')) return awsFailoverCommand(ctx, { mode, incident, maxLag });
     const state = requireState(localDir(ctx));
     const topology = localTopology(state);
     const ports = withCrashHook(localPorts(state), ctx);
