@@ -5,12 +5,13 @@
  */
 import { BACKUP_TIERS, BackupService } from '../../lib/lifecycle';
 import type { BackupEntry } from './catalog';
+import type { Manifest } from './manifest';
 import { dayOf } from './resolve';
 import { stampOf } from './keys';
 
 export interface CheckFinding {
   service: BackupService;
-  check: 'today' | 'size' | 'incomplete';
+  check: 'today' | 'size' | 'incomplete' | 'restorability';
   ok: boolean;
   message: string;
 }
@@ -46,5 +47,37 @@ export function checkBackups(service: BackupService, entries: readonly BackupEnt
   for (const e of stale) {
     out.push({ service, check: 'incomplete', ok: false, message: `${e.dataKey} has ${e.hasData ? 'data but no manifest (a failed upload)' : 'a manifest but no data'}` });
   }
+  return out;
+}
+
+/**
+ * `dr backups check --verified-within DAYS` (pure): a restore test must have proven a backup restorable within
+ * the last `days` days, and the newest restore test must not have failed. Catches a restore-test schedule that
+ * silently stopped as well as a backup that no longer restores.
+ */
+export function checkRestorability(service: BackupService, manifests: readonly Manifest[], now: Date, days: number): CheckFinding[] {
+  const tested = manifests.filter((m) => m.restore_test).sort((a, b) => Date.parse(a.restore_test?.at ?? '') - Date.parse(b.restore_test?.at ?? ''));
+  const out: CheckFinding[] = [];
+  const lastTest = tested.at(-1);
+  if (lastTest?.restore_test && !lastTest.restore_test.ok) {
+    out.push({ service, check: 'restorability', ok: false, message: `the newest restore test (${lastTest.restore_test.at}) of ${lastTest.key} FAILED: ${lastTest.restore_test.error ?? 'no reason recorded'}` });
+  }
+  const verified = manifests
+    .filter((m) => m.restorability === 'VERIFIED' && m.restore_verified_at)
+    .sort((a, b) => Date.parse(a.restore_verified_at ?? '') - Date.parse(b.restore_verified_at ?? ''))
+    .at(-1);
+  const ageDays = verified ? (now.getTime() - Date.parse(verified.restore_verified_at ?? '')) / 86_400_000 : Infinity;
+  out.push(
+    ageDays <= days
+      ? { service, check: 'restorability', ok: true, message: `${verified?.key} restore-tested ${verified?.restore_verified_at}` }
+      : {
+          service,
+          check: 'restorability',
+          ok: false,
+          message: verified
+            ? `no ${service} backup restore-tested in the last ${days} day(s); the newest verified is ${verified.key} at ${verified.restore_verified_at}`
+            : `no ${service} backup has ever been restore-tested (run 'dr backups verify-restore' or check the restore-test schedule)`,
+        },
+  );
   return out;
 }

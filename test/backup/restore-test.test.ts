@@ -6,6 +6,7 @@ import { Manifest } from '../../automation/backup/manifest';
 import { PgSnapshotSession } from '../../automation/backup/ports';
 import { backupPostgres } from '../../automation/backup/postgres';
 import { scratchName, SCRATCH_PREFIX, staleScratch, verifyRestore, withRestoreOutcome } from '../../automation/backup/restore-test';
+import { checkRestorability } from '../../automation/backup/check';
 import { OperationError, UsageError, VerificationError } from '../../automation/cli/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3 } from '../helpers/services';
@@ -54,6 +55,20 @@ describe('restore test: pure parts', () => {
     assert.equal(bad.restore_verified_at, '2025-01-03T04:00:00.000Z');
     assert.equal(bad.restore_test?.error, 'checksum mismatch');
     assert.equal(base.restorability, 'UNVERIFIED', 'input not mutated');
+  });
+
+  it('backups check --verified-within: recent VERIFIED passes; stale, never tested, or a failed newest test fails', () => {
+    const now = new Date('2025-01-10T00:00:00Z');
+    const verifiedAt = (iso: string) => withRestoreOutcome(base, { at: new Date(iso), ok: true, target: 't', durationSeconds: 1 });
+    assert.deepEqual(checkRestorability('postgresql', [verifiedAt('2025-01-06T00:00:00Z')], now, 7).map((f) => f.ok), [true]);
+    const stale = checkRestorability('postgresql', [verifiedAt('2025-01-01T00:00:00Z')], now, 7);
+    assert.deepEqual(stale.map((f) => f.ok), [false]);
+    assert.match(stale[0].message, /no postgresql backup restore-tested in the last 7 day\(s\); the newest verified is .* at 2025-01-01T00:00:00.000Z/);
+    assert.match(checkRestorability('postgresql', [base], now, 7)[0].message, /has ever been restore-tested/);
+    const failedLater = withRestoreOutcome({ ...base, key: 'postgresql/daily/backup_20250109_030000.dump' }, { at: new Date('2025-01-09T05:00:00Z'), ok: false, target: 't', durationSeconds: 1, error: 'checksum mismatch' });
+    const f = checkRestorability('postgresql', [verifiedAt('2025-01-08T00:00:00Z'), failedLater], now, 7);
+    assert.deepEqual(f.map((x) => x.ok), [false, true]);
+    assert.match(f[0].message, /newest restore test \(2025-01-09T05:00:00.000Z\) of postgresql\/daily\/backup_20250109_030000.dump FAILED: checksum mismatch/);
   });
 });
 
@@ -131,6 +146,9 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     assert.equal(m.checksum, b.json().manifest.checksum, 'the rest of the manifest is unchanged');
     assert.deepEqual(await scratchDbs(), []);
     assert.ok(!(r.stdout + r.stderr).includes(pg.cluster.secret));
+    const check = await dr(['backups', 'check', '--service', 'postgresql', '--verified-within', '7', '--json'], env);
+    const restorability = check.json().findings.filter((f: { check: string }) => f.check === 'restorability');
+    assert.deepEqual(restorability.map((f: { ok: boolean }) => f.ok), [true]);
   });
 
   it('a corrupt backup: FAILED in the manifest, an alert, the error rethrown, the scratch dropped', async () => {
@@ -167,6 +185,12 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     assert.match(r.stderr, /public\.users expected 1999 rows, found 2000/);
     assert.equal((await readManifest(store, b.manifest.key)).restorability, 'FAILED');
     assert.deepEqual(await scratchDbs(), []);
+    const check = await dr(['backups', 'check', '--service', 'postgresql', '--verified-within', '7', '--json'], env);
+    assert.equal(check.code, 1);
+    assert.match(JSON.stringify(check.json().findings), /newest restore test .* FAILED: restored data does not match the manifest/);
+    const bad = await dr(['backups', 'check', '--service', 'redis', '--verified-within', '7'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--verified-within applies to postgresql/);
   });
 
   it('an unreachable scratch server is exit 2 and an alert, and leaves the manifest alone', async () => {

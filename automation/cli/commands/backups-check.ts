@@ -1,21 +1,37 @@
 import { BACKUP_SERVICES, BackupService } from '../../../lib/lifecycle';
-import { listBackups } from '../../backup/catalog';
-import { checkBackups, CheckFinding } from '../../backup/check';
+import { listBackups, readManifest } from '../../backup/catalog';
+import { checkBackups, CheckFinding, checkRestorability } from '../../backup/check';
+import { Manifest } from '../../backup/manifest';
+import { UsageError } from '../errors';
 import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG } from './backup-shared';
 
 export const command: Command = {
   name: 'backups check',
-  summary: "fail (exit 1) when today's backup is missing or more than 50% smaller than the previous of its tier",
-  flags: { bucket: BUCKET_FLAG, service: SERVICE_FLAG, ...JSON_FLAG },
+  summary: "fail (exit 1) when today's backup is missing or more than 50% smaller than the previous of its tier (and, with --verified-within, when no recent restore test passed)",
+  flags: {
+    bucket: BUCKET_FLAG,
+    service: SERVICE_FLAG,
+    'verified-within': { type: 'number', description: 'PostgreSQL: also fail unless a restore test proved a backup restorable within this many days (and the newest test passed)' },
+    ...JSON_FLAG,
+  },
   async run(ctx) {
     const bucket = bucketName(ctx);
     const only = ctx.flags.string('service') as BackupService | undefined;
     const services = only ? [only] : [...BACKUP_SERVICES];
-    const entries = await listBackups(makeStore(ctx, bucket), { service: only });
+    const within = ctx.flags.number('verified-within');
+    if (within !== undefined && (!Number.isFinite(within) || within <= 0)) throw new UsageError(`--verified-within must be a positive number of days, got ${within}`);
+    if (within !== undefined && only === 'redis') throw new UsageError('--verified-within applies to postgresql (restore tests restore PostgreSQL backups)');
+    const store = makeStore(ctx, bucket);
+    const entries = await listBackups(store, { service: only });
     const now = systemClock.now();
     const findings: CheckFinding[] = services.flatMap((s) => checkBackups(s, entries, now));
+    if (within !== undefined) {
+      const manifests: Manifest[] = [];
+      for (const e of entries.filter((x) => x.service === 'postgresql' && x.complete)) manifests.push(await readManifest(store, e.dataKey));
+      findings.push(...checkRestorability('postgresql', manifests, now, within));
+    }
     for (const f of findings) ctx.out.step(`${f.service} ${f.check}`, f.ok ? 'ok' : 'failed', undefined, f.message);
     const failed = findings.filter((f) => !f.ok).length;
     ctx.out.result({ ok: failed === 0, bucket, findings }, `${findings.length - failed}/${findings.length} checks passed`);
