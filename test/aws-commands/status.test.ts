@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mockClient } from 'aws-sdk-client-mock';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { buildAwsTopology } from '../../automation/adapters/aws/topology';
@@ -24,8 +24,17 @@ function bucketWithBackups(): MemoryStore {
 }
 
 describe('dr status on AWS (aws-sdk-client-mock)', () => {
-  const r53 = mockClient(Route53Client);
-  const cw = mockClient(CloudWatchClient);
+  // Class-level mocks exist only while this suite runs (other suites mock client instances).
+  let r53: AwsClientStub<Route53Client>;
+  let cw: AwsClientStub<CloudWatchClient>;
+  before(() => {
+    r53 = mockClient(Route53Client);
+    cw = mockClient(CloudWatchClient);
+  });
+  after(() => {
+    r53.restore();
+    cw.restore();
+  });
   afterEach(() => {
     r53.reset();
     cw.reset();

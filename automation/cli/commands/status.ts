@@ -1,14 +1,15 @@
 import { Command, JSON_FLAG } from '../command';
 import { formatStatus, status } from '../../local/environment';
 import { requireState } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir, requireLocal } from '../../local/cli-support';
+import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
+import { AWS_STATUS_FLAGS, awsStatusCommand } from '../../aws/status-run';
 
 export const command: Command = {
   name: 'status',
-  summary: 'roles, replication lag and the region the service names point at (--local: the local environment)',
-  flags: { local: LOCAL_FLAG, dir: DIR_FLAG, ...JSON_FLAG },
+  summary: 'both regions: role, endpoints, health checks, replica lag, newest backups, predicted RTO/RPO (AWS); --local: the local environment',
+  flags: { local: LOCAL_FLAG, dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` }, ...AWS_STATUS_FLAGS, ...JSON_FLAG },
   async run(ctx) {
-    requireLocal(ctx, 'status');
+    if (!ctx.flags.bool('local')) return awsStatusCommand(ctx);
     const st = await status(requireState(localDir(ctx)));
     ctx.out.result(st, formatStatus(st));
     return 0;
