@@ -136,7 +136,16 @@ function configureStandby(s: LocalState, standby: RegionName, primary: RegionNam
   const data = path.join(s.regions[standby].postgres.dir, 'data');
   const auto = path.join(data, 'postgresql.auto.conf');
   const keep = (fs.existsSync(auto) ? fs.readFileSync(auto, 'utf8') : '').split('\n').filter((l) => l.trim() !== '' && !/^\s*(primary_conninfo|primary_slot_name|default_transaction_read_only)\s*=/.test(l));
-  const conninfo = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres password=${s.secrets.pg_superuser_password} application_name=${s.regions[standby].postgres.slot}`;
+  // The password goes to a passfile (0600, owned by the PostgreSQL OS user) outside the data directory, not into
+  // primary_conninfo: postgresql.auto.conf is read by tools and copied by base backups, a passfile is not.
+  const passfile = path.join(s.regions[standby].postgres.dir, 'replication.pgpass');
+  fs.writeFileSync(passfile, `127.0.0.1:*:*:postgres:${s.secrets.pg_superuser_password.replace(/([:\\])/g, '\\$1')}\n`, { mode: 0o600 });
+  fs.chmodSync(passfile, 0o600);
+  if (isRoot()) {
+    const { uid, gid } = userIds(s.pg_os_user);
+    fs.chownSync(passfile, uid, gid);
+  }
+  const conninfo = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres passfile=${passfile} application_name=${s.regions[standby].postgres.slot}`;
   keep.push(`primary_conninfo = '${conninfo.replace(/'/g, "''")}'`, `primary_slot_name = '${s.regions[standby].postgres.slot}'`);
   fs.writeFileSync(auto, keep.join('\n') + '\n', { mode: 0o600 });
   fs.writeFileSync(path.join(data, 'standby.signal'), '', { mode: 0o600 });
@@ -279,6 +288,71 @@ export async function killRegion(s: LocalState, region: RegionName, tiers: { dat
   }
   if (tiers.cache) jobs.push(killVerified(readPidFile(s.regions[region].redis.pidFile), 'redis-server'));
   await Promise.all(jobs);
+}
+
+/**
+ * How replication is held back before a failure (the drill's `replicationDelayMs`):
+ * - `sender`: the primary's walsender for the standby is stopped (SIGSTOP). The primary keeps committing and
+ *   acknowledging (asynchronous replication), the standby receives nothing: a congested or partitioned
+ *   replication link. WAL written meanwhile exists only on the primary, so an unplanned failover after the
+ *   primary dies really loses those writes.
+ * - `replay`: `pg_wal_replay_pause()` on the standby. WAL is still received and flushed there, only not applied.
+ *   Promotion ends the pause and replays everything received before it opens for writes (PostgreSQL ≥ 14), so
+ *   nothing is lost although the replay lag — the usual lag figure — grows: the estimate is then an upper bound.
+ */
+export type ReplicationHold = 'sender' | 'replay';
+
+export interface ReplicationStall {
+  how: ReplicationHold;
+  /** The stopped walsender (`sender`). */
+  pid?: number;
+  /** Undo the hold if it still applies (the stopped process is still there / the standby still in recovery). */
+  release(): Promise<void>;
+}
+
+function procState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hold `standby`'s replication from `primary` back (see {@link ReplicationHold}); release() undoes it. */
+export async function stallReplication(s: LocalState, primary: RegionName, standby: RegionName, how: ReplicationHold): Promise<ReplicationStall> {
+  const env = new LocalEnv(s);
+  if (how === 'replay') {
+    await env.superQuery(standby, 'SELECT pg_wal_replay_pause()');
+    return {
+      how,
+      release: async () => {
+        await env.superQuery(standby, 'SELECT pg_wal_replay_resume() WHERE pg_is_in_recovery()').catch(() => undefined);
+      },
+    };
+  }
+  const rows = await env.superQuery<{ pid: number }>(primary, 'SELECT pid FROM pg_stat_replication WHERE application_name = $1', [s.regions[standby].postgres.slot]);
+  const pid = rows[0]?.pid;
+  if (!pid || !pidIs(pid, 'postgres')) throw new OperationError(`no walsender streams from ${primary} to ${standby}: replication is not running, nothing to stall`);
+  process.kill(pid, 'SIGSTOP');
+  for (let i = 0; i < 100 && procState(pid) !== 'T'; i++) await sleep(10);
+  if (procState(pid) !== 'T') {
+    process.kill(pid, 'SIGCONT');
+    throw new OperationError(`the walsender ${pid} on ${primary} did not stop`);
+  }
+  return {
+    how,
+    pid,
+    release: async () => {
+      if (pidIs(pid, 'postgres')) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+    },
+  };
 }
 
 /** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF). */

@@ -11,9 +11,11 @@
  */
 import { readDnsFile } from '../adapters/local/local-dns';
 import { localPorts, localTopology } from '../adapters/local/index';
+import { LocalNotifier } from '../adapters/local/local-notifier';
+import type { IncidentAlert } from '../adapters/local/local-notifier';
 import { guardOldPrimary, runFailover, readAll } from '../failover/index';
 import type { FailoverResult, GuardAction, Incident, ReplicationState, StepListener } from '../failover/index';
-import type { FailoverPorts } from '../failover/ports';
+import type { FailoverPorts, NotifyReport } from '../failover/ports';
 import { sleep } from '../adapters/local/proc';
 import type { LocalState } from './state';
 import { otherRegion, isRegion } from './state';
@@ -22,7 +24,7 @@ export type MonitorEvent =
   | { kind: 'check'; at: number; database: boolean; cache: boolean; db_region: string; cache_region: string; lag_seconds?: number; lag_bytes?: number }
   | { kind: 'failure'; at: number; tier: 'database' | 'cache'; region: string; consecutive: number; error?: string }
   | { kind: 'recovered'; at: number; tier: 'database' | 'cache'; region: string }
-  | { kind: 'incident'; at: number; incident: Incident; from: string; to: string; auto_failover: boolean }
+  | { kind: 'incident'; at: number; incident: Incident; from: string; to: string; auto_failover: boolean; alerted: boolean }
   | { kind: 'failover'; at: number; result?: FailoverResult; error?: string }
   | { kind: 'guard'; at: number; action: GuardAction }
   | { kind: 'dns-warning'; at: number; warning: string };
@@ -39,6 +41,8 @@ export interface MonitorOptions {
   /** Step progress of a triggered failover. */
   listener?: StepListener;
   ports?: FailoverPorts;
+  /** Where incident alerts go (default: the environment's notifications log, the local stand-in for SNS). */
+  alert?: (a: IncidentAlert) => Promise<NotifyReport>;
 }
 
 export interface MonitorOutcome {
@@ -113,7 +117,18 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorOutcome> {
       const to = isRegion(from) ? otherRegion(from) : 'b';
       const first = Math.min(...(['database', 'cache'] as const).filter((t) => fails[t] > 0).map((t) => firstFail[t]));
       outcome.incident = { incident, from, to, detected_at: Date.now(), first_failure_at: first };
-      emit({ kind: 'incident', at: Date.now(), incident, from, to, auto_failover: !!o.autoFailover });
+      // Alert first, in both modes: without --auto-failover the alert is all there is (someone has to decide).
+      const message = o.autoFailover
+        ? `${incident} incident: ${from} failed ${threshold} consecutive checks; failing over to ${to} automatically`
+        : `${incident} incident: ${from} failed ${threshold} consecutive checks; NOT failing over (alert only). To fail over: dr failover --local --unplanned --incident ${incident} --yes`;
+      let alertedOk = true;
+      try {
+        const rep = await (o.alert ?? ((a: IncidentAlert) => new LocalNotifier(o.state.notifications_log).alert(a)))({ kind: 'incident', incident, from, to, auto_failover: !!o.autoFailover, message });
+        alertedOk = rep.delivered.length > 0;
+      } catch {
+        alertedOk = false;
+      }
+      emit({ kind: 'incident', at: Date.now(), incident, from, to, auto_failover: !!o.autoFailover, alerted: alertedOk });
       if (o.autoFailover) {
         try {
           outcome.failover = await runFailover({ ports, topology: localTopology(o.state), mode: 'unplanned', incident, from, to, confirm: true, lastKnown, listener: o.listener, signal: o.signal });

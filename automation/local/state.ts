@@ -1,8 +1,12 @@
 /**
- * The local two-region environment's state file (`<dir>/state.json`): ports, process ids, directories and the
- * generated credentials, so `dr local down|status`, `dr failover --local`, `dr watch --local` and `dr failback
- * --local` work from any process. The file is written atomically (temp + rename) with mode 0600: it holds the
- * local credentials, which are registered with the redactor whenever the state is loaded.
+ * The local two-region environment's state: ports, process ids and directories in `<dir>/state.json`, so `dr
+ * local down|status`, `dr failover --local`, `dr watch --local` and `dr failback --local` work from any process.
+ *
+ * The generated credentials are NOT in state.json: they live in `<dir>/secrets.json` (mode 0600, written once
+ * by `up`, read only by {@link readState}, which registers them with the redactor). So the state file can be
+ * shown, attached to a ticket or copied into a report without leaking anything; reports, the journal and the
+ * notifications log are built from results, never from either file. A state.json of the first format (with the
+ * credentials inline) is still read.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -60,7 +64,7 @@ export interface LocalState {
   replication_sample_file: string;
   /** Application database and role. */
   app: { database: string; user: string };
-  /** Generated credentials (local only; never printed: registered with the redactor on load). */
+  /** Generated credentials (local only; never printed: registered with the redactor on load). Kept in secrets.json, not state.json. */
   secrets: { pg_superuser_password: string; app_password: string; redis_password: string };
   /** `true` once `up` finished; a partly started environment is still torn down by `down`. */
   complete: boolean;
@@ -69,6 +73,13 @@ export interface LocalState {
 export function statePath(dir: string): string {
   return path.join(path.resolve(dir), 'state.json');
 }
+
+/** The credentials file next to state.json (mode 0600; never read by reports). */
+export function secretsPath(dir: string): string {
+  return path.join(path.resolve(dir), 'secrets.json');
+}
+
+const SECRETS_FORMAT = 'bot-platform-dr/local-secrets@1';
 
 /** A fresh state for `dir` (nothing started yet). Ports are filled in by `up`. */
 export function newState(dir: string, ports: { pgA: number; pgB: number; redisA: number; redisB: number; s3: number }): LocalState {
@@ -117,6 +128,23 @@ export function readState(dir: string): LocalState | undefined {
     throw new UsageError(`${statePath(dir)} is not valid JSON; run 'dr local down --dir ${dir}' to clean up`);
   }
   if (s.format !== 'bot-platform-dr/local-env@1') throw new UsageError(`${statePath(dir)} is not a local environment state file (format ${String(s.format)})`);
+  if (!s.secrets) {
+    let secretsText: string;
+    try {
+      secretsText = fs.readFileSync(secretsPath(dir), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${secretsPath(dir)} is missing: the local environment's credentials are gone; run 'dr local down --dir ${dir}' and 'dr local up' again`);
+      throw err;
+    }
+    let parsed: { format?: string; secrets?: LocalState['secrets'] };
+    try {
+      parsed = JSON.parse(secretsText) as typeof parsed;
+    } catch {
+      throw new UsageError(`${secretsPath(dir)} is not valid JSON; run 'dr local down --dir ${dir}' to clean up`);
+    }
+    if (parsed.format !== SECRETS_FORMAT || !parsed.secrets) throw new UsageError(`${secretsPath(dir)} is not a local environment credentials file`);
+    s.secrets = parsed.secrets;
+  }
   registerStateSecrets(s);
   return s;
 }
@@ -129,9 +157,16 @@ export function requireState(dir: string): LocalState {
   return s;
 }
 
+/**
+ * Write state.json (without the credentials) and, the first time, secrets.json (0600). The credentials never
+ * change after `newState`, so secrets.json is written once and state.json can be rewritten freely.
+ */
 export function writeState(s: LocalState): void {
   fs.mkdirSync(s.dir, { recursive: true });
-  writeFileAtomic(statePath(s.dir), JSON.stringify(s, null, 2) + '\n', 0o600);
+  if (!fs.existsSync(secretsPath(s.dir))) writeFileAtomic(secretsPath(s.dir), JSON.stringify({ format: SECRETS_FORMAT, secrets: s.secrets }, null, 2) + '\n', 0o600);
+  const { secrets: _secrets, ...rest } = s;
+  void _secrets;
+  writeFileAtomic(statePath(s.dir), JSON.stringify(rest, null, 2) + '\n', 0o600);
 }
 
 /** Write via temp file + fsync + rename, so readers see the old or the new content, never half of it. */

@@ -39,7 +39,7 @@ export const command: Command = {
         const t = new Date(e.at).toISOString();
         if (e.kind === 'failure') ctx.out.info(`${t} ${e.tier} in ${e.region} failed check ${e.consecutive}/${threshold}: ${e.error ?? ''}`);
         else if (e.kind === 'recovered') ctx.out.info(`${t} ${e.tier} in ${e.region} answers again`);
-        else if (e.kind === 'incident') ctx.out.warn(`${t} INCIDENT ${e.incident}: ${e.from} is down; ${e.auto_failover ? `failing over to ${e.to}` : `run 'dr failover --local --unplanned --incident ${e.incident} --yes' to fail over to ${e.to}`}`);
+        else if (e.kind === 'incident') ctx.out.warn(`${t} INCIDENT ${e.incident}: ${e.from} is down; ${e.auto_failover ? `failing over to ${e.to}` : `run 'dr failover --local --unplanned --incident ${e.incident} --yes' to fail over to ${e.to}`} (${e.alerted ? `alert recorded in ${state.notifications_log}` : 'the alert could not be recorded'})`);
         else if (e.kind === 'failover') ctx.out.info(`${t} failover ${e.result ? `${e.result.id} ${e.result.outcome}` : `failed: ${e.error}`}`);
         else if (e.kind === 'guard') ctx.out.warn(`${t} split-brain guard: ${e.action.tier} in ${e.action.region} ${e.action.outcome}${e.action.error ? ` (${e.action.error})` : ''}`);
         else if (e.kind === 'dns-warning') ctx.out.warn(`${t} ${e.warning}`);
