@@ -27,7 +27,8 @@ import type { ObjectStore } from '../backup/ports';
 import { redact } from '../cli/redact';
 import { incidentMoves, runFailover } from '../failover/index';
 import type { FailoverNotice, FailoverResult, ReplicationState, StepEvent } from '../failover/index';
-import { down, killRegion, up } from './environment';
+import { down, killRegion, stallReplication, up } from './environment';
+import type { ReplicationHold, ReplicationStall } from './environment';
 import { runMonitor, MonitorOutcome } from './monitor';
 import { writeReport } from './report';
 import type { LocalState } from './state';
@@ -56,6 +57,14 @@ export interface DrillOptions {
   failurePhaseMs?: number;
   /** How long to wait for traffic to resume (default 60 s). */
   resumeTimeoutMs?: number;
+  /**
+   * Hold replication back for this long before the failure (datacenter and database scenarios only), so the
+   * standby really lags when the primary dies: the unplanned RPO and the engine's loss estimate are then
+   * measured against real lag. `replicationHold` says how (default `sender`: nothing reaches the standby, the
+   * writes meanwhile are really lost; `replay`: received but not applied, promotion replays them).
+   */
+  replicationDelayMs?: number;
+  replicationHold?: ReplicationHold;
   signal?: AbortSignal;
   onStep?: (name: string, status: 'running' | 'ok' | 'failed' | 'skipped', durationMs?: number, detail?: string) => void;
   onEngineStep?: (e: StepEvent) => void;
@@ -88,7 +97,11 @@ export interface DrillResult {
     lag_at_failure_bytes: number | null;
     cache_acked_writes: number;
     cache_lost_writes: number;
+    /** Ids of lost database writes (at most {@link LOST_IDS_SHOWN}), for reconciling them with the old primary. */
+    lost_write_ids: string[];
     estimated_data_loss?: FailoverResult['estimated_data_loss'];
+    /** Replication held back before the failure (replicationDelayMs). */
+    replication_hold?: { how: ReplicationHold; ms: number };
   };
   steps: DrillStep[];
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
@@ -107,9 +120,22 @@ export interface DrillResult {
 
 class StepFailed extends Error {}
 
-export async function runDrill(o: DrillOptions): Promise<DrillResult> {
+export const LOST_IDS_SHOWN = 100;
+
+/** Check the drill options before anything starts (the CLI maps the thrown message to a usage error). */
+export function checkDrillOptions(o: Pick<DrillOptions, 'scenario' | 'loadTps' | 'durationSeconds' | 'replicationDelayMs' | 'replicationHold'>): void {
+  if (!(SCENARIOS as readonly string[]).includes(o.scenario)) throw new Error(`scenario must be one of ${SCENARIOS.join(', ')}, got '${o.scenario}'`);
   if (!(o.loadTps > 0 && o.loadTps <= 1000)) throw new Error(`--load-tps must be between 1 and 1000, got ${o.loadTps}`);
   if (!(o.durationSeconds > 0 && o.durationSeconds <= 3600)) throw new Error(`--duration must be between 1 and 3600 seconds, got ${o.durationSeconds}`);
+  if (o.replicationDelayMs !== undefined) {
+    if (!(Number.isFinite(o.replicationDelayMs) && o.replicationDelayMs > 0 && o.replicationDelayMs <= 600_000)) throw new Error(`--replication-delay-ms must be between 1 and 600000, got ${o.replicationDelayMs}`);
+    if (o.scenario !== 'datacenter' && o.scenario !== 'database') throw new Error(`--replication-delay-ms applies to the datacenter and database scenarios (the primary database dies lagging), not to '${o.scenario}'`);
+  }
+  if (o.replicationHold !== undefined && !['sender', 'replay'].includes(o.replicationHold)) throw new Error(`replication hold must be 'sender' or 'replay', got '${String(o.replicationHold)}'`);
+}
+
+export async function runDrill(o: DrillOptions): Promise<DrillResult> {
+  checkDrillOptions(o);
   const log = (l: string) => o.log?.(redact(l));
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString();
@@ -123,7 +149,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     scenario: o.scenario,
     rto_seconds: null,
     detection_seconds: null,
-    rpo: { acked_writes: 0, lost_writes: 0, lag_at_failure_seconds: null, lag_at_failure_bytes: null, cache_acked_writes: 0, cache_lost_writes: 0 },
+    rpo: { acked_writes: 0, lost_writes: 0, lag_at_failure_seconds: null, lag_at_failure_bytes: null, cache_acked_writes: 0, cache_lost_writes: 0, lost_write_ids: [] },
     steps,
     restore: { verified: false, duration_seconds: null },
     traffic: { load_tps: o.loadTps, ops: 0, db_acked: 0, cache_acked: 0, db_errors: 0, cache_errors: 0, reconnects: 0 },
@@ -165,6 +191,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
 
   let state: LocalState | undefined;
   let traffic: TrafficSimulator | undefined;
+  let stall: ReplicationStall | undefined;
   const monitors: Array<{ abort: () => void; done: Promise<MonitorOutcome> }> = [];
   const moves = o.scenario === 'planned' ? incidentMoves('datacenter') : incidentMoves(o.scenario);
   const from = 'a';
@@ -225,6 +252,13 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     let failAt = 0;
     let lag: ReplicationState | undefined;
     await step('inject-failure', async () => {
+      if (o.replicationDelayMs) {
+        const how = o.replicationHold ?? 'sender';
+        stall = await stallReplication(st, from, to, how);
+        result.rpo.replication_hold = { how, ms: o.replicationDelayMs };
+        mark(how === 'sender' ? `replication a → b stalled (walsender ${stall.pid} stopped): writes acknowledged on a no longer reach b` : 'replay paused on b: WAL received, not applied');
+        await sleepAbortable(o.replicationDelayMs, o.signal);
+      }
       lag = await new LocalDatabase(env).replicationState('a', 'b');
       result.rpo.lag_at_failure_seconds = lag.lagSeconds ?? null;
       result.rpo.lag_at_failure_bytes = lag.lagBytes ?? null;
@@ -269,6 +303,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       const v = await tr.verifyOn(dbTarget, cacheTarget);
       result.rpo.acked_writes = v.db_acked;
       result.rpo.lost_writes = v.db_lost.length;
+      result.rpo.lost_write_ids = v.db_lost.slice(0, LOST_IDS_SHOWN);
       result.rpo.cache_acked_writes = v.cache_acked;
       result.rpo.cache_lost_writes = v.cache_lost.length;
       return { value: undefined, detail: `RTO ${result.rto_seconds}s; ${v.db_acked} acknowledged database writes, ${v.db_lost.length} missing on ${dbTarget}; ${v.cache_acked} cache writes, ${v.cache_lost.length} missing on ${cacheTarget}` };
@@ -305,6 +340,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
   } catch (err) {
     result.error = redact(err instanceof Error ? err.message : String(err));
   } finally {
+    // A stopped walsender would hang the old primary's shutdown; a paused replay would keep b behind.
+    await stall?.release().catch(() => undefined);
     for (const m of monitors) {
       m.abort();
       await m.done.catch(() => undefined);

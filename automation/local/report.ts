@@ -25,6 +25,7 @@ export function renderReport(r: DrillResult): string {
   L.push(`| lost database writes (RPO) | ${r.rpo.lost_writes} |`);
   L.push(`| acknowledged / lost cache writes | ${r.rpo.cache_acked_writes} / ${r.rpo.cache_lost_writes} |`);
   L.push(`| replication lag at failure | ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes |`);
+  if (r.rpo.replication_hold) L.push(`| replication held back before the failure | ${r.rpo.replication_hold.ms} ms (${r.rpo.replication_hold.how === 'sender' ? 'walsender stopped: nothing reached the standby' : 'replay paused: received, not applied'}) |`);
   if (r.rpo.estimated_data_loss) L.push(`| engine's estimated data loss | ${r.rpo.estimated_data_loss.lag_seconds ?? '?'} s / ${r.rpo.estimated_data_loss.lag_bytes ?? '?'} bytes (${r.rpo.estimated_data_loss.basis}) |`);
   L.push(`| restore verified | ${yes(r.restore.verified)}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}${r.restore.backup ? ` (${r.restore.backup} from ${r.restore.bucket})` : ''} |`);
   L.push(`| traffic | ${r.traffic.load_tps} writes/s: ${r.traffic.ops} ops, ${r.traffic.db_errors} database / ${r.traffic.cache_errors} cache errors, ${r.traffic.reconnects} (re)connects |`);
@@ -40,6 +41,11 @@ export function renderReport(r: DrillResult): string {
     L.push('| engine step | status | duration | detail |', '|---|---|---|---|');
     for (const s of r.failover.steps) L.push(`| ${s.name} | ${s.status} | ${s.duration_ms} ms | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`);
     L.push('', `Journal: \`${r.failover.journal}\``, '');
+  }
+  if (r.rpo.lost_writes > 0) {
+    L.push('## Lost writes', '');
+    L.push(`${r.rpo.lost_writes} acknowledged database write(s) are missing on the new primary. They are still in the old primary's data directory: reconcile them before it is rebuilt (failback rewinds it).${r.rpo.lost_write_ids.length < r.rpo.lost_writes ? ` First ${r.rpo.lost_write_ids.length} ids:` : ' Ids:'}`, '');
+    L.push(r.rpo.lost_write_ids.map((id) => `\`${id}\``).join(', '), '');
   }
   if (r.restore.tables?.length) {
     L.push('## Restore row counts', '', '| table | manifest | restored |', '|---|---|---|');
