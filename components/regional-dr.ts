@@ -8,6 +8,7 @@ import { BackupJobs } from './backup-jobs';
 import { BotTokens } from './bot-tokens';
 import { Cache, CacheMode } from './cache';
 import { Database, DatabaseMode } from './database';
+import { DbCredentials } from './db-credentials';
 import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
 import { Network } from './network';
@@ -99,8 +100,33 @@ export class RegionalDr extends pulumi.ComponentResource {
     );
     const network = new Network(`${name}-network`, { provider, region: cfg.region, namePrefix: cfg.namePrefix + (scratch ? '-scratch' : ''), network: cfg.network }, child);
 
+    // DB credentials that survive the primary region: the primary owns a generated password in a secret
+    // replicated to the peer region; a secondary (replica or promoted) reads that replica by name.
+    const dbHost = cfg.role === 'primary' ? pulumi.deferredOutput<string>() : undefined;
+    const creds = scratch
+      ? undefined
+      : new DbCredentials(
+          `${name}-db-credentials`,
+          {
+            provider,
+            namePrefix: cfg.namePrefix,
+            kmsKeyArn: keys.keyArn,
+            mode:
+              cfg.role === 'primary'
+                ? {
+                    kind: 'owner',
+                    username: cfg.database.masterUsername,
+                    dbName: cfg.database.dbName,
+                    host: dbHost![0],
+                    peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
+                  }
+                : { kind: 'reader' },
+          },
+          child,
+        );
+
     let dbMode: DatabaseMode;
-    if (cfg.role === 'primary') dbMode = { kind: 'primary' };
+    if (cfg.role === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
     else if (cfg.role === 'secondary') dbMode = cfg.database.promoted ? { kind: 'promoted', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) } : { kind: 'replica', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
     else dbMode = { kind: 'scratch', restore: cfg.scratch! };
     const db = new Database(
@@ -108,6 +134,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode: dbMode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
       child,
     );
+    if (dbHost) dbHost[1](db.address);
 
     let cacheMode: CacheMode;
     if (cfg.role === 'secondary' && cfg.cache.globalDatastore) {
@@ -247,8 +274,8 @@ export class RegionalDr extends pulumi.ComponentResource {
           bucketArn: bucket.arn,
           subnetIds: network.subnetIds,
           securityGroupIds: [network.backupSecurityGroupId],
-          // A replica has no credentials of its own: it shares the source's (read from the peer stack).
-          dbSecretArn: dbMode.kind === 'replica' ? peerOut(PEER_OUTPUTS.dbSecretArn) : db.masterSecretArn.apply((a) => a ?? ''),
+          // The DB secret in the job's OWN region (the primary's, or its replica here): it outlives the other region.
+          dbSecretArn: creds!.secretArn,
           dbInstanceArn: db.arn,
           cacheAuthSecretArn: cache.authSecretArn,
           cacheReplicationGroupId: cache.replicationGroupId,
@@ -269,7 +296,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       dbIdentifier: db.identifier,
       dbEndpoint: db.endpoint,
       dbArn: db.arn,
-      dbSecretArn: db.masterSecretArn,
+      dbSecretArn: creds ? creds.secretArn : db.masterSecretArn,
       cacheEndpoint: cache.endpoint,
       cacheReplicationGroupId: cache.replicationGroupId,
       cacheAuthSecretArn: cache.authSecretArn,

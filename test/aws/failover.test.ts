@@ -135,7 +135,9 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.equal(w.acts.PromoteReadReplica, undefined);
     assert.equal(ups().length, 2);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
-    assert.equal(Object.keys(w.acts).filter((k) => k.startsWith('StopReplicationToReplica:')).length, 3);
+    // Two bot-token secrets, the cache auth token and the DB credentials.
+    assert.deepEqual(Object.keys(w.acts).filter((k) => k.startsWith('StopReplicationToReplica:')).length, 4);
+    assert.equal(w.acts[`StopReplicationToReplica:${SECONDARY_OUTPUTS.dbSecretArn}`], 1);
     assert.equal(w.acts.ChangeResourceRecordSets, 1);
     assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
     for (const n of r.notifications) {

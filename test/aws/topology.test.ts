@@ -16,19 +16,35 @@ describe('aws topology from stack outputs', () => {
     ]);
     assert.deepEqual(topology.dns, { zone: 'Z0123456789ABCDEFGHIJ', records: [{ name: 'bot.example.com', service: 'platform' }] });
     assert.equal(topology.cacheGlobalId, 'ldgnf-botdr-global');
-    // Replicas in B of what A owns (bot tokens + cache auth), same name and suffix, region B.
+    // Replicas in B of what A owns (bot tokens + cache auth + DB credentials), same name and suffix, region B.
     assert.deepEqual(topology.regions[1].secrets, [
       'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/bot-tokens/community-Zx98Yv',
       'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/bot-tokens/moderation-Lk76Jh',
       'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/cache-auth-Qw12Er',
+      'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/db/master-Mn34Op',
     ]);
-    // B owns nothing that is replicated to A (its cache auth ARN is A's replica, not its own).
+    // B owns nothing that is replicated to A (its cache auth and DB secret ARNs are A's replicas, not its own).
     assert.deepEqual(topology.regions[0].secrets, []);
     assert.equal(aws.regions[0].topicArn, PRIMARY_OUTPUTS.topicArn);
     assert.deepEqual(defaultDirection(aws), { from: A, to: B });
     const plan = planToJson(planFailover({ mode: 'unplanned', incident: 'datacenter', from: A, to: B, topology }));
     const text = JSON.stringify(plan);
     for (const id of ['botdr-usw2-db', 'ldgnf-botdr-global', 'Z0123456789ABCDEFGHIJ', 'bot.example.com', S, 'botdr/bot-tokens/community-Zx98Yv']) assert.ok(text.includes(id), id);
+  });
+
+  it('the DB secret is promoted in the survivor; a legacy RDS-managed secret (rds!db-…, not replicable) is not', () => {
+    const both = (p: Record<string, unknown>, s: Record<string, unknown>) => buildAwsTopology({ primary: { name: P, outputs: p }, secondary: { name: S, outputs: s } }).topology.regions.map((r) => r.secrets ?? []);
+    assert.ok(both(PRIMARY_OUTPUTS, SECONDARY_OUTPUTS)[1].includes(SECONDARY_OUTPUTS.dbSecretArn));
+    // A secondary that does not output it yet: still its replica (same name, the survivor's region).
+    const { dbSecretArn: _d, ...noDb } = SECONDARY_OUTPUTS;
+    void _d;
+    assert.ok(both(PRIMARY_OUTPUTS, noDb)[1].includes(SECONDARY_OUTPUTS.dbSecretArn));
+    const legacy = { ...PRIMARY_OUTPUTS, dbSecretArn: `arn:aws:secretsmanager:${A}:123456789012:secret:rds!db-1111-AbCdEf` };
+    assert.ok(!both(legacy, noDb)[1].some((s) => s.includes('rds!')));
+    // After a failover both stacks say secondary: the stack named primary is the owner.
+    const after = both({ ...PRIMARY_OUTPUTS, role: 'secondary' }, SECONDARY_OUTPUTS);
+    assert.ok(after[1].includes(SECONDARY_OUTPUTS.dbSecretArn));
+    assert.ok(!after[0].includes(PRIMARY_OUTPUTS.dbSecretArn));
   });
 
   it('accepts the Automation API {value, secret} shape and drops secret outputs', () => {

@@ -35,7 +35,7 @@ export const PRIMARY_OUTPUTS = {
   dbIdentifier: 'botdr-use1-db',
   dbArn: `arn:aws:rds:${A}:${ACCOUNT}:db:botdr-use1-db`,
   dbEndpoint: 'botdr-use1-db.abc.us-east-1.rds.amazonaws.com:5432',
-  dbSecretArn: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:rds!db-1111-AbCdEf`,
+  dbSecretArn: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:botdr/db/master-Mn34Op`,
   cacheReplicationGroupId: 'botdr-use1-cache',
   cacheEndpoint: 'master.botdr-use1-cache.abc.use1.cache.amazonaws.com',
   cacheAuthSecretArn: `arn:aws:secretsmanager:${A}:${ACCOUNT}:secret:botdr/cache-auth-Qw12Er`,
@@ -60,6 +60,7 @@ export const SECONDARY_OUTPUTS = {
   dbIdentifier: 'botdr-usw2-db',
   dbArn: `arn:aws:rds:${B}:${ACCOUNT}:db:botdr-usw2-db`,
   dbEndpoint: 'botdr-usw2-db.def.us-west-2.rds.amazonaws.com:5432',
+  dbSecretArn: `arn:aws:secretsmanager:${B}:${ACCOUNT}:secret:botdr/db/master-Mn34Op`,
   cacheReplicationGroupId: 'botdr-usw2-cache',
   cacheEndpoint: 'master.botdr-usw2-cache.def.usw2.cache.amazonaws.com',
   cacheAuthSecretArn: `arn:aws:secretsmanager:${B}:${ACCOUNT}:secret:botdr/cache-auth-Qw12Er`,
@@ -167,7 +168,7 @@ export class World {
   };
 
   constructor() {
-    for (const r of [PRIMARY_OUTPUTS.botTokenSecretArns.community, PRIMARY_OUTPUTS.botTokenSecretArns.moderation, PRIMARY_OUTPUTS.cacheAuthSecretArn]) {
+    for (const r of [PRIMARY_OUTPUTS.botTokenSecretArns.community, PRIMARY_OUTPUTS.botTokenSecretArns.moderation, PRIMARY_OUTPUTS.cacheAuthSecretArn, PRIMARY_OUTPUTS.dbSecretArn]) {
       this.secrets[r.replace(`:${A}:`, `:${B}:`)] = A;
     }
     const creds = { accessKeyId: 'test', secretAccessKey: 'test' };

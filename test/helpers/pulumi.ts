@@ -221,6 +221,11 @@ function defaultCall(token: string, inputs: any, region: string): Record<string,
       return { authorizationToken: 'QVdTOm1vY2s=', userName: 'AWS', password: 'mock-ecr-password', proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`, expiresAt: '2030-01-01T00:00:00Z', id: region };
     case 'aws:ec2/getVpc:getVpc':
       return { id: inputs.id, cidrBlock: '10.0.0.0/16', arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:vpc/${inputs.id}` };
+    case 'aws:secretsmanager/getSecret:getSecret': {
+      // A replicated secret keeps its name and suffix in every region: same ARN as mockArn gives its source.
+      const n = inputs.name ?? String(inputs.arn ?? '').split(':secret:')[1]?.replace(/-AbCdEf$/, '');
+      return { ...inputs, id: n, name: n, arn: `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${n}-AbCdEf`, kmsKeyId: '', description: '', policy: '', tags: {} };
+    }
     case 'aws:rds/getSnapshot:getSnapshot': {
       const sid = `rds:${inputs.dbInstanceIdentifier ?? 'db'}-2024-01-01-00-00`;
       return { ...inputs, id: sid, dbSnapshotIdentifier: sid, dbSnapshotArn: `arn:aws:rds:${region}:${ACCOUNT_ID}:snapshot:${sid}`, encrypted: true, status: 'available' };

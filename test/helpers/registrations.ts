@@ -14,6 +14,10 @@ export interface Registration {
   dependencies: string[];
   /** Top-level input keys whose value was sent as a secret. */
   secretInputKeys: string[];
+  /** The `ignoreChanges` resource option. */
+  ignoreChanges: string[];
+  /** The `retainOnDelete` resource option. */
+  retainOnDelete: boolean;
 }
 
 function isSecretValue(v: unknown): boolean {
@@ -36,6 +40,8 @@ export function captureRegistrations(): Registration[] {
       name: req.getName(),
       dependencies: [...deps],
       secretInputKeys: Object.keys(object).filter((k) => isSecretValue(object[k])),
+      ignoreChanges: req.getIgnorechangesList?.() ?? [],
+      retainOnDelete: req.getRetainondelete?.() === true,
     });
     original(req, callback);
   };

@@ -13,7 +13,7 @@ describe('Cache', () => {
     assert.equal(rg.inputs.kmsKeyId, key.state.arn);
     assert.equal(rg.inputs.transitEncryptionEnabled, true);
     assert.equal(rg.inputs.transitEncryptionMode, 'required');
-    const token = run.one('random:index/randomPassword:RandomPassword');
+    const token = run.one('random:index/randomPassword:RandomPassword', /cache-auth-token/);
     assert.equal(rg.plainInputs.authToken, token.state.result);
     assert.notEqual(rg.inputs.authToken, token.state.result);
     assert.ok(rg.secretInputs.includes('authToken'), 'auth token passed as a secret');

@@ -10,7 +10,7 @@ describe('Database', () => {
     assert.ok(databaseParameters().some((p) => p.name === 'rds.force_ssl' && p.value === '1'));
   });
 
-  it('primary: encrypted with the region key, PITR ≥ 7 days, deletion protection, PI with the key, managed secret, logs, final snapshot', async () => {
+  it('primary: encrypted with the region key, PITR ≥ 7 days, deletion protection, PI with the key, generated password (no RDS-managed secret), logs, final snapshot', async () => {
     const run = await runStack('primary');
     const db = run.one(INSTANCE);
     const key = run.byType('aws:kms/key:Key').find((k) => k.region === 'us-east-1')!;
@@ -24,9 +24,11 @@ describe('Database', () => {
     assert.equal(db.inputs.deletionProtection, true);
     assert.equal(db.inputs.performanceInsightsEnabled, true);
     assert.equal(db.inputs.performanceInsightsKmsKeyId, key.state.arn);
-    assert.equal(db.inputs.manageMasterUserPassword, true);
-    assert.equal(db.inputs.masterUserSecretKmsKeyId, key.state.arn);
-    assert.equal(db.inputs.password, undefined, 'no password in config or state');
+    // RDS's managed master secret cannot be replicated: the password is generated and kept in a replicated secret.
+    assert.equal(db.inputs.manageMasterUserPassword, undefined);
+    const pw = run.one('random:index/randomPassword:RandomPassword', /db-credentials/);
+    assert.equal(db.plainInputs.password, pw.state.result);
+    assert.ok(db.secretInputs.includes('password'), 'the password reaches RDS as a secret');
     assert.equal(db.inputs.username, 'botadmin');
     assert.deepEqual(db.inputs.enabledCloudwatchLogsExports, ['postgresql', 'upgrade']);
     assert.equal(db.inputs.copyTagsToSnapshot, true);
@@ -74,17 +76,17 @@ describe('Database', () => {
     assert.equal(db.inputs.backupRetentionPeriod, 0);
   });
 
-  it('promoted secondary drops replicateSourceDb, turns backups on and gets its own managed secret', async () => {
+  it('promoted secondary drops replicateSourceDb, turns backups on and keeps the replicated credentials (no new password)', async () => {
     const run = await runStack('secondary', { [`${P}:database`]: { promoted: true, backupRetentionDays: 21 } });
     const db = run.one(INSTANCE);
     assert.equal(db.inputs.replicateSourceDb, undefined);
     assert.equal(db.inputs.backupRetentionPeriod, 21);
-    assert.equal(db.inputs.manageMasterUserPassword, true);
+    for (const k of ['manageMasterUserPassword', 'password', 'username']) assert.equal(db.inputs[k], undefined, `promotion must not change credentials (${k})`);
     assert.equal(db.inputs.deletionProtection, true);
     assert.equal(db.inputs.skipFinalSnapshot, false, 'a standalone instance keeps a final snapshot again');
     assert.equal(db.inputs.finalSnapshotIdentifier, 'botdr-usw2-pg-final');
     assert.equal(run.byType(BACKUPS_REPL).length, 1, 'replicated backups are kept');
-    assert.match(run.outputs.dbSecretArn, /^arn:aws:secretsmanager:us-west-2:/);
+    assert.equal(run.outputs.dbSecretArn, PRIMARY_OUTPUTS.dbSecretArn.replace('us-east-1', 'us-west-2'), 'the promoted replica of the primary secret, by name');
   });
 
   it('scratch from the latest snapshot: looked up for the source DB, deletion protection off, no final snapshot', async () => {

@@ -37,7 +37,7 @@ describe('program: the whole stack under mocks, per role', () => {
     assert.equal(run.outputs.role, 'secondary');
     assert.equal(run.outputs.globalDatastoreId, PRIMARY_OUTPUTS.globalDatastoreId);
     assert.equal(run.outputs.cacheAuthSecretArn, PRIMARY_OUTPUTS.cacheAuthSecretArn.replace('us-east-1', 'us-west-2'));
-    assert.equal(run.outputs.dbSecretArn, undefined, 'a replica has no credentials of its own');
+    assert.equal(run.outputs.dbSecretArn, PRIMARY_OUTPUTS.dbSecretArn.replace('us-east-1', 'us-west-2'), "the replica of the primary's DB secret in this region");
     assert.equal(run.one('aws:route53/record:Record').inputs.failoverRoutingPolicies[0].type, 'SECONDARY');
   });
 
@@ -83,8 +83,9 @@ describe('program: the whole stack under mocks, per role', () => {
       if (stack !== 'secondary') assert.ok(run.secretValues.length >= 3, 'the stack file carries bot tokens');
       for (const v of run.secretValues) assert.ok(!serialized.includes(v), `output leaks a bot token`);
       const passwords = run.byType('random:index/randomPassword:RandomPassword');
-      assert.equal(passwords.length, 1, 'one generated Redis auth token');
-      for (const pw of passwords) assert.ok(!serialized.includes(pw.state.result), 'output leaks the Redis auth token');
+      // The Redis auth token everywhere; the DB master password on the primary only (the secondary reads the replica).
+      assert.equal(passwords.length, stack === 'primary' ? 2 : 1, 'generated Redis auth token (+ DB master password on the primary)');
+      for (const pw of passwords) assert.ok(!serialized.includes(pw.state.result), `output leaks the generated ${pw.name}`);
       assert.deepEqual(run.secretOutputs, [], 'no output is even marked secret');
     });
   }

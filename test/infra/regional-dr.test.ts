@@ -59,14 +59,14 @@ describe('RegionalDr composition', () => {
     assert.ok(alarms.some((a) => serializeDeep(a.inputs.dimensions ?? {}).includes(fn.state.name)), 'a Lambda errors alarm names the function');
   });
 
-  it('secondary: replica-lag alarm on its replica; health-check alarm via a us-east-1 provider; job reads the source credentials', async () => {
+  it('secondary: replica-lag alarm on its replica; health-check alarm via a us-east-1 provider; job reads the replica of the source credentials in its own region', async () => {
     const run = await runStack('secondary');
     const alarms = run.byType('aws:cloudwatch/metricAlarm:MetricAlarm');
     const lag = alarms.find((a) => a.inputs.metricName === 'ReplicaLag');
     assert.ok(lag, 'replica lag alarm');
     assert.equal(lag.inputs.threshold, 900);
     assert.ok(alarms.some((a) => a.region === 'us-east-1' && a.inputs.namespace === 'AWS/Route53'), 'health-check alarm in us-east-1');
-    assert.equal(run.one('aws:lambda/function:Function').plainInputs.environment.variables.DB_SECRET_ARN, PRIMARY_OUTPUTS.dbSecretArn);
+    assert.equal(run.one('aws:lambda/function:Function').plainInputs.environment.variables.DB_SECRET_ARN, PRIMARY_OUTPUTS.dbSecretArn.replace('us-east-1', 'us-west-2'));
   });
 
   it('bot tokens are replicated to the peer region under the peer-region key', async () => {

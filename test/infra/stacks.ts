@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildStack } from '../../components/regional-dr';
 import { mapConfigSource } from '../../lib/config';
 import { loadStackFile, ProgramRun, runProgram } from '../helpers/pulumi';
+import { captureRegistrations, Registration } from '../helpers/registrations';
 
 export const P = 'bot-platform-dr';
 export const ROOT = path.join(__dirname, '..', '..');
@@ -12,7 +13,7 @@ export const PRIMARY_OUTPUTS = {
   role: 'primary',
   region: 'us-east-1',
   dbArn: 'arn:aws:rds:us-east-1:123456789012:db:botdr-use1-pg',
-  dbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-botdr-use1-pg-AbCdEf',
+  dbSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:botdr/db/master-AbCdEf',
   kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/primary-key',
   bucketArn: 'arn:aws:s3:::botdr-use1-backups20240101',
   globalDatastoreId: 'ldgnf-botdr-redis-global',
@@ -36,6 +37,8 @@ export const STACK_REFS = {
 export interface RoleRun extends ProgramRun {
   /** The mock secret values that stood in for `secure:` config. */
   secretValues: string[];
+  /** Resource options and dependencies of every registration (ignoreChanges, retainOnDelete, ...). */
+  regs: Registration[];
 }
 
 /**
@@ -56,8 +59,15 @@ export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overr
     if (v === undefined) delete config[k];
     else config[k] = v;
   }
-  const run = await runProgram(() => ({ ...buildStack(mapConfigSource(config)) }), { config, secretKeys: file.secretKeys, stackRefs: STACK_REFS, stack });
-  return { ...run, secretValues: file.secretValues };
+  let regs: Registration[] = [];
+  const run = await runProgram(
+    () => {
+      regs = captureRegistrations();
+      return { ...buildStack(mapConfigSource(config)) };
+    },
+    { config, secretKeys: file.secretKeys, stackRefs: STACK_REFS, stack },
+  );
+  return { ...run, secretValues: file.secretValues, regs };
 }
 
 /** Parse a JSON policy input (string or object). */

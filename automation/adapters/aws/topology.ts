@@ -64,7 +64,11 @@ export interface AwsRegionTopology {
   dbIdentifier: string;
   dbArn: string;
   dbEndpoint?: string;
-  /** The RDS-managed master secret owned by this region's instance (not replicated; absent for a replica). */
+  /**
+   * The DB credentials secret in this region: the primary's own (replicated to the peer) or the secondary's replica
+   * of it — same name and suffix (components/db-credentials.ts). An `rds!db-…` ARN is a legacy RDS-managed secret
+   * (not replicable).
+   */
   dbSecretArn?: string;
   cacheReplicationGroupId?: string;
   cacheEndpoint?: string;
@@ -209,10 +213,9 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
 /**
  * Build and validate the topology from both stacks' outputs. Throws one {@link UsageError} naming every problem.
  *
- * Secrets promoted in a region are the replicas of the secrets its PEER owns: the peer's bot-token secrets and
- * the cache auth-token secret (when the peer's ARN is in the peer's region, i.e. the peer owns it). The RDS
- * master secret is RDS-managed and not replicated: a promoted instance gets its own managed secret from the
- * stack update, so it is not in the list.
+ * Secrets promoted in a region are the replicas of the secrets its PEER owns: the peer's bot-token secrets, the
+ * cache auth-token secret and the DB credentials secret (issue 5: "StopReplicationToReplica for the bot token
+ * secrets and the DB secret in the surviving region"), each when the peer owns it.
  */
 export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary: StackOutputsInput }): BuiltTopology {
   const p = new Problems();
@@ -261,19 +264,23 @@ export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary
     if (cacheGlobalId && (!a.cacheReplicationGroupId || !b.cacheReplicationGroupId)) {
       for (const r of [a, b]) if (!r.cacheReplicationGroupId) p.add(`stack ${r.stack}: output 'cacheReplicationGroupId' is missing (the global datastore ${cacheGlobalId} needs both members)`);
     }
-    // Replicated secrets.
+    // Replicated secrets: the peer's bot-token secrets, and the cache auth-token and DB credentials secrets when
+    // the peer owns them (both stacks output the same-named secret: the owner its own, the other its replica).
     for (const [self, peer] of [
       [a, b],
       [b, a],
     ] as const) {
       const peerOwned = [...peer.ownedSecretArns];
-      const peerCache = (peer as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;
-      const selfCache = (self as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;
-      // The same secret in both outputs (the member outputs its replica): the stack whose role is primary owns
-      // it, or — when the roles do not say — the stack the operator named primary.
-      const sameSecret = !!peerCache && !!selfCache && secretArnInRegion(peerCache, self.region) === selfCache;
-      const peerOwnsCache = sameSecret ? (a.role === b.role ? peer.key === 'primary' : peer.role === 'primary') : !!peerCache && arnRegion(peerCache) === peer.region;
-      if (peerCache && peerOwnsCache && !peerOwned.includes(peerCache)) peerOwned.push(peerCache);
+      for (const field of ['cacheAuthSecretArn', 'dbSecretArn'] as const) {
+        const peerArn = (peer as AwsRegionTopology & { cacheAuthSecretArn?: string })[field];
+        const selfArn = (self as AwsRegionTopology & { cacheAuthSecretArn?: string })[field];
+        if (!peerArn || !isReplicable(peerArn)) continue;
+        // The same secret in both outputs: the stack whose role is primary owns it, or — when the roles do not
+        // say (both `secondary` after a failover) — the stack the operator named primary.
+        const sameSecret = !!selfArn && secretArnInRegion(peerArn, self.region) === selfArn;
+        const peerOwns = sameSecret ? (a.role === b.role ? peer.key === 'primary' : peer.role === 'primary') : arnRegion(peerArn) === peer.region;
+        if (peerOwns && !peerOwned.includes(peerArn)) peerOwned.push(peerArn);
+      }
       self.replicaSecretArns = peerOwned.map((arn) => secretArnInRegion(arn, self.region));
     }
     for (const r of [a, b]) delete (r as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn;
@@ -294,6 +301,15 @@ export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary
     ...(cacheGlobalId ? { cacheGlobalId } : {}),
   };
   return { topology, aws: { regions, ...(dns ? { dns } : {}), ...(cacheGlobalId ? { cacheGlobalId } : {}) } };
+}
+
+/**
+ * Whether a secret can have replicas: RDS-managed master secrets (`rds!db-…`, from stacks deployed before the DB
+ * credentials moved to a replicated secret, and scratch drills) cannot, so they are never promoted.
+ */
+export function isReplicable(secretArn: string): boolean {
+  const name = secretArn.split(':secret:')[1] ?? '';
+  return !name.startsWith('rds!');
 }
 
 /** Record names compare without the trailing dot and case-insensitively; Route 53 returns them with the dot. */
