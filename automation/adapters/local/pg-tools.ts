@@ -106,12 +106,51 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     });
   }
 
+  /**
+   * Exact rows per user table, each heap scanned once: plain tables with `count(*)`; a partitioned table's
+   * count is the sum of its leaf partitions' counts (the same number `count(*)` on the parent gives, without
+   * scanning every partition twice). If a partition tree has a non-table leaf (a foreign table), the parent
+   * is counted directly. Parallel workers are not used: the backup shares the production primary.
+   */
   private async counts(c: Client): Promise<Record<string, number>> {
-    const tables = (await c.query<{ name: string }>(USER_TABLES_SQL)).rows.map((r) => r.name);
+    await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
+    const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v);
+    if (version < 120000) {
+      // No pg_partition_tree before PostgreSQL 12: count every table directly.
+      const out: Record<string, number> = {};
+      for (const { name } of (await c.query<{ name: string }>(USER_TABLES_SQL)).rows) out[name] = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0].n);
+      return out;
+    }
+    const rows = (
+      await c.query<{ name: string; kind: string; leaves: string[] | null; all_tables: boolean | null }>(
+        `SELECT t.name, c.relkind AS kind,
+                CASE WHEN c.relkind = 'p' THEN (
+                  SELECT array_agg(quote_ident(ln.nspname) || '.' || quote_ident(l.relname) ORDER BY 1)
+                  FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid JOIN pg_namespace ln ON ln.oid = l.relnamespace
+                  WHERE pt.isleaf) END AS leaves,
+                CASE WHEN c.relkind = 'p' THEN (
+                  SELECT bool_and(l.relkind = 'r') FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid WHERE pt.isleaf) END AS all_tables
+         FROM (${USER_TABLES_SQL.replace('AS name', 'AS name, c.oid AS oid')}) t JOIN pg_class c ON c.oid = t.oid
+         ORDER BY 1`,
+      )
+    ).rows;
     const out: Record<string, number> = {};
-    for (const t of tables) {
-      const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`);
-      out[t] = Number(r.rows[0].n);
+    const counted = new Map<string, number>();
+    const countOne = async (t: string): Promise<number> => {
+      const hit = counted.get(t);
+      if (hit !== undefined) return hit;
+      const n = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+      counted.set(t, n);
+      return n;
+    };
+    for (const r of rows.filter((x) => x.kind !== 'p')) out[r.name] = await countOne(r.name);
+    for (const r of rows.filter((x) => x.kind === 'p')) {
+      if (r.all_tables === false) out[r.name] = await countOne(r.name);
+      else {
+        let sum = 0;
+        for (const leaf of r.leaves ?? []) sum += await countOne(leaf);
+        out[r.name] = sum;
+      }
     }
     return out;
   }
