@@ -110,10 +110,11 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
    * Exact rows per user table, each heap scanned once: plain tables with `count(*)`; a partitioned table's
    * count is the sum of its leaf partitions' counts (the same number `count(*)` on the parent gives, without
    * scanning every partition twice). If a partition tree has a non-table leaf (a foreign table), the parent
-   * is counted directly. Parallel workers are not used: the backup shares the production primary.
+   * is counted directly. `gentle` (the backup's counts, overlapped with pg_dump on the production primary)
+   * turns parallel workers off; a restore's verification, on the critical path of a fresh target, keeps them.
    */
-  private async counts(c: Client): Promise<Record<string, number>> {
-    await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
+  private async counts(c: Client, gentle = false): Promise<Record<string, number>> {
+    if (gentle) await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const version = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v);
     if (version < 120000) {
       // No pg_partition_tree before PostgreSQL 12: count every table directly.
@@ -162,7 +163,7 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
       const snapshotId = (await c.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
       return {
         snapshotId,
-        countTables: () => this.counts(c),
+        countTables: () => this.counts(c, true),
         close: async () => {
           await c.query('COMMIT').catch(() => undefined);
           await c.end().catch(() => undefined);
