@@ -4,24 +4,30 @@
  *  1 env-up          bring the two-region environment up
  *  2 seed            seed bot data (users, sessions, uploads, reminders)
  *  3 traffic         start the bot traffic simulator (resolves service names through the DNS file)
- *  4 backup          backup engine: pg_dump → region a's bucket, then copied to region b's bucket (the local
- *                    stand-in for S3 cross-region replication, which s3rver does not have)
+ *  4 backup          backup engine: PostgreSQL (pg_dump) and Redis (RDB) → region a's bucket, then copied to
+ *                    region b's bucket (the local stand-in for S3 cross-region replication, which s3rver lacks)
  *  5 inject-failure  datacenter: SIGKILL a's PostgreSQL and Redis; database / cache: that tier only;
  *                    planned: nothing is killed, a planned switchover starts under load
  *  6 detect-failover the health monitor (1 s × 3) detects and runs the engine (planned: the engine directly)
  *  7 traffic-resumed first acknowledged write through the service names on the new region → RTO
- *  8 restore-verify  latest backup from b's bucket into a scratch database on the serving primary, checksum
- *                    + row counts against the manifest
+ *  8 restore-verify  latest backups from b's bucket: PostgreSQL into a scratch database on the serving primary
+ *                    (checksum + row counts against the manifest), Redis into a scratch redis-server (checksum +
+ *                    key count + sampled values)
  *  9 report          RPO (acknowledged writes missing on the new primary), Markdown report under reports/
  * 10 teardown        stop everything (unless --keep)
  */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { S3Store } from '../adapters/aws/s3-store';
 import { localPorts, localTopology } from '../adapters/local/index';
 import { LocalEnv } from '../adapters/local/local-env';
 import { LocalDatabase } from '../adapters/local/local-database';
 import { LocalPgTools } from '../adapters/local/pg-tools';
+import { LocalRedisTools } from '../adapters/local/redis-tools';
+import { RedisServer } from '../adapters/local/redis-server';
 import { backupPostgres, restorePostgres } from '../backup/postgres';
+import { backupRedis, restoreRedis } from '../backup/redis';
 import { systemClock as backupClock } from '../backup/ports';
 import type { ObjectStore } from '../backup/ports';
 import { redact } from '../cli/redact';
@@ -105,7 +111,20 @@ export interface DrillResult {
   };
   steps: DrillStep[];
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
-  restore: { verified: boolean; duration_seconds: number | null; backup?: string; tables?: Array<{ table: string; expected: number | null; actual: number | null; ok: boolean }>; bucket?: string; error?: string };
+  /**
+   * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,
+   * `tables` and `bucket` describe the PostgreSQL restore (the original shape); `postgresql` / `redis` the detail.
+   */
+  restore: {
+    verified: boolean;
+    duration_seconds: number | null;
+    backup?: string;
+    tables?: Array<{ table: string; expected: number | null; actual: number | null; ok: boolean }>;
+    bucket?: string;
+    error?: string;
+    postgresql?: ServiceRestore & { tables: Array<{ table: string; expected: number | null; actual: number | null; ok: boolean }> };
+    redis?: ServiceRestore & { keys: { backup: number; restored: number; target: number }; sample: { compared: number; mismatched: number } };
+  };
   traffic: { load_tps: number; ops: number; db_acked: number; cache_acked: number; db_errors: number; cache_errors: number; reconnects: number };
   timeline: Array<{ at: string; t_seconds: number; event: string }>;
   checks: DrillCheck[];
@@ -116,6 +135,16 @@ export interface DrillResult {
   started_at: string;
   finished_at: string;
   error?: string;
+}
+
+export interface ServiceRestore {
+  verified: boolean;
+  backup: string;
+  bucket: string;
+  checksum: 'verified';
+  duration_seconds: number;
+  /** Where it was restored (scratch database / scratch redis-server), without credentials. */
+  target: string;
 }
 
 class StepFailed extends Error {}
@@ -219,9 +248,13 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     const storeB = new S3Store({ bucket: st.regions.b.bucket, env: s3env });
     const env = new LocalEnv(st);
     await step('backup', async () => {
-      const res = await backupPostgres({ url: env.appUrl('a'), tier: 'daily', store: storeA, tools: new LocalPgTools(), clock: backupClock, log, prune: false });
+      const pg = await backupPostgres({ url: env.appUrl('a'), tier: 'daily', store: storeA, tools: new LocalPgTools(), clock: backupClock, log, prune: false });
+      const rd = await backupRedis({ url: env.redisUrl('a'), tier: 'daily', store: storeA, tools: new LocalRedisTools(), clock: backupClock, log, prune: false });
       const copied = await replicateBucket(storeA, storeB);
-      return { value: undefined, detail: `${res.manifest.size_readable} ${res.manifest.key} in ${st.regions.a.bucket}; ${copied} object(s) copied to ${st.regions.b.bucket} (local stand-in for cross-region replication)` };
+      return {
+        value: undefined,
+        detail: `PostgreSQL ${pg.manifest.size_readable} ${pg.manifest.key}, Redis ${rd.manifest.size_readable} ${rd.manifest.key} in ${st.regions.a.bucket}; ${copied} object(s) copied to ${st.regions.b.bucket} (local stand-in for cross-region replication)`,
+      };
     });
 
     // The health monitor runs from steady state on, like a real one: it detects the failure and triggers the engine.
@@ -314,29 +347,67 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     }
 
     await step('restore-verify', async () => {
+      const s0 = Date.now();
+      // PostgreSQL: into a scratch database on the serving primary.
       const scratch = 'dr_restore_check';
       await env.superQuery(dbTarget, `DROP DATABASE IF EXISTS ${scratch}`);
       await env.superQuery(dbTarget, `CREATE DATABASE ${scratch}`);
       try {
-        const url = env.superUrl(dbTarget, scratch);
-        const res = await restorePostgres({ store: storeB, tools: new LocalPgTools(), targetUrl: url, from: 'latest', jobs: 2, log });
-        result.restore = {
-          verified: res.checksum === 'verified' && res.tables !== 'skipped' && res.tables.every((t) => t.ok),
-          duration_seconds: round2(res.durationSeconds),
+        const res = await restorePostgres({ store: storeB, tools: new LocalPgTools(), targetUrl: env.superUrl(dbTarget, scratch), from: 'latest', jobs: 2, log });
+        const tables = res.tables === 'skipped' ? [] : res.tables;
+        result.restore.postgresql = {
+          verified: res.checksum === 'verified' && res.tables !== 'skipped' && tables.every((t) => t.ok),
           backup: res.manifest.key,
           bucket: st.regions.b.bucket,
-          tables: res.tables === 'skipped' ? [] : res.tables,
+          checksum: res.checksum,
+          duration_seconds: round2(res.durationSeconds),
+          target: `database ${scratch} on ${dbTarget} (127.0.0.1:${env.pgPort(dbTarget)})`,
+          tables,
         };
       } finally {
         await env.superQuery(dbTarget, `DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`).catch(() => undefined);
       }
-      if (!result.restore.verified) throw new Error('restored row counts do not match the manifest');
-      return { value: undefined, detail: `${result.restore.backup} from ${st.regions.b.bucket} into a scratch database on ${dbTarget}: checksum verified, ${result.restore.tables?.length ?? 0} table(s) match the manifest (${result.restore.duration_seconds}s)` };
+      // Redis: into a scratch redis-server (never the serving cache: a restore refuses a non-empty target).
+      const scratchRedis = await RedisServer.start({ dir: fs.mkdtempSync(path.join(st.dir, 'scratch-redis-')), password: randomBytes(16).toString('hex') });
+      try {
+        const res = await restoreRedis({ store: storeB, tools: new LocalRedisTools(), targetUrl: scratchRedis.url(), from: 'latest', tmpDir: st.dir, log });
+        result.restore.redis = {
+          verified: res.checksum === 'verified' && res.keys.restored === res.keys.backup && res.keys.target === res.keys.backup && res.sample.mismatched.length === 0,
+          backup: res.manifest.key,
+          bucket: st.regions.b.bucket,
+          checksum: res.checksum,
+          duration_seconds: round2(res.durationSeconds),
+          target: `scratch redis-server on 127.0.0.1:${scratchRedis.port}`,
+          keys: res.keys,
+          sample: { compared: res.sample.compared, mismatched: res.sample.mismatched.length },
+        };
+      } finally {
+        await scratchRedis.destroy().catch(() => undefined);
+      }
+      const pg = result.restore.postgresql;
+      const rd = result.restore.redis;
+      Object.assign(result.restore, {
+        verified: pg.verified && rd.verified,
+        duration_seconds: round2((Date.now() - s0) / 1000),
+        backup: pg.backup,
+        bucket: pg.bucket,
+        tables: pg.tables,
+      });
+      if (!pg.verified) throw new Error('restored PostgreSQL row counts do not match the manifest');
+      if (!rd.verified) throw new Error(`restored Redis keys do not match the backup (${rd.keys.restored}/${rd.keys.backup} keys, ${rd.sample.mismatched} sampled value(s) differ)`);
+      return {
+        value: undefined,
+        detail: `from ${st.regions.b.bucket}: PostgreSQL ${pg.backup} into a scratch database on ${dbTarget}, checksum verified, ${pg.tables.length} table(s) match the manifest (${pg.duration_seconds}s); Redis ${rd.backup} into a scratch redis-server, checksum verified, ${rd.keys.restored} keys, ${rd.sample.compared} sampled values match (${rd.duration_seconds}s)`,
+      };
     }).catch((err: unknown) => {
       if (!result.restore.error) result.restore.error = err instanceof Error ? err.message : String(err);
       throw err;
     });
-    checks.push({ name: 'restore verified', ok: result.restore.verified, detail: result.restore.backup ? `${result.restore.backup}: checksum + row counts` : 'no restore' });
+    checks.push({
+      name: 'restore verified',
+      ok: result.restore.verified,
+      detail: `PostgreSQL ${result.restore.postgresql ? `${result.restore.postgresql.backup}: checksum + row counts ${result.restore.postgresql.verified ? 'ok' : 'MISMATCH'}` : 'not restored'}; Redis ${result.restore.redis ? `${result.restore.redis.backup}: checksum + keys + sampled values ${result.restore.redis.verified ? 'ok' : 'MISMATCH'}` : 'not restored'}`,
+    });
   } catch (err) {
     result.error = redact(err instanceof Error ? err.message : String(err));
   } finally {

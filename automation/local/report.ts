@@ -27,7 +27,11 @@ export function renderReport(r: DrillResult): string {
   L.push(`| replication lag at failure | ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes |`);
   if (r.rpo.replication_hold) L.push(`| replication held back before the failure | ${r.rpo.replication_hold.ms} ms (${r.rpo.replication_hold.how === 'sender' ? 'walsender stopped: nothing reached the standby' : 'replay paused: received, not applied'}) |`);
   if (r.rpo.estimated_data_loss) L.push(`| engine's estimated data loss | ${r.rpo.estimated_data_loss.lag_seconds ?? '?'} s / ${r.rpo.estimated_data_loss.lag_bytes ?? '?'} bytes (${r.rpo.estimated_data_loss.basis}) |`);
-  L.push(`| restore verified | ${yes(r.restore.verified)}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}${r.restore.backup ? ` (${r.restore.backup} from ${r.restore.bucket})` : ''} |`);
+  L.push(`| restore verified (PostgreSQL and Redis) | ${yes(r.restore.verified)}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''} |`);
+  const pg = r.restore.postgresql;
+  const rd = r.restore.redis;
+  L.push(`| PostgreSQL restore | ${pg ? `${yes(pg.verified)}: ${pg.backup} from ${pg.bucket} into ${pg.target}, checksum ${pg.checksum}, ${pg.tables.filter((t) => t.ok).length}/${pg.tables.length} tables match (${pg.duration_seconds} s)` : 'not run'} |`);
+  L.push(`| Redis restore | ${rd ? `${yes(rd.verified)}: ${rd.backup} from ${rd.bucket} into a ${rd.target}, checksum ${rd.checksum}, ${rd.keys.restored}/${rd.keys.backup} keys, ${rd.sample.compared - rd.sample.mismatched}/${rd.sample.compared} sampled values match (${rd.duration_seconds} s)` : 'not run'} |`);
   L.push(`| traffic | ${r.traffic.load_tps} writes/s: ${r.traffic.ops} ops, ${r.traffic.db_errors} database / ${r.traffic.cache_errors} cache errors, ${r.traffic.reconnects} (re)connects |`);
   L.push('');
   L.push('## Checks', '');

@@ -242,6 +242,20 @@ export async function seedBotData(state: LocalState, region: string, users = 500
     await c.query(`INSERT INTO reminders (id, user_id, due_at, body, region) SELECT gen_random_uuid(), id, now() + (telegram_id % 30) * interval '1 day', 'seed reminder', $1 FROM users WHERE telegram_id % 3 = 0`, [region]);
     const out: Record<string, number> = {};
     for (const t of BOT_TABLES) out[t] = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t}`)).rows[0].n);
+    // The cache: one conversation state per seeded user (what the bot keeps in Redis), no expiry.
+    const tgIds = (await c.query<{ t: string }>(`SELECT telegram_id::text AS t FROM users WHERE name LIKE 'seed-user-%'`)).rows.map((r) => r.t);
+    const r = redisClient(env.redisPort(region), env.redisPassword, { connectTimeout: 5000 });
+    try {
+      await r.connect();
+      const p = r.pipeline();
+      for (const t of tgIds) p.hset(`bot:conversation:${t}`, { step: 'start', lang: 'en', region });
+      const res = (await p.exec()) ?? [];
+      const failed = res.filter(([err]) => err);
+      if (failed.length) throw new Error(`seeding the cache failed for ${failed.length} key(s): ${String(failed[0][0])}`);
+      out.cache_conversations = tgIds.length;
+    } finally {
+      r.disconnect();
+    }
     return out;
   } finally {
     await c.end();

@@ -65,25 +65,56 @@ describe('local rehearsal @integration', function () {
     assert.equal(r.rpo.lost_writes, 0);
     assert.equal(r.rpo.cache_lost_writes, 0);
     assert.equal(r.restore.verified, true);
+    // Both backups taken by the engine, copied to b's bucket, restored from there and verified.
+    assert.equal(r.restore.postgresql?.verified, true);
+    assert.equal(r.restore.postgresql?.bucket, 'bot-dr-b');
+    assert.ok((r.restore.postgresql?.tables.length ?? 0) >= 4);
+    assert.equal(r.restore.redis?.verified, true);
+    assert.equal(r.restore.redis?.bucket, 'bot-dr-b');
+    assert.match(r.restore.redis?.backup ?? '', /redis/);
+    assert.ok((r.restore.redis?.keys.backup ?? 0) >= 500, `redis keys ${r.restore.redis?.keys.backup} (500 seeded conversations + traffic)`);
+    assert.equal(r.restore.redis?.keys.restored, r.restore.redis?.keys.backup);
+    assert.equal(r.restore.redis?.sample.mismatched, 0);
     assert.ok(r.ok);
     assert.ok(fs.readFileSync(r.report, 'utf8').includes('lost database writes (RPO) | 0'));
     assert.deepEqual(r.steps.map((s) => s.name), ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'report', 'teardown']);
     assert.equal(fs.existsSync(path.join(root.dir, 'planned')), false, 'torn down');
   });
 
-  it('drill: an unplanned datacenter failover completes and traffic resumes on b', async () => {
-    const r = await runDrill({ scenario: 'datacenter', loadTps: 20, durationSeconds: 1, dir: path.join(root.dir, 'dc'), keep: false, reportsDir: path.join(root.dir, 'reports') });
+  it('dr drill --local --json: an unplanned datacenter failover completes, traffic resumes on b, no password leaks', async () => {
+    const envDir = path.join(root.dir, 'dc');
+    const res = await dr(['drill', '--local', '--scenario', 'datacenter', '--load-tps', '20', '--duration', '1', '--dir', envDir, '--reports-dir', path.join(root.dir, 'reports'), '--keep', '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const r = res.json();
     assert.equal(r.error, undefined);
+    for (const k of ['scenario', 'rto_seconds', 'rpo', 'steps', 'restore', 'report']) assert.ok(k in r, `--json has ${k}`);
+    assert.equal(typeof r.restore.verified, 'boolean');
+    assert.equal(typeof r.restore.duration_seconds, 'number');
+    assert.equal(r.restore.redis.verified, true);
+    // Kept: the credentials are on disk (secrets.json) but in none of the outputs, the report or the logs.
+    const passwords = Object.values((JSON.parse(fs.readFileSync(path.join(envDir, 'secrets.json'), 'utf8')) as { secrets: Record<string, string> }).secrets);
+    assert.equal(passwords.length, 3);
+    const texts: Record<string, string> = {
+      stdout: res.stdout,
+      stderr: res.stderr,
+      report: fs.readFileSync(r.report, 'utf8'),
+      'state.json': fs.readFileSync(path.join(envDir, 'state.json'), 'utf8'),
+      notifications: fs.readFileSync(path.join(envDir, 'notifications.log'), 'utf8'),
+    };
+    assert.ok(texts.notifications.includes('"kind":"incident"'));
+    for (const [name, text] of Object.entries(texts)) for (const pw of passwords) assert.ok(!text.includes(pw), `${name} contains a password`);
+    await down(envDir);
     assert.equal(r.failover?.outcome, 'completed');
     assert.equal(r.failover?.mode, 'unplanned');
     assert.equal(r.failover?.incident, 'datacenter');
     assert.ok(r.rto_seconds !== null && r.rto_seconds > 0);
     assert.ok(r.detection_seconds !== null && r.detection_seconds >= 2, 'three checks a second apart');
-    assert.equal(r.checks.find((c) => c.name === 'incident detected as scenario')?.ok, true);
-    const secrets = r.failover?.steps.find((s) => s.name === 'promote-secrets');
+    assert.equal(r.checks.find((c: { name: string; ok: boolean }) => c.name === 'incident detected as scenario')?.ok, true);
+    const secrets = r.failover?.steps.find((s: { name: string }) => s.name === 'promote-secrets');
     assert.equal(secrets?.status, 'skipped');
     assert.match(secrets?.detail ?? '', /no local counterpart/);
     assert.ok(r.ok, JSON.stringify(r.checks));
+    assert.equal(fs.existsSync(envDir), false);
   });
 
   describe('one environment: crash, split-brain guard, failback', () => {

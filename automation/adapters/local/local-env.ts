@@ -33,6 +33,11 @@ export class LocalEnv {
     return `postgresql://${user}:${encodeURIComponent(this.state.secrets.app_password)}@127.0.0.1:${this.pgPort(region)}/${database}`;
   }
 
+  /** The cache's URL (what the bot and the backup engine use). */
+  redisUrl(region: string): string {
+    return `redis://:${encodeURIComponent(this.state.secrets.redis_password)}@127.0.0.1:${this.redisPort(region)}`;
+  }
+
   get redisPassword(): string {
     return this.state.secrets.redis_password;
   }
