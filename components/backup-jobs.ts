@@ -5,7 +5,8 @@ import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { BACKUP_METRICS_NAMESPACE } from '../lib/backup-metrics';
-import { BACKUP_SERVICES, BACKUP_TIERS, DEFAULT_RETENTION, RetentionPolicy, backupSchedules, retentionCounts, validateRetention } from '../lib/lifecycle';
+import { BackupJobEnvName } from '../lib/backup-job-env';
+import { BACKUP_SERVICES, BACKUP_TIERS, DEFAULT_RETENTION, RESTORE_TEST_SCHEDULE, RetentionPolicy, backupSchedules, retentionCounts, validateRetention } from '../lib/lifecycle';
 import { arnAccount, arnPartition, backupJobPolicy, ecrLambdaPullPolicy, ecrLifecyclePolicy, schedulerPolicy, serviceTrustPolicy } from '../lib/policies';
 
 /** Path of the job's handler inside the image (engineer C's `automation/lambda/handler.ts`, compiled). */
@@ -42,6 +43,15 @@ export interface BackupJobsArgs {
   dbSecretArn: pulumi.Input<string>;
   /** ARN of the RDS instance the job may snapshot. Omit to grant no RDS snapshot permissions. */
   dbInstanceArn?: pulumi.Input<string>;
+  /**
+   * The database in THIS region the job dumps (DB_HOST/DB_PORT/DB_NAME/DB_INSTANCE_ID). The secret's `host` is the
+   * primary's at the time it was written, so the job is always given its own region's address.
+   */
+  database?: { host: pulumi.Input<string>; port: number; name: string; instanceId: pulumi.Input<string> };
+  /** The cache in this region (CACHE_HOST/CACHE_PORT/CACHE_TLS). */
+  cache?: { host: pulumi.Input<string>; port: number; tls: boolean };
+  /** Cross-region copy of the weekly/monthly RDS snapshots: the peer region and the key there (PEER_REGION/PEER_KMS_KEY_ARN). */
+  peer?: { region: string; kmsKeyArn: pulumi.Input<string> };
   /** Secrets Manager ARN of the Redis auth token, if the cache has one. */
   cacheAuthSecretArn?: pulumi.Input<string>;
   /** ElastiCache replication group id the job may snapshot. Omit to grant no ElastiCache permissions. */
@@ -207,9 +217,9 @@ export class BackupJobs extends pulumi.ComponentResource {
         policy: pulumi
           .all([
             pulumi.all([account, partition, args.bucketArn, args.kmsKeyArn, secretArns]),
-            pulumi.all([args.alertsTopicArn, logGroup.arn, dlq.arn, args.dbInstanceArn, args.cacheReplicationGroupId]),
+            pulumi.all([args.alertsTopicArn, logGroup.arn, dlq.arn, args.dbInstanceArn, args.cacheReplicationGroupId, args.peer?.kmsKeyArn]),
           ])
-          .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId]]) =>
+          .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId, peerKmsKeyArn]]) =>
             JSON.stringify(
               backupJobPolicy({
                 region: args.region,
@@ -226,6 +236,7 @@ export class BackupJobs extends pulumi.ComponentResource {
                 dbInstanceArn,
                 snapshotPrefix: BACKUP_SNAPSHOT_PREFIX,
                 cacheReplicationGroupId: cacheId,
+                peer: args.peer && peerKmsKeyArn ? { region: args.peer.region, kmsKeyArn: peerKmsKeyArn } : undefined,
               }),
             ),
           ),
@@ -234,7 +245,9 @@ export class BackupJobs extends pulumi.ComponentResource {
     );
 
     // --- function ---------------------------------------------------------------------------
-    const env: Record<string, pulumi.Input<string>> = {
+    // The handler's environment contract is lib/backup-job-env.ts (test/infra/backup-jobs.test.ts derives the
+    // required names from it, so this list and the handler cannot drift).
+    const env: Partial<Record<BackupJobEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> = {
       DR_REGION: args.region,
       BACKUP_BUCKET: args.bucketName,
       DB_SECRET_ARN: args.dbSecretArn,
@@ -243,6 +256,21 @@ export class BackupJobs extends pulumi.ComponentResource {
       SNAPSHOT_PREFIX: BACKUP_SNAPSHOT_PREFIX,
       NODE_OPTIONS: '--enable-source-maps',
     };
+    if (args.database) {
+      env.DB_HOST = args.database.host;
+      env.DB_PORT = String(args.database.port);
+      env.DB_NAME = args.database.name;
+      env.DB_INSTANCE_ID = args.database.instanceId;
+    }
+    if (args.peer) {
+      env.PEER_REGION = args.peer.region;
+      env.PEER_KMS_KEY_ARN = args.peer.kmsKeyArn;
+    }
+    if (args.cache) {
+      env.CACHE_HOST = args.cache.host;
+      env.CACHE_PORT = String(args.cache.port);
+      env.CACHE_TLS = String(args.cache.tls);
+    }
     if (args.cacheAuthSecretArn !== undefined) env.CACHE_SECRET_ARN = args.cacheAuthSecretArn;
     if (args.cacheReplicationGroupId !== undefined) env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
     for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
@@ -323,6 +351,31 @@ export class BackupJobs extends pulumi.ComponentResource {
         { ...child, dependsOn: [schedulerRolePolicy] },
       );
     }
+    // The weekly restore test (C2's handler, `action: restore-test`): restores the newest PostgreSQL backup into a
+    // scratch database dr_restore_test_<stamp> on the same server, compares row counts, marks the manifest
+    // VERIFIED or FAILED (+ SNS alert), then drops it. Enabled exactly where the backups are. The job's DB user
+    // needs CREATEDB (the RDS master user has it; see docs/infra-notes.md).
+    const restoreTestName = `${args.namePrefix}-${RESTORE_TEST_SCHEDULE.name}`;
+    this.scheduleNames.push(restoreTestName);
+    new aws.scheduler.Schedule(
+      `${name}-${RESTORE_TEST_SCHEDULE.name}`,
+      {
+        name: restoreTestName,
+        description: `weekly PostgreSQL restore test (${RESTORE_TEST_SCHEDULE.expression} UTC)`,
+        scheduleExpression: RESTORE_TEST_SCHEDULE.expression,
+        scheduleExpressionTimezone: 'UTC',
+        state: this.scheduleState,
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: {
+          arn: fn.arn,
+          roleArn: schedulerRole.arn,
+          input: JSON.stringify(RESTORE_TEST_SCHEDULE.input),
+          retryPolicy: { maximumRetryAttempts: 1, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: dlq.arn },
+        },
+      },
+      { ...child, dependsOn: [schedulerRolePolicy] },
+    );
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;

@@ -11,7 +11,7 @@ import { Database, DatabaseMode } from './database';
 import { DbCredentials } from './db-credentials';
 import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
-import { Network } from './network';
+import { Network, POSTGRES_PORT, REDIS_PORT } from './network';
 
 /** Names of the stack outputs a peer stack reads through its StackReference. */
 export const PEER_OUTPUTS = {
@@ -277,6 +277,9 @@ export class RegionalDr extends pulumi.ComponentResource {
           // The DB secret in the job's OWN region (the primary's, or its replica here): it outlives the other region.
           dbSecretArn: creds!.secretArn,
           dbInstanceArn: db.arn,
+          database: { host: db.address, port: POSTGRES_PORT, name: cfg.database.dbName, instanceId: db.identifier },
+          cache: { host: cache.endpoint, port: REDIS_PORT, tls: true },
+          peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
           cacheAuthSecretArn: cache.authSecretArn,
           cacheReplicationGroupId: cache.replicationGroupId,
           alertsTopicArn: alerts.topicArn,

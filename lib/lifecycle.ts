@@ -156,6 +156,17 @@ export function backupSchedules(): BackupSchedule[] {
   return out;
 }
 
+/**
+ * The weekly restore test of the newest PostgreSQL backup (the backup job's `restore-test` action): Sundays 06:00
+ * UTC, after the weekly (04:00/04:30) and a monthly (05:00/05:30) backup of the same morning, so it exercises the
+ * backup just taken and never competes with a dump for the job's single concurrent execution.
+ */
+export const RESTORE_TEST_SCHEDULE = Object.freeze({
+  name: 'postgresql-restore-test',
+  expression: 'cron(0 6 ? * SUN *)',
+  input: Object.freeze({ service: 'postgresql', action: 'restore-test' }),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Lifecycle rules
 // ---------------------------------------------------------------------------------------------

@@ -213,6 +213,8 @@ export interface BackupJobPolicyInput {
   snapshotPrefix: string;
   /** The ElastiCache replication group the job snapshots, if any. */
   cacheReplicationGroupId?: string;
+  /** Cross-region snapshot copy target: the peer region and the key the copy is encrypted with there. */
+  peer?: { region: string; kmsKeyArn: string };
 }
 
 /**
@@ -302,6 +304,17 @@ export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
         Resource: rdsSnapshots,
       },
     );
+    if (p.peer) {
+      // An encrypted cross-region CopyDBSnapshot needs grants on the source key and on the destination key;
+      // only through RDS in those two regions.
+      statements.push({
+        Sid: 'RdsSnapshotCopyKeys',
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+        Resource: [p.kmsKeyArn, p.peer.kmsKeyArn],
+        Condition: { StringEquals: { 'kms:ViaService': [`rds.${p.region}.amazonaws.com`, `rds.${p.peer.region}.amazonaws.com`] } },
+      });
+    }
   }
   if (p.cacheReplicationGroupId) {
     statements.push({

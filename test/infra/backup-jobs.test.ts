@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import * as aws from '@pulumi/aws';
 import { BACKUP_JOB_HANDLER, BackupJobs, BackupJobsArgs, buildContextHash } from '../../components/backup-jobs';
 import { BACKUP_METRICS_NAMESPACE } from '../../lib/backup-metrics';
+import { BACKUP_JOB_ENV, parseBackupJobEnv, retainVar } from '../../lib/backup-job-env';
+import { BACKUP_SERVICES, BACKUP_TIERS, RESTORE_TEST_SCHEDULE } from '../../lib/lifecycle';
+import { P, runStack } from './stacks';
 import { ProgramRun, RecordedResource, runProgram, runProgramExpectingError, serializeDeep } from '../helpers/pulumi';
 import { Registration, captureRegistrations, dependsOn, unwrapSecret } from '../helpers/registrations';
 
@@ -201,10 +204,18 @@ describe('components/BackupJobs', () => {
   });
 
   describe('schedules', () => {
-    it('has daily, weekly and monthly UTC schedules per service carrying {tier, service}', () => {
+    it('has daily, weekly and monthly UTC schedules per service carrying {tier, service}, plus the weekly restore test', () => {
       const s = run.byType('aws:scheduler/schedule:Schedule');
-      assert.equal(s.length, 6);
+      assert.equal(s.length, 7);
       const payloads = s.map((x) => JSON.parse(x.inputs.target.input));
+      assert.deepEqual(
+        payloads.filter((p) => p.action !== undefined),
+        [{ service: 'postgresql', action: 'restore-test' }],
+      );
+      const restore = s.find((x) => JSON.parse(x.inputs.target.input).action === 'restore-test')!;
+      assert.equal(restore.inputs.name, 'acme-postgresql-restore-test');
+      assert.equal(restore.inputs.scheduleExpression, RESTORE_TEST_SCHEDULE.expression);
+      assert.match(restore.inputs.scheduleExpression, /SUN/, 'weekly');
       for (const service of ['postgresql', 'redis']) {
         for (const tier of ['daily', 'weekly', 'monthly']) assert.ok(payloads.some((p) => p.service === service && p.tier === tier), `${service}/${tier}`);
       }
@@ -221,7 +232,7 @@ describe('components/BackupJobs', () => {
     it('exist but are DISABLED on the secondary (promotion flips them)', async () => {
       const r = await runProgram(build({ role: 'secondary' }), { calls: ecrAuth });
       const s = r.byType('aws:scheduler/schedule:Schedule');
-      assert.equal(s.length, 6);
+      assert.equal(s.length, 7, 'the restore test too');
       for (const x of s) assert.equal(x.inputs.state, 'DISABLED');
     });
     it('invoke through a scheduler role limited to this function and the DLQ', () => {
@@ -245,6 +256,67 @@ describe('components/BackupJobs', () => {
         assert.match(error.message, re);
         assert.equal(resources.filter((r) => r.custom && !r.type.startsWith('pulumi:providers')).length, 0);
       });
+    }
+  });
+});
+
+describe('backup job environment contract (lib/backup-job-env.ts) — the composed stack', () => {
+  const envOf = (r: ProgramRun): Record<string, string> => r.one('aws:lambda/function:Function').plainInputs.environment.variables;
+  /** Derived from the handler's contract, not listed by hand: a new required variable fails this test. */
+  const REQUIRED = Object.entries(BACKUP_JOB_ENV)
+    .filter(([, spec]) => spec.required !== 'optional')
+    .map(([name]) => name);
+  /** Optional variables the stack knows and must therefore set (the handler loses a feature without them). */
+  const KNOWN_OPTIONAL = ['METRICS_NAMESPACE', 'ALERTS_TOPIC_ARN', 'SNAPSHOT_PREFIX', 'DB_PORT', 'DB_NAME', 'DB_INSTANCE_ID', 'PEER_REGION', 'PEER_KMS_KEY_ARN', 'CACHE_PORT', 'CACHE_TLS', 'CACHE_SECRET_ARN', 'CACHE_REPLICATION_GROUP_ID'];
+  const RETAIN = BACKUP_SERVICES.flatMap((s) => BACKUP_TIERS.map((t) => retainVar(s, t)));
+
+  it('the required set is derived from the contract and covers always/postgresql/redis', () => {
+    for (const must of ['DR_REGION', 'BACKUP_BUCKET', 'DB_SECRET_ARN', 'CACHE_HOST']) assert.ok(REQUIRED.includes(must), must);
+    for (const n of KNOWN_OPTIONAL) assert.ok(n in BACKUP_JOB_ENV, `${n} is not in the contract any more`);
+  });
+
+  for (const stack of ['primary', 'secondary'] as const) {
+    it(`${stack}: sets every required variable and every optional one the stack knows; sets no unknown name`, async () => {
+      const r = await runStack(stack);
+      const env = envOf(r);
+      for (const n of [...REQUIRED, ...KNOWN_OPTIONAL, ...RETAIN]) assert.ok(typeof env[n] === 'string' && env[n] !== '', `${stack}: ${n} is not set`);
+      for (const n of Object.keys(env)) assert.ok(n in BACKUP_JOB_ENV || RETAIN.includes(n) || n === 'NODE_OPTIONS', `${stack}: ${n} is not in the handler's contract`);
+      // The handler's own parser accepts it for both services (no problem reported).
+      for (const svc of BACKUP_SERVICES) parseBackupJobEnv(env, svc);
+      const db = r.one('aws:rds/instance:Instance');
+      assert.equal(env.DB_HOST, db.state.address, "its own region's DB, not the secret's host");
+      assert.equal(env.DB_INSTANCE_ID, db.state.identifier);
+      assert.equal(env.DB_PORT, '5432');
+      assert.equal(env.DB_NAME, 'bot');
+      const rg = r.one('aws:elasticache/replicationGroup:ReplicationGroup');
+      assert.equal(env.CACHE_HOST, rg.state.primaryEndpointAddress);
+      assert.equal(env.CACHE_TLS, 'true');
+      assert.equal(env.CACHE_PORT, '6379');
+      assert.equal(env.CACHE_REPLICATION_GROUP_ID, rg.state.id);
+      const region = stack === 'primary' ? 'us-east-1' : 'us-west-2';
+      const peer = stack === 'primary' ? 'us-west-2' : 'us-east-1';
+      assert.equal(env.DR_REGION, region);
+      assert.equal(env.PEER_REGION, peer);
+      const peerKey = r.byType('aws:kms/key:Key').find((k) => k.region === peer)!;
+      assert.equal(env.PEER_KMS_KEY_ARN, peerKey.state.arn);
+      const pol = JSON.parse(r.one('aws:iam/rolePolicy:RolePolicy', /backup-jobs-role-policy/).inputs.policy);
+      const copy = pol.Statement.find((x: { Sid?: string }) => x.Sid === 'RdsSnapshotCopyKeys');
+      assert.ok(copy.Resource.includes(peerKey.state.arn), 'may encrypt the snapshot copy with the peer key');
+      assert.deepEqual(copy.Condition.StringEquals['kms:ViaService'].sort(), [`rds.${region}.amazonaws.com`, `rds.${peer}.amazonaws.com`].sort());
+    });
+  }
+
+  it('the restore-test schedule is enabled exactly where the backups are (primary, promoted secondary)', async () => {
+    for (const [stack, overrides, state] of [
+      ['primary', {}, 'ENABLED'],
+      ['secondary', {}, 'DISABLED'],
+      ['secondary', { [`${P}:database`]: { promoted: true } }, 'ENABLED'],
+    ] as const) {
+      const r = await runStack(stack, overrides);
+      const schedules = r.byType('aws:scheduler/schedule:Schedule');
+      const restore = schedules.filter((x) => JSON.parse(x.inputs.target.input).action === 'restore-test');
+      assert.equal(restore.length, 1, stack);
+      for (const x of schedules) assert.equal(x.inputs.state, state, `${stack} ${x.inputs.name}`);
     }
   });
 });
