@@ -139,7 +139,11 @@ export class Cache extends pulumi.ComponentResource {
             primaryReplicationGroupId: this.replicationGroup.id,
             globalReplicationGroupDescription: 'bot-platform-dr Redis global datastore',
           },
-          o,
+          // After a cache failover (FailoverGlobalReplicationGroup, issue 5) the datastore's primary member is the
+          // other region's group. `primaryReplicationGroupId` forces a replacement in the provider, so without this
+          // a later `pulumi up` of this stack would try to DELETE and recreate the global datastore — with the
+          // survivor's data in it. It only matters at creation; who is primary afterwards is dr's business.
+          { ...o, ignoreChanges: ['primaryReplicationGroupId'] },
         );
         this.globalReplicationGroupId = global.globalReplicationGroupId;
       } else {

@@ -1,3 +1,4 @@
+import { registration } from '../helpers/registrations';
 import { strict as assert } from 'node:assert';
 import { P, PRIMARY_OUTPUTS, runStack } from './stacks';
 
@@ -76,5 +77,14 @@ describe('Cache', () => {
     assert.equal(rg.inputs.globalReplicationGroupId, undefined);
     assert.equal(rg.inputs.transitEncryptionEnabled, true);
     assert.equal(rg.inputs.atRestEncryptionEnabled, true);
+  });
+
+  it('global datastore ignores primaryReplicationGroupId (a cache failover moves the primary; a later up must not replace it)', async () => {
+    const run = await runStack('primary');
+    const global = run.one(GLOBAL);
+    assert.equal(global.inputs.primaryReplicationGroupId, run.one(RG).state.id, 'created from this region');
+    assert.deepEqual(registration(run.regs, global.name).ignoreChanges, ['primaryReplicationGroupId']);
+    // Nothing else is ignored on the group or the datastore.
+    assert.deepEqual(registration(run.regs, run.one(RG).name).ignoreChanges, []);
   });
 });
