@@ -3,22 +3,25 @@ import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../errors';
 import { runDrill, SCENARIOS, Scenario } from '../../local/drill';
 import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
+import { AWS_DRILL_FLAGS, awsDrillCommand } from '../../aws/drill-run';
 
 export const command: Command = {
   name: 'drill',
-  summary: 'local two-region rehearsal under load: inject a failure, detect, fail over, restore and verify; measures RTO/RPO',
+  summary: '--local: two-region rehearsal under load (failure, detection, failover, restore, verify; RTO/RPO); --stack scratch: the restore drill on AWS',
   flags: {
     local: LOCAL_FLAG,
     scenario: { type: 'string', description: 'what fails', choices: SCENARIOS, default: 'datacenter' },
     'load-tps': { type: 'number', description: 'bot writes per second during the drill', default: 20 },
     duration: { type: 'number', description: 'seconds of steady traffic before the failure', default: 5 },
     keep: { type: 'boolean', description: 'leave the environment running afterwards' },
-    'reports-dir': { type: 'string', description: 'where the Markdown report goes', default: 'reports' },
-    dir: DIR_FLAG,
+    'reports-dir': { type: 'string', description: 'where the report goes (--local: Markdown; AWS: JSON + Markdown, also stored in the bucket)', default: 'reports' },
+    dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
+    ...AWS_DRILL_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
-    if (!ctx.flags.bool('local')) throw new UsageError("'dr drill' on AWS (--stack scratch) arrives with the AWS adapters; for now use 'dr drill --local'");
+    if (ctx.flags.bool('local') && ctx.flags.has('stack')) throw new UsageError('--local and --stack exclude each other: the local rehearsal or the scratch-stack drill on AWS');
+    if (!ctx.flags.bool('local')) return awsDrillCommand(ctx);
     const tps = ctx.flags.number('load-tps') ?? 20;
     const duration = ctx.flags.number('duration') ?? 5;
     if (!(tps >= 1 && tps <= 1000)) throw new UsageError(`--load-tps must be between 1 and 1000, got ${tps}`);
