@@ -23,6 +23,7 @@ import { S3Store } from '../adapters/aws/s3-store';
 import { localPorts, localTopology } from '../adapters/local/index';
 import { LocalEnv } from '../adapters/local/local-env';
 import { LocalDatabase } from '../adapters/local/local-database';
+import { LocalNotifier } from '../adapters/local/local-notifier';
 import { LocalPgTools } from '../adapters/local/pg-tools';
 import { LocalRedisTools } from '../adapters/local/redis-tools';
 import { RedisServer } from '../adapters/local/redis-server';
@@ -270,6 +271,10 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
         threshold: o.checkThreshold ?? 3,
         autoFailover: true,
         stopAfterFailover: true,
+        alert: async (a) => {
+          notifications.push({ kind: a.kind, message: redact(a.message) });
+          return new LocalNotifier(st.notifications_log).alert(a);
+        },
         signal: monitorAbort.signal,
         listener: o.onEngineStep,
         onEvent: (e) => {

@@ -57,6 +57,7 @@ describe('drill with real replication lag @integration', function () {
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.failover?.outcome, 'completed');
     assert.deepEqual(r.rpo.replication_hold, { how: 'sender', ms: 2000 });
+    assert.deepEqual(r.notifications.map((n) => n.kind), ['incident', 'started', 'finished'], 'the monitor alerted, then the engine notified');
 
     // Lag at failure, measured just before the kill.
     assert.ok(r.rpo.lag_at_failure_seconds !== null && r.rpo.lag_at_failure_seconds > 0, `lag ${r.rpo.lag_at_failure_seconds}`);
