@@ -82,6 +82,8 @@ export interface PgSnapshotSession {
    * on the same snapshot, so counting overlaps the dump instead of delaying it.
    */
   countTables(): Promise<Record<string, number>>;
+  /** Cancel a running countTables() (the dump failed: do not wait for counts nobody needs). */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -54,3 +54,37 @@ describe('backup job: suspiciously small backups alert', () => {
     assert.ok(await store.head(res.key + '.metadata.json'), 'the small backup is kept');
   });
 });
+
+describe('backup engine: dump and row counts fail together, promptly', () => {
+  it('a dump that fails cancels the still-running count and reports the dump error; nothing is stored', async () => {
+    const { backupPostgres } = await import('../../automation/backup/postgres');
+    const { OperationError } = await import('../../automation/cli/errors');
+    const store = new MemoryStore();
+    let cancelled = 0;
+    let rejectCount: (e: Error) => void = () => undefined;
+    const tools: PgTools = {
+      ...fakePg(() => 0),
+      openSnapshot: async () => ({
+        snapshotId: 's',
+        // A count over a huge table: it only ends when cancelled.
+        countTables: () => new Promise((_, reject) => (rejectCount = reject)),
+        cancel: async () => {
+          cancelled++;
+          rejectCount(new Error('canceling statement due to user request'));
+        },
+        close: async () => undefined,
+      }),
+      dump: (): DumpProcess => {
+        const stdout = new Readable({ read() {} });
+        stdout.push(Buffer.alloc(100));
+        return { stdout, done: Promise.reject(new Error('pg_dump exited with 1: permission denied for table secrets')), kill: () => stdout.destroy() };
+      },
+    };
+    await assert.rejects(
+      () => backupPostgres({ url: 'postgresql://u:p@db/bot', tier: 'daily', store, tools, clock: { now: () => new Date('2025-01-06T03:00:00Z') } }),
+      (e: unknown) => e instanceof OperationError && /no backup was recorded: pg_dump exited with 1: permission denied for table secrets/.test(e.message),
+    );
+    assert.equal(cancelled, 1);
+    assert.deepEqual([...store.objects.keys()], []);
+  });
+});

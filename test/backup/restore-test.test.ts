@@ -130,6 +130,35 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     assert.deepEqual(await store.list('postgresql/monthly/'), []);
   });
 
+  it('cancel() stops a count that is still running (pg_cancel_backend on the snapshot session)', async () => {
+    const { Client } = await import('pg');
+    const u = new URL(sourceUrl);
+    const locker = new Client({ host: u.hostname, port: Number(u.port), user: 'postgres', password: pg.cluster.secret, database: 'app' });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE'); // the count blocks behind this lock
+      const session = await tools.openSnapshot(sourceUrl);
+      try {
+        const counting = session.countTables();
+        counting.catch(() => undefined);
+        for (let i = 0; i < 200; i++) {
+          const waiting = await locker.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT count(*)%'");
+          if (waiting.rowCount) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.ok(session.cancel, 'the local adapter can cancel');
+        await session.cancel();
+        await assert.rejects(counting, /canceling statement due to user request/);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
   it('dr backups verify-restore: restores into a scratch database, marks the manifest VERIFIED, drops the scratch and stale leftovers', async () => {
     await pg.cluster.createDatabase('dr_restore_test_20000101_000000');
     const b = await dr(['backup', 'postgres', '--database-url', sourceUrl, '--tier', 'weekly', '--json'], env);

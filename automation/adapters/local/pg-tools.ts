@@ -160,10 +160,14 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     const c = await this.connect(url);
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const snapshotId = (await c.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
+      const row = (await c.query<{ s: string; pid: number }>('SELECT pg_export_snapshot() AS s, pg_backend_pid() AS pid')).rows[0];
+      const snapshotId = row.s;
       return {
         snapshotId,
         countTables: () => this.counts(c, true),
+        cancel: async () => {
+          await this.withClient(url, (k) => k.query('SELECT pg_cancel_backend($1)', [row.pid]));
+        },
         close: async () => {
           await c.query('COMMIT').catch(() => undefined);
           await c.end().catch(() => undefined);
