@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import { awsFailoverPorts, probeStacks, type SqlProbe } from '../adapters/aws/index';
-import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
+import { registerUrlSecret } from '../cli/commands/backup-shared';
 import { awsRegion } from '../adapters/aws/topology';
 import type { FlagSpecs } from '../cli/args';
 import type { CommandContext } from '../cli/command';
@@ -46,7 +46,7 @@ function listener(ctx: CommandContext) {
 
 /** SQL reach into each region from the optional `--primary-db-url` / `--secondary-db-url` (passwords registered for redaction). */
 export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): SqlProbe | undefined {
-  const urls: Record<string, string | undefined> = {};
+  const urls: Record<string, string> = {};
   for (const r of built.aws.regions) {
     const u = ctx.flags.string(`${r.key}-db-url`);
     if (u) {
@@ -58,7 +58,8 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
       urls[r.region] = u;
     }
   }
-  return Object.keys(urls).length ? pgSqlProbe(pgUrlResolver(urls)) : undefined;
+  for (const u of Object.values(urls)) registerUrlSecret(u);
+  return Object.keys(urls).length ? awsDeps.sqlProbe(urls) : undefined;
 }
 
 async function retentionDays(ctx: CommandContext, survivor: StackLike | undefined): Promise<number> {

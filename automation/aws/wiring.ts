@@ -12,6 +12,8 @@ import { defaultClients, AwsClientFactories } from '../adapters/aws/index';
 import { FileJournal } from '../adapters/local/file-journal';
 import { S3Journal } from '../adapters/aws/s3-journal';
 import { automationDriver } from '../adapters/aws/automation-workspace';
+import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
+import type { SqlProbe } from '../adapters/aws/rds';
 import { errorText } from '../adapters/aws/retry';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { buildAwsTopology, BuiltTopology, defaultDirection, plainOutputs } from '../adapters/aws/topology';
@@ -35,6 +37,8 @@ export interface AwsDeps {
   statusProbes: (env: Record<string, string | undefined>) => StatusProbes;
   /** The bucket store drill reports go to. */
   store: (region: string, bucket: string, env: Record<string, string | undefined>) => ObjectStore;
+  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL). */
+  sqlProbe: (urls: Record<string, string>) => SqlProbe;
   clock?: Clock;
   /** Bounded waits and retries of the adapters (tests shorten them; production uses the adapters' defaults). */
   waits?: { timeoutMs?: number; pollMs?: number };
@@ -48,6 +52,7 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   clients: () => defaultClients(),
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
+  sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
 };
 
 /** The live dependencies (a mutable copy: tests assign fields, then {@link resetAwsDeps}). */

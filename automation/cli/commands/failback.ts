@@ -1,20 +1,22 @@
 import { Command, JSON_FLAG } from '../command';
 import { failback } from '../../local/failback';
 import { requireState } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir, requireLocal } from '../../local/cli-support';
+import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
+import { AWS_FAILBACK_FLAGS, awsFailbackCommand } from '../../aws/failback-run';
 
 export const command: Command = {
   name: 'failback',
-  summary: 'rebuild the old primary as a replica (pg_rewind or base backup, REPLICAOF), then switch back with nothing lost',
+  summary: 'rebuild the old primary as a replica of the new one (AWS: its stack; --local: pg_rewind or base backup, REPLICAOF), then switch back with nothing lost',
   flags: {
     local: LOCAL_FLAG,
-    home: { type: 'string', description: 'region to return to', choices: ['a', 'b'], default: 'a' },
+    home: { type: 'string', description: '--local: region to return to', choices: ['a', 'b'], default: 'a' },
     yes: { type: 'boolean', description: 'confirm without a prompt' },
-    dir: DIR_FLAG,
+    dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
+    ...AWS_FAILBACK_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
-    requireLocal(ctx, 'failback');
+    if (!ctx.flags.bool('local')) return awsFailbackCommand(ctx);
     const state = requireState(localDir(ctx));
     let confirm = ctx.flags.bool('yes');
     if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(`Rebuild ${ctx.flags.string('home')} as a replica and switch back to it?`);
