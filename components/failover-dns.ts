@@ -8,9 +8,12 @@ export interface FailoverDnsArgs {
    * resources belong to this stack's account/credentials.
    */
   provider: aws.Provider;
-  /** The stack's role: `primary` → PRIMARY record, `secondary` → SECONDARY. `scratch` is refused. */
+  /**
+   * The stack's role: `primary` → PRIMARY record, `secondary` → SECONDARY — at CREATION only. Afterwards the
+   * failover type belongs to `dr` (docs/route53-control-plane.md). `scratch` is refused.
+   */
   role: 'primary' | 'secondary' | 'scratch';
-  /** This region, e.g. `us-east-1` (part of the record's set identifier). */
+  /** This region, e.g. `us-east-1`: the record's set identifier (region only — roles swap, regions don't). */
   region: string;
   /** Route 53 hosted zone id holding the record. */
   hostedZoneId: pulumi.Input<string>;
@@ -53,10 +56,21 @@ export function validateFailoverDnsArgs(args: FailoverDnsArgs): void {
   }
 }
 
+/** The record's set identifier: the region alone, so a stack keeps its record whatever its role becomes. */
+export function failoverSetIdentifier(region: string): string {
+  return region;
+}
+
 /**
  * Route 53 failover for one region: an HTTPS health check on the region's endpoint (every 10 s,
- * unhealthy after 3 failures) and a failover CNAME, PRIMARY or SECONDARY by role, carrying that check.
- * Route 53 answers with the PRIMARY while its check is healthy and with the SECONDARY otherwise.
+ * unhealthy after 3 failures) and a failover CNAME carrying that check, PRIMARY or SECONDARY by role when it is
+ * created. Route 53 answers with the PRIMARY while its check is healthy and with the SECONDARY otherwise.
+ *
+ * Who is PRIMARY after that is decided by the failover, not by the stacks: `dr failover`/`failback` swap the two
+ * records' types in one Route 53 change batch (each record keeps its own value and health check), and the record
+ * ignores changes to `failoverRoutingPolicies`, so a later `pulumi up` of either stack — whatever its role or
+ * `promoted` config says — never flips traffic back or collides with the other stack's record. The set identifier
+ * is the region alone (a role in it would make a re-targeted stack replace its record).
  */
 export class FailoverDns extends pulumi.ComponentResource {
   /** Route 53 health check id. */
@@ -97,11 +111,13 @@ export class FailoverDns extends pulumi.ComponentResource {
         type: 'CNAME',
         ttl: args.ttl ?? 60,
         records: [args.endpoint],
-        setIdentifier: `${args.region}-${this.failoverType.toLowerCase()}`,
+        setIdentifier: failoverSetIdentifier(args.region),
         failoverRoutingPolicies: [{ type: this.failoverType }],
         healthCheckId: check.id,
       },
-      child,
+      // deleteBeforeReplace: a replacement (e.g. the zone or name changed) must not create a second record of the
+      // same failover type next to the old one — Route 53 refuses that.
+      { ...child, ignoreChanges: ['failoverRoutingPolicies'], deleteBeforeReplace: true },
     );
 
     this.healthCheckId = check.id;

@@ -211,28 +211,50 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
   describe('Route 53', () => {
     const dns = () => new Route53Failover({ topology: topo(), route53: () => w.r53, clock, retry: FAST, waitTimeoutMs: 60_000, pollMs: 2_000 });
 
-    it('one UPSERT of the PRIMARY record with the survivor value and health check, then GetChange until INSYNC', async () => {
+    it('one atomic batch swapping the failover types (each record keeps its value and check), then GetChange until INSYNC', async () => {
       const d = dns();
       assert.equal(await d.current('bot.example.com'), A);
       await d.point('bot.example.com', B, opts());
       const ch = w.mocks.r53.commandCalls(ChangeResourceRecordSetsCommand);
       assert.equal(ch.length, 1);
-      assert.deepEqual(ch[0].args[0].input, {
-        HostedZoneId: 'Z0123456789ABCDEFGHIJ',
-        ChangeBatch: {
-          Comment: 'dr failover: bot.example.com → us-west-2',
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: `${A}-primary`, Failover: 'PRIMARY', HealthCheckId: 'hc-usw2-0002', TTL: 60, ResourceRecords: [{ Value: 'bot-usw2.example.com' }] },
-            },
-          ],
-        },
-      });
+      const a = { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: A, TTL: 60, HealthCheckId: 'hc-use1-0001', ResourceRecords: [{ Value: 'bot-use1.example.com' }] };
+      const b = { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: B, TTL: 60, HealthCheckId: 'hc-usw2-0002', ResourceRecords: [{ Value: 'bot-usw2.example.com' }] };
+      const changes = ch[0].args[0].input.ChangeBatch!.Changes!;
+      assert.equal(ch[0].args[0].input.HostedZoneId, 'Z0123456789ABCDEFGHIJ');
+      assert.equal(ch[0].args[0].input.ChangeBatch!.Comment, 'dr failover: bot.example.com → us-west-2');
+      assert.deepEqual(
+        changes.map((c) => [c.Action, c.ResourceRecordSet!.SetIdentifier, c.ResourceRecordSet!.Failover]),
+        [
+          ['DELETE', A, 'PRIMARY'],
+          ['DELETE', B, 'SECONDARY'],
+          ['CREATE', A, 'SECONDARY'],
+          ['CREATE', B, 'PRIMARY'],
+        ],
+      );
+      for (const c of changes) {
+        const { Failover: _f, ...rest } = c.ResourceRecordSet!;
+        void _f;
+        assert.deepEqual(rest, c.ResourceRecordSet!.SetIdentifier === A ? a : b, 'value, TTL and health check stay the record\'s own');
+      }
+      // The resulting zone: B PRIMARY with its own check, A SECONDARY with its own (what the stacks declare).
+      assert.deepEqual(
+        w.records.map((r) => [r.SetIdentifier, r.Failover, r.HealthCheckId]).sort(),
+        [
+          [A, 'SECONDARY', 'hc-use1-0001'],
+          [B, 'PRIMARY', 'hc-usw2-0002'],
+        ],
+      );
       assert.deepEqual(w.mocks.r53.commandCalls(GetChangeCommand).map((c) => c.args[0].input), [{ Id: '/change/C123' }, { Id: '/change/C123' }]);
       assert.equal(await d.current('bot.example.com'), B);
       await d.point('bot.example.com', B);
       assert.equal(w.mocks.r53.commandCalls(ChangeResourceRecordSetsCommand).length, 1, 'no second change');
+      // Failback swaps back the same way (the old region's own record still carries its check).
+      await d.point('bot.example.com', A);
+      assert.equal(await d.current('bot.example.com'), A);
+      assert.deepEqual(w.records.map((r) => [r.SetIdentifier, r.Failover]).sort(), [
+        [A, 'PRIMARY'],
+        [B, 'SECONDARY'],
+      ]);
     });
 
     it('PriorRequestNotComplete is retried; a control plane that does not answer fails with a clear error', async () => {

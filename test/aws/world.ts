@@ -143,8 +143,8 @@ export class World {
   /** Replica ARN → its primary region (undefined = standalone). */
   secrets: Record<string, string | undefined> = {};
   records: ResourceRecordSet[] = [
-    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: `${A}-primary`, Failover: 'PRIMARY', TTL: 60, HealthCheckId: PRIMARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-use1.example.com' }] },
-    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: `${B}-secondary`, Failover: 'SECONDARY', TTL: 60, HealthCheckId: SECONDARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-usw2.example.com' }] },
+    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: A, Failover: 'PRIMARY', TTL: 60, HealthCheckId: PRIMARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-use1.example.com' }] },
+    { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: B, Failover: 'SECONDARY', TTL: 60, HealthCheckId: SECONDARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-usw2.example.com' }] },
   ];
   changePolls = 1;
   s3: Record<string, string> = {};
@@ -411,11 +411,22 @@ export class World {
         this.throttleNext.ChangeResourceRecordSets--;
         throw throttle('PriorRequestNotComplete');
       }
+      // Atomic like Route 53: apply to a copy, validate the result (one PRIMARY at most, DELETE must match exactly).
+      const next = this.records.map((r) => ({ ...r }));
       for (const c of input.ChangeBatch?.Changes ?? []) {
         const s = c.ResourceRecordSet!;
-        const i = this.records.findIndex((r) => r.SetIdentifier === s.SetIdentifier);
-        this.records[i] = { ...s };
+        const i = next.findIndex((r) => r.SetIdentifier === s.SetIdentifier);
+        if (c.Action === 'DELETE') {
+          if (i < 0 || JSON.stringify(next[i]) !== JSON.stringify(s)) throw awsError('InvalidChangeBatch', `Tried to delete resource record set ${s.SetIdentifier} but the values provided do not match the current values`);
+          next.splice(i, 1);
+        } else if (c.Action === 'CREATE') {
+          if (i >= 0) throw awsError('InvalidChangeBatch', `Tried to create resource record set ${s.SetIdentifier} but it already exists`);
+          next.push({ ...s });
+        } else if (i >= 0) next[i] = { ...s };
+        else next.push({ ...s });
       }
+      if (next.filter((r) => r.Failover === 'PRIMARY').length > 1) throw awsError('InvalidChangeBatch', 'two PRIMARY failover records');
+      this.records = next;
       this.act('ChangeResourceRecordSets');
       return { ChangeInfo: { Id: '/change/C123', Status: 'PENDING', SubmittedAt: new Date() } };
     });

@@ -18,6 +18,8 @@ export interface Registration {
   ignoreChanges: string[];
   /** The `retainOnDelete` resource option. */
   retainOnDelete: boolean;
+  /** The `deleteBeforeReplace` resource option. */
+  deleteBeforeReplace: boolean;
 }
 
 function isSecretValue(v: unknown): boolean {
@@ -42,6 +44,7 @@ export function captureRegistrations(): Registration[] {
       secretInputKeys: Object.keys(object).filter((k) => isSecretValue(object[k])),
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       retainOnDelete: req.getRetainondelete?.() === true,
+      deleteBeforeReplace: req.getDeletebeforereplace?.() === true,
     });
     original(req, callback);
   };

@@ -1,3 +1,6 @@
+import { failoverSetIdentifier } from '../../components/failover-dns';
+import { registration } from '../helpers/registrations';
+import { P, RoleRun, runStack } from './stacks';
 import assert from 'node:assert/strict';
 import * as aws from '@pulumi/aws';
 import { FailoverDns, FailoverDnsArgs } from '../../components/failover-dns';
@@ -77,4 +80,49 @@ describe('components/FailoverDns', () => {
       assert.equal(resources.filter((r) => r.type.startsWith('aws:route53')).length, 0);
     });
   }
+
+  describe('convergence with the failover (docs/route53-control-plane.md)', () => {
+    const REC = 'aws:route53/record:Record';
+    const declared = (r: RoleRun) => {
+      const rec = r.one(REC);
+      return { inputs: rec.plainInputs, reg: registration(r.regs, rec.name) };
+    };
+
+    it('set identifier is the region alone; the failover type is ignored after creation; replacement deletes first', async () => {
+      const p = declared(await runStack('primary'));
+      const s = declared(await runStack('secondary'));
+      assert.equal(p.inputs.setIdentifier, 'us-east-1');
+      assert.equal(s.inputs.setIdentifier, 'us-west-2');
+      assert.equal(failoverSetIdentifier('eu-west-1'), 'eu-west-1');
+      for (const d of [p, s]) {
+        assert.deepEqual(d.reg.ignoreChanges, ['failoverRoutingPolicies']);
+        assert.equal(d.reg.deleteBeforeReplace, true);
+      }
+    });
+
+    it('after a failover, neither re-targeted stack declares a record that differs in anything but the (ignored) type', async function () {
+      this.timeout(60_000);
+      const before = { a: declared(await runStack('primary')), b: declared(await runStack('secondary')) };
+      // Survivor: secondary promoted. Lost: the primary stack re-targeted to secondary (bots move to the survivor).
+      const survivor = declared(await runStack('secondary', { [`${P}:database`]: { promoted: true } }));
+      const lost = declared(
+        await runStack('primary', {
+          [`${P}:role`]: 'secondary',
+          [`${P}:peerStack`]: 'acme/bot-platform-dr/secondary',
+          [`${P}:bots`]: undefined,
+          [`${P}:botTokens`]: undefined,
+        }),
+      );
+      const noType = (d: ReturnType<typeof declared>) => {
+        const { failoverRoutingPolicies: _t, ...rest } = d.inputs;
+        void _t;
+        return rest;
+      };
+      assert.deepEqual(noType(survivor), noType(before.b), 'the promoted survivor keeps its record (no replace, no value change)');
+      assert.deepEqual(noType(lost), noType(before.a), 'the re-targeted old primary keeps its record (no replace, no value change)');
+      // The type its config would say differs from what dr set — which is why it is ignored.
+      assert.deepEqual(lost.inputs.failoverRoutingPolicies, [{ type: 'SECONDARY' }]);
+      assert.deepEqual(lost.reg.ignoreChanges, ['failoverRoutingPolicies']);
+    });
+  });
 });

@@ -27,6 +27,10 @@ export const SECONDARY_OUTPUTS = {
   dbArn: 'arn:aws:rds:us-west-2:123456789012:db:botdr-usw2-pg',
   kmsKeyArn: 'arn:aws:kms:us-west-2:123456789012:key/secondary-key',
   bucketArn: 'arn:aws:s3:::botdr-usw2-backups20240101',
+  // A member outputs the datastore it joined and its replicas of the primary's secrets (same names).
+  globalDatastoreId: 'ldgnf-botdr-redis-global',
+  cacheAuthSecretArn: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/redis/botdr-use1-redis/auth-AbCdEf',
+  dbSecretArn: 'arn:aws:secretsmanager:us-west-2:123456789012:secret:botdr/db/master-AbCdEf',
 };
 
 export const STACK_REFS = {

@@ -2,12 +2,14 @@
  * DnsPort on AWS: the Route 53 failover record pair (one PRIMARY, one SECONDARY, each with its region's health
  * check; created by the stacks' FailoverDns components).
  *
- * Design (docs/route53-control-plane.md): a forced move is ONE `ChangeResourceRecordSets` UPSERT of the PRIMARY
- * record set — same name, type, SetIdentifier, Failover PRIMARY and TTL — whose value and health check become the
- * survivor's (copied from the survivor's own SECONDARY record). Traffic moves at once, without waiting for the
- * health checks to notice, and it cannot flip back when the old region's endpoint returns healthy: both records
- * now answer with the survivor. The survivor stack's own record is untouched, so its `pulumi up` does not undo it.
- * Then `GetChange` is polled until `INSYNC` (bounded).
+ * Design (docs/route53-control-plane.md): a forced move is ONE `ChangeResourceRecordSets` batch that SWAPS the two
+ * records' failover types — DELETE the current PRIMARY and the survivor's SECONDARY as they are, CREATE them again
+ * with the types exchanged; each record keeps its own SetIdentifier (the region), value, TTL and health check.
+ * The batch is atomic, so there is never a moment with two PRIMARY or no PRIMARY. Traffic moves at once, without
+ * waiting for the health checks to notice, and it does not flip back when the old region's endpoint returns
+ * healthy: the survivor's record is PRIMARY now. The stacks' FailoverDns records ignore changes to the failover
+ * type, so a later `pulumi up` of either stack leaves the swap alone (and, since each record still carries its own
+ * value and check, there is nothing else for it to "correct"). Then `GetChange` is polled until `INSYNC` (bounded).
  *
  * Check: `ListResourceRecordSets` — the region whose health check the PRIMARY record carries is the region the
  * record sends traffic to.
@@ -15,7 +17,7 @@
  * Route 53's control plane lives in us-east-1: the client always uses that region. When it does not answer the
  * step fails with a clear error (the data-plane health-check failover keeps working without it).
  */
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
+import { Change, ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { OperationError } from '../../cli/errors';
 import { redact } from '../../cli/redact';
 import type { CallOptions, Clock, DnsPort } from '../../failover/ports';
@@ -111,21 +113,20 @@ export class Route53Failover implements DnsPort {
     if (primary.HealthCheckId === target.healthCheckId) return;
     const own = sets.find((s) => s.HealthCheckId === target.healthCheckId);
     if (!own) throw new OperationError(`${record} has no failover record carrying ${region}'s health check ${target.healthCheckId} in zone ${this.zone()}: deploy ${target.stack} first`);
-    const upsert: ResourceRecordSet = {
-      Name: primary.Name,
-      Type: primary.Type,
-      SetIdentifier: primary.SetIdentifier,
-      Failover: 'PRIMARY',
-      HealthCheckId: target.healthCheckId,
-      ...(own.AliasTarget ? { AliasTarget: own.AliasTarget } : { TTL: primary.TTL ?? own.TTL, ResourceRecords: own.ResourceRecords }),
-    };
+    // Swap: the old PRIMARY becomes SECONDARY, the survivor's record becomes PRIMARY; values and checks unchanged.
+    const changes: Change[] = [
+      { Action: 'DELETE', ResourceRecordSet: primary },
+      { Action: 'DELETE', ResourceRecordSet: own },
+      { Action: 'CREATE', ResourceRecordSet: { ...primary, Failover: 'SECONDARY' } },
+      { Action: 'CREATE', ResourceRecordSet: { ...own, Failover: 'PRIMARY' } },
+    ];
     const r = await this.call(
       `Route 53 ChangeResourceRecordSets ${this.zone()} ${record}`,
       () =>
         this.o.route53().send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: this.zone(),
-            ChangeBatch: { Comment: `dr failover: ${norm(record)} → ${region}`, Changes: [{ Action: 'UPSERT', ResourceRecordSet: upsert }] },
+            ChangeBatch: { Comment: `dr failover: ${norm(record)} → ${region}`, Changes: changes },
           }),
         ),
       opts,
