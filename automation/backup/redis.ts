@@ -111,6 +111,12 @@ export async function backupRedisFromExport(o: RedisExportBackupOptions): Promis
   const started = o.clock.now();
   const t0 = Date.now();
   const key = dataKey('redis', o.tier, started);
+  // Exports left behind by a run that died mid-copy (a Lambda timeout) are removed after a day.
+  const leftovers = (await o.store.list(o.exportPrefix)).filter((x) => x.lastModified && started.getTime() - x.lastModified.getTime() > 86_400_000).map((x) => x.key);
+  if (leftovers.length) {
+    await o.store.delete(leftovers);
+    log(`removed ${leftovers.length} leftover export(s) under ${o.exportPrefix}`);
+  }
   let exported: string | undefined;
   let streamed: { bytes: number; sha256: string };
   try {

@@ -88,3 +88,52 @@ describe('backup engine: dump and row counts fail together, promptly', () => {
     assert.deepEqual([...store.objects.keys()], []);
   });
 });
+
+describe('backup engine: ElastiCache export copy', () => {
+  it('copies the export with its sha256, deletes it, sweeps day-old leftovers, and records nothing when the export fails', async () => {
+    const { backupRedisFromExport } = await import('../../automation/backup/redis');
+    const { OperationError } = await import('../../automation/cli/errors');
+    const { createHash } = await import('node:crypto');
+    const store = new MemoryStore();
+    const now = new Date('2025-01-06T03:00:00Z');
+    store.now = () => new Date(now.getTime() - 2 * 86_400_000);
+    await store.put('redis/exports/bot-dr-daily-20250104-030000-0001.rdb', 'stale', 'x');
+    store.now = () => now;
+    await store.put('redis/exports/someone-else-in-progress-0001.rdb', 'fresh', 'x');
+    const rdb = Buffer.from('REDIS0011\u00fa\u0009redis-ver\u00057.0.0 fake payload');
+    const tools = {
+      versions: async () => ({}),
+      inspect: async () => ({ version: '7.0.0', keys: 3, host: 'cache:6379' }),
+      rdb: () => {
+        throw new Error('SYNC is not used in export mode');
+      },
+      sampleKeys: async () => ['a', 'b', 'c'],
+      fingerprint: async () => ({}),
+      loadRdb: async () => ({ url: '', stop: async () => undefined }),
+      copyAll: async () => 0,
+      ping: async () => 1,
+    };
+    const exporter = {
+      exportSnapshot: async (name: string, prefix: string) => {
+        await store.put(`${prefix}${name}-0001.rdb`, rdb, 'application/octet-stream');
+        return { key: `${prefix}${name}-0001.rdb` };
+      },
+    };
+    const res = await backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter, snapshotName: 'bot-dr-daily-20250106-030000', exportPrefix: 'redis/exports/', clock: { now: () => now } });
+    assert.equal(res.manifest.key, 'redis/daily/backup_20250106_030000.rdb');
+    assert.equal(res.manifest.checksum, `sha256:${createHash('sha256').update(rdb).digest('hex')}`);
+    assert.equal(res.manifest.size_bytes, rdb.length);
+    assert.equal(res.manifest.snapshot, 'bot-dr-daily-20250106-030000');
+    assert.deepEqual(res.manifest.key_sample, ['a', 'b', 'c']);
+    assert.deepEqual(store.objects.get(res.manifest.key), rdb);
+    assert.deepEqual([...store.objects.keys()].filter((k) => k.startsWith('redis/exports/')), ['redis/exports/someone-else-in-progress-0001.rdb']);
+
+    const failing = { exportSnapshot: async () => Promise.reject(new Error('ElastiCache has not been granted WRITE permissions on the S3 bucket')) };
+    const later = new Date('2025-01-07T03:00:00Z');
+    await assert.rejects(
+      () => backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter: failing, snapshotName: 'bot-dr-daily-20250107-030000', exportPrefix: 'redis/exports/', clock: { now: () => later } }),
+      (e: unknown) => e instanceof OperationError && /no backup was recorded: ElastiCache has not been granted WRITE/.test(e.message),
+    );
+    assert.equal([...store.objects.keys()].filter((k) => k.includes('20250107')).length, 0);
+  });
+});
