@@ -56,6 +56,8 @@ export interface RegionalDrOutputs {
   subnetIds: pulumi.Output<string[]>;
   appSecurityGroupId: pulumi.Output<string>;
   backupSecurityGroupId: pulumi.Output<string>;
+  /** The DB security group (the failover's security-group fence revokes the app's ingress on it). */
+  dbSecurityGroupId: pulumi.Output<string>;
 }
 
 /** `arn:aws:secretsmanager:<region>:...` → the same secret's replica ARN in `region` (same name and suffix). */
@@ -318,6 +320,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       subnetIds: network.subnetIds,
       appSecurityGroupId: network.appSecurityGroupId,
       backupSecurityGroupId: network.backupSecurityGroupId,
+      dbSecurityGroupId: network.dbSecurityGroupId,
     };
     this.registerOutputs({ ...this.outputs });
   }

@@ -14,8 +14,9 @@
  * - fence (chosen design): the old primary's DB parameter group gets `default_transaction_read_only = 1`
  *   (`ModifyDBParameterGroup`, ApplyMethod immediate — a dynamic parameter, persistent across restarts); when a
  *   SqlProbe reaches it, application sessions are terminated too. The check reads the parameter back
- *   (`DescribeDBParameters`, Source user). Replication is not affected. Not chosen: a security-group revoke
- *   (needs @aws-sdk/client-ec2, not a dependency of this project) — see the report/README.
+ *   (`DescribeDBParameters`, Source user). Replication is not affected. A session can override that parameter, so
+ *   when the stack outputs carry the security-group ids the fence ALSO revokes the app's ingress on the DB security
+ *   group ({@link SecurityGroupFence}); fenced = both in place; unfence lifts both.
  */
 
 import { DBInstance, DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
@@ -26,6 +27,7 @@ import { compareLsn, lsnDiffBytes } from '../../failover/lsn';
 import type { CallOptions, Clock, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import { SecurityGroupFence } from './sg-fence';
 import { AwsTopology, awsRegion } from './topology';
 
 /** SQL reach into the databases (optional: RDS usually sits in private subnets the operator cannot reach). */
@@ -52,8 +54,10 @@ export interface RdsDatabaseOptions {
   pollMs?: number;
   clock?: Clock;
   retry?: Partial<typeof AWS_RETRY>;
-  /** Failover id used in stack update messages. */
+  /** Failover id used in stack update messages and the security-group fence tag. */
   failoverId?: string;
+  /** Network fence (security group); applied in the regions it covers. */
+  sgFence?: SecurityGroupFence;
 }
 
 export const READ_ONLY_PARAMETER = 'default_transaction_read_only';
@@ -160,6 +164,18 @@ export class RdsDatabase implements DatabasePort {
   }
 
   async isFenced(region: string, opts?: CallOptions): Promise<boolean> {
+    if (!(await this.parameterFenced(region, opts))) return false;
+    const sg = this.o.sgFence;
+    if (!sg?.covers(region)) return true;
+    try {
+      return await sg.isFenced(region, opts);
+    } catch (err) {
+      if (err instanceof OperationError) return false;
+      throw err;
+    }
+  }
+
+  private async parameterFenced(region: string, opts?: CallOptions): Promise<boolean> {
     const group = await this.parameterGroup(region, opts);
     if (!group) return false;
     let marker: string | undefined;
@@ -187,6 +203,7 @@ export class RdsDatabase implements DatabasePort {
       opts,
     );
     opts?.log?.(`database ${this.id(region)} in ${region}: ${READ_ONLY_PARAMETER}=1 on parameter group ${group}`);
+    if (this.o.sgFence?.covers(region)) await this.o.sgFence.fence(region, this.o.failoverId ?? 'failover', opts);
     const killed = await this.sql(region, "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename not in ('rdsadmin', 'rdsrepladmin')");
     if (killed) opts?.log?.(`database ${this.id(region)}: ${String(killed[0]?.n ?? 0)} application session(s) terminated`);
   }
@@ -199,6 +216,7 @@ export class RdsDatabase implements DatabasePort {
       () => this.o.rds(region).send(new ResetDBParameterGroupCommand({ DBParameterGroupName: group, Parameters: [{ ParameterName: READ_ONLY_PARAMETER, ApplyMethod: 'immediate' }] })),
       opts,
     );
+    if (this.o.sgFence?.covers(region)) await this.o.sgFence.unfence(region, opts);
   }
 
   async currentLsn(region: string): Promise<string> {

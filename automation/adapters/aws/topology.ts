@@ -34,6 +34,9 @@ export const OUTPUT_KEYS = {
   hostedZoneId: 'hostedZoneId',
   /** Alerts topic (components/alerts.ts); `alertsTopicArn` is accepted too. */
   topicArn: 'topicArn',
+  /** The DB and app security groups (the security-group fence of an old primary). */
+  dbSecurityGroupId: 'dbSecurityGroupId',
+  appSecurityGroupId: 'appSecurityGroupId',
 } as const;
 
 /** Outputs without which no failover can be planned. */
@@ -77,6 +80,9 @@ export interface AwsRegionTopology {
   kmsKeyArn?: string;
   topicArn?: string;
   healthCheckId?: string;
+  /** The DB security group and the app security group it admits (both needed for the security-group fence). */
+  dbSecurityGroupId?: string;
+  appSecurityGroupId?: string;
   /** Secrets this region OWNS and replicates to the peer (bot tokens, cache auth token). */
   ownedSecretArns: string[];
   /** Replicas in THIS region of the peer's owned secrets: what `promote-secrets` makes writable here. */
@@ -204,6 +210,8 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
   opt('bucketArn', K.bucketArn);
   opt('kmsKeyArn', K.kmsKeyArn);
   opt('healthCheckId', K.healthCheckId);
+  opt('dbSecurityGroupId', K.dbSecurityGroupId);
+  opt('appSecurityGroupId', K.appSecurityGroupId);
   if (dbSecretArn) r.dbSecretArn = dbSecretArn;
   if (topicArn) r.topicArn = topicArn;
   if (cacheAuth && ARN.test(cacheAuth)) (r as AwsRegionTopology & { cacheAuthSecretArn?: string }).cacheAuthSecretArn = cacheAuth;
