@@ -111,7 +111,8 @@ async function main(): Promise<void> {
         chownRecursive(dumpFile, uid, gid);
       }
       const [, tPgRestore] = await timed(() => run(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--jobs=${JOBS}`, '--dbname=r_plain', dumpFile], { env: pgEnv(pg.url('r_plain')) }));
-      const [, tRestore] = await timed(() => dr(['restore', 'postgres', '--from', 'latest', '--target-url', pg.url('r_dr'), '--jobs', String(JOBS), '--json'], env));
+      const [restoreOut, tRestore] = await timed(() => dr(['restore', 'postgres', '--from', 'latest', '--target-url', pg.url('r_dr'), '--jobs', String(JOBS), '--json'], env));
+      const restorePhases = (JSON.parse(restoreOut) as { phases_ms?: Record<string, number> }).phases_ms ?? {};
       for (const db of ['r_plain', 'r_dr']) await pg.dropDatabase(db);
       fs.rmSync(dumpFile, { force: true });
 
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
       console.log(`           dr phases (ms): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       console.log(`           as a process (node bin/dr.js, incl. CLI start-up): ${tProcess.toFixed(2)} s → ratio ${(tProcess / tDump).toFixed(3)}`);
       console.log(`  restore: dr ${tRestore.toFixed(2)} s  vs  pg_restore -j${JOBS} from file ${tPgRestore.toFixed(2)} s  → ratio ${r2.toFixed(3)}`);
+      console.log(`           dr phases (ms): ${Object.entries(restorePhases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
     const mb = median(backupRatios);
     const mr = median(restoreRatios);

@@ -306,6 +306,8 @@ export interface PgRestoreResult {
   checksum: 'verified';
   tables: TableComparison[] | 'skipped';
   durationSeconds: number;
+  /** Where the time went (ms): select + target checks, download + sha256, pg_restore, row counts. */
+  phases?: Record<'prepare' | 'download' | 'pg_restore' | 'verify', number>;
 }
 
 export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreResult> {
@@ -319,11 +321,14 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   if (existing > 0 && !o.force) {
     throw new RefusedError(`target database ${target.database} on ${target.host} already has ${existing} table(s); refusing to restore over it (pass --force to drop and replace the objects in the backup)`);
   }
+  const tPrepared = Date.now();
+  let tDownloaded = tPrepared;
   log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.database} on ${target.host}`);
   const dir = mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), 'dr-restore-'));
   const file = path.join(dir, path.posix.basename(manifest.key));
   try {
     await downloadVerified(o.store, manifest, file, o.signal);
+    tDownloaded = Date.now();
     log(`checksum verified (${manifest.checksum})`);
     try {
       await o.tools.restore(o.targetUrl, file, { jobs, clean: existing > 0, signal: o.signal });
@@ -333,6 +338,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const tRestored = Date.now();
   let tables: TableComparison[] | 'skipped' = 'skipped';
   if (!o.skipVerify) {
     tables = compareCounts(manifest.tables ?? {}, await o.tools.tableCounts(o.targetUrl));
@@ -342,5 +348,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
     }
     log(`row counts match the manifest for ${tables.length} table(s)`);
   }
-  return { manifest, target: `${target.host}/${target.database}`, forced: existing > 0, checksum: 'verified', tables, durationSeconds: (Date.now() - t0) / 1000 };
+  const tEnd = Date.now();
+  const phases = { prepare: tPrepared - t0, download: tDownloaded - tPrepared, pg_restore: tRestored - tDownloaded, verify: tEnd - tRestored };
+  return { manifest, target: `${target.host}/${target.database}`, forced: existing > 0, checksum: 'verified', tables, durationSeconds: (tEnd - t0) / 1000, phases };
 }

@@ -56,7 +56,7 @@ export const command: Command = {
     });
     if (res.tables !== 'skipped') for (const t of res.tables) ctx.out.step(`rows ${t.table}`, t.ok ? 'ok' : 'failed', undefined, `${t.actual} (manifest ${t.expected ?? 'n/a'})`);
     ctx.out.result(
-      { ok: true, backup: res.manifest.key, checksum: res.manifest.checksum, target: res.target, forced: res.forced, tables: res.tables, duration_seconds: res.durationSeconds },
+      { ok: true, backup: res.manifest.key, checksum: res.manifest.checksum, target: res.target, forced: res.forced, tables: res.tables, duration_seconds: res.durationSeconds, phases_ms: res.phases },
       `restored ${res.manifest.key} into ${res.target}: checksum verified, ${res.tables === 'skipped' ? 'row counts not compared (--skip-verify)' : `${res.tables.length} table(s) match the manifest`}`,
     );
     return 0;
