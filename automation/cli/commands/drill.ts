@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../errors';
-import { runDrill, SCENARIOS, Scenario } from '../../local/drill';
+import { checkDrillOptions, runDrill, SCENARIOS, Scenario } from '../../local/drill';
+import type { ReplicationHold } from '../../local/environment';
 import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
 import { AWS_DRILL_FLAGS, awsDrillCommand } from '../../aws/drill-run';
 
@@ -14,6 +15,8 @@ export const command: Command = {
     'load-tps': { type: 'number', description: 'bot writes per second during the drill', default: 20 },
     duration: { type: 'number', description: 'seconds of steady traffic before the failure', default: 5 },
     keep: { type: 'boolean', description: 'leave the environment running afterwards' },
+    'replication-delay-ms': { type: 'number', description: '--local datacenter|database: hold replication back this long before the failure, so the standby really lags (measures unplanned RPO against real lag)' },
+    'replication-hold': { type: 'string', description: "--local: how replication is held back: sender (WAL never reaches the standby: writes are really lost) or replay (received, not applied)", choices: ['sender', 'replay'] },
     'reports-dir': { type: 'string', description: 'where the report goes (--local: Markdown; AWS: JSON + Markdown, also stored in the bucket)', default: 'reports' },
     dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
     ...AWS_DRILL_FLAGS,
@@ -27,10 +30,20 @@ export const command: Command = {
     if (!(tps >= 1 && tps <= 1000)) throw new UsageError(`--load-tps must be between 1 and 1000, got ${tps}`);
     if (!(duration >= 1 && duration <= 3600)) throw new UsageError(`--duration must be between 1 and 3600 seconds, got ${duration}`);
     const scenario = ctx.flags.required('scenario') as Scenario;
+    const replicationDelayMs = ctx.flags.number('replication-delay-ms');
+    const replicationHold = ctx.flags.string('replication-hold') as ReplicationHold | undefined;
+    if (replicationHold !== undefined && replicationDelayMs === undefined) throw new UsageError('--replication-hold needs --replication-delay-ms');
+    try {
+      checkDrillOptions({ scenario, loadTps: tps, durationSeconds: duration, replicationDelayMs, replicationHold });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const r = await runDrill({
       scenario,
       loadTps: tps,
       durationSeconds: duration,
+      replicationDelayMs,
+      replicationHold,
       dir: localDir(ctx),
       keep: ctx.flags.bool('keep'),
       reportsDir: path.resolve(ctx.cwd, ctx.flags.string('reports-dir') ?? 'reports'),
