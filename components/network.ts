@@ -44,6 +44,11 @@ export class Network extends pulumi.ComponentResource {
   readonly dbSecurityGroupId: pulumi.Output<string>;
   /** Security group of the cache: 6379 from app + backup only. */
   readonly cacheSecurityGroupId: pulumi.Output<string>;
+  /**
+   * The DB fence group: no ingress, no egress, referenced by nothing. `dr failover` fences an old primary by making
+   * this the instance's only security group (ModifyDBInstance), so no Pulumi-managed rule is ever edited.
+   */
+  readonly dbFenceSecurityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super('bot-dr:network:Network', name, {}, opts);
@@ -95,6 +100,9 @@ export class Network extends pulumi.ComponentResource {
     const backup = sg('backup', 'Backup job (Lambda): may reach the DB, the cache and AWS APIs');
     const db = sg('db', `PostgreSQL: ${POSTGRES_PORT} from app and backup-job groups only`);
     const cache = sg('cache', `Redis: ${REDIS_PORT} from app and backup-job groups only`);
+    // Empty on purpose (no rule resources, and the provider drops AWS's default allow-all egress): `dr failover`
+    // swaps an old primary's instance onto it; a later `pulumi up` of that stack restores `db` (drift correction).
+    const dbFence = sg('db-fence', 'bot-dr fence: an old primary database is moved here by dr failover; admits nothing');
 
     // Data stores: ingress only from the two client groups, no egress (terraform/pulumi drop AWS's default).
     for (const [store, group, port] of [['db', db, POSTGRES_PORT], ['cache', cache, REDIS_PORT]] as const) {
@@ -150,6 +158,7 @@ export class Network extends pulumi.ComponentResource {
     this.backupSecurityGroupId = backup.id;
     this.dbSecurityGroupId = db.id;
     this.cacheSecurityGroupId = cache.id;
+    this.dbFenceSecurityGroupId = dbFence.id;
     this.registerOutputs({
       vpcId: this.vpcId,
       subnetIds: this.subnetIds,
@@ -157,6 +166,7 @@ export class Network extends pulumi.ComponentResource {
       backupSecurityGroupId: this.backupSecurityGroupId,
       dbSecurityGroupId: this.dbSecurityGroupId,
       cacheSecurityGroupId: this.cacheSecurityGroupId,
+      dbFenceSecurityGroupId: this.dbFenceSecurityGroupId,
     });
   }
 }

@@ -56,8 +56,10 @@ export interface RegionalDrOutputs {
   subnetIds: pulumi.Output<string[]>;
   appSecurityGroupId: pulumi.Output<string>;
   backupSecurityGroupId: pulumi.Output<string>;
-  /** The DB security group (the failover's security-group fence revokes the app's ingress on it). */
+  /** The DB security group (what the failover's unfence restores on the instance). */
   dbSecurityGroupId: pulumi.Output<string>;
+  /** The empty fence group the failover moves an old primary's instance onto. */
+  dbFenceSecurityGroupId: pulumi.Output<string>;
 }
 
 /** `arn:aws:secretsmanager:<region>:...` → the same secret's replica ARN in `region` (same name and suffix). */
@@ -321,6 +323,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       appSecurityGroupId: network.appSecurityGroupId,
       backupSecurityGroupId: network.backupSecurityGroupId,
       dbSecurityGroupId: network.dbSecurityGroupId,
+      dbFenceSecurityGroupId: network.dbFenceSecurityGroupId,
     };
     this.registerOutputs({ ...this.outputs });
   }

@@ -1,152 +1,180 @@
 import assert from 'node:assert/strict';
 import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateTagsCommand,
-  DeleteTagsCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-  IpPermission,
-  RevokeSecurityGroupIngressCommand,
-  Tag,
-} from '@aws-sdk/client-ec2';
-import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBParameterGroupCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
+  DescribeDBInstancesCommand,
+  DescribeDBParametersCommand,
+  ModifyDBInstanceCommand,
+  ModifyDBParameterGroupCommand,
+  RDSClient,
+  ResetDBParameterGroupCommand,
+  VpcSecurityGroupMembership,
+} from '@aws-sdk/client-rds';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { OperationError } from '../../automation/cli/errors';
-import { FENCED_BY_TAG, SecurityGroupFence } from '../../automation/adapters/aws/sg-fence';
+import { SecurityGroupFence, exactlyGroups, fencedBy } from '../../automation/adapters/aws/sg-fence';
+import { fenceGroups } from '../../automation/adapters/aws';
 import { RdsDatabase } from '../../automation/adapters/aws/rds';
 import { buildAwsTopology } from '../../automation/adapters/aws/topology';
 import { A, B, FakeClock, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS } from './world';
 
 const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
 const DB_SG = 'sg-0db0000000000000a';
-const APP_SG = 'sg-0app000000000000a';
-const BACKUP_SG = 'sg-0bak000000000000a';
+const FENCE_SG = 'sg-0fe0000000000000a';
+const DB_ID = PRIMARY_OUTPUTS.dbIdentifier;
 const FAST = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
-/** One DB security group in region A, answered like EC2 does. */
-class Ec2World {
-  readonly client = new EC2Client({ region: A, credentials: creds });
+/**
+ * One RDS instance in region A, answered like RDS does: a `ModifyDBInstance` of the security groups is accepted at
+ * once (new groups `adding`, old ones `removing`) and settles after `settleAfter` more describes.
+ */
+class RdsWorld {
+  readonly client = new RDSClient({ region: A, credentials: creds });
   readonly mock = mockClient(this.client);
-  perms: IpPermission[] = [
-    { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: APP_SG, Description: 'app -> db' }] },
-    { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: BACKUP_SG, Description: 'backup -> db' }] },
-  ];
-  tags: Tag[] = [{ Key: 'Name', Value: 'botdr-use1-db-sg' }];
+  groups: VpcSecurityGroupMembership[] = [{ VpcSecurityGroupId: DB_SG, Status: 'active' }];
+  settleAfter = 1;
+  private pending = 0;
+  readOnly = false;
   down = false;
   constructor() {
     const gate = () => {
-      if (this.down) throw Object.assign(new Error('getaddrinfo ENOTFOUND ec2.us-east-1.amazonaws.com'), { code: 'ENOTFOUND', name: 'Error' });
+      if (this.down) throw Object.assign(new Error('getaddrinfo ENOTFOUND rds.us-east-1.amazonaws.com'), { code: 'ENOTFOUND', name: 'Error' });
     };
-    this.mock.on(DescribeSecurityGroupsCommand).callsFake(() => {
+    this.mock.on(DescribeDBInstancesCommand).callsFake(() => {
       gate();
-      return { SecurityGroups: [{ GroupId: DB_SG, IpPermissions: this.perms.map((p) => ({ ...p })), Tags: [...this.tags] }] };
+      if (this.pending > 0 && --this.pending === 0) this.groups = this.groups.filter((g) => g.Status !== 'removing').map((g) => ({ ...g, Status: 'active' }));
+      return {
+        DBInstances: [
+          { DBInstanceIdentifier: DB_ID, DBInstanceStatus: this.pending ? 'modifying' : 'available', VpcSecurityGroups: this.groups.map((g) => ({ ...g })), DBParameterGroups: [{ DBParameterGroupName: 'botdr-use1-pg-postgres16' }] },
+        ],
+      };
     });
-    this.mock.on(RevokeSecurityGroupIngressCommand).callsFake((i: { IpPermissions?: IpPermission[] }) => {
+    this.mock.on(ModifyDBInstanceCommand).callsFake((i: { VpcSecurityGroupIds?: string[] }) => {
       gate();
-      const app = i.IpPermissions![0].UserIdGroupPairs![0].GroupId;
-      this.perms = this.perms.filter((p) => !p.UserIdGroupPairs?.some((u) => u.GroupId === app));
-      return { Return: true };
+      const want = i.VpcSecurityGroupIds!;
+      this.groups = [
+        ...this.groups.filter((g) => !want.includes(g.VpcSecurityGroupId!)).map((g) => ({ ...g, Status: 'removing' })),
+        ...want.map((id) => ({ VpcSecurityGroupId: id, Status: this.groups.some((g) => g.VpcSecurityGroupId === id && g.Status === 'active') ? 'active' : 'adding' })),
+      ];
+      this.pending = this.settleAfter;
+      return { DBInstance: { DBInstanceIdentifier: DB_ID } };
     });
-    this.mock.on(AuthorizeSecurityGroupIngressCommand).callsFake((i: { IpPermissions?: IpPermission[] }) => {
-      gate();
-      this.perms.push(...i.IpPermissions!);
-      return { Return: true };
+    this.mock.on(DescribeDBParametersCommand).callsFake(() => ({ Parameters: this.readOnly ? [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1' }] : [] }));
+    this.mock.on(ModifyDBParameterGroupCommand).callsFake(() => {
+      this.readOnly = true;
+      return { DBParameterGroupName: 'botdr-use1-pg-postgres16' };
     });
-    this.mock.on(CreateTagsCommand).callsFake((i: { Tags?: Tag[] }) => {
-      this.tags.push(...i.Tags!);
-      return {};
-    });
-    this.mock.on(DeleteTagsCommand).callsFake((i: { Tags?: Tag[] }) => {
-      this.tags = this.tags.filter((t) => !i.Tags!.some((x) => x.Key === t.Key));
+    this.mock.on(ResetDBParameterGroupCommand).callsFake(() => {
+      this.readOnly = false;
       return {};
     });
   }
+  ids(): string[] {
+    return this.groups.map((g) => g.VpcSecurityGroupId!);
+  }
 }
 
-describe('security-group fence of an old AWS primary (aws-sdk-client-mock)', () => {
-  let w: Ec2World;
+describe('security-group fence of an old AWS primary: ModifyDBInstance onto the empty fence group (aws-sdk-client-mock)', () => {
+  let w: RdsWorld;
   let clock: FakeClock;
-  const fence = () => new SecurityGroupFence({ ec2: () => w.client, groups: { [A]: { dbSecurityGroupId: DB_SG, appSecurityGroupId: APP_SG } }, clock, retry: FAST });
+  const groups = { [A]: { dbIdentifier: DB_ID, securityGroupIds: [DB_SG], fenceSecurityGroupId: FENCE_SG } };
+  const fence = (extra: Partial<ConstructorParameters<typeof SecurityGroupFence>[0]> = {}) => new SecurityGroupFence({ rds: () => w.client, groups, clock, retry: FAST, pollMs: 5_000, ...extra });
   beforeEach(() => {
-    w = new Ec2World();
+    w = new RdsWorld();
     clock = new FakeClock();
   });
   afterEach(() => w.mock.restore());
 
-  it('fence: DescribeSecurityGroups, then revoke exactly the app rule and tag bot-dr:fenced-by=<failover id>; backup-job access stays', async () => {
+  it('pure: fenced only when the fence group is the only attached group (a group still removing counts)', () => {
+    assert.equal(fencedBy({ VpcSecurityGroups: [{ VpcSecurityGroupId: FENCE_SG, Status: 'active' }] }, FENCE_SG), true);
+    assert.equal(fencedBy({ VpcSecurityGroups: [{ VpcSecurityGroupId: FENCE_SG, Status: 'adding' }, { VpcSecurityGroupId: DB_SG, Status: 'removing' }] }, FENCE_SG), false);
+    assert.equal(fencedBy({ VpcSecurityGroups: [] }, FENCE_SG), false);
+    assert.equal(exactlyGroups({ VpcSecurityGroups: [{ VpcSecurityGroupId: DB_SG, Status: 'active' }] }, [DB_SG]), true);
+    assert.equal(exactlyGroups({ VpcSecurityGroups: [{ VpcSecurityGroupId: DB_SG, Status: 'adding' }, { VpcSecurityGroupId: FENCE_SG, Status: 'removing' }] }, [DB_SG]), false);
+  });
+
+  it('fence: DescribeDBInstances, then exactly one ModifyDBInstance VpcSecurityGroupIds=[fence] ApplyImmediately, waits until applied', async () => {
     const f = fence();
     assert.equal(await f.isFenced(A), false);
-    await f.fence(A, 'fo-20261122');
-    assert.deepEqual(w.mock.commandCalls(DescribeSecurityGroupsCommand)[0].args[0].input, { GroupIds: [DB_SG] });
+    const logs: string[] = [];
+    await f.fence(A, { log: (l) => logs.push(l) });
+    assert.deepEqual(w.mock.commandCalls(DescribeDBInstancesCommand)[0].args[0].input, { DBInstanceIdentifier: DB_ID });
     assert.deepEqual(
-      w.mock.commandCalls(RevokeSecurityGroupIngressCommand).map((c) => c.args[0].input),
-      [{ GroupId: DB_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: APP_SG }] }] }],
+      w.mock.commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input),
+      [{ DBInstanceIdentifier: DB_ID, VpcSecurityGroupIds: [FENCE_SG], ApplyImmediately: true }],
     );
-    assert.deepEqual(w.mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input), [{ Resources: [DB_SG], Tags: [{ Key: FENCED_BY_TAG, Value: 'fo-20261122' }] }]);
+    assert.deepEqual(w.ids(), [FENCE_SG]);
     assert.equal(await f.isFenced(A), true);
-    assert.deepEqual(w.perms.map((p) => p.UserIdGroupPairs![0].GroupId), [BACKUP_SG], 'the backup job can still dump the fenced database');
+    assert.ok(logs.some((l) => l.includes(`${DB_SG} → fence group ${FENCE_SG}`)), logs.join('\n'));
   });
 
-  it('check-then-act: a second fence changes nothing; unfence restores the rule and removes the tag, once', async () => {
+  it('check-then-act: a second fence changes nothing; unfence restores the stack group once and waits; rerun is a no-op', async () => {
+    w.settleAfter = 3;
     const f = fence();
-    await f.fence(A, 'fo-1');
-    await f.fence(A, 'fo-1');
-    assert.equal(w.mock.commandCalls(RevokeSecurityGroupIngressCommand).length, 1);
-    assert.equal(w.mock.commandCalls(CreateTagsCommand).length, 1);
+    await f.fence(A);
+    await f.fence(A);
+    assert.equal(w.mock.commandCalls(ModifyDBInstanceCommand).length, 1);
+    assert.ok(clock.now().getTime() > Date.parse('2026-11-22T10:00:00Z'), 'it polled (bounded) while RDS applied the change');
     await f.unfence(A);
     await f.unfence(A);
     assert.deepEqual(
-      w.mock.commandCalls(AuthorizeSecurityGroupIngressCommand).map((c) => c.args[0].input),
-      [{ GroupId: DB_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: APP_SG, Description: 'app -> db' }] }] }],
+      w.mock.commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input),
+      [
+        { DBInstanceIdentifier: DB_ID, VpcSecurityGroupIds: [FENCE_SG], ApplyImmediately: true },
+        { DBInstanceIdentifier: DB_ID, VpcSecurityGroupIds: [DB_SG], ApplyImmediately: true },
+      ],
     );
-    assert.deepEqual(w.mock.commandCalls(DeleteTagsCommand).map((c) => c.args[0].input), [{ Resources: [DB_SG], Tags: [{ Key: FENCED_BY_TAG }] }]);
+    assert.deepEqual(w.ids(), [DB_SG]);
     assert.equal(await f.isFenced(A), false);
-    assert.ok(!w.tags.some((t) => t.Key === FENCED_BY_TAG));
   });
 
-  it('a rule revoked by hand without the tag is not reported fenced (the tag says who and why); EC2 down is a clear error', async () => {
-    w.perms = w.perms.filter((p) => p.UserIdGroupPairs![0].GroupId !== APP_SG);
-    assert.equal(await fence().isFenced(A), false);
+  it('a crash between the modify and its completion: the rerun waits for the pending change instead of modifying again', async () => {
+    w.settleAfter = 4;
+    await w.client.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: DB_ID, VpcSecurityGroupIds: [FENCE_SG], ApplyImmediately: true }));
+    await fence().fence(A);
+    assert.equal(w.mock.commandCalls(ModifyDBInstanceCommand).length, 1, 'only the pre-crash modify');
+    assert.deepEqual(w.ids(), [FENCE_SG]);
+  });
+
+  it('never edits a security-group rule: the only mutating call is ModifyDBInstance', async () => {
+    const f = fence();
+    await f.fence(A);
+    await f.unfence(A);
+    const names = w.mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    assert.deepEqual([...new Set(names)].sort(), ['DescribeDBInstancesCommand', 'ModifyDBInstanceCommand']);
+  });
+
+  it('bounded: a change RDS never applies fails with the groups it saw; RDS down is a clear error; an uncovered region is named', async () => {
+    w.settleAfter = 1_000_000;
+    await assert.rejects(fence({ waitTimeoutMs: 60_000 }).fence(A), (e: unknown) => e instanceof OperationError && /not applied within 60 s/.test(e.message) && e.message.includes(`${FENCE_SG}:adding`));
     w.down = true;
-    await assert.rejects(fence().fence(A, 'fo-1'), (e: unknown) => e instanceof OperationError && /EC2 in us-east-1 does not answer/.test(e.message));
-    await assert.rejects(fence().isFenced(B), /no DB\/app security group ids for us-west-2/);
+    await assert.rejects(fence().fence(A), (e: unknown) => e instanceof OperationError && /RDS in us-east-1 does not answer/.test(e.message));
+    await assert.rejects(fence().isFenced(B), /no DB\/fence security group ids for us-west-2/);
+  });
+
+  it('topology: the fence covers a region only when its outputs carry dbSecurityGroupId AND dbFenceSecurityGroupId', () => {
+    const outputs = { ...PRIMARY_OUTPUTS, dbSecurityGroupId: DB_SG, dbFenceSecurityGroupId: FENCE_SG };
+    const { aws } = buildAwsTopology({ primary: { name: 'p', outputs }, secondary: { name: 's', outputs: { ...SECONDARY_OUTPUTS, dbSecurityGroupId: 'sg-b' } } });
+    const g = fenceGroups(aws);
+    assert.deepEqual(g[A], { dbIdentifier: DB_ID, securityGroupIds: [DB_SG], fenceSecurityGroupId: FENCE_SG });
+    assert.equal(g[B], undefined);
+    assert.equal(new SecurityGroupFence({ rds: () => w.client, groups: g }).covers(B), false);
   });
 
   it('RdsDatabase.fence applies the parameter-group AND the security-group fence; isFenced needs both; unfence lifts both', async () => {
-    const rdsClient = new RDSClient({ region: A, credentials: creds });
-    const rds = mockClient(rdsClient);
-    let readOnly = false;
-    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: PRIMARY_OUTPUTS.dbIdentifier, DBInstanceStatus: 'available', DBParameterGroups: [{ DBParameterGroupName: 'botdr-use1-pg-postgres16' }] }] });
-    rds.on(DescribeDBParametersCommand).callsFake(() => ({ Parameters: readOnly ? [{ ParameterName: 'default_transaction_read_only', ParameterValue: '1' }] : [] }));
-    rds.on(ModifyDBParameterGroupCommand).callsFake(() => {
-      readOnly = true;
-      return { DBParameterGroupName: 'botdr-use1-pg-postgres16' };
-    });
-    rds.on(ResetDBParameterGroupCommand).callsFake(() => {
-      readOnly = false;
-      return {};
-    });
-    try {
-      const outputs = { ...PRIMARY_OUTPUTS, dbSecurityGroupId: DB_SG, appSecurityGroupId: APP_SG };
-      const { aws } = buildAwsTopology({ primary: { name: 'p', outputs }, secondary: { name: 's', outputs: SECONDARY_OUTPUTS } });
-      assert.equal(aws.regions[0].dbSecurityGroupId, DB_SG);
-      const db = new RdsDatabase({ topology: aws, rds: () => rdsClient, cloudwatch: () => new CloudWatchClient({ region: A, credentials: creds }), sgFence: fence(), failoverId: 'fo-42', clock, retry: FAST });
-      await db.fence(A);
-      assert.equal(rds.commandCalls(ModifyDBParameterGroupCommand).length, 1);
-      assert.equal(w.mock.commandCalls(RevokeSecurityGroupIngressCommand).length, 1);
-      assert.equal(w.tags.find((t) => t.Key === FENCED_BY_TAG)?.Value, 'fo-42');
-      assert.equal(await db.isFenced(A), true);
-      // A session-overridable parameter alone is not a fence any more.
-      await fence().unfence(A);
-      assert.equal(await db.isFenced(A), false);
-      await db.fence(A);
-      await db.unfence(A);
-      assert.equal(rds.commandCalls(ResetDBParameterGroupCommand).length, 1);
-      assert.equal(await db.isFenced(A), false);
-      assert.ok(w.perms.some((p) => p.UserIdGroupPairs![0].GroupId === APP_SG));
-    } finally {
-      rds.restore();
-    }
+    const outputs = { ...PRIMARY_OUTPUTS, dbSecurityGroupId: DB_SG, dbFenceSecurityGroupId: FENCE_SG };
+    const { aws } = buildAwsTopology({ primary: { name: 'p', outputs }, secondary: { name: 's', outputs: SECONDARY_OUTPUTS } });
+    const db = new RdsDatabase({ topology: aws, rds: () => w.client, cloudwatch: () => new CloudWatchClient({ region: A, credentials: creds }), sgFence: fence(), failoverId: 'fo-42', clock, retry: FAST });
+    await db.fence(A);
+    assert.equal(w.mock.commandCalls(ModifyDBParameterGroupCommand).length, 1);
+    assert.deepEqual(w.ids(), [FENCE_SG]);
+    assert.equal(await db.isFenced(A), true);
+    // A session-overridable parameter alone is not a fence.
+    await fence().unfence(A);
+    assert.equal(await db.isFenced(A), false);
+    await db.fence(A);
+    await db.unfence(A);
+    assert.equal(w.mock.commandCalls(ResetDBParameterGroupCommand).length, 1);
+    assert.equal(await db.isFenced(A), false);
+    assert.deepEqual(w.ids(), [DB_SG]);
   });
 });

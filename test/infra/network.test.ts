@@ -9,7 +9,7 @@ async function runNetwork(network: NetworkConfig): Promise<ProgramRun> {
   return runProgram(() => {
     const provider = new aws.Provider('p', { region: 'us-east-1' });
     const n = new Network('net', { provider, region: 'us-east-1', namePrefix: 'botdr', network });
-    return { vpcId: n.vpcId, subnetIds: n.subnetIds, db: n.dbSecurityGroupId, cache: n.cacheSecurityGroupId, app: n.appSecurityGroupId, backup: n.backupSecurityGroupId };
+    return { vpcId: n.vpcId, subnetIds: n.subnetIds, db: n.dbSecurityGroupId, cache: n.cacheSecurityGroupId, app: n.appSecurityGroupId, backup: n.backupSecurityGroupId, fence: n.dbFenceSecurityGroupId };
   });
 }
 
@@ -63,5 +63,19 @@ describe('Network', () => {
     }
     const egress = run.byType('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule');
     assert.ok(!egress.some((r) => r.inputs.securityGroupId === db || r.inputs.securityGroupId === cache), 'data stores have no egress');
+  });
+
+  it('pre-creates an empty DB fence group per region: no rule of any kind, referenced by nothing, exported', async () => {
+    const run = await runNetwork({ mode: 'create', vpcCidr: '10.40.0.0/16', azCount: 2 });
+    const { fence, db } = run.outputs;
+    assert.ok(fence && fence !== db, 'a group of its own, not the DB group');
+    const sg = run.byType('aws:ec2/securityGroup:SecurityGroup').find((g) => g.id === fence);
+    assert.ok(sg, 'the fence group is a security group of this network');
+    assert.equal(sg.inputs.ingress, undefined);
+    assert.equal(sg.inputs.egress, undefined, 'no inline egress (the provider drops the default allow-all egress)');
+    assert.equal(sg.inputs.vpcId, run.outputs.vpcId);
+    assert.equal(sg.inputs.tags.Name, 'botdr-use1-db-fence-sg');
+    const rules = [...run.byType('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule'), ...run.byType('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule')];
+    assert.ok(!rules.some((r) => r.inputs.securityGroupId === fence || r.inputs.referencedSecurityGroupId === fence), 'no rule on or referencing the fence group');
   });
 });

@@ -14,13 +14,14 @@ describe('program: the whole stack under mocks, per role', () => {
     const o = run.outputs;
     assert.equal(o.role, 'primary');
     assert.equal(o.region, 'us-east-1');
-    for (const k of ['dbEndpoint', 'dbArn', 'dbSecretArn', 'dbIdentifier', 'cacheEndpoint', 'globalDatastoreId', 'bucketName', 'bucketArn', 'kmsKeyArn', 'topicArn', 'healthCheckId', 'recordName', 'hostedZoneId', 'dbSecurityGroupId', 'appSecurityGroupId']) {
+    for (const k of ['dbEndpoint', 'dbArn', 'dbSecretArn', 'dbIdentifier', 'cacheEndpoint', 'globalDatastoreId', 'bucketName', 'bucketArn', 'kmsKeyArn', 'topicArn', 'healthCheckId', 'recordName', 'hostedZoneId', 'dbSecurityGroupId', 'dbFenceSecurityGroupId', 'appSecurityGroupId']) {
       assert.ok(typeof o[k] === 'string' && o[k].length > 0, `output ${k} missing: ${JSON.stringify(o[k])}`);
     }
     assert.deepEqual(Object.keys(o.botTokenSecretArns).sort(), ['community', 'moderation']);
     assert.match(o.dbArn, /^arn:aws:rds:us-east-1:/);
-    // The security-group fence needs the DB's group (the one the instance uses) and the app group it admits.
+    // The security-group fence restores the DB's group (the one the instance declares) and swaps in the fence group.
     assert.deepEqual(run.one('aws:rds/instance:Instance').inputs.vpcSecurityGroupIds, [o.dbSecurityGroupId]);
+    assert.notEqual(o.dbFenceSecurityGroupId, o.dbSecurityGroupId);
     assert.ok(
       run.byType('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').some((r) => r.inputs.securityGroupId === o.dbSecurityGroupId && r.inputs.referencedSecurityGroupId === o.appSecurityGroupId),
     );

@@ -6,7 +6,6 @@
  * own (mocked) clients through {@link AwsClientFactories}.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -20,7 +19,7 @@ import { RdsDatabase, SqlProbe } from './rds';
 import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';
 import { S3Journal } from './s3-journal';
 import { SecretsManagerReplicas } from './secrets';
-import { SecurityGroupFence } from './sg-fence';
+import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
@@ -32,7 +31,7 @@ export { RdsDatabase } from './rds';
 export type { SqlProbe, DatabasePromoter } from './rds';
 export { ElastiCacheGlobal } from './elasticache';
 export { SecretsManagerReplicas } from './secrets';
-export { SecurityGroupFence, FENCED_BY_TAG } from './sg-fence';
+export { SecurityGroupFence } from './sg-fence';
 export { Route53Failover, ROUTE53_CONTROL_PLANE_REGION } from './route53';
 export { SnsNotifier } from './sns-notifier';
 export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
@@ -46,8 +45,6 @@ export interface AwsClientFactories {
   sns: (region: string) => SNSClient;
   s3: (region: string) => S3Client;
   route53: () => Route53Client;
-  /** Security-group fence of an old primary; without it only the parameter-group fence is applied. */
-  ec2?: (region: string) => EC2Client;
 }
 
 /** Connection 3 s, request 20 s: an unreachable region answers "unreachable" quickly. */
@@ -73,7 +70,6 @@ export function defaultClients(): AwsClientFactories {
     secretsManager: cached((r) => new SecretsManagerClient(base(r))),
     sns: cached((r) => new SNSClient(base(r))),
     s3: cached((r) => new S3Client(base(r))),
-    ec2: cached((r) => new EC2Client(base(r))),
     route53: () => r53(ROUTE53_CONTROL_PLANE_REGION),
   };
 }
@@ -100,6 +96,15 @@ export interface AwsPortsOptions {
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
+/** Region → what the security-group fence needs, for the regions whose outputs carry the DB and fence groups. */
+export function fenceGroups(t: AwsTopology): Record<string, DbFenceGroups | undefined> {
+  const groups: Record<string, DbFenceGroups | undefined> = {};
+  for (const r of t.regions) {
+    if (r.dbSecurityGroupId && r.dbFenceSecurityGroupId) groups[r.region] = { dbIdentifier: r.dbIdentifier, securityGroupIds: [r.dbSecurityGroupId], fenceSecurityGroupId: r.dbFenceSecurityGroupId };
+  }
+  return groups;
+}
+
 /** The full AWS adapter set for the failover engine. */
 export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: AwsStacks } {
   const clients = o.clients ?? defaultClients();
@@ -113,9 +118,7 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
   const wait = { waitTimeoutMs: o.waits?.timeoutMs, pollMs: o.waits?.pollMs };
   const stacks = new AwsStacks({ driver: o.driver, stacks: stacksByRegion, roles, clock: o.clock, retry: o.stackRetry, unavailable: o.stacksUnavailable });
   const survivor = awsRegion(t, o.survivor);
-  const groups: Record<string, { dbSecurityGroupId: string; appSecurityGroupId: string } | undefined> = {};
-  for (const r of t.regions) if (r.dbSecurityGroupId && r.appSecurityGroupId) groups[r.region] = { dbSecurityGroupId: r.dbSecurityGroupId, appSecurityGroupId: r.appSecurityGroupId };
-  const sgFence = clients.ec2 ? new SecurityGroupFence({ ec2: clients.ec2, groups, clock: o.clock, retry: o.retry }) : undefined;
+  const sgFence = new SecurityGroupFence({ rds: clients.rds, groups: fenceGroups(t), clock: o.clock, retry: o.retry, ...(o.waits?.pollMs !== undefined ? { pollMs: o.waits.pollMs } : {}), ...(o.waits?.timeoutMs !== undefined ? { waitTimeoutMs: o.waits.timeoutMs } : {}) });
   return {
     stacks,
     database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, promoter: o.stacksUnavailable ? undefined : stacks, sql: o.sql, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, sgFence, clock: o.clock, retry: o.retry, ...wait }),

@@ -15,8 +15,9 @@
  *   (`ModifyDBParameterGroup`, ApplyMethod immediate — a dynamic parameter, persistent across restarts); when a
  *   SqlProbe reaches it, application sessions are terminated too. The check reads the parameter back
  *   (`DescribeDBParameters`, Source user). Replication is not affected. A session can override that parameter, so
- *   when the stack outputs carry the security-group ids the fence ALSO revokes the app's ingress on the DB security
- *   group ({@link SecurityGroupFence}); fenced = both in place; unfence lifts both.
+ *   when the stack outputs carry the security-group ids the fence ALSO moves the instance onto the region's empty
+ *   fence security group ({@link SecurityGroupFence}: `ModifyDBInstance VpcSecurityGroupIds`, no Pulumi-managed
+ *   rule is edited); fenced = both in place; unfence lifts both.
  */
 
 import { DBInstance, DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
@@ -54,7 +55,7 @@ export interface RdsDatabaseOptions {
   pollMs?: number;
   clock?: Clock;
   retry?: Partial<typeof AWS_RETRY>;
-  /** Failover id used in stack update messages and the security-group fence tag. */
+  /** Failover id used in stack update messages. */
   failoverId?: string;
   /** Network fence (security group); applied in the regions it covers. */
   sgFence?: SecurityGroupFence;
@@ -203,7 +204,7 @@ export class RdsDatabase implements DatabasePort {
       opts,
     );
     opts?.log?.(`database ${this.id(region)} in ${region}: ${READ_ONLY_PARAMETER}=1 on parameter group ${group}`);
-    if (this.o.sgFence?.covers(region)) await this.o.sgFence.fence(region, this.o.failoverId ?? 'failover', opts);
+    if (this.o.sgFence?.covers(region)) await this.o.sgFence.fence(region, opts);
     const killed = await this.sql(region, "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename not in ('rdsadmin', 'rdsrepladmin')");
     if (killed) opts?.log?.(`database ${this.id(region)}: ${String(killed[0]?.n ?? 0)} application session(s) terminated`);
   }

@@ -1,69 +1,72 @@
 /**
- * Network fence of an old AWS primary database: its security group stops admitting the application.
+ * Network fence of an old AWS primary database: the instance is moved onto an EMPTY security group.
  *
  * The parameter-group fence (`default_transaction_read_only = 1`, rds.ts) can be overridden by any session
  * (`SET default_transaction_read_only = off`), so a misbehaving or stale app instance could still write to a
- * returned old primary. This fence removes the path instead:
+ * returned old primary. This fence removes the network path instead, WITHOUT editing any Pulumi-managed rule:
  *
- * - check: `DescribeSecurityGroups` of the DB security group (stack output `dbSecurityGroupId`): fenced when it has
- *   no ingress from the app security group (`appSecurityGroupId`) on the DB port AND carries the tag
- *   `bot-dr:fenced-by`.
- * - act: `RevokeSecurityGroupIngress` of exactly that rule (tcp 5432 from the app SG), only if present; then
- *   `CreateTags` `bot-dr:fenced-by = <failover id>` so an operator sees who fenced it and why.
- * - unfence (failback / an aborted failover): `AuthorizeSecurityGroupIngress` of the same rule, only if absent, and
- *   `DeleteTags`.
+ * - the Network component pre-creates, per region, a **fence security group** with no ingress and no egress
+ *   (stack output `dbFenceSecurityGroupId`); nothing else references it;
+ * - check: `DescribeDBInstances` → `VpcSecurityGroups`: fenced when the fence group is the instance's ONLY security
+ *   group (a group still `removing` counts as attached: it may still admit traffic);
+ * - act: `ModifyDBInstance` `VpcSecurityGroupIds = [fence group]`, `ApplyImmediately` (no reboot: RDS swaps the
+ *   instance's ENI groups), then a bounded poll until the check holds;
+ * - unfence (failback / an aborted failover): `ModifyDBInstance` `VpcSecurityGroupIds = <the stack's DB security
+ *   groups>` (output `dbSecurityGroupId`, exactly what the Database component declares), then a bounded poll.
  *
- * Decision: the backup-job security group keeps its access. A fenced old primary is read-only (parameter group)
- * and unreachable for the app; its job can still dump it, which preserves the writes that never reached the
- * survivor for reconciliation. Note: a later `pulumi up` of the old primary's stack re-creates the app rule —
- * right only once failback has rebuilt that database as a replica (docs/infra-notes.md, failback sequence).
+ * Why not revoke the app's ingress rule (the first version): that rule is a Pulumi resource; re-adding it gives it a
+ * new id, so the old stack's next `pulumi up` failed with `InvalidPermission.Duplicate`. Here every rule stays as
+ * Pulumi created it, and the instance's `vpcSecurityGroupIds` is an input of the stack's `aws.rds.Instance`: a later
+ * `pulumi up` of that stack puts the DB security group back by itself (drift correction) — right after failback has
+ * rebuilt that instance as a replica (docs/infra-notes.md), never before.
+ *
+ * While fenced, the backup job cannot reach the instance either (decision: a clean, complete fence; the writes the
+ * survivor never received are kept by failback's pre-failback snapshot, and by the instance itself). Needs only
+ * `@aws-sdk/client-rds`.
  */
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateTagsCommand,
-  DeleteTagsCommand,
-  DescribeSecurityGroupsCommand,
-  EC2Client,
-  IpPermission,
-  RevokeSecurityGroupIngressCommand,
-  SecurityGroup,
-} from '@aws-sdk/client-ec2';
+import { DBInstance, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { OperationError } from '../../cli/errors';
 import { redact } from '../../cli/redact';
 import type { CallOptions, Clock } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
 
-export const FENCED_BY_TAG = 'bot-dr:fenced-by';
-export const DB_PORT = 5432;
-
-/** The security groups of one region's database (from its stack outputs). */
-export interface DbSecurityGroups {
-  dbSecurityGroupId: string;
-  appSecurityGroupId: string;
+/** What the fence needs about one region's database (from its stack outputs). */
+export interface DbFenceGroups {
+  dbIdentifier: string;
+  /** The security groups the stack declares on the instance (output `dbSecurityGroupId`): what unfence restores. */
+  securityGroupIds: string[];
+  /** The empty fence group (output `dbFenceSecurityGroupId`). */
+  fenceSecurityGroupId: string;
 }
 
 export interface SecurityGroupFenceOptions {
-  ec2: (region: string) => EC2Client;
-  /** Region → its DB and app security groups; a region without an entry has no network fence. */
-  groups: Record<string, DbSecurityGroups | undefined>;
+  rds: (region: string) => RDSClient;
+  /** Region → its DB's groups; a region without an entry has no network fence (stacks deployed before it). */
+  groups: Record<string, DbFenceGroups | undefined>;
   clock?: Clock;
   retry?: Partial<typeof AWS_RETRY>;
+  /** Bounded wait for RDS to apply the change. Defaults: 10 min, polled every 5 s. */
+  waitTimeoutMs?: number;
+  pollMs?: number;
 }
 
-/** The one ingress rule the fence removes: tcp 5432 from the app security group. */
-export function appIngress(g: DbSecurityGroups): IpPermission {
-  return { IpProtocol: 'tcp', FromPort: DB_PORT, ToPort: DB_PORT, UserIdGroupPairs: [{ GroupId: g.appSecurityGroupId, Description: 'app -> db' }] };
+/** The instance's attached security groups (any status: `adding`, `active`, `removing`). */
+export function attachedGroups(inst: DBInstance): string[] {
+  return (inst.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId).filter((x): x is string => !!x);
 }
 
-/** Whether a security group admits the app group on the DB port. */
-export function admitsApp(sg: SecurityGroup, appSecurityGroupId: string): boolean {
-  return (sg.IpPermissions ?? []).some(
-    (p) =>
-      (p.IpProtocol === 'tcp' || p.IpProtocol === '-1') &&
-      (p.IpProtocol === '-1' || ((p.FromPort ?? 0) <= DB_PORT && (p.ToPort ?? 0) >= DB_PORT)) &&
-      (p.UserIdGroupPairs ?? []).some((u) => u.GroupId === appSecurityGroupId),
-  );
+/** Pure: fenced when the fence group is the only attached group. */
+export function fencedBy(inst: DBInstance, fenceSecurityGroupId: string): boolean {
+  const ids = attachedGroups(inst);
+  return ids.length > 0 && ids.every((id) => id === fenceSecurityGroupId);
+}
+
+/** Pure: attached groups are exactly `want` (order-insensitive), none of them on its way out. */
+export function exactlyGroups(inst: DBInstance, want: string[]): boolean {
+  const live = (inst.VpcSecurityGroups ?? []).filter((g) => g.Status !== 'removing').map((g) => g.VpcSecurityGroupId);
+  const all = attachedGroups(inst);
+  return all.length === want.length && live.length === want.length && want.every((w) => all.includes(w));
 }
 
 export class SecurityGroupFence {
@@ -75,14 +78,14 @@ export class SecurityGroupFence {
     this.retry = { ...AWS_RETRY, ...o.retry };
   }
 
-  /** Whether `region` has the security-group ids needed for this fence. */
+  /** Whether `region` has the ids needed for this fence. */
   covers(region: string): boolean {
     return !!this.o.groups[region];
   }
 
-  private groups(region: string): DbSecurityGroups {
+  private groups(region: string): DbFenceGroups {
     const g = this.o.groups[region];
-    if (!g) throw new OperationError(`no DB/app security group ids for ${region} in the stack outputs (dbSecurityGroupId, appSecurityGroupId): deploy the stacks with this version first`);
+    if (!g) throw new OperationError(`no DB/fence security group ids for ${region} in the stack outputs (dbSecurityGroupId, dbFenceSecurityGroupId): deploy the stacks with this version first`);
     return g;
   }
 
@@ -90,61 +93,74 @@ export class SecurityGroupFence {
     try {
       return await withRetry(fn, { ...this.retry, retryable: isThrottling, clock: this.clock, signal: opts?.signal, log: opts?.log && ((l) => opts.log!(redact(l))), what });
     } catch (err) {
-      if (isUnreachable(err)) throw new OperationError(`${what}: EC2 in ${region} does not answer (${errorText(err)})`);
+      if (isUnreachable(err)) throw new OperationError(`${what}: RDS in ${region} does not answer (${errorText(err)})`);
       throw err;
     }
   }
 
-  async describe(region: string, opts?: CallOptions): Promise<SecurityGroup> {
+  async describe(region: string, opts?: CallOptions): Promise<DBInstance> {
     const g = this.groups(region);
-    const r = await this.call(`EC2 DescribeSecurityGroups ${g.dbSecurityGroupId} in ${region}`, region, () => this.o.ec2(region).send(new DescribeSecurityGroupsCommand({ GroupIds: [g.dbSecurityGroupId] })), opts);
-    const sg = r.SecurityGroups?.[0];
-    if (!sg) throw new OperationError(`security group ${g.dbSecurityGroupId} not found in ${region}`);
-    return sg;
+    const r = await this.call(`RDS DescribeDBInstances ${g.dbIdentifier} in ${region}`, region, () => this.o.rds(region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: g.dbIdentifier })), opts);
+    const inst = r.DBInstances?.[0];
+    if (!inst) throw new OperationError(`RDS instance ${g.dbIdentifier} not found in ${region}`);
+    return inst;
   }
 
   async isFenced(region: string, opts?: CallOptions): Promise<boolean> {
-    const g = this.groups(region);
-    const sg = await this.describe(region, opts);
-    return !admitsApp(sg, g.appSecurityGroupId) && (sg.Tags ?? []).some((t) => t.Key === FENCED_BY_TAG);
+    return fencedBy(await this.describe(region, opts), this.groups(region).fenceSecurityGroupId);
   }
 
-  async fence(region: string, failoverId: string, opts?: CallOptions): Promise<void> {
+  private async modify(region: string, ids: string[], opts?: CallOptions): Promise<void> {
     const g = this.groups(region);
-    const sg = await this.describe(region, opts);
-    if (admitsApp(sg, g.appSecurityGroupId)) {
-      await this.call(
-        `EC2 RevokeSecurityGroupIngress ${g.dbSecurityGroupId} in ${region}`,
-        region,
-        () => this.o.ec2(region).send(new RevokeSecurityGroupIngressCommand({ GroupId: g.dbSecurityGroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: DB_PORT, ToPort: DB_PORT, UserIdGroupPairs: [{ GroupId: g.appSecurityGroupId }] }] })),
-        opts,
-      );
-      opts?.log?.(`database security group ${g.dbSecurityGroupId} in ${region}: ingress from the app (${g.appSecurityGroupId}) revoked`);
-    }
-    if (!(sg.Tags ?? []).some((t) => t.Key === FENCED_BY_TAG)) {
-      await this.call(
-        `EC2 CreateTags ${g.dbSecurityGroupId} in ${region}`,
-        region,
-        () => this.o.ec2(region).send(new CreateTagsCommand({ Resources: [g.dbSecurityGroupId], Tags: [{ Key: FENCED_BY_TAG, Value: failoverId }] })),
-        opts,
-      );
+    await this.call(
+      `RDS ModifyDBInstance ${g.dbIdentifier} in ${region}`,
+      region,
+      () => this.o.rds(region).send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: g.dbIdentifier, VpcSecurityGroupIds: ids, ApplyImmediately: true })),
+      opts,
+    );
+  }
+
+  private async waitUntil(region: string, what: string, ok: (i: DBInstance) => boolean, opts?: CallOptions): Promise<void> {
+    const timeout = this.o.waitTimeoutMs ?? 10 * 60_000;
+    const poll = this.o.pollMs ?? 5_000;
+    const start = this.clock.now().getTime();
+    for (;;) {
+      const inst = await this.describe(region, opts);
+      if (ok(inst)) return;
+      const groups = (inst.VpcSecurityGroups ?? []).map((s) => `${s.VpcSecurityGroupId}:${s.Status}`).join(', ');
+      if (this.clock.now().getTime() - start >= timeout) throw new OperationError(`${this.groups(region).dbIdentifier} in ${region}: ${what} not applied within ${Math.round(timeout / 1000)} s (security groups: ${groups}); rerun to keep waiting`);
+      opts?.log?.(`waiting for ${what} on ${this.groups(region).dbIdentifier} (security groups: ${groups})`);
+      await this.clock.sleep(poll, opts?.signal);
     }
   }
 
+  /** Move the instance onto the fence group only (check-then-act), and wait until RDS applied it. */
+  async fence(region: string, opts?: CallOptions): Promise<void> {
+    const g = this.groups(region);
+    const inst = await this.describe(region, opts);
+    if (fencedBy(inst, g.fenceSecurityGroupId)) return;
+    const before = attachedGroups(inst);
+    const unknown = before.filter((id) => id !== g.fenceSecurityGroupId && !g.securityGroupIds.includes(id));
+    if (unknown.length) opts?.log?.(`database ${g.dbIdentifier}: security group(s) ${unknown.join(', ')} are not in the stack outputs; unfence (and pulumi up) restore only ${g.securityGroupIds.join(', ')}`);
+    const pending = (inst.VpcSecurityGroups ?? []).some((s) => s.VpcSecurityGroupId === g.fenceSecurityGroupId && s.Status !== 'removing');
+    if (!pending) {
+      await this.modify(region, [g.fenceSecurityGroupId], opts);
+      opts?.log?.(`database ${g.dbIdentifier} in ${region}: security groups ${before.join(', ') || '(none)'} → fence group ${g.fenceSecurityGroupId} (no ingress)`);
+    }
+    await this.waitUntil(region, `fence group ${g.fenceSecurityGroupId}`, (i) => fencedBy(i, g.fenceSecurityGroupId), opts);
+  }
+
+  /** Restore the stack's security groups (check-then-act), and wait until RDS applied it. */
   async unfence(region: string, opts?: CallOptions): Promise<void> {
     const g = this.groups(region);
-    const sg = await this.describe(region, opts);
-    if (!admitsApp(sg, g.appSecurityGroupId)) {
-      await this.call(
-        `EC2 AuthorizeSecurityGroupIngress ${g.dbSecurityGroupId} in ${region}`,
-        region,
-        () => this.o.ec2(region).send(new AuthorizeSecurityGroupIngressCommand({ GroupId: g.dbSecurityGroupId, IpPermissions: [appIngress(g)] })),
-        opts,
-      );
-      opts?.log?.(`database security group ${g.dbSecurityGroupId} in ${region}: ingress from the app (${g.appSecurityGroupId}) restored`);
+    const inst = await this.describe(region, opts);
+    if (exactlyGroups(inst, g.securityGroupIds)) return;
+    const target = (inst.VpcSecurityGroups ?? []).filter((s) => s.Status !== 'removing').map((s) => s.VpcSecurityGroupId);
+    const alreadyAsked = target.length === g.securityGroupIds.length && g.securityGroupIds.every((id) => target.includes(id));
+    if (!alreadyAsked) {
+      await this.modify(region, [...g.securityGroupIds], opts);
+      opts?.log?.(`database ${g.dbIdentifier} in ${region}: security groups restored to ${g.securityGroupIds.join(', ')}`);
     }
-    if ((sg.Tags ?? []).some((t) => t.Key === FENCED_BY_TAG)) {
-      await this.call(`EC2 DeleteTags ${g.dbSecurityGroupId} in ${region}`, region, () => this.o.ec2(region).send(new DeleteTagsCommand({ Resources: [g.dbSecurityGroupId], Tags: [{ Key: FENCED_BY_TAG }] })), opts);
-    }
+    await this.waitUntil(region, `security groups ${g.securityGroupIds.join(', ')}`, (i) => exactlyGroups(i, g.securityGroupIds), opts);
   }
 }

@@ -34,8 +34,9 @@ export const OUTPUT_KEYS = {
   hostedZoneId: 'hostedZoneId',
   /** Alerts topic (components/alerts.ts); `alertsTopicArn` is accepted too. */
   topicArn: 'topicArn',
-  /** The DB and app security groups (the security-group fence of an old primary). */
+  /** The DB security group and the empty fence group (the security-group fence of an old primary), and the app's. */
   dbSecurityGroupId: 'dbSecurityGroupId',
+  dbFenceSecurityGroupId: 'dbFenceSecurityGroupId',
   appSecurityGroupId: 'appSecurityGroupId',
 } as const;
 
@@ -80,8 +81,9 @@ export interface AwsRegionTopology {
   kmsKeyArn?: string;
   topicArn?: string;
   healthCheckId?: string;
-  /** The DB security group and the app security group it admits (both needed for the security-group fence). */
+  /** The DB security group (what unfence restores) and the empty fence group (both needed for the security-group fence). */
   dbSecurityGroupId?: string;
+  dbFenceSecurityGroupId?: string;
   appSecurityGroupId?: string;
   /** Secrets this region OWNS and replicates to the peer (bot tokens, cache auth token). */
   ownedSecretArns: string[];
@@ -211,6 +213,7 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
   opt('kmsKeyArn', K.kmsKeyArn);
   opt('healthCheckId', K.healthCheckId);
   opt('dbSecurityGroupId', K.dbSecurityGroupId);
+  opt('dbFenceSecurityGroupId', K.dbFenceSecurityGroupId);
   opt('appSecurityGroupId', K.appSecurityGroupId);
   if (dbSecretArn) r.dbSecretArn = dbSecretArn;
   if (topicArn) r.topicArn = topicArn;
