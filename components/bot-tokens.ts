@@ -31,6 +31,18 @@ export interface BotTokensArgs {
   recoveryWindowInDays?: number;
   /** Tags applied to the secrets. */
   tags?: Record<string, string>;
+  /**
+   * Adopt secrets that already exist in this region instead of creating them (a secondary promoted by a failover:
+   * the replicas `StopReplicationToReplica` made standalone). Each secret is declared with the Pulumi `import` option
+   * (id = its deterministic name), no replicas (a standalone secret; the peer region keeps its own retained copy),
+   * and the description, KMS key and tags read from the existing secret, so the import finds no difference.
+   */
+  adopt?: boolean;
+  /**
+   * Keep the secrets (and their values) in AWS when this stack stops declaring them — a config change or a role
+   * change must never delete a community's tokens. Default true; a scratch drill passes false.
+   */
+  retainOnDelete?: boolean;
 }
 
 /** Secret value format of a bot's token secret. */
@@ -62,6 +74,9 @@ export function validateBotTokensArgs(args: BotTokensArgs): void {
   if ((args.peerRegion === undefined) !== (args.peerKmsKeyArn === undefined)) {
     throw new Error('peerRegion/peerKmsKeyArn: give both (replicate) or neither');
   }
+  if (args.adopt && args.peerRegion !== undefined) {
+    throw new Error('adopt: an adopted secret is standalone (the peer region holds its own retained copy under the same name); give no peerRegion');
+  }
 }
 
 /** The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token). */
@@ -74,14 +89,26 @@ export function botTokenSecretString(bot: string, tokens: string[]): string {
   return JSON.stringify(value);
 }
 
+/** Deterministic secret name of a bot's tokens (identical in the peer region's replica). */
+export function botTokenSecretName(namePrefix: string, bot: string): string {
+  return `${namePrefix}/bot-tokens/${bot}`;
+}
+
+/** The secret's description (what an adopting stack finds on the replica: the creator wrote the same text). */
+export function botTokenSecretDescription(bot: string): string {
+  return `Telegram/Discord tokens of bot ${bot}: {"active": <index>, "tokens": [...]}`;
+}
+
 /**
  * One Secrets Manager secret per bot, `{ "active": 0, "tokens": [...] }`, encrypted with the region's
  * key and replicated to the peer region under the peer's key.
  *
- * Declare it in the primary stack only: the replica in the peer region carries the same name, so the
- * secondary stack must not declare a secret of that name. After a region loss the failover promotes the
- * replica (StopReplicationToReplica) and the bots keep reading the same name in the surviving region —
- * which is why names are deterministic rather than auto-suffixed.
+ * Ownership (docs/infra-notes.md "Bot tokens"): the ACTIVE stack declares it. The primary creates and replicates it;
+ * the replica in the peer region carries the same name, so a non-promoted secondary must not declare a secret of that
+ * name. After a region loss the failover promotes the replica (StopReplicationToReplica) and the bots keep reading
+ * the same name in the surviving region — which is why names are deterministic rather than auto-suffixed — and the
+ * promoted secondary ADOPTS it (`adopt`: Pulumi `import` by name). Every secret is `retainOnDelete`, so the stack that
+ * gives up ownership forgets its copy without deleting it.
  *
  * Outputs are names and ARNs only; token values never leave the secret value.
  */
@@ -96,29 +123,49 @@ export class BotTokens extends pulumi.ComponentResource {
     validateBotTokensArgs(args);
 
     const child = { parent: this, provider: args.provider };
+    const retainOnDelete = args.retainOnDelete ?? true;
     const arns: Record<string, pulumi.Output<string>> = {};
     const names: Record<string, string> = {};
     for (const bot of args.bots) {
-      const secretName = `${args.namePrefix}/bot-tokens/${bot.name}`;
-      const secret = new aws.secretsmanager.Secret(
-        `${name}-${bot.name}`,
-        {
-          name: secretName,
-          description: `Telegram/Discord tokens of bot ${bot.name}: {"active": <index>, "tokens": [...]}`,
-          kmsKeyId: args.kmsKeyArn,
-          recoveryWindowInDays: args.recoveryWindowInDays ?? 30,
-          replicas: args.peerRegion !== undefined && args.peerKmsKeyArn !== undefined ? [{ region: args.peerRegion, kmsKeyId: args.peerKmsKeyArn }] : [],
-          tags: { ...args.tags, 'bot-dr:bot': bot.name },
-        },
-        child,
-      );
+      const secretName = botTokenSecretName(args.namePrefix, bot.name);
+      let secret: aws.secretsmanager.Secret;
+      if (args.adopt) {
+        // Import succeeds only when the declared inputs match the existing secret: read description, key and tags
+        // from it (in this region, through this region's provider); a promoted replica has no replicas.
+        const existing = aws.secretsmanager.getSecretOutput({ name: secretName }, child);
+        secret = new aws.secretsmanager.Secret(
+          `${name}-${bot.name}`,
+          {
+            name: secretName,
+            description: existing.description,
+            kmsKeyId: existing.kmsKeyId,
+            recoveryWindowInDays: args.recoveryWindowInDays ?? 30,
+            replicas: [],
+            tags: existing.tags,
+          },
+          { ...child, import: secretName, retainOnDelete },
+        );
+      } else {
+        secret = new aws.secretsmanager.Secret(
+          `${name}-${bot.name}`,
+          {
+            name: secretName,
+            description: botTokenSecretDescription(bot.name),
+            kmsKeyId: args.kmsKeyArn,
+            recoveryWindowInDays: args.recoveryWindowInDays ?? 30,
+            replicas: args.peerRegion !== undefined && args.peerKmsKeyArn !== undefined ? [{ region: args.peerRegion, kmsKeyId: args.peerKmsKeyArn }] : [],
+            tags: { ...args.tags, 'bot-dr:bot': bot.name },
+          },
+          { ...child, retainOnDelete },
+        );
+      }
       new aws.secretsmanager.SecretVersion(
         `${name}-${bot.name}-value`,
         {
           secretId: secret.id,
           secretString: pulumi.secret(pulumi.output(bot.tokens).apply((tokens) => botTokenSecretString(bot.name, tokens))),
         },
-        child,
+        { ...child, retainOnDelete },
       );
       arns[bot.name] = secret.arn;
       names[bot.name] = secretName;

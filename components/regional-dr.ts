@@ -75,8 +75,8 @@ export function secretReplicaArn(arn: string, region: string): string {
  * - primary: KMS key, network, source DB, cache (owner of the global datastore if enabled), backup
  *   bucket replicating to the peer's, bot-token secrets replicated to the peer region, PRIMARY DNS record;
  * - secondary: same, but a cross-region read replica (or a promoted one) + replicated automated backups,
- *   a global-datastore member, and a SECONDARY DNS record; no bot-token secrets of its own (it holds the
- *   primary's replicas, so its `botTokenSecretArns` output — secrets it owns — is empty);
+ *   a global-datastore member, and a SECONDARY DNS record; bot-token secrets only once promoted (it adopts the
+ *   promoted replicas with `import`); before that it holds the primary's replicas and outputs `botTokenSecretArns` {};
  * - scratch: a restored DB, a standalone cache, a throw-away bucket; no replica, DNS, global datastore,
  *   peer replication or schedules.
  */
@@ -188,20 +188,25 @@ export class RegionalDr extends pulumi.ComponentResource {
       child,
     );
 
-    // Bot tokens are owned by the primary (and a scratch drill keeps its own copies): the primary replicates
-    // them to the peer region under the same names, so a secondary must not declare them (config rejects it).
+    // Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them and replicates
+    // them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
+    // in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
+    // retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
+    const adoptTokens = cfg.role === 'secondary' && cfg.database.promoted;
     const tokens =
-      cfg.bots.length > 0 && cfg.role !== 'secondary'
+      cfg.bots.length > 0 && (cfg.role !== 'secondary' || adoptTokens)
         ? new BotTokens(
             `${name}-bot-tokens`,
             {
               provider,
               kmsKeyArn: keys.keyArn,
-              peerRegion: keys.peerKeyArn ? cfg.peerRegion : undefined,
-              peerKmsKeyArn: keys.peerKeyArn,
+              peerRegion: keys.peerKeyArn && !adoptTokens ? cfg.peerRegion : undefined,
+              peerKmsKeyArn: adoptTokens ? undefined : keys.peerKeyArn,
               bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
               namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
               recoveryWindowInDays: scratch ? 0 : 30,
+              adopt: adoptTokens,
+              retainOnDelete: !scratch,
             },
             child,
           )

@@ -367,6 +367,8 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const BOT_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+/** A secret name ending like an ARN suffix (`-abc123`): Secrets Manager may not find it by name. */
+const ADOPT_AMBIGUOUS = /-[a-z0-9]{6}$/;
 
 /**
  * Read and validate the whole stack configuration. Throws one `ConfigError` listing every problem.
@@ -546,17 +548,29 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   }
   const bots: BotConfig[] = [];
   const seen = new Set<string>();
-  if (role === 'secondary' && (botNames.length > 0 || Object.keys(tokenMap).length > 0)) {
-    // The primary owns the bot-token secrets and replicates them here under the same names. A secondary
-    // declaring its own would collide with those replicas (and replicate back onto the primary's secrets).
+  // Ownership of the bot-token secrets: the ACTIVE stack declares them — the primary (it creates them and replicates
+  // them to the peer region), or a secondary promoted by a failover (`database.promoted: true`: it adopts the
+  // promoted replicas in its region with the Pulumi `import` option). A non-promoted secondary holds the active
+  // stack's replicas under the same names: declaring its own would collide with them.
+  const adoptsBotTokens = role === 'secondary' && promoted;
+  if (role === 'secondary' && !promoted && (botNames.length > 0 || Object.keys(tokenMap).length > 0)) {
     const key = botNames.length > 0 ? K('bots') : K('botTokens');
-    r.fail(key, 'must not be set on role secondary: bot tokens are set on the primary stack, which replicates them to this region under the same secret names');
+    r.fail(
+      key,
+      'must not be set on a secondary that is not promoted: the active stack (role primary, or a secondary with database.promoted=true after a failover) owns the bot-token secrets and replicates them to this region under the same names; remove it here (the secrets are retained, never deleted by a config change)',
+    );
     botNames.length = 0;
     tokenMap = {};
   }
   for (const name of botNames) {
     if (!BOT_NAME.test(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be 1–40 lowercase letters, digits and hyphens`);
     if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
+    if (adoptsBotTokens && ADOPT_AMBIGUOUS.test(name)) {
+      r.fail(
+        K('bots'),
+        `bot name ${JSON.stringify(name)} ends with a hyphen and six characters, which Secrets Manager may read as an ARN suffix, so the promoted secondary cannot adopt its secret by name; adopt it by ARN instead (pulumi import aws:secretsmanager/secret:Secret ... <arn>, docs/infra-notes.md)`,
+      );
+    }
     seen.add(name);
     const t = tokenMap[name];
     const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : [];

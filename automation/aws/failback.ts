@@ -9,7 +9,9 @@
  *                     replace the instance, then its deletion protection is lifted so the stack can replace it;
  *   3. retarget       home stack config: `role = secondary`, `database.promoted = false`,
  *                     `peerStack = <survivor stack>` (lib/config.ts keys) — refused while the home stack still
- *                     declares `bots`/`botTokens` (a secondary may not; see the message);
+ *                     declares `bots`/`botTokens` (a non-promoted secondary may not): the message says how to move
+ *                     the ownership to the survivor first (config cp, `up` adopting with import), then drop them
+ *                     from home (retainOnDelete: its copies stay);
  *   4. rebuild        `pulumi up` of the home stack: its database becomes a cross-region replica of the survivor;
  *   5. wait-replica   the rebuilt instance is `available` and replicating (bounded wait);
  *   6. lag            CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched;
@@ -38,7 +40,7 @@ export const FAILBACK_CONFIG = {
   promoted: `${NS}:database.promoted`,
   peerStack: `${NS}:peerStack`,
 } as const;
-/** Keys a secondary stack may not declare (lib/config.ts: the primary owns the bot-token secrets). */
+/** Keys a non-promoted secondary may not declare (lib/config.ts: the active stack owns the bot-token secrets). */
 export const PRIMARY_ONLY_KEYS = [`${NS}:bots`, `${NS}:botTokens`] as const;
 
 export const FAILBACK_STEPS = ['fence', 'preserve', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
@@ -154,8 +156,19 @@ export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackRes
   const declared: string[] = [];
   for (const k of PRIMARY_ONLY_KEYS) if ((await homeStack.getConfig(k, false)) !== undefined) declared.push(k);
   if (declared.length) {
+    // The active stack owns the bot-token secrets (lib/config.ts). The home stack is about to become a non-promoted
+    // secondary, which may not declare them; its copies in the home region are retainOnDelete, so dropping the keys
+    // deletes nothing — but the tokens must first live in the survivor's config, or they would be in no config.
+    const survivorOwns = (await survivorStack.getConfig(PRIMARY_ONLY_KEYS[0], false)) !== undefined;
+    const rm = declared.map((k) => `pulumi config rm -s ${home.stack} ${k.slice(NS.length + 1)}`).join('; ');
+    if (!survivorOwns) {
+      const cp = PRIMARY_ONLY_KEYS.map((k) => `pulumi config cp ${k.slice(NS.length + 1)} -s ${home.stack} -d ${survivor.stack}`).join('; ');
+      throw new RefusedError(
+        `stack ${home.stack} still declares ${declared.join(' and ')}, and the survivor ${survivor.stack} does not own the bot tokens yet: move the ownership first — ${cp}; then \`pulumi up -s ${survivor.stack}\` (it adopts the promoted secrets in ${survivor.region} with import); then ${rm} (its secrets in ${home.region} are retained, not deleted); then rerun dr failback. Nothing was changed`,
+      );
+    }
     throw new RefusedError(
-      `stack ${home.stack} still declares ${declared.join(' and ')}, which a secondary stack may not (lib/config.ts): the bot tokens are now standalone secrets in ${survivor.region} (promote-secrets made them writable there). Remove them with \`pulumi config rm -s ${home.stack} <key>\` once you have the tokens, then rerun dr failback; nothing was changed`,
+      `stack ${home.stack} still declares ${declared.join(' and ')}, which a non-promoted secondary may not (lib/config.ts); ${survivor.stack} owns the bot tokens now. Remove them: ${rm} (its secrets in ${home.region} are retainOnDelete: Pulumi forgets them, AWS keeps them), then rerun dr failback. Nothing was changed`,
     );
   }
   const up = (message: string) =>

@@ -149,7 +149,16 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     assert.match(noSql.stderr, /needs SQL reach into both databases: pass --primary-db-url and --secondary-db-url/);
     const bots = await dr(['failback', '--yes', ...sql, ...base()]);
     assert.equal(bots.code, 2);
-    assert.match(bots.stderr, /still declares bot-platform-dr:bots.*nothing was changed/);
+    // The survivor does not own them yet: move the ownership first (copy, adopt with an up), then drop them at home.
+    assert.match(bots.stderr, /still declares bot-platform-dr:bots, and the survivor .* does not own the bot tokens yet/);
+    assert.match(bots.stderr, new RegExp(`pulumi config cp bots -s ${P} -d ${S}; pulumi config cp botTokens -s ${P} -d ${S}`));
+    assert.match(bots.stderr, /adopts the promoted secrets .* with import.*retained, not deleted.*Nothing was changed/);
+    // The survivor owns them: only the removal from the home stack is asked for.
+    driver.stacks[S].config['bot-platform-dr:bots'] = '["community"]';
+    const owned = await dr(['failback', '--yes', ...sql, ...base()]);
+    assert.equal(owned.code, 2);
+    assert.match(owned.stderr, new RegExp(`${S} owns the bot tokens now\\. Remove them: pulumi config rm -s ${P} bots .*retainOnDelete.*Nothing was changed`));
+    delete driver.stacks[S].config['bot-platform-dr:bots'];
     delete driver.stacks[P].config['bot-platform-dr:bots'];
     const noYes = await dr(['failback', ...sql, ...base()]);
     assert.equal(noYes.code, 2);

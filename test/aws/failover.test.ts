@@ -80,6 +80,11 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       assert.equal(w.acts['stack:promote'], 1);
       assert.equal(w.acts['stack:retention'], 1);
       assert.ok(log.some((l) => l.startsWith(`[${S} up] ~ aws:rds:Instance`)), 'up output streamed into the step log');
+      // The record step tells the operator how the survivor takes over the bot-token secrets (not done mid-incident).
+      const handOver = log.find((l) => l.startsWith('bot tokens:'));
+      assert.ok(handOver, log.join('\n'));
+      assert.ok(handOver.includes(`pulumi config cp bots -s ${P} -d ${S}; pulumi config cp botTokens -s ${P} -d ${S}; pulumi up -s ${S} (it adopts them with import`), handOver);
+      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no token during the incident');
       assert.equal(await st.isRetargeted(change), true);
       await st.retarget(change);
       assert.equal(ups().length, 2);

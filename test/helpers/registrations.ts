@@ -20,6 +20,8 @@ export interface Registration {
   retainOnDelete: boolean;
   /** The `deleteBeforeReplace` resource option. */
   deleteBeforeReplace: boolean;
+  /** The `import` resource option (the id of an existing resource to adopt), if set. */
+  importId?: string;
 }
 
 function isSecretValue(v: unknown): boolean {
@@ -45,6 +47,7 @@ export function captureRegistrations(): Registration[] {
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       retainOnDelete: req.getRetainondelete?.() === true,
       deleteBeforeReplace: req.getDeletebeforereplace?.() === true,
+      ...(req.getImportid?.() ? { importId: req.getImportid() as string } : {}),
     });
     original(req, callback);
   };

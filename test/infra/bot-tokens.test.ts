@@ -110,6 +110,7 @@ describe('components/BotTokens', () => {
       ['no bots', { bots: [] }, /bots: at least one/],
       ['a recovery window of 3', { recoveryWindowInDays: 3 }, /recoveryWindowInDays/],
       ['a peer region without a peer key', { peerKmsKeyArn: undefined }, /peerRegion\/peerKmsKeyArn/],
+      ['adopting with a replica (an adopted secret is standalone)', { adopt: true }, /adopt: an adopted secret is standalone/],
     ] as const) {
       it(`refuses ${what} before declaring anything`, async () => {
         const { error, resources } = await runProgramExpectingError(build(extra as any), options);

@@ -114,12 +114,23 @@ describe('config: loadConfig', () => {
       assertProblem(e, `${P}:alerts.emails`, /"nope" is not a valid email/);
       assertProblem(e, `${P}:alerts.webhookUrl`, /https/);
     });
-    it('bots or bot tokens on a secondary (the primary owns and replicates them)', () => {
+    it('bots or bot tokens on a secondary that is not promoted (the active stack owns and replicates them)', () => {
       const sec = { [`${P}:role`]: 'secondary', [`${P}:peerStack`]: 'acme/bot-platform-dr/primary' };
-      assertProblem(problems(sec), `${P}:bots`, /must not be set on role secondary/);
-      assertProblem(problems({ ...sec, [`${P}:bots`]: undefined }), `${P}:botTokens`, /must not be set on role secondary/);
+      assertProblem(problems(sec), `${P}:bots`, /must not be set on a secondary that is not promoted/);
+      assertProblem(problems({ ...sec, [`${P}:bots`]: undefined }), `${P}:botTokens`, /must not be set on a secondary that is not promoted/);
+      assertProblem(problems({ ...sec, [`${P}:database`]: { promoted: false } }), `${P}:bots`, /database\.promoted=true/);
       const ok = load({ ...sec, [`${P}:bots`]: [], [`${P}:botTokens`]: {} });
       assert.deepEqual(ok.bots, []);
+    });
+    it('a promoted secondary may declare bots (it adopts the promoted secrets), with the same token checks', () => {
+      const sec = { [`${P}:role`]: 'secondary', [`${P}:peerStack`]: 'acme/bot-platform-dr/primary', [`${P}:database`]: { promoted: true } };
+      const ok = load(sec);
+      assert.deepEqual(ok.bots.map((b) => b.name), ['community']);
+      assertProblem(problems({ ...sec, [`${P}:bots`]: ['community', 'mod'] }), `${P}:botTokens.mod`, /has no token/);
+      // Adoption is by name: a name Secrets Manager could read as an ARN suffix is refused there (and only there).
+      const ambiguous = { [`${P}:bots`]: ['chess-helper'], [`${P}:botTokens`]: { 'chess-helper': ['t-1'] } };
+      assertProblem(problems({ ...sec, ...ambiguous }), `${P}:bots`, /ARN suffix/);
+      assert.deepEqual(load(ambiguous).bots.map((b) => b.name), ['chess-helper']);
     });
     it('promoted on a primary', () => assertProblem(problems({ [`${P}:database`]: { promoted: true } }), `${P}:database.promoted`, /only to role secondary/));
     it('unknown nested key (typo)', () => assertProblem(problems({ [`${P}:database`]: { multiAZ: true } }), `${P}:database.multiAZ`, /unknown key; allowed: .*multiAz/));

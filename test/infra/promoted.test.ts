@@ -36,3 +36,70 @@ describe('survivor config after a failover (secondary with database.promoted = t
     assert.ok(!promoted.byType('aws:cloudwatch/metricAlarm:MetricAlarm').some((a) => a.inputs.metricName === 'ReplicaLag'), 'no replica-lag alarm on a standalone instance');
   });
 });
+
+describe('bot-token ownership across failover and failback', () => {
+  const BOTS = { [`${P}:bots`]: ['community', 'moderation'], [`${P}:botTokens`]: { community: ['111:TOKEN-community-a', '222:TOKEN-community-b'], moderation: ['333:TOKEN-moderation'] } };
+  const TOKEN_VALUES = ['111:TOKEN-community-a', '222:TOKEN-community-b', '333:TOKEN-moderation'];
+  // What Secrets Manager shows for a promoted replica in us-west-2: the creator's description and tags, the
+  // primary stack's replica key in that region.
+  const REPLICA_KEY = 'arn:aws:kms:us-west-2:123456789012:key/primary-owned-replicas';
+  const existingSecret = (inputs: { name: string }, region: string) => ({
+    id: `arn:aws:secretsmanager:${region}:123456789012:secret:${inputs.name}-Zx98Yv`,
+    arn: `arn:aws:secretsmanager:${region}:123456789012:secret:${inputs.name}-Zx98Yv`,
+    name: inputs.name,
+    description: `Telegram/Discord tokens of bot ${inputs.name.split('/').pop()}: {"active": <index>, "tokens": [...]}`,
+    kmsKeyId: REPLICA_KEY,
+    tags: { project: 'bot-platform-dr', 'dr:region': 'us-east-1', 'dr:stack': 'primary', 'bot-dr:bot': inputs.name.split('/').pop() },
+    policy: '',
+    region,
+    type: '',
+    createdDate: '',
+    lastChangedDate: '',
+  });
+
+  it('promoted secondary with bots: adopts each promoted secret with import (id = its name) + retainOnDelete, inputs read from the existing secret in its region; no token value in outputs', async () => {
+    const run = await runStack('secondary', { [`${P}:database`]: { promoted: true }, ...BOTS }, { calls: { 'aws:secretsmanager/getSecret:getSecret': existingSecret } });
+    const secrets = run.byType(SECRET).filter((s) => /bot-tokens/.test(s.inputs.name));
+    assert.deepEqual(secrets.map((s) => s.inputs.name).sort(), ['botdr/bot-tokens/community', 'botdr/bot-tokens/moderation']);
+    for (const s of secrets) {
+      const reg = run.regs.find((r) => r.type === SECRET && r.name === s.name)!;
+      assert.equal(reg.importId, s.inputs.name, `${s.name} is adopted by its deterministic name`);
+      assert.equal(reg.retainOnDelete, true, `${s.name} survives this stack giving it up`);
+      assert.equal(s.region, 'us-west-2');
+      assert.deepEqual(s.inputs.replicas, [], 'a promoted replica is standalone: declaring a replica would fail the import');
+      const found = existingSecret({ name: s.inputs.name }, 'us-west-2');
+      assert.equal(s.inputs.kmsKeyId, found.kmsKeyId);
+      assert.equal(s.inputs.description, found.description);
+      assert.deepEqual(s.inputs.tags, found.tags);
+    }
+    const lookups = run.calls.filter((c) => c.token === 'aws:secretsmanager/getSecret:getSecret' && /bot-tokens/.test(c.inputs.name));
+    assert.deepEqual(lookups.map((c) => [c.inputs.name, c.region]).sort(), [['botdr/bot-tokens/community', 'us-west-2'], ['botdr/bot-tokens/moderation', 'us-west-2']]);
+    for (const v of run.byType('aws:secretsmanager/secretVersion:SecretVersion').filter((x) => /bot-tokens/.test(x.name))) {
+      const reg = run.regs.find((r) => r.name === v.name)!;
+      assert.deepEqual(reg.secretInputKeys, ['secretString']);
+      assert.equal(reg.retainOnDelete, true);
+      assert.equal(reg.importId, undefined, 'the value is written from config, not imported');
+    }
+    assert.deepEqual(Object.keys(run.outputs.botTokenSecretArns).sort(), ['community', 'moderation']);
+    for (const arn of Object.values(run.outputs.botTokenSecretArns) as string[]) assert.match(arn, /^arn:aws:secretsmanager:us-west-2:/);
+    const out = JSON.stringify(run.outputs);
+    for (const t of [...TOKEN_VALUES, ...run.secretValues]) assert.ok(!out.includes(t), 'no token value in the outputs');
+  });
+
+  it('non-promoted secondary with bots is rejected naming the key, before any resource', async () => {
+    await assert.rejects(runStack('secondary', BOTS), (e: Error) => e.message.includes(`${P}:bots: must not be set on a secondary that is not promoted`));
+  });
+
+  it('primary creates (no import) and retains its bot-token secrets; a scratch drill does not retain its copies', async () => {
+    const primary = await runStack('primary');
+    const tokenSecrets = primary.regs.filter((r) => r.type === SECRET && /bot-tokens/.test(r.name));
+    assert.equal(tokenSecrets.length, 2);
+    for (const r of tokenSecrets) {
+      assert.equal(r.importId, undefined);
+      assert.equal(r.retainOnDelete, true);
+    }
+    for (const s of primary.byType(SECRET).filter((x) => /bot-tokens/.test(x.inputs.name))) assert.equal(s.inputs.replicas.length, 1);
+    const scratch = await runStack('scratch');
+    for (const r of scratch.regs.filter((x) => x.type === SECRET && /bot-tokens/.test(x.name))) assert.equal(r.retainOnDelete, false);
+  });
+});

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { buildStack } from '../../components/regional-dr';
 import { mapConfigSource } from '../../lib/config';
-import { loadStackFile, ProgramRun, runProgram } from '../helpers/pulumi';
+import { loadStackFile, ProgramRun, RunOptions, runProgram } from '../helpers/pulumi';
 import { captureRegistrations, Registration } from '../helpers/registrations';
 
 export const P = 'bot-platform-dr';
@@ -49,7 +49,7 @@ export interface RoleRun extends ProgramRun {
  * Run the program with a committed stack file (`primary` | `secondary`) and optional overrides
  * (full keys; `undefined` removes a key). `scratch` starts from the primary file.
  */
-export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overrides: Record<string, unknown> = {}): Promise<RoleRun> {
+export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overrides: Record<string, unknown> = {}, extra: Pick<RunOptions, 'calls' | 'state'> = {}): Promise<RoleRun> {
   const file = loadStackFile(path.join(ROOT, `Pulumi.${stack === 'scratch' ? 'primary' : stack}.yaml`));
   const config: Record<string, unknown> = { ...file.config };
   if (stack === 'scratch') {
@@ -69,7 +69,7 @@ export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overr
       regs = captureRegistrations();
       return { ...buildStack(mapConfigSource(config)) };
     },
-    { config, secretKeys: file.secretKeys, stackRefs: STACK_REFS, stack },
+    { config, secretKeys: file.secretKeys, stackRefs: STACK_REFS, stack, ...extra },
   );
   return { ...run, secretValues: file.secretValues, regs };
 }

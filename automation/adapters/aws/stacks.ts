@@ -107,6 +107,20 @@ export function retargetChanges(change: Retarget, stacks: Record<string, string>
   return out;
 }
 
+/**
+ * Pure: the bot-token ownership hand-over after a failover (docs/infra-notes.md), for the step log. Not done by `dr`
+ * during the incident on purpose: it needs the lost stack's secret config (its secrets provider may live in the lost
+ * region), and an import in the promotion update would add a failure mode to the critical apply.
+ */
+export function botOwnershipSteps(survivorStack: string, lostStack: string, survivorRegion: string): string {
+  return (
+    `bot tokens: the promoted bot-token secrets in ${survivorRegion} are standalone and owned by no stack yet. When the incident is over: ` +
+    `pulumi config cp bots -s ${lostStack} -d ${survivorStack}; pulumi config cp botTokens -s ${lostStack} -d ${survivorStack}; ` +
+    `pulumi up -s ${survivorStack} (it adopts them with import, retainOnDelete); then pulumi config rm bots/botTokens on ${lostStack} ` +
+    `(its copies are retained, never deleted) — dr failback checks this before it changes anything`
+  );
+}
+
 /** The value of a `--path` key in an update's config map (flat key, or inside the structured top-level key). */
 export function configValueIn(config: StackUpdateSummary['config'], key: string): string | undefined {
   if (config[key]) return config[key].value;
@@ -229,7 +243,11 @@ export class AwsStacks implements StacksPort {
       const stack = await this.select(c.stack);
       await this.ensureConfig(stack, c, opts);
       if (c.apply) await this.ensureApplied(stack, c, `dr failover ${change.id}: ${change.survivor} serves (${change.incident}), ${change.lost} lost`, opts);
-      else opts?.log?.(`stack ${c.stack}: config recorded (${describe(c.set)}); its update runs at failback, when ${c.region} is back`);
+      else {
+        opts?.log?.(`stack ${c.stack}: config recorded (${describe(c.set)}); its update runs at failback, when ${c.region} is back`);
+        const survivor = this.opts.stacks[change.survivor];
+        if (survivor) opts?.log?.(botOwnershipSteps(survivor, c.stack, change.survivor));
+      }
     }
   }
 
