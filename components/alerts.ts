@@ -1,6 +1,14 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { BACKUP_AGE_METRIC, BACKUP_METRICS_NAMESPACE, BACKUP_METRIC_DIMENSIONS } from '../lib/backup-metrics';
+import {
+  BACKUP_AGE_METRIC,
+  BACKUP_METRICS_NAMESPACE,
+  BACKUP_METRIC_DIMENSIONS,
+  RESTORE_TEST_AGE_METRIC,
+  RESTORE_TEST_MAX_AGE_SECONDS,
+  RESTORE_TEST_SERVICE,
+  RESTORE_TEST_SUCCESS_METRIC,
+} from '../lib/backup-metrics';
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../lib/lifecycle';
 import { alertsKeyPolicy, alertsTopicPolicy, arnAccount, arnPartition } from '../lib/policies';
 
@@ -48,7 +56,7 @@ export interface AlertsArgs {
   backupFunctionName?: pulumi.Input<string>;
   /** Backup-job dead-letter queue name; adds an alarm on messages in it. */
   backupDlqName?: pulumi.Input<string>;
-  /** Add the backup-age alarms (BackupAgeSeconds per service and tier). Default true. */
+  /** Add the backup-age alarms (BackupAgeSeconds per service and tier) and the restore-test alarms. Default true. */
   backupAgeAlarms?: boolean;
   /** Tags on taggable children. */
   tags?: Record<string, string>;
@@ -174,6 +182,39 @@ export class Alerts extends pulumi.ComponentResource {
           });
         }
       }
+    }
+
+    // Restore tests: the newest SUCCESSFUL restore test older than 8 days (RestoreTestAgeSeconds, published daily
+    // by the PostgreSQL backup run — lib/backup-metrics.ts), and a restore test that failed (RestoreTestSuccess 0).
+    // Same missing-data rule as the backup-age alarms: on the primary, no datapoint means nothing proves the
+    // backups restore, which is breaching.
+    if (args.backupAgeAlarms ?? true) {
+      const dimensions = { [BACKUP_METRIC_DIMENSIONS.service]: RESTORE_TEST_SERVICE };
+      alarm(`restore-test-age-${RESTORE_TEST_SERVICE}`, {
+        alarmDescription: `Newest successful ${RESTORE_TEST_SERVICE} restore test older than ${RESTORE_TEST_MAX_AGE_SECONDS} s (8 days), or none published`,
+        namespace: BACKUP_METRICS_NAMESPACE,
+        metricName: RESTORE_TEST_AGE_METRIC,
+        dimensions,
+        statistic: 'Maximum',
+        period: 86400,
+        evaluationPeriods: 1,
+        threshold: RESTORE_TEST_MAX_AGE_SECONDS,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: args.role === 'primary' ? 'breaching' : 'notBreaching',
+      });
+      alarm(`restore-test-failed-${RESTORE_TEST_SERVICE}`, {
+        alarmDescription: `A ${RESTORE_TEST_SERVICE} restore test failed or could not run`,
+        namespace: BACKUP_METRICS_NAMESPACE,
+        metricName: RESTORE_TEST_SUCCESS_METRIC,
+        dimensions,
+        statistic: 'Minimum',
+        period: 86400,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'LessThanThreshold',
+        // Published only on restore-test runs (weekly): silence between runs is normal, the age alarm covers it.
+        treatMissingData: 'notBreaching',
+      });
     }
 
     // The health check failing — in us-east-1, where Route 53 publishes its metrics.
