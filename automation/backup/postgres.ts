@@ -19,13 +19,14 @@ import { OperationError, RefusedError, UsageError, VerificationError } from '../
 import { redact } from '../cli/redact';
 import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
-import { backupId, dataKey, manifestKeyFor } from './keys';
-import { checksumHex, Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';
+import { assertStoredSize, commitManifest, dataManifest, Log, pruneAfterCommit } from './commit';
+import { dataKey } from './keys';
+import { checksumHex, Manifest } from './manifest';
 import { Clock, DumpProcess, ObjectStore, PgTools, UnreachableError } from './ports';
 import { resolveFrom } from './resolve';
-import { DEFAULT_KEEP, planPrune, PrunePlan, RetentionCounts } from './retention';
+import { DEFAULT_KEEP, PrunePlan, RetentionCounts } from './retention';
 
-export type Log = (line: string) => void;
+export type { Log } from './commit';
 const noop: Log = () => undefined;
 
 export interface PgBackupOptions {
@@ -168,41 +169,23 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
   }
   const tDumped = Date.now();
   // Re-check the stored object before committing: the size must be what we sent.
-  const head = await o.store.head(key);
-  if (!head || head.size !== streamed.bytes) {
-    await o.store.delete([key]).catch(() => undefined);
-    throw new OperationError(`upload of ${key} reports ${head?.size ?? 'no object'} bytes, expected ${streamed.bytes}; no backup was recorded`);
-  }
+  await assertStoredSize(o.store, { key, ...streamed }, 'upload');
   const versions = await versionsP.catch((err: unknown) => ({ error: `tool versions unavailable: ${err instanceof Error ? err.message : String(err)}` }));
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    backup_id: backupId(started),
-    type: 'full',
-    service: 'postgresql',
-    tier: o.tier,
-    timestamp: started.toISOString(),
-    key,
-    size_bytes: streamed.bytes,
-    size_readable: sizeReadable(streamed.bytes),
-    duration_seconds: Math.round((Date.now() - t0) / 10) / 100,
-    files: [path.posix.basename(key)],
-    checksum: `sha256:${streamed.sha256}`,
-    database: info.database,
-    server_version: info.serverVersion,
-    tables,
-    source: info.host,
-    tool_versions: versions,
-    compression: `custom format, -Z${level}`,
-    verified: true,
-    retention: retentionLabel(o.tier, keep[o.tier]),
-    restorability: 'UNVERIFIED',
-  };
-  const manifestKey = manifestKeyFor(key);
-  await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json');
+  const manifest = dataManifest(
+    { service: 'postgresql', tier: o.tier, started, t0, keep: keep[o.tier], stored: { key, ...streamed } },
+    {
+      database: info.database,
+      server_version: info.serverVersion,
+      tables,
+      source: info.host,
+      tool_versions: versions,
+      compression: `custom format, -Z${level}`,
+    },
+  );
+  const manifestKey = await commitManifest(o.store, manifest, log);
   const tCommitted = Date.now();
-  log(`stored ${manifest.size_readable} (${manifest.checksum}); manifest ${manifestKey}`);
   // Pruning happens only after the new backup is committed, so a failed run never shrinks the tier.
-  const pruned = o.prune === false ? emptyPlan() : await pruneTier(o.store, 'postgresql', o.tier, keep[o.tier], o.clock.now(), log);
+  const pruned = await pruneAfterCommit(o, 'postgresql', keep[o.tier], log);
   const tEnd = Date.now();
   const phases: BackupPhases = {
     connect: tConnected - t0,
@@ -214,19 +197,6 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
     total: tEnd - t0,
   };
   return { manifest, manifestKey, pruned, phases };
-}
-
-function emptyPlan(): PrunePlan {
-  return { keep: [], expired: [], leftovers: [], deleteKeys: [] };
-}
-
-export async function pruneTier(store: ObjectStore, service: 'postgresql' | 'redis', tier: BackupTier, keep: number, now: Date, log: Log = noop): Promise<PrunePlan> {
-  const plan = planPrune(await listBackups(store, { service, tier }), keep, now);
-  if (plan.deleteKeys.length) {
-    await store.delete(plan.deleteKeys);
-    log(`pruned ${plan.expired.length} expired and ${plan.leftovers.length} incomplete ${service}/${tier} backup(s)`);
-  }
-  return plan;
 }
 
 /** Pick a backup by `--file KEY` or `--from`. */

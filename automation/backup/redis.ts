@@ -16,10 +16,11 @@ import * as path from 'node:path';
 import type { BackupTier } from '../../lib/lifecycle';
 import { OperationError, RefusedError, VerificationError } from '../cli/errors';
 import { redact } from '../cli/redact';
-import { backupId, dataKey, manifestKeyFor } from './keys';
-import { Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';
-import { CacheExporter, Clock, DumpProcess, ObjectStore, RedisTools } from './ports';
-import { BackupResult, downloadVerified, Log, pruneTier, selectBackup, streamToStore, unreachable } from './postgres';
+import { assertStoredSize, commitManifest, dataManifest, pruneAfterCommit } from './commit';
+import { dataKey } from './keys';
+import { Manifest } from './manifest';
+import { CacheExporter, Clock, DumpProcess, ObjectStore, RedisInfo, RedisTools } from './ports';
+import { BackupResult, downloadVerified, Log, selectBackup, streamToStore, unreachable } from './postgres';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
 
 const noop: Log = () => undefined;
@@ -53,39 +54,8 @@ export async function backupRedis(o: RedisBackupOptions): Promise<BackupResult> 
   } catch (err) {
     throw new OperationError(`RDB transfer from ${info.host} failed; no backup was recorded: ${redact(err instanceof Error ? err.message : String(err))}`);
   }
-  const head = await o.store.head(key);
-  if (!head || head.size !== streamed.bytes) {
-    await o.store.delete([key]).catch(() => undefined);
-    throw new OperationError(`upload of ${key} reports ${head?.size ?? 'no object'} bytes, expected ${streamed.bytes}; no backup was recorded`);
-  }
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    backup_id: backupId(started),
-    type: 'full',
-    service: 'redis',
-    tier: o.tier,
-    timestamp: started.toISOString(),
-    key,
-    size_bytes: streamed.bytes,
-    size_readable: sizeReadable(streamed.bytes),
-    duration_seconds: Math.round((Date.now() - t0) / 10) / 100,
-    files: [path.posix.basename(key)],
-    checksum: `sha256:${streamed.sha256}`,
-    database: '0',
-    server_version: info.version,
-    keys: info.keys,
-    key_sample: sample,
-    source: info.host,
-    tool_versions: versions,
-    verified: true,
-    retention: retentionLabel(o.tier, keep[o.tier]),
-    restorability: 'UNVERIFIED',
-  };
-  const manifestKey = manifestKeyFor(key);
-  await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json');
-  log(`stored ${manifest.size_readable} (${manifest.checksum}); manifest ${manifestKey}`);
-  const pruned = o.prune === false ? { keep: [], expired: [], leftovers: [], deleteKeys: [] } : await pruneTier(o.store, 'redis', o.tier, keep[o.tier], o.clock.now(), log);
-  return { manifest, manifestKey, pruned };
+  await assertStoredSize(o.store, { key, ...streamed }, 'upload');
+  return commitRedis(o, { started, t0, key, streamed, info, sample, keep }, { tool_versions: versions });
 }
 
 export interface RedisExportBackupOptions extends Omit<RedisBackupOptions, 'signal'> {
@@ -131,39 +101,23 @@ export async function backupRedisFromExport(o: RedisExportBackupOptions): Promis
   } finally {
     if (exported) await o.store.delete([exported]).catch((e: unknown) => log(`could not delete the export ${exported}: ${redact(String(e))}`));
   }
-  const head = await o.store.head(key);
-  if (!head || head.size !== streamed.bytes) {
-    await o.store.delete([key]).catch(() => undefined);
-    throw new OperationError(`copy of ${key} reports ${head?.size ?? 'no object'} bytes, expected ${streamed.bytes}; no backup was recorded`);
-  }
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    backup_id: backupId(started),
-    type: 'full',
-    service: 'redis',
-    tier: o.tier,
-    timestamp: started.toISOString(),
-    key,
-    size_bytes: streamed.bytes,
-    size_readable: sizeReadable(streamed.bytes),
-    duration_seconds: Math.round((Date.now() - t0) / 10) / 100,
-    files: [path.posix.basename(key)],
-    checksum: `sha256:${streamed.sha256}`,
-    database: '0',
-    server_version: info.version,
-    keys: info.keys,
-    key_sample: sample,
-    source: info.host,
-    snapshot: o.snapshotName,
-    tool_versions: { elasticache: `Redis ${info.version} snapshot export (CopySnapshot → S3)` },
-    verified: true,
-    retention: retentionLabel(o.tier, keep[o.tier]),
-    restorability: 'UNVERIFIED',
-  };
-  const manifestKey = manifestKeyFor(key);
-  await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json');
-  log(`stored ${manifest.size_readable} (${manifest.checksum}); manifest ${manifestKey}`);
-  const pruned = o.prune === false ? { keep: [], expired: [], leftovers: [], deleteKeys: [] } : await pruneTier(o.store, 'redis', o.tier, keep[o.tier], o.clock.now(), log);
+  await assertStoredSize(o.store, { key, ...streamed }, 'copy');
+  return commitRedis(o, { started, t0, key, streamed, info, sample, keep }, { snapshot: o.snapshotName, tool_versions: { elasticache: `Redis ${info.version} snapshot export (CopySnapshot → S3)` } });
+}
+
+/** Manifest, commit and prune for a stored Redis RDB (both backup paths). */
+async function commitRedis(
+  o: RedisBackupOptions | RedisExportBackupOptions,
+  b: { started: Date; t0: number; key: string; streamed: { bytes: number; sha256: string }; info: RedisInfo; sample: string[]; keep: RetentionCounts },
+  details: Pick<Manifest, 'tool_versions' | 'snapshot'>,
+): Promise<BackupResult> {
+  const log = o.log ?? noop;
+  const manifest = dataManifest(
+    { service: 'redis', tier: o.tier, started: b.started, t0: b.t0, keep: b.keep[o.tier], stored: { key: b.key, ...b.streamed } },
+    { database: '0', server_version: b.info.version, keys: b.info.keys, key_sample: b.sample, source: b.info.host, ...details },
+  );
+  const manifestKey = await commitManifest(o.store, manifest, log);
+  const pruned = await pruneAfterCommit(o, 'redis', b.keep[o.tier], log);
   return { manifest, manifestKey, pruned };
 }
 
