@@ -7,7 +7,7 @@ import { configDeps } from '../../automation/cli/commands/config-backup';
 import { stackDeps } from '../../automation/cli/commands/deploy';
 import { dr } from '../helpers/cli';
 import { FakeWorld, drPairProgram } from './fake-stacks';
-import { MemoryStore } from './memory-store';
+import { MemoryStore } from '../helpers/memory-store';
 
 const P = 'acme/bot-platform-dr/primary';
 const S = 'acme/bot-platform-dr/secondary';

@@ -13,7 +13,7 @@ import { awsStatusProbes } from '../../automation/aws/status-probes';
 import { awsDeps, resetAwsDeps } from '../../automation/aws/wiring';
 import { dr } from '../helpers/cli';
 import { A, B, FakeClock, FakeDriver, SECRET_TOKEN, World } from '../aws/world';
-import { MemoryStore } from './memory-store';
+import { MemoryStore } from '../helpers/memory-store';
 
 const P = 'acme/bot-platform-dr/primary';
 const S = 'acme/bot-platform-dr/secondary';

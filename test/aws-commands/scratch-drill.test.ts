@@ -3,7 +3,7 @@ import { parseRestorePoint, scratchDrill, ScratchTarget } from '../../automation
 import { UsageError } from '../../automation/cli/errors';
 import { registerSecret } from '../../automation/cli/redact';
 import { FakeWorld, Program } from './fake-stacks';
-import { MemoryStore } from './memory-store';
+import { MemoryStore } from '../helpers/memory-store';
 
 const SRC = 'acme/bot-platform-dr/primary';
 let t = Date.parse('2026-07-01T06:00:00Z');

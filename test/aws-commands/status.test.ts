@@ -5,7 +5,7 @@ import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-rout
 import { buildAwsTopology } from '../../automation/adapters/aws/topology';
 import { awsStatus, formatAwsStatus } from '../../automation/aws/status';
 import { awsStatusProbes, healthFromObservations } from '../../automation/aws/status-probes';
-import { MemoryStore } from './memory-store';
+import { MemoryStore } from '../helpers/memory-store';
 import { primaryOutputs, secondaryOutputs } from './fixtures';
 
 const now = new Date('2026-05-01T12:00:00Z');

@@ -19,7 +19,7 @@ import { LocalRedisTools } from '../../automation/adapters/local/redis-tools';
 import { readManifest } from '../../automation/backup/catalog';
 import { runEvent } from '../../automation/lambda/handler';
 import { dr } from '../helpers/cli';
-import { MemoryStore } from './fakes';
+import { MemoryStore } from '../helpers/memory-store';
 import { useRedis, useS3, useTempDir } from '../helpers/services';
 
 /** A fake clock whose sleep advances time instantly, recording each sleep. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { runBackupJob } from '../../automation/backup/job';
 import { BackupMetric, DumpProcess, PgSnapshotSession, PgTools } from '../../automation/backup/ports';
 import { DEFAULT_KEEP } from '../../automation/backup/retention';
-import { MemoryStore } from './fakes';
+import { MemoryStore } from '../helpers/memory-store';
 
 /** PgTools whose "pg_dump" emits `size` bytes; enough for the job's control flow (no server). */
 function fakePg(size: () => number): PgTools {

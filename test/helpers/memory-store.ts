@@ -1,4 +1,7 @@
-/** In-memory fakes for the backup engine's ports (unit tests without servers). */
+/**
+ * An in-memory ObjectStore (the backup engine's port) for tests that do not need the S3 protocol: objects by
+ * key, a lastModified per key (from `now`, or set by the test), and failure injection (`failPuts`).
+ */
 import { Readable } from 'node:stream';
 import { NotFoundError, ObjectInfo, ObjectStore } from '../../automation/backup/ports';
 
@@ -7,15 +10,17 @@ export class MemoryStore implements ObjectStore {
   /** lastModified per key (set by put/upload from `now`, or by tests). */
   readonly modified = new Map<string, Date>();
   now: () => Date = () => new Date();
-  readonly location = 'mem://bucket';
+  /** Make every put/upload fail as an unreachable bucket would. */
+  failPuts = false;
+  constructor(readonly location: string = 'mem://bucket') {}
   async upload(key: string, body: Readable): Promise<void> {
     const parts: Buffer[] = [];
-    for await (const c of body) parts.push(c as Buffer);
-    this.objects.set(key, Buffer.concat(parts));
-    this.modified.set(key, this.now());
+    for await (const c of body) parts.push(Buffer.from(c as Buffer));
+    await this.put(key, Buffer.concat(parts));
   }
   async put(key: string, body: string | Buffer, _contentType?: string): Promise<void> {
-    this.objects.set(key, Buffer.from(body));
+    if (this.failPuts) throw new Error(`connect ETIMEDOUT ${this.location}`);
+    this.objects.set(key, Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'));
     this.modified.set(key, this.now());
   }
   async get(key: string): Promise<Readable> {
@@ -32,5 +37,9 @@ export class MemoryStore implements ObjectStore {
   }
   async delete(keys: readonly string[]): Promise<void> {
     for (const k of keys) this.objects.delete(k);
+  }
+  /** The object's body as UTF-8 ('' when absent). */
+  text(key: string): string {
+    return this.objects.get(key)?.toString('utf8') ?? '';
   }
 }
