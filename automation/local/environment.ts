@@ -17,6 +17,7 @@ import { LocalDatabase } from '../adapters/local/local-database';
 import { readDnsFile, writeDnsFile } from '../adapters/local/local-dns';
 import { LocalEnv } from '../adapters/local/local-env';
 import { PgCluster } from '../adapters/local/pg-cluster';
+import { S3RVER_PROCESS_TAG } from '../adapters/local/s3-server';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, userIds, waitForExit } from '../adapters/local/proc';
 import { OperationError, UsageError } from '../cli/errors';
 import type { DataRole } from '../failover/ports';
@@ -233,7 +234,7 @@ export async function down(dirArg: string, opts: { keepData?: boolean } = {}): P
     }
   }
   const s3pid = s?.s3.pid ?? readPidFile(path.join(dir, 's3', 's3rver.pid'));
-  if (pidIs(s3pid, 's3rver-dr-local')) {
+  if (pidIs(s3pid, S3RVER_PROCESS_TAG)) {
     await stopS3(s3pid);
     stopped.push('s3rver');
   }
@@ -510,7 +511,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
   } catch {
     dns = {};
   }
-  const s3running = pidIs(s.s3.pid, 's3rver-dr-local');
+  const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
   return {
     dir: s.dir,
     up: services.some((x) => x.running),

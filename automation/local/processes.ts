@@ -4,13 +4,13 @@
  * runs in a detached Node process, PostgreSQL is started by `pg_ctl` (PgCluster). Every stop checks that the pid
  * still belongs to the program we started (via /proc/<pid>/cmdline) before signalling it.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { findBinary } from '../adapters/local/binaries';
 import { isAlive, run, sleep, waitForExit } from '../adapters/local/proc';
+import { S3RVER_PROCESS_TAG, s3rverConfig, spawnS3rver } from '../adapters/local/s3-server';
 
 /** True when `pid` is alive and its command line mentions `needle`. */
 export function pidIs(pid: number | undefined, needle: string): boolean {
@@ -155,25 +155,9 @@ export async function stopRedis(pidFile: string, port: number, password: string)
 // --- s3rver ----------------------------------------------------------------------------------------------------
 
 /** Start s3rver in a detached Node process (it outlives this one); resolves with its pid once it listens. */
-export async function startS3(o: { dir: string; port: number; buckets: string[]; log: string }): Promise<number> {
+export async function startS3(o: { dir: string; port: number; buckets: string[]; log: string; env?: Record<string, string | undefined> }): Promise<number> {
   fs.mkdirSync(o.dir, { recursive: true });
-  const opts = { address: '127.0.0.1', port: o.port, silent: true, directory: path.join(o.dir, 'data'), vhostBuckets: false, configureBuckets: o.buckets.map((name) => ({ name })) };
-  const script = `
-    const S3rver = require('s3rver');
-    const s = new S3rver(JSON.parse(process.env.S3RVER_OPTS));
-    s.run().then(() => console.log('s3rver listening'), (e) => { console.error(e); process.exit(1); });
-    process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
-  `;
-  const root = path.join(__dirname, '..', '..');
-  const out = fs.openSync(o.log, 'a');
-  const child = spawn(process.execPath, ['-e', script, 's3rver-dr-local'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', S3RVER_OPTS: JSON.stringify(opts), NODE_PATH: path.join(root, 'node_modules') },
-    stdio: ['ignore', out, out],
-    cwd: root,
-    detached: true,
-  });
-  fs.closeSync(out);
-  child.unref();
+  const child = spawnS3rver(s3rverConfig(path.join(o.dir, 'data'), o.port, o.buckets), { detachedLog: o.log, env: o.env });
   const pid = child.pid;
   if (!pid) throw new Error('could not start s3rver');
   const deadline = Date.now() + 30_000;
@@ -182,10 +166,10 @@ export async function startS3(o: { dir: string; port: number; buckets: string[];
     if (await portOpen(o.port)) return pid;
     await sleep(50);
   }
-  await killVerified(pid, 's3rver-dr-local');
+  await killVerified(pid, S3RVER_PROCESS_TAG);
   throw new Error(`s3rver did not listen on ${o.port} within 30 s; see ${o.log}`);
 }
 
 export async function stopS3(pid: number | undefined): Promise<void> {
-  await killVerified(pid, 's3rver-dr-local', 'SIGTERM');
+  await killVerified(pid, S3RVER_PROCESS_TAG, 'SIGTERM');
 }

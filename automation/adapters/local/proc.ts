@@ -46,6 +46,9 @@ export function asUserArgv(file: string, args: readonly string[], user?: string)
   return [file, [...args]];
 }
 
+/** PATH for child tools when the caller's environment has none. */
+export const DEFAULT_TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** A minimal, predictable environment for child tools: PATH/locale only, plus what the caller adds. */
 export function toolEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const base: Record<string, string | undefined> = {
