@@ -9,7 +9,7 @@ import {
   validateObjectLock,
   validateRetention,
 } from '../lib/lifecycle';
-import { arnAccount, backupBucketPolicy, replicationRolePolicy, s3ReplicationTrustPolicy } from '../lib/policies';
+import { arnAccount, backupBucketPolicy, elastiCacheExportStatements, replicationRolePolicy, s3ReplicationTrustPolicy } from '../lib/policies';
 
 /** Cross-region replication of this bucket to the peer region's backup bucket. */
 export interface BackupBucketReplicationArgs {
@@ -47,6 +47,11 @@ export interface BackupBucketArgs {
   bucketPrefix?: string;
   /** Allow `pulumi destroy` to delete a non-empty bucket. Only for scratch stacks; default false. */
   forceDestroy?: boolean;
+  /**
+   * Key prefix (e.g. `redis/exports/`) ElastiCache may export snapshots into, through a bucket-policy statement for
+   * the region's `<region>.elasticache-snapshot.amazonaws.com` principal (ACLs stay disabled). Omit: no export.
+   */
+  elastiCacheExportPrefix?: string;
   /** Tags applied to taggable children. */
   tags?: Record<string, string>;
 }
@@ -82,6 +87,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     if (args.replication && args.replication.destinationRegion === args.region) {
       throw new Error(`replication.destinationRegion: must differ from the bucket's region (${args.region})`);
     }
+    // Fails here (before any resource) on a bad prefix or region.
+    if (args.elastiCacheExportPrefix !== undefined) elastiCacheExportStatements({ bucketArn: 'arn:aws:s3:::validate', region: args.region, prefix: args.elastiCacheExportPrefix });
     if (args.bucketPrefix !== undefined && !/^[a-z0-9][a-z0-9.-]{1,36}$/.test(args.bucketPrefix)) {
       throw new Error(`bucketPrefix: must be 2-37 lowercase letters, digits, dots or hyphens, got ${JSON.stringify(args.bucketPrefix)}`);
     }
@@ -133,7 +140,14 @@ export class BackupBucket extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         bucket: bucket.id,
-        policy: pulumi.all([bucket.arn, args.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) => JSON.stringify(backupBucketPolicy({ bucketArn, kmsKeyArn }))),
+        policy: pulumi.all([bucket.arn, args.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) => JSON.stringify(
+            backupBucketPolicy({
+              bucketArn,
+              kmsKeyArn,
+              elastiCacheExport: args.elastiCacheExportPrefix !== undefined ? { region: args.region, prefix: args.elastiCacheExportPrefix } : undefined,
+            }),
+          ),
+        ),
       },
       // S3 rejects concurrent policy and public-access-block changes ("OperationAborted").
       { ...child, dependsOn: [publicAccess, ownership] },

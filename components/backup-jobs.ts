@@ -5,7 +5,7 @@ import * as aws from '@pulumi/aws';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { BACKUP_METRICS_NAMESPACE } from '../lib/backup-metrics';
-import { BackupJobEnvName } from '../lib/backup-job-env';
+import { BACKUP_JOB_ENV, BackupJobEnvName } from '../lib/backup-job-env';
 import { BACKUP_SERVICES, BACKUP_TIERS, DEFAULT_RETENTION, RESTORE_TEST_SCHEDULE, RetentionPolicy, backupSchedules, retentionCounts, validateRetention } from '../lib/lifecycle';
 import { arnAccount, arnPartition, backupJobPolicy, ecrLambdaPullPolicy, ecrLifecyclePolicy, schedulerPolicy, serviceTrustPolicy } from '../lib/policies';
 
@@ -56,6 +56,11 @@ export interface BackupJobsArgs {
   cacheAuthSecretArn?: pulumi.Input<string>;
   /** ElastiCache replication group id the job may snapshot. Omit to grant no ElastiCache permissions. */
   cacheReplicationGroupId?: pulumi.Input<string>;
+  /**
+   * Where ElastiCache exports land before the job copies them into `redis/<tier>/` (CACHE_EXPORT_PREFIX). Default
+   * `redis/exports/`. The BackupBucket must let ElastiCache write there (`elastiCacheExportPrefix`).
+   */
+  cacheExportPrefix?: string;
   /** SNS topic the job notifies on failure/success. */
   alertsTopicArn: pulumi.Input<string>;
   /** Tier retention (days); the job gets the derived counts. Default: the seeds' policy. */
@@ -209,6 +214,7 @@ export class BackupJobs extends pulumi.ComponentResource {
       { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
       child,
     );
+    const exportPrefix = args.cacheExportPrefix ?? BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default;
     const secretArns = pulumi.all([args.dbSecretArn, args.cacheAuthSecretArn]).apply(([db, cache]) => (cache ? [db, cache] : [db]));
     const rolePolicy = new aws.iam.RolePolicy(
       `${name}-role-policy`,
@@ -237,6 +243,7 @@ export class BackupJobs extends pulumi.ComponentResource {
                 snapshotPrefix: BACKUP_SNAPSHOT_PREFIX,
                 cacheReplicationGroupId: cacheId,
                 peer: args.peer && peerKmsKeyArn ? { region: args.peer.region, kmsKeyArn: peerKmsKeyArn } : undefined,
+                cacheExportPrefix: exportPrefix,
               }),
             ),
           ),
@@ -272,7 +279,11 @@ export class BackupJobs extends pulumi.ComponentResource {
       env.CACHE_TLS = String(args.cache.tls);
     }
     if (args.cacheAuthSecretArn !== undefined) env.CACHE_SECRET_ARN = args.cacheAuthSecretArn;
-    if (args.cacheReplicationGroupId !== undefined) env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
+    if (args.cacheReplicationGroupId !== undefined) {
+      env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
+      // Stated, not defaulted: the same value scopes the role's and the bucket policy's export permissions.
+      env.CACHE_EXPORT_PREFIX = exportPrefix;
+    }
     for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
 
     const fn = new aws.lambda.Function(

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
+import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
@@ -183,6 +184,8 @@ export class RegionalDr extends pulumi.ComponentResource {
             ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
             : undefined,
         bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
+        // The backup job's Redis copy is an ElastiCache export (ElastiCache refuses SYNC); scratch runs no job.
+        elastiCacheExportPrefix: scratch ? undefined : BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default,
         forceDestroy: scratch,
       },
       child,

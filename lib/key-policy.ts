@@ -8,6 +8,7 @@
  * - CloudWatch Logs (a regional service principal) may use it only for log groups of this account and
  *   region (encryption context condition).
  * - CloudWatch alarms and EventBridge may publish to the KMS-encrypted SNS topic.
+ * - ElastiCache's regional snapshot principal may have S3 (this region) encrypt/decrypt its snapshot exports.
  */
 
 /** Services that use the key through kms:ViaService. */
@@ -82,6 +83,17 @@ export function regionalKeyPolicy({ accountId, region, partition = 'aws' }: KeyP
         Condition: {
           ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:*` },
         },
+      },
+      {
+        // ElastiCache writes an exported snapshot into the SSE-KMS backup bucket as its own service principal, so
+        // S3 asks KMS for a data key on ITS behalf (Decrypt for the multipart parts). Only through S3 in this region.
+        // The bucket policy limits where it may write (redis/exports/). See docs/infra-notes.md (unverified on AWS).
+        Sid: 'ElastiCacheExportViaS3',
+        Effect: 'Allow',
+        Principal: { Service: `${region}.elasticache-snapshot.amazonaws.com` },
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
       },
       {
         Sid: 'AlarmsAndEventsPublishToEncryptedTopic',

@@ -52,6 +52,51 @@ export interface BucketPolicyInput {
   bucketArn: string;
   /** The region's KMS key; PutObject naming any other key is denied. */
   kmsKeyArn: string;
+  /**
+   * Let ElastiCache export snapshots (CopySnapshot with TargetBucket) into `prefix` of this bucket, through the
+   * bucket's region's ElastiCache snapshot service principal. See {@link elastiCacheExportStatements}.
+   */
+  elastiCacheExport?: { region: string; prefix: string };
+}
+
+/** The regional service principal ElastiCache writes exported snapshots with. */
+export function elastiCacheSnapshotPrincipal(region: string): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`region: not an AWS region name: ${JSON.stringify(region)}`);
+  return `${region}.elasticache-snapshot.amazonaws.com`;
+}
+
+/** An S3 key prefix: non-empty, no leading slash, ends with `/`. */
+function assertPrefix(key: string, prefix: string): void {
+  if (!/^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*\/$/.test(prefix)) throw new Error(`${key}: must be a plain S3 key prefix ending in '/', got ${JSON.stringify(prefix)}`);
+}
+
+/**
+ * Bucket-policy statements that let ElastiCache export a snapshot into `prefix` (docs/infra-notes.md, "ElastiCache
+ * export"). The bucket-policy route is chosen over the ACL grant to ElastiCache's canonical user because it keeps
+ * ACLs disabled (Object Ownership BucketOwnerEnforced: every object, the exports included, is owned by this
+ * account) and can be scoped to the export prefix — an ACL WRITE grant covers the whole bucket. The actions are the
+ * documented set for the service principal: object read/write and multipart parts on the prefix only; listing,
+ * multipart-upload listing and the bucket-ACL read on the bucket (ElastiCache validates its access with them).
+ */
+export function elastiCacheExportStatements({ bucketArn, region, prefix }: { bucketArn: string; region: string; prefix: string }): Statement[] {
+  assertPrefix('elastiCacheExport.prefix', prefix);
+  const Principal = { Service: elastiCacheSnapshotPrincipal(region) };
+  return [
+    {
+      Sid: 'ElastiCacheExportObjects',
+      Effect: 'Allow',
+      Principal,
+      Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts'],
+      Resource: `${bucketArn}/${prefix}*`,
+    },
+    {
+      Sid: 'ElastiCacheExportBucket',
+      Effect: 'Allow',
+      Principal,
+      Action: ['s3:ListBucket', 's3:GetBucketAcl', 's3:ListBucketMultipartUploads'],
+      Resource: bucketArn,
+    },
+  ];
 }
 
 /**
@@ -63,7 +108,8 @@ export interface BucketPolicyInput {
  *    SSE-KMS encryption and are not refused (UploadPart carries no header either).
  *  - DenyWrongKmsKey: a PutObject naming a KMS key other than the region's key (by ARN) is denied.
  */
-export function backupBucketPolicy({ bucketArn, kmsKeyArn }: BucketPolicyInput): PolicyDocument {
+export function backupBucketPolicy({ bucketArn, kmsKeyArn, elastiCacheExport }: BucketPolicyInput): PolicyDocument {
+  const exportStatements = elastiCacheExport ? elastiCacheExportStatements({ bucketArn, ...elastiCacheExport }) : [];
   return doc(
     {
       Sid: 'DenyInsecureTransport',
@@ -95,6 +141,7 @@ export function backupBucketPolicy({ bucketArn, kmsKeyArn }: BucketPolicyInput):
         Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
       },
     },
+    ...exportStatements,
   );
 }
 
@@ -215,7 +262,65 @@ export interface BackupJobPolicyInput {
   cacheReplicationGroupId?: string;
   /** Cross-region snapshot copy target: the peer region and the key the copy is encrypted with there. */
   peer?: { region: string; kmsKeyArn: string };
+  /**
+   * Key prefix ElastiCache exports land under (CACHE_EXPORT_PREFIX); with `cacheReplicationGroupId`, grants the
+   * export (elasticache:CopySnapshot with TargetBucket). Must lie inside one of `prefixes` (the job reads and
+   * deletes the exported object there).
+   */
+  cacheExportPrefix?: string;
 }
+
+/**
+ * Every AWS SDK command the backup job sends (automation/lambda/handler.ts and the adapters it imports), with the
+ * IAM actions it needs. test/infra/job-iam.test.ts greps the sources for `new XxxCommand(` so this list cannot
+ * drift from the code, and checks that {@link backupJobPolicy} allows exactly these plus
+ * {@link BACKUP_JOB_PLATFORM_ACTIONS} — nothing more.
+ */
+export const BACKUP_JOB_SDK_COMMANDS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  // Secrets Manager (handler.ts)
+  GetSecretValueCommand: ['secretsmanager:GetSecretValue'],
+  // CloudWatch (adapters/aws/metrics.ts)
+  PutMetricDataCommand: ['cloudwatch:PutMetricData'],
+  // SNS (adapters/aws/notifier.ts)
+  PublishCommand: ['sns:Publish'],
+  // S3 (adapters/aws/s3-store.ts)
+  PutObjectCommand: ['s3:PutObject'],
+  GetObjectCommand: ['s3:GetObject'],
+  HeadObjectCommand: ['s3:GetObject'],
+  ListObjectsV2Command: ['s3:ListBucket'],
+  DeleteObjectsCommand: ['s3:DeleteObject'],
+  // @aws-sdk/lib-storage `new Upload(`: CreateMultipartUpload/UploadPart/CompleteMultipartUpload (s3:PutObject),
+  // AbortMultipartUpload on failure.
+  Upload: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  // RDS (adapters/aws/snapshots.ts); Tags on create/copy need AddTagsToResource; an encrypted cross-region copy
+  // creates grants on both keys.
+  CreateDBSnapshotCommand: ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+  DescribeDBSnapshotsCommand: ['rds:DescribeDBSnapshots'],
+  CopyDBSnapshotCommand: ['rds:CopyDBSnapshot', 'rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
+  DeleteDBSnapshotCommand: ['rds:DeleteDBSnapshot'],
+  // ElastiCache (adapters/aws/snapshots.ts)
+  CreateSnapshotCommand: ['elasticache:CreateSnapshot', 'elasticache:AddTagsToResource'],
+  DescribeSnapshotsCommand: ['elasticache:DescribeSnapshots'],
+  DeleteSnapshotCommand: ['elasticache:DeleteSnapshot'],
+  // The export: ElastiCache authorises CopySnapshot with TargetBucket against the caller's s3:ListAllMyBuckets
+  // (IAM reference: no resource-level permission, "*") and s3:GetBucketLocation on the target bucket.
+  CopySnapshotCommand: ['elasticache:CopySnapshot', 's3:ListAllMyBuckets', 's3:GetBucketLocation'],
+});
+
+/** Actions the job's role needs for the Lambda platform itself and for encryption, not for an SDK command it sends. */
+export const BACKUP_JOB_PLATFORM_ACTIONS: Readonly<Record<string, string>> = Object.freeze({
+  'logs:CreateLogStream': 'the Lambda runtime writes the function log group',
+  'logs:PutLogEvents': 'the Lambda runtime writes the function log group',
+  'sqs:SendMessage': 'Lambda delivers failed async events to the on-failure destination with the function role',
+  'ec2:CreateNetworkInterface': 'VPC Lambda ENIs',
+  'ec2:DescribeNetworkInterfaces': 'VPC Lambda ENIs',
+  'ec2:DescribeSubnets': 'VPC Lambda ENIs',
+  'ec2:DeleteNetworkInterface': 'VPC Lambda ENIs',
+  'ec2:AssignPrivateIpAddresses': 'VPC Lambda ENIs',
+  'ec2:UnassignPrivateIpAddresses': 'VPC Lambda ENIs',
+  'kms:GenerateDataKey': 'SSE-KMS uploads, the encrypted topic and DLQ (via those services only)',
+  'kms:Decrypt': 'SSE-KMS downloads and multipart uploads, the secrets, the Lambda environment (via those services only)',
+});
 
 /**
  * The backup job's permissions. Notes on the few statements that cannot name a resource:
@@ -233,7 +338,7 @@ export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
     {
       Sid: 'BackupObjects',
       Effect: 'Allow',
-      Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
       Resource: objectArns,
     },
     {
@@ -317,6 +422,19 @@ export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
     }
   }
   if (p.cacheReplicationGroupId) {
+    if (p.cacheExportPrefix !== undefined) {
+      assertPrefix('cacheExportPrefix', p.cacheExportPrefix);
+      if (!p.prefixes.some((x) => p.cacheExportPrefix!.startsWith(x))) {
+        throw new Error(`cacheExportPrefix: ${JSON.stringify(p.cacheExportPrefix)} must lie inside the job's prefixes (${p.prefixes.join(', ')}): the job reads and deletes the export there`);
+      }
+      statements.push(
+        // Source: this job's snapshots only. The target is the bucket (TargetBucket), not an ElastiCache snapshot.
+        { Sid: 'CacheSnapshotExport', Effect: 'Allow', Action: 'elasticache:CopySnapshot', Resource: cacheSnapshots },
+        // CopySnapshot with TargetBucket checks these on the caller; ListAllMyBuckets has no resource-level permission.
+        { Sid: 'CacheExportListBuckets', Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' },
+        { Sid: 'CacheExportBucketLocation', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: p.bucketArn },
+      );
+    }
     statements.push({
       Sid: 'CacheSnapshots',
       Effect: 'Allow',
