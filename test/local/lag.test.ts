@@ -17,7 +17,7 @@ import { LocalEnv } from '../../automation/adapters/local/index';
 import { BOT_TABLES, down, restartRegion } from '../../automation/local/environment';
 import { checkDrillOptions, runDrill } from '../../automation/local/drill';
 import { readState } from '../../automation/local/state';
-import { makeTempDir, removeDir } from '../helpers/services';
+import { useLocalRoot } from './local-env';
 
 async function ids(env: LocalEnv, region: string): Promise<Set<string>> {
   const out = new Set<string>();
@@ -32,17 +32,8 @@ async function ids(env: LocalEnv, region: string): Promise<Set<string>> {
 
 describe('drill with real replication lag @integration', function () {
   this.timeout(180_000);
-  let root: string;
+  const root = useLocalRoot('dr-lag-');
   const TPS = 20;
-
-  before(() => {
-    root = makeTempDir('dr-lag-');
-  });
-  after(async function () {
-    this.timeout(60_000);
-    for (const e of fs.existsSync(root) ? fs.readdirSync(root) : []) await down(path.join(root, e)).catch(() => undefined);
-    removeDir(root);
-  });
 
   it('rejects a replication delay for scenarios where the primary database does not die', () => {
     assert.throws(() => checkDrillOptions({ scenario: 'planned', loadTps: 20, durationSeconds: 1, replicationDelayMs: 1000 }), /datacenter and database scenarios/);
@@ -52,8 +43,8 @@ describe('drill with real replication lag @integration', function () {
   });
 
   it('link stalled 2 s, then a dies: lost_writes equals the acknowledged writes missing on b, the estimate matches the lag', async () => {
-    const dir = path.join(root, 'sender');
-    const r = await runDrill({ scenario: 'database', loadTps: TPS, durationSeconds: 1, replicationDelayMs: 2000, replicationHold: 'sender', dir, keep: true, reportsDir: path.join(root, 'reports') });
+    const dir = path.join(root.dir, 'sender');
+    const r = await runDrill({ scenario: 'database', loadTps: TPS, durationSeconds: 1, replicationDelayMs: 2000, replicationHold: 'sender', dir, keep: true, reportsDir: path.join(root.dir, 'reports') });
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.failover?.outcome, 'completed');
     assert.deepEqual(r.rpo.replication_hold, { how: 'sender', ms: 2000 });
@@ -100,8 +91,8 @@ describe('drill with real replication lag @integration', function () {
   });
 
   it('replay paused 2 s, then a dies: promotion ends the pause and replays what b received, nothing is lost', async () => {
-    const dir = path.join(root, 'replay');
-    const r = await runDrill({ scenario: 'database', loadTps: TPS, durationSeconds: 1, replicationDelayMs: 2000, replicationHold: 'replay', dir, keep: true, reportsDir: path.join(root, 'reports') });
+    const dir = path.join(root.dir, 'replay');
+    const r = await runDrill({ scenario: 'database', loadTps: TPS, durationSeconds: 1, replicationDelayMs: 2000, replicationHold: 'replay', dir, keep: true, reportsDir: path.join(root.dir, 'reports') });
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.failover?.outcome, 'completed', 'a paused standby is promoted (the pause does not block pg_promote)');
     assert.ok(r.rpo.lag_at_failure_seconds !== null && r.rpo.lag_at_failure_seconds > 0, `replay lag ${r.rpo.lag_at_failure_seconds}`);

@@ -6,56 +6,22 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import { LocalEnv, localPorts } from '../../automation/adapters/local/index';
+import { localPorts } from '../../automation/adapters/local/index';
 import { readDnsFile } from '../../automation/adapters/local/local-dns';
 import { guardOldPrimary } from '../../automation/failover/index';
-import { down, killRegion, restartRegion, status, up } from '../../automation/local/environment';
+import { down, killRegion, restartRegion, status } from '../../automation/local/environment';
 import { failback } from '../../automation/local/failback';
 import { runDrill } from '../../automation/local/drill';
 import { redisClient, pidIs, readPidFile } from '../../automation/local/processes';
-import type { LocalState } from '../../automation/local/state';
 import { TrafficSimulator } from '../../automation/local/traffic';
 import { dr } from '../helpers/cli';
-import { makeTempDir, removeDir } from '../helpers/services';
+import { appWrite, useLocalRoot, useUpEnvironment } from './local-env';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-function useRoot(): { readonly dir: string } {
-  let dir: string | undefined;
-  before(() => {
-    dir = makeTempDir('dr-local-');
-  });
-  after(async function () {
-    this.timeout(60_000);
-    if (!dir) return;
-    for (const e of fs.readdirSync(dir)) await down(path.join(dir, e)).catch(() => undefined);
-    removeDir(dir);
-  });
-  return {
-    get dir() {
-      return dir!;
-    },
-  };
-}
-
-async function appCanWrite(env: LocalEnv, region: string): Promise<string | true> {
-  const c = new Client({ connectionString: env.appUrl(region), connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('INSERT INTO dr_probe (region, at) VALUES ($1, now())', [region]);
-    return true;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 describe('local rehearsal @integration', function () {
   this.timeout(180_000);
-  const root = useRoot();
+  const root = useLocalRoot('dr-local-');
 
   it('drill: a planned switchover under load loses 0 acknowledged writes', async () => {
     const r = await runDrill({ scenario: 'planned', loadTps: 40, durationSeconds: 1, dir: path.join(root.dir, 'planned'), keep: false, reportsDir: path.join(root.dir, 'reports') });
@@ -118,18 +84,10 @@ describe('local rehearsal @integration', function () {
   });
 
   describe('one environment: crash, split-brain guard, failback', () => {
-    let state: LocalState;
-    let env: LocalEnv;
-    const dir = () => path.join(root.dir, 'env');
-
-    before(async function () {
-      this.timeout(120_000);
-      state = await up(dir());
-      env = new LocalEnv(state);
-    });
+    const local = useUpEnvironment(root);
 
     it('dr killed right after promote-database, then rerun: completes without a second promotion', async () => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'dr.js'), 'failover', '--local', '--dir', dir(), '--unplanned', '--incident', 'datacenter', '--yes', '--id', 'fo-crash-test'], {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'dr.js'), 'failover', '--local', '--dir', local.dir, '--unplanned', '--incident', 'datacenter', '--yes', '--id', 'fo-crash-test'], {
         env: { ...process.env, DR_ENABLE_TEST_HOOKS: '1', DR_CRASH_AFTER_STEP: 'promote-database' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -148,44 +106,44 @@ describe('local rehearsal @integration', function () {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       // The world: b promoted, journal says promote-database only started.
-      const ports = localPorts(state);
+      const ports = localPorts(local.state);
       assert.equal(await ports.database.role('b'), 'primary');
       const before = (await ports.journal.read('fo-crash-test')).entries;
       assert.ok(before.some((e) => e.kind === 'step' && e.step === 'promote-database' && e.phase === 'started'));
       assert.ok(!before.some((e) => e.kind === 'step' && e.step === 'promote-database' && e.phase === 'done'));
 
-      const res = await dr(['failover', '--local', '--dir', dir(), '--resume', '--yes', '--json'], {});
+      const res = await dr(['failover', '--local', '--dir', local.dir, '--resume', '--yes', '--json'], {});
       assert.equal(res.code, 0, res.stderr);
       const out = res.json();
       assert.equal(out.outcome, 'completed');
       assert.equal(out.steps.find((s: { name: string }) => s.name === 'promote-database').status, 'done-before');
-      const promotions = fs.readFileSync(state.promotions_log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tier: string; region: string });
+      const promotions = fs.readFileSync(local.state.promotions_log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tier: string; region: string });
       assert.equal(promotions.filter((p) => p.tier === 'database').length, 1, 'one database promotion');
-      await env.superQuery('b', 'CHECKPOINT');
-      const tli = await env.superQuery<{ t: number }>('b', 'SELECT timeline_id AS t FROM pg_control_checkpoint()');
+      await local.env.superQuery('b', 'CHECKPOINT');
+      const tli = await local.env.superQuery<{ t: number }>('b', 'SELECT timeline_id AS t FROM pg_control_checkpoint()');
       assert.equal(tli[0].t, 2, 'b was promoted once: timeline 1 → 2');
-      assert.equal(readDnsFile(state.dns_file).records.database, 'b');
+      assert.equal(readDnsFile(local.state.dns_file).records.database, 'b');
     });
 
     it('the old primary restarted after the failover takes no writes through the service name', async () => {
       // The failover above fenced a while it still answered; make it a crash-restart of a region that was never
       // fenced: unfence by hand, kill it, restart it, and let the guard run.
-      const ports = localPorts(state);
+      const ports = localPorts(local.state);
       await ports.database.unfence('a');
       await ports.cache.unfence!('a');
-      assert.equal(await appCanWrite(env, 'a'), true, 'precondition: a unfenced primary takes app writes');
-      await killRegion(state, 'a', { database: true, cache: true });
-      await restartRegion(state, 'a', { database: true, cache: true });
+      assert.equal(await appWrite(local.env, 'a'), true, 'precondition: a unfenced primary takes app writes');
+      await killRegion(local.state, 'a', { database: true, cache: true });
+      await restartRegion(local.state, 'a', { database: true, cache: true });
       const g = await guardOldPrimary(ports);
       assert.deepEqual(g.actions.map((a) => [a.tier, a.region, a.outcome]).sort(), [['cache', 'a', 'fenced'], ['database', 'a', 'fenced']]);
       // Through the service name: resolves to b, which takes the write.
-      const served = readDnsFile(state.dns_file).records.database;
+      const served = readDnsFile(local.state.dns_file).records.database;
       assert.equal(served, 'b');
-      assert.equal(await appCanWrite(env, served), true);
+      assert.equal(await appWrite(local.env, served), true);
       // Directly at the old primary: connection refused for the application, read-only even for a superuser.
-      assert.match(String(await appCanWrite(env, 'a')), /pg_hba\.conf rejects|rejects connection/);
-      await assert.rejects(env.superQuery('a', 'INSERT INTO dr_probe (region, at) VALUES ($1, now())', ['a'], state.app.database), /read-only transaction/);
-      const r = redisClient(state.regions.a.redis.port, state.secrets.redis_password);
+      assert.match(String(await appWrite(local.env, 'a')), /pg_hba\.conf rejects|rejects connection/);
+      await assert.rejects(local.env.superQuery('a', 'INSERT INTO dr_probe (region, at) VALUES ($1, now())', ['a'], local.state.app.database), /read-only transaction/);
+      const r = redisClient(local.state.regions.a.redis.port, local.state.secrets.redis_password);
       try {
         await r.connect();
         await assert.rejects(r.set('bot:probe', 'x'), /NOREPLICAS/);
@@ -193,18 +151,18 @@ describe('local rehearsal @integration', function () {
         r.disconnect();
       }
       // Still fenced after another restart (persistent fence).
-      await killRegion(state, 'a', { database: true, cache: true });
-      await restartRegion(state, 'a', { database: true, cache: true });
+      await killRegion(local.state, 'a', { database: true, cache: true });
+      await restartRegion(local.state, 'a', { database: true, cache: true });
       assert.equal(await ports.database.isFenced('a'), true);
       assert.equal(await ports.cache.isFenced!('a'), true);
     });
 
     it('failback returns to a with nothing lost (under load)', async () => {
-      const traffic = new TrafficSimulator(state, 30);
+      const traffic = new TrafficSimulator(local.state, 30);
       traffic.start();
       try {
         await traffic.waitFor((o) => o.db === 'b' && o.cache === 'b', 10_000);
-        const res = await failback(state, { confirm: true });
+        const res = await failback(local.state, { confirm: true });
         assert.equal(res.switchover.outcome, 'completed');
         assert.ok(res.rebuilt.database === 'pg_rewind' || res.rebuilt.database === 'pg_basebackup');
         await traffic.waitFor((o) => o.db === 'a' && o.cache === 'a', 15_000);
@@ -215,7 +173,7 @@ describe('local rehearsal @integration', function () {
       assert.ok(v.db_acked > 10);
       assert.deepEqual(v.db_lost, []);
       assert.deepEqual(v.cache_lost, []);
-      const st = await status(state);
+      const st = await status(local.state);
       const role = (region: string, service: string) => st.services.find((s) => s.region === region && s.service === service)?.role;
       assert.equal(role('a', 'postgresql'), 'primary');
       assert.equal(role('b', 'postgresql'), 'standby');
@@ -225,12 +183,12 @@ describe('local rehearsal @integration', function () {
     });
 
     it('dr local down stops every process it started', async () => {
-      const pids = [readPidFile(path.join(state.regions.a.postgres.dir, 'data', 'postmaster.pid')), readPidFile(state.regions.b.redis.pidFile), state.s3.pid];
-      const res = await dr(['local', 'down', '--dir', dir(), '--json']);
+      const pids = [readPidFile(path.join(local.state.regions.a.postgres.dir, 'data', 'postmaster.pid')), readPidFile(local.state.regions.b.redis.pidFile), local.state.s3.pid];
+      const res = await dr(['local', 'down', '--dir', local.dir, '--json']);
       assert.equal(res.code, 0, res.stderr);
       assert.ok(pids.every((p) => p !== undefined));
       for (const p of pids) assert.equal(pidIs(p, ''), false, `pid ${p} still alive`);
-      assert.equal(fs.existsSync(dir()), false);
+      assert.equal(fs.existsSync(local.dir), false);
     });
   });
 

@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import { LocalEnv, localPorts } from '../../automation/adapters/local/index';
+import { localPorts } from '../../automation/adapters/local/index';
 import { readDnsFile } from '../../automation/adapters/local/local-dns';
 import { runCli } from '../../automation/cli/run';
-import { down, killRegion, restartRegion, up } from '../../automation/local/environment';
-import type { LocalState } from '../../automation/local/state';
-import { makeTempDir, removeDir } from '../helpers/services';
+import { killRegion, restartRegion } from '../../automation/local/environment';
+import { appWrite, useLocalRoot, useUpEnvironment } from './local-env';
 
 interface Watch {
   stderr(): string;
@@ -57,36 +55,12 @@ function lines(file: string): Array<Record<string, unknown>> {
   return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-async function appWrite(env: LocalEnv, region: string): Promise<true | string> {
-  const c = new Client({ connectionString: env.appUrl(region), connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('INSERT INTO dr_probe (region, at) VALUES ($1, now())', [region]);
-    return true;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 describe('dr watch --local @integration', function () {
   this.timeout(120_000);
-  let root: string;
-  let dir: string;
-  let state: LocalState;
-  let env: LocalEnv;
+  const root = useLocalRoot('dr-watch-');
+  const local = useUpEnvironment(root);
   let watch: Watch | undefined;
   const outputs: string[] = [];
-
-  before(async function () {
-    this.timeout(120_000);
-    root = makeTempDir('dr-watch-');
-    dir = path.join(root, 'env');
-    state = await up(dir);
-    env = new LocalEnv(state);
-  });
 
   afterEach(async () => {
     // A failed assertion must not leave a monitor running.
@@ -94,16 +68,10 @@ describe('dr watch --local @integration', function () {
     watch = undefined;
   });
 
-  after(async function () {
-    this.timeout(60_000);
-    if (dir) await down(dir).catch(() => undefined);
-    removeDir(root);
-  });
-
   it('without --auto-failover it only alerts: incident recorded, nothing promoted, DNS unchanged', async () => {
-    watch = startWatch(['--dir', dir, '--interval', '0.2', '--threshold', '2']);
+    watch = startWatch(['--dir', local.dir, '--interval', '0.2', '--threshold', '2']);
     await watch.waitFor(/watching .* alert only/, 10_000);
-    await killRegion(state, 'a', { database: true, cache: false });
+    await killRegion(local.state, 'a', { database: true, cache: false });
     await watch.waitFor(/INCIDENT database: a is down; run 'dr failover --local --unplanned --incident database --yes'/, 20_000);
     // Several more check cycles: still nothing acts.
     await new Promise((r) => setTimeout(r, 1500));
@@ -120,12 +88,12 @@ describe('dr watch --local @integration', function () {
     assert.equal(incidents.length, 1, 'one alert per incident, not one per check');
     assert.deepEqual([incidents[0].incident, incidents[0].auto_failover, incidents[0].alerted], ['database', false, true]);
 
-    const ports = localPorts(state);
+    const ports = localPorts(local.state);
     assert.equal(await ports.database.role('b'), 'standby', 'b was not promoted');
     assert.equal(await ports.cache.role('b'), 'standby');
-    assert.equal(fs.existsSync(state.promotions_log) ? fs.readFileSync(state.promotions_log, 'utf8').trim() : '', '', 'no promotion at all');
-    assert.deepEqual(readDnsFile(state.dns_file).records, { platform: 'a', database: 'a', cache: 'a' });
-    const notes = lines(state.notifications_log);
+    assert.equal(fs.existsSync(local.state.promotions_log) ? fs.readFileSync(local.state.promotions_log, 'utf8').trim() : '', '', 'no promotion at all');
+    assert.deepEqual(readDnsFile(local.state.dns_file).records, { platform: 'a', database: 'a', cache: 'a' });
+    const notes = lines(local.state.notifications_log);
     assert.equal(notes.length, 1, JSON.stringify(notes));
     assert.equal(notes[0].kind, 'incident');
     assert.equal(notes[0].incident, 'database');
@@ -133,25 +101,25 @@ describe('dr watch --local @integration', function () {
     assert.match(String(notes[0].message), /NOT failing over/);
 
     // The region recovers by itself: back to normal.
-    await restartRegion(state, 'a', { database: true, cache: false });
+    await restartRegion(local.state, 'a', { database: true, cache: false });
     assert.equal(await ports.database.role('a'), 'primary');
   });
 
   it('with --auto-failover it fails over, then fences the old primary when it comes back (split-brain guard)', async () => {
-    const ports = localPorts(state);
-    watch = startWatch(['--dir', dir, '--interval', '0.2', '--threshold', '2', '--auto-failover']);
+    const ports = localPorts(local.state);
+    watch = startWatch(['--dir', local.dir, '--interval', '0.2', '--threshold', '2', '--auto-failover']);
     await watch.waitFor(/auto-failover ON/, 10_000);
-    await killRegion(state, 'a', { database: true, cache: true });
+    await killRegion(local.state, 'a', { database: true, cache: true });
     await watch.waitFor(/failover \S+ completed/, 60_000);
     assert.equal(await ports.database.role('b'), 'primary');
     assert.equal(await ports.cache.role('b'), 'primary');
-    assert.deepEqual(readDnsFile(state.dns_file).records, { platform: 'b', database: 'b', cache: 'b' });
-    const promotions = lines(state.promotions_log).map((p) => `${String(p.tier)}:${String(p.region)}`).sort();
+    assert.deepEqual(readDnsFile(local.state.dns_file).records, { platform: 'b', database: 'b', cache: 'b' });
+    const promotions = lines(local.state.promotions_log).map((p) => `${String(p.tier)}:${String(p.region)}`).sort();
     assert.deepEqual(promotions, ['cache:b', 'database:b'], 'exactly one promotion per tier');
-    assert.equal(await appWrite(env, 'b'), true, 'the new primary takes application writes');
+    assert.equal(await appWrite(local.env, 'b'), true, 'the new primary takes application writes');
 
     // Region a comes back from the crash as it was on disk: an unfenced primary. The running watch fences it.
-    await restartRegion(state, 'a', { database: true, cache: true });
+    await restartRegion(local.state, 'a', { database: true, cache: true });
     await watch.waitFor(/split-brain guard: database in a fenced/, 20_000);
     await watch.waitFor(/split-brain guard: cache in a fenced/, 20_000);
     const res = await watch.stop();
@@ -166,26 +134,26 @@ describe('dr watch --local @integration', function () {
 
     assert.equal(await ports.database.isFenced('a'), true);
     assert.equal(await ports.cache.isFenced!('a'), true);
-    assert.match(String(await appWrite(env, 'a')), /pg_hba\.conf rejects|rejects connection/, 'the old primary refuses the application');
+    assert.match(String(await appWrite(local.env, 'a')), /pg_hba\.conf rejects|rejects connection/, 'the old primary refuses the application');
     assert.equal(await ports.database.role('b'), 'primary', 'b still the only writable primary');
-    const notes = lines(state.notifications_log).map((n) => String(n.kind));
+    const notes = lines(local.state.notifications_log).map((n) => String(n.kind));
     assert.deepEqual(notes.slice(1), ['incident', 'started', 'finished'], JSON.stringify(notes));
   });
 
   it('no password appears in state.json, the watch output, the notifications log or the journal', () => {
-    const secrets = Object.values(state.secrets);
+    const secrets = Object.values(local.state.secrets);
     assert.equal(secrets.length, 3);
     assert.ok(secrets.every((s) => s.length >= 16));
-    const secretsFile = path.join(dir, 'secrets.json');
+    const secretsFile = path.join(local.dir, 'secrets.json');
     assert.equal(fs.statSync(secretsFile).mode & 0o777, 0o600);
-    assert.equal(fs.statSync(path.join(dir, 'state.json')).mode & 0o777, 0o600);
-    const journal = fs.readdirSync(state.journal_dir).map((f) => fs.readFileSync(path.join(state.journal_dir, f), 'utf8'));
+    assert.equal(fs.statSync(path.join(local.dir, 'state.json')).mode & 0o777, 0o600);
+    const journal = fs.readdirSync(local.state.journal_dir).map((f) => fs.readFileSync(path.join(local.state.journal_dir, f), 'utf8'));
     assert.ok(journal.length > 0);
     const texts: Array<[string, string]> = [
-      ['state.json', fs.readFileSync(path.join(dir, 'state.json'), 'utf8')],
-      ['notifications.log', fs.readFileSync(state.notifications_log, 'utf8')],
-      ['replication sample', fs.existsSync(state.replication_sample_file) ? fs.readFileSync(state.replication_sample_file, 'utf8') : ''],
-      ['standby postgresql.auto.conf', fs.readFileSync(path.join(state.regions.b.postgres.dir, 'data', 'postgresql.auto.conf'), 'utf8')],
+      ['state.json', fs.readFileSync(path.join(local.dir, 'state.json'), 'utf8')],
+      ['notifications.log', fs.readFileSync(local.state.notifications_log, 'utf8')],
+      ['replication sample', fs.existsSync(local.state.replication_sample_file) ? fs.readFileSync(local.state.replication_sample_file, 'utf8') : ''],
+      ['standby postgresql.auto.conf', fs.readFileSync(path.join(local.state.regions.b.postgres.dir, 'data', 'postgresql.auto.conf'), 'utf8')],
       ...journal.map((t, i): [string, string] => [`journal ${i}`, t]),
       ...outputs.map((t, i): [string, string] => [`watch output ${i}`, t]),
     ];
