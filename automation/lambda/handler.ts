@@ -164,7 +164,7 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
       const peer = pg.peer && clients.peerRds ? { rds: clients.peerRds, region: pg.peer.region, kmsKeyId: pg.peer.kmsKeyArn } : undefined;
       deps.pg = {
         url: await databaseUrl(env, clients.secrets, cfg),
-        tools: new LocalPgTools(),
+        tools: new LocalPgTools({ env }),
         snapshots: pg.instanceId ? new RdsSnapshots({ rds: clients.rds, region, instanceId: pg.instanceId, prefix: cfg.snapshotPrefix, peer }) : undefined,
       };
     } else if (cfg.redis) {
@@ -174,7 +174,7 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
         : undefined;
       deps.redis = {
         url: await cacheUrl(env, clients.secrets, cfg),
-        tools: new LocalRedisTools(),
+        tools: new LocalRedisTools({ env }),
         snapshots,
         exporter: r.mode === 'export' ? snapshots : undefined,
         exportPrefix: r.exportPrefix,
@@ -209,7 +209,7 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
     await notifier?.notify(`[bot-dr] postgresql restore test could not run (${cfg.region})`, `The restore test could not start: ${message}`).catch(() => undefined);
     throw err;
   }
-  const tools = new LocalPgTools();
+  const tools = new LocalPgTools({ env });
   return verifyRestore({
     store: new S3Store({ bucket: cfg.bucket, env, region: cfg.region }),
     tools,

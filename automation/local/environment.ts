@@ -18,7 +18,7 @@ import { readDnsFile, writeDnsFile } from '../adapters/local/local-dns';
 import { LocalEnv } from '../adapters/local/local-env';
 import { PgCluster } from '../adapters/local/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/local/s3-server';
-import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, userIds, waitForExit } from '../adapters/local/proc';
+import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/local/proc';
 import { OperationError, UsageError } from '../cli/errors';
 import type { DataRole } from '../failover/ports';
 import { killVerified, pidIs, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from './processes';
@@ -39,10 +39,10 @@ export const BOT_SCHEMA = `
 `;
 export const BOT_TABLES = ['users', 'sessions', 'uploads', 'reminders'] as const;
 
-/** Fail before anything starts when a binary is missing, naming the Debian package. */
-export function checkTools(): void {
+/** Fail before anything starts when a binary is missing, naming the Debian package. `env`: the caller's (PATH, DR_PG_BIN). */
+export function checkTools(env?: ToolEnv): void {
   try {
-    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench'), 'redis-server', 'redis-cli']);
+    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench'), 'redis-server', 'redis-cli'], { env });
   } catch (err) {
     if (err instanceof MissingToolError) throw new UsageError(err.message);
     throw err;
@@ -61,9 +61,12 @@ function pgRunning(s: LocalState, r: RegionName): boolean {
   }
 }
 
-/** Bring the environment up in `dir`. Refuses when one is already there (run `down` first). */
-export async function up(dirArg: string, log: Log = noop): Promise<LocalState> {
-  checkTools();
+/**
+ * Bring the environment up in `dir`. Refuses when one is already there (run `down` first). `toolEnv`: the
+ * caller's environment, where the tools are looked up (PATH, DR_PG_BIN).
+ */
+export async function up(dirArg: string, log: Log = noop, toolEnv?: ToolEnv): Promise<LocalState> {
+  checkTools(toolEnv);
   const dir = path.resolve(dirArg);
   const existing = readState(dir);
   if (existing) {
@@ -84,7 +87,7 @@ export async function up(dirArg: string, log: Log = noop): Promise<LocalState> {
   registerStateSecrets(s);
   writeState(s);
   try {
-    await startEnvironment(s, log);
+    await startEnvironment(s, log, toolEnv);
   } catch (err) {
     log(`start failed: ${err instanceof Error ? err.message : String(err)}; stopping what started`);
     await down(dir, { keepData: true }).catch(() => undefined);
@@ -93,11 +96,11 @@ export async function up(dirArg: string, log: Log = noop): Promise<LocalState> {
   return s;
 }
 
-async function startEnvironment(s: LocalState, log: Log): Promise<void> {
+async function startEnvironment(s: LocalState, log: Log, toolEnv: ToolEnv | undefined): Promise<void> {
   const env = new LocalEnv(s);
   for (const r of REGIONS) fs.mkdirSync(path.join(s.dir, r), { recursive: true, mode: 0o711 });
   let t = Date.now();
-  const a = await PgCluster.create({ dir: s.regions.a.postgres.dir, port: s.regions.a.postgres.port, password: s.secrets.pg_superuser_password, osUser: s.pg_os_user, settings: PG_SETTINGS });
+  const a = await PgCluster.create({ dir: s.regions.a.postgres.dir, port: s.regions.a.postgres.port, password: s.secrets.pg_superuser_password, osUser: s.pg_os_user, settings: PG_SETTINGS, env: toolEnv });
   await a.start();
   await a.query(`CREATE ROLE ${s.app.user} LOGIN PASSWORD '${s.secrets.app_password}'`);
   await a.query(`CREATE DATABASE ${s.app.database} OWNER ${s.app.user}`);
@@ -112,13 +115,13 @@ async function startEnvironment(s: LocalState, log: Log): Promise<void> {
   log(`region b: PostgreSQL hot standby on 127.0.0.1:${b.port}, streaming from a through slot ${s.regions.b.postgres.slot} (${Date.now() - t} ms)`);
   t = Date.now();
   const ra = s.regions.a.redis;
-  await startRedis({ dir: ra.dir, port: ra.port, password: s.secrets.redis_password, pidFile: ra.pidFile, confFile: ra.confFile });
+  await startRedis({ dir: ra.dir, port: ra.port, password: s.secrets.redis_password, pidFile: ra.pidFile, confFile: ra.confFile, env: toolEnv });
   const rb = s.regions.b.redis;
-  await startRedis({ dir: rb.dir, port: rb.port, password: s.secrets.redis_password, pidFile: rb.pidFile, confFile: rb.confFile, replicaOf: ra.port });
+  await startRedis({ dir: rb.dir, port: rb.port, password: s.secrets.redis_password, pidFile: rb.pidFile, confFile: rb.confFile, replicaOf: ra.port, env: toolEnv });
   await waitRedisLink(env, 'b', 30_000);
   log(`redis: primary a on 127.0.0.1:${ra.port}, replica b on 127.0.0.1:${rb.port} (${Date.now() - t} ms)`);
   t = Date.now();
-  s.s3.pid = await startS3({ dir: s.s3.dir, port: s.s3.port, buckets: REGIONS.map((r) => s.regions[r].bucket), log: s.s3.log });
+  s.s3.pid = await startS3({ dir: s.s3.dir, port: s.s3.port, buckets: REGIONS.map((r) => s.regions[r].bucket), log: s.s3.log, env: toolEnv });
   fs.writeFileSync(path.join(s.s3.dir, 's3rver.pid'), String(s.s3.pid));
   writeState(s);
   log(`s3: s3rver on 127.0.0.1:${s.s3.port}, buckets ${REGIONS.map((r) => s.regions[r].bucket).join(', ')} (${Date.now() - t} ms)`);

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { findBinary } from '../adapters/local/binaries';
-import { isAlive, run, sleep, waitForExit } from '../adapters/local/proc';
+import { isAlive, run, sleep, ToolEnv, waitForExit } from '../adapters/local/proc';
 import { S3RVER_PROCESS_TAG, s3rverConfig, spawnS3rver } from '../adapters/local/s3-server';
 
 /** True when `pid` is alive and its command line mentions `needle`. */
@@ -70,6 +70,8 @@ export interface RedisLaunch {
   confFile: string;
   /** Start as a replica of this port on 127.0.0.1. */
   replicaOf?: number;
+  /** The caller's environment (PATH) for finding and running redis-server. */
+  env?: ToolEnv;
 }
 
 function q(v: string): string {
@@ -103,7 +105,7 @@ export async function startRedis(o: RedisLaunch): Promise<void> {
     ];
     fs.writeFileSync(o.confFile, lines.join('\n') + '\n', { mode: 0o600 });
   }
-  await run(findBinary('redis-server'), [o.confFile], { cwd: o.dir });
+  await run(findBinary('redis-server', { env: o.env }), [o.confFile], { cwd: o.dir, baseEnv: o.env });
   await waitRedisReady(o.port, o.password, 30_000);
 }
 
@@ -155,7 +157,7 @@ export async function stopRedis(pidFile: string, port: number, password: string)
 // --- s3rver ----------------------------------------------------------------------------------------------------
 
 /** Start s3rver in a detached Node process (it outlives this one); resolves with its pid once it listens. */
-export async function startS3(o: { dir: string; port: number; buckets: string[]; log: string; env?: Record<string, string | undefined> }): Promise<number> {
+export async function startS3(o: { dir: string; port: number; buckets: string[]; log: string; env?: ToolEnv }): Promise<number> {
   fs.mkdirSync(o.dir, { recursive: true });
   const child = spawnS3rver(s3rverConfig(path.join(o.dir, 'data'), o.port, o.buckets), { detachedLog: o.log, env: o.env });
   const pid = child.pid;

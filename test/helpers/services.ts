@@ -42,32 +42,61 @@ export function useTempDir(prefix = 'dr-test-'): { readonly dir: string } {
   };
 }
 
+/**
+ * The test process's environment, handed to the local adapters as the caller's environment (PATH, DR_PG_BIN):
+ * tests, like the entry points, are where `process.env` is read.
+ */
+export const TEST_ENV: Readonly<Record<string, string | undefined>> = process.env;
+
+/** A service started in its own temp dir before the suite; stopped and the dir removed after it. */
+function useStarted<T>(what: string, prefix: string, timeoutsMs: { start: number; stop: number }, start: (root: string) => Promise<T>, stop: (service: T) => Promise<void>): () => T {
+  let root: string | undefined;
+  let service: T | undefined;
+  before(async function () {
+    this.timeout(timeoutsMs.start);
+    root = makeTempDir(prefix);
+    service = await start(root);
+  });
+  after(async function () {
+    this.timeout(timeoutsMs.stop);
+    try {
+      if (service) await stop(service);
+    } finally {
+      removeDir(root);
+    }
+  });
+  return () => {
+    if (!service) throw new Error(`${what} not started`);
+    return service;
+  };
+}
+
 export interface PgHandle {
   readonly cluster: PgCluster;
 }
 
 /** A started PostgreSQL cluster for the suite. */
 export function usePostgres(opts: Omit<PgClusterOptions, 'dir'> = {}): PgHandle {
-  let root: string | undefined;
-  let cluster: PgCluster | undefined;
-  before(async function () {
-    this.timeout(120_000);
-    root = makeTempDir('dr-pg-');
-    cluster = await PgCluster.create({ ...opts, dir: path.join(root, 'pg') });
-    await cluster.start();
-  });
-  after(async function () {
-    this.timeout(60_000);
-    try {
-      if (cluster) await cluster.stop('immediate').catch(() => cluster?.kill());
-    } finally {
-      removeDir(root);
-    }
-  });
+  const cluster = useStarted(
+    'usePostgres: cluster',
+    'dr-pg-',
+    { start: 120_000, stop: 60_000 },
+    async (root) => {
+      const c = await PgCluster.create({ env: TEST_ENV, ...opts, dir: path.join(root, 'pg') });
+      try {
+        await c.start();
+      } catch (err) {
+        // A half-started postmaster must not outlive the suite.
+        await c.stop('immediate').catch(() => c.kill());
+        throw err;
+      }
+      return c;
+    },
+    (c) => c.stop('immediate').catch(() => c.kill()),
+  );
   return {
     get cluster() {
-      if (!cluster) throw new Error('usePostgres: cluster not started');
-      return cluster;
+      return cluster();
     },
   };
 }
@@ -78,25 +107,16 @@ export interface RedisHandle {
 
 /** A started redis-server for the suite. */
 export function useRedis(opts: Omit<RedisServerOptions, 'dir'> = {}): RedisHandle {
-  let root: string | undefined;
-  let server: RedisServer | undefined;
-  before(async function () {
-    this.timeout(60_000);
-    root = makeTempDir('dr-redis-');
-    server = await RedisServer.start({ ...opts, dir: path.join(root, 'redis') });
-  });
-  after(async function () {
-    this.timeout(30_000);
-    try {
-      if (server) await server.stop().catch(() => server?.kill());
-    } finally {
-      removeDir(root);
-    }
-  });
+  const server = useStarted(
+    'useRedis: server',
+    'dr-redis-',
+    { start: 60_000, stop: 30_000 },
+    (root) => RedisServer.start({ env: TEST_ENV, ...opts, dir: path.join(root, 'redis') }),
+    (r) => r.stop().catch(() => r.kill()),
+  );
   return {
     get server() {
-      if (!server) throw new Error('useRedis: server not started');
-      return server;
+      return server();
     },
   };
 }
@@ -110,7 +130,7 @@ export function useS3(buckets: string[], opts: { inProcess?: boolean } = {}): S3
   let server: S3Server | undefined;
   before(async function () {
     this.timeout(30_000);
-    server = await startS3Server({ buckets, inProcess: opts.inProcess });
+    server = await startS3Server({ buckets, inProcess: opts.inProcess, env: TEST_ENV });
   });
   after(async () => {
     if (server) await server.stop();

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_TOOL_PATH, ToolEnv } from './proc';
 
 export const PG_TOOLS = ['initdb', 'pg_ctl', 'postgres', 'pg_basebackup', 'pg_dump', 'pg_restore', 'pg_rewind', 'psql', 'pgbench', 'pg_isready'] as const;
 export const REDIS_TOOLS = ['redis-server', 'redis-cli'] as const;
@@ -23,8 +24,8 @@ export class MissingToolError extends Error {
 }
 
 export interface BinaryLookupOptions {
-  /** PATH to search (defaults to the PATH given in env). */
-  env?: Record<string, string | undefined>;
+  /** The caller's environment: PATH and DR_PG_BIN come from it (PATH defaults to {@link DEFAULT_TOOL_PATH}). */
+  env?: ToolEnv;
   /** Root that holds `<major>/bin` PostgreSQL installs. */
   pgRoot?: string;
 }
@@ -64,8 +65,9 @@ function isPgTool(tool: Tool): tool is PgTool {
  * (Debian's PATH wrappers pick a cluster by config, which is not what we want), unless DR_PG_BIN is set.
  */
 export function findBinary(tool: Tool, opts: BinaryLookupOptions = {}): string {
-  const env = opts.env ?? process.env;
-  const key = `${tool}|${env.DR_PG_BIN ?? ''}|${env.PATH ?? ''}|${opts.pgRoot ?? ''}`;
+  const env = opts.env ?? {};
+  const searchPath = env.PATH ?? DEFAULT_TOOL_PATH;
+  const key = `${tool}|${env.DR_PG_BIN ?? ''}|${searchPath}|${opts.pgRoot ?? ''}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const searched: string[] = [];
@@ -74,7 +76,7 @@ export function findBinary(tool: Tool, opts: BinaryLookupOptions = {}): string {
     if (env.DR_PG_BIN) dirs.push(env.DR_PG_BIN);
     dirs.push(...pgBinDirs(opts.pgRoot));
   }
-  dirs.push(...(env.PATH ?? '').split(path.delimiter).filter(Boolean));
+  dirs.push(...searchPath.split(path.delimiter).filter(Boolean));
   for (const dir of dirs) {
     const file = path.join(dir, tool);
     searched.push(dir);

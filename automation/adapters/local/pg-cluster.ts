@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { findBinary } from './binaries';
-import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, run, sleep, userIds, waitForExit } from './proc';
+import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, run, sleep, ToolEnv, userIds, waitForExit } from './proc';
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
@@ -38,6 +38,8 @@ export interface PgClusterOptions {
   settings?: Record<string, string | number | boolean>;
   /** OS user that runs the server when we are root (default `postgres`). */
   osUser?: string;
+  /** The caller's environment (PATH, DR_PG_BIN) for finding and running the PostgreSQL tools. */
+  env?: ToolEnv;
 }
 
 interface ClusterState {
@@ -46,6 +48,7 @@ interface ClusterState {
   superuser: string;
   password: string;
   osUser: string;
+  env?: ToolEnv;
 }
 
 const BASE_SETTINGS: Record<string, string | number | boolean> = {
@@ -78,6 +81,7 @@ export class PgCluster {
   readonly superuser: string;
   readonly osUser: string;
   private readonly password: string;
+  private readonly env: ToolEnv | undefined;
 
   private constructor(s: ClusterState) {
     this.dir = path.resolve(s.dir);
@@ -88,6 +92,7 @@ export class PgCluster {
     this.superuser = s.superuser;
     this.password = s.password;
     this.osUser = s.osUser;
+    this.env = s.env;
   }
 
   /** initdb a new cluster into `opts.dir` and configure it. Does not start it. */
@@ -98,6 +103,7 @@ export class PgCluster {
       superuser: opts.superuser ?? 'postgres',
       password: opts.password ?? randomBytes(16).toString('hex'),
       osUser: opts.osUser ?? 'postgres',
+      env: opts.env,
     };
     const c = new PgCluster(state);
     c.prepareDirs();
@@ -139,6 +145,7 @@ export class PgCluster {
       superuser: primary.superuser,
       password: primary.password,
       osUser: primary.osUser,
+      env: primary.env,
     });
     c.prepareDirs();
     await c.tool('pg_basebackup', ['-h', primary.host, '-p', String(primary.port), '-U', primary.superuser, '-D', c.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-password'], {
@@ -149,11 +156,11 @@ export class PgCluster {
   }
 
   /** Re-open an existing cluster directory created by {@link PgCluster.create} (reads port from dr.conf). */
-  static open(dir: string, password: string, opts: { superuser?: string; osUser?: string } = {}): PgCluster {
+  static open(dir: string, password: string, opts: { superuser?: string; osUser?: string; env?: ToolEnv } = {}): PgCluster {
     const conf = fs.readFileSync(path.join(dir, 'data', 'dr.conf'), 'utf8');
     const m = /^port = (\d+)$/m.exec(conf);
     if (!m) throw new Error(`${dir}/data/dr.conf has no port line`);
-    return new PgCluster({ dir, port: Number(m[1]), superuser: opts.superuser ?? 'postgres', password, osUser: opts.osUser ?? 'postgres' });
+    return new PgCluster({ dir, port: Number(m[1]), superuser: opts.superuser ?? 'postgres', password, osUser: opts.osUser ?? 'postgres', env: opts.env });
   }
 
   /** Connection URL over TCP with the superuser's password. */
@@ -241,7 +248,7 @@ export class PgCluster {
 
   /** Run a PostgreSQL tool as the cluster's OS user, with this cluster's binaries. */
   async tool(name: 'initdb' | 'pg_ctl' | 'pg_basebackup' | 'pg_rewind' | 'psql' | 'pgbench' | 'pg_dump' | 'pg_restore', args: string[], env: Record<string, string> = {}): Promise<string> {
-    const res = await run(findBinary(name), args, { asUser: this.osUser, env: { PGCONNECT_TIMEOUT: '10', ...env }, cwd: '/' });
+    const res = await run(findBinary(name, { env: this.env }), args, { asUser: this.osUser, env: { PGCONNECT_TIMEOUT: '10', ...env }, baseEnv: this.env, cwd: '/' });
     return res.stdout;
   }
 

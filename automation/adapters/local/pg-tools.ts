@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { redact } from '../../cli/redact';
 import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases, UnreachableError } from '../../backup/ports';
 import { findBinary } from './binaries';
-import { lastLines, run, toolEnv } from './proc';
+import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';
 
 export interface LocalPgToolsOptions {
@@ -16,6 +16,8 @@ export interface LocalPgToolsOptions {
   pgRestore?: string;
   /** Connection timeout for driver connections (ms). */
   connectTimeoutMs?: number;
+  /** The caller's environment (PATH, DR_PG_BIN) for finding and running the tools. */
+  env?: ToolEnv;
 }
 
 const USER_TABLES_SQL = `
@@ -46,14 +48,14 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
   private bin(name: 'pg_dump' | 'pg_restore'): string {
     if (name === 'pg_dump' && this.opts.pgDump) return this.opts.pgDump;
     if (name === 'pg_restore' && this.opts.pgRestore) return this.opts.pgRestore;
-    return findBinary(name);
+    return findBinary(name, { env: this.opts.env });
   }
 
   async versions(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const t of ['pg_dump', 'pg_restore'] as const) {
       try {
-        out[t] = (await run(this.bin(t), ['--version'])).stdout.trim();
+        out[t] = (await run(this.bin(t), ['--version'], { baseEnv: this.opts.env })).stdout.trim();
       } catch (err) {
         out[t] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
       }
@@ -182,7 +184,7 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
   dump(url: string, opts: { compressLevel: number; snapshotId?: string }): DumpProcess {
     const args = ['--format=custom', `--compress=${opts.compressLevel}`, '--no-password'];
     if (opts.snapshotId) args.push(`--snapshot=${opts.snapshotId}`);
-    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url), this.opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const done = new Promise<void>((resolve, reject) => {
@@ -200,7 +202,7 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     const args = ['--no-owner', '--exit-on-error', '--no-password', `--jobs=${opts.jobs}`, `--dbname=${parsePgUrl(url).database}`];
     if (opts.clean) args.push('--clean', '--if-exists');
     args.push(file);
-    const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url), check: false, signal: opts.signal });
+    const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url), baseEnv: this.opts.env, check: false, signal: opts.signal });
     if (res.code !== 0) throw new Error(`pg_restore exited with ${res.code ?? res.signal}: ${redact(lastLines(res.stderr, 8))}`);
   }
 

@@ -14,8 +14,17 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The environment a child tool's PATH (and, for lookups, DR_PG_BIN) comes from: the caller's environment,
+ * injected from the entry point (the CLI context's `env`, the Lambda's, a test helper's), never read here.
+ */
+export type ToolEnv = Readonly<Record<string, string | undefined>>;
+
 export interface RunOptions {
+  /** Variables added to the tool's minimal environment (see {@link toolEnv}). */
   env?: Record<string, string | undefined>;
+  /** The caller's environment, where PATH comes from. */
+  baseEnv?: ToolEnv;
   cwd?: string;
   /** Run as this OS user (via `runuser -u USER --`) when the current process is root. */
   asUser?: string;
@@ -49,10 +58,13 @@ export function asUserArgv(file: string, args: readonly string[], user?: string)
 /** PATH for child tools when the caller's environment has none. */
 export const DEFAULT_TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** A minimal, predictable environment for child tools: PATH/locale only, plus what the caller adds. */
-export function toolEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+/**
+ * A minimal, predictable environment for child tools: PATH (from `from`, else {@link DEFAULT_TOOL_PATH}) and
+ * locale only, plus what the caller adds.
+ */
+export function toolEnv(extra: Record<string, string | undefined> = {}, from: ToolEnv = {}): Record<string, string> {
   const base: Record<string, string | undefined> = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    PATH: from.PATH ?? DEFAULT_TOOL_PATH,
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
     TZ: 'UTC',
@@ -66,7 +78,7 @@ export function toolEnv(extra: Record<string, string | undefined> = {}): Record<
 /** Run a command to completion, capturing stdout and stderr. */
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, argv] = asUserArgv(file, args, opts.asUser);
-  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: opts.signal };
+  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env, opts.baseEnv), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: opts.signal };
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, spawnOpts);
     let stdout = '';

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { findBinary } from './binaries';
-import { freePort, lastLines, sleep } from './proc';
+import { freePort, lastLines, sleep, ToolEnv, toolEnv } from './proc';
 
 export interface RedisServerOptions {
   /** Working directory for config, log and any RDB/AOF. Created if missing. */
@@ -32,6 +32,8 @@ export interface RedisServerOptions {
   replicaof?: { host: string; port: number; password?: string };
   /** Extra config lines, e.g. `{ maxmemory: '64mb' }`. */
   config?: Record<string, string | number>;
+  /** The caller's environment (PATH) for finding redis-server; it runs with a minimal environment. */
+  env?: ToolEnv;
 }
 
 function q(v: string): string {
@@ -84,7 +86,7 @@ export class RedisServer {
     for (const [k, v] of Object.entries(opts.config ?? {})) lines.push(`${k} ${typeof v === 'number' ? v : q(v)}`);
     const confFile = path.join(dir, 'redis.conf');
     fs.writeFileSync(confFile, lines.join('\n') + '\n', { mode: 0o600 });
-    const child = spawn(findBinary('redis-server'), [confFile], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const child = spawn(findBinary('redis-server', { env: opts.env }), [confFile], { env: toolEnv({}, opts.env), stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
     const server = new RedisServer(dir, port, opts.password, child);
     try {
       await server.waitReady(opts.rdbFile ? 120_000 : 30_000);

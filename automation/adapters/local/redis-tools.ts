@@ -11,7 +11,7 @@ import Redis from 'ioredis';
 import { redact } from '../../cli/redact';
 import { DumpProcess, RedisInfo, RedisTools, TempRedis, UnreachableError } from '../../backup/ports';
 import { findBinary } from './binaries';
-import { lastLines, run, toolEnv } from './proc';
+import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { RedisServer } from './redis-server';
 
 interface RedisConn {
@@ -46,6 +46,9 @@ export function parseRedisUrl(url: string): RedisConn {
 const BATCH = 500;
 
 export class LocalRedisTools implements RedisTools {
+  /** `env`: the caller's environment (PATH) for finding and running redis-cli and redis-server. */
+  constructor(private readonly opts: { env?: ToolEnv } = {}) {}
+
   private client(url: string): Redis {
     const c = parseRedisUrl(url);
     const r = new Redis({
@@ -83,7 +86,7 @@ export class LocalRedisTools implements RedisTools {
     const out: Record<string, string> = {};
     for (const t of ['redis-cli', 'redis-server'] as const) {
       try {
-        out[t] = (await run(findBinary(t), ['--version'])).stdout.trim();
+        out[t] = (await run(findBinary(t, { env: this.opts.env }), ['--version'], { baseEnv: this.opts.env })).stdout.trim();
       } catch (err) {
         out[t] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
       }
@@ -108,7 +111,7 @@ export class LocalRedisTools implements RedisTools {
     if (c.username) args.push('--user', c.username);
     if (c.tls) args.push('--tls');
     args.push('--rdb', '-');
-    const child = spawn(findBinary('redis-cli'), args, { env: toolEnv({ REDISCLI_AUTH: c.password }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(findBinary('redis-cli', { env: this.opts.env }), args, { env: toolEnv({ REDISCLI_AUTH: c.password }, this.opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const done = new Promise<void>((resolve, reject) => {
@@ -181,7 +184,7 @@ export class LocalRedisTools implements RedisTools {
   async loadRdb(rdbFile: string): Promise<TempRedis> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dr-redis-load-'));
     try {
-      const server = await RedisServer.start({ dir, rdbFile });
+      const server = await RedisServer.start({ dir, rdbFile, env: this.opts.env });
       return {
         url: server.url(),
         stop: async () => {

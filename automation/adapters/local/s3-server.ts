@@ -30,6 +30,8 @@ export interface S3ServerOptions {
   dir?: string;
   port?: number;
   inProcess?: boolean;
+  /** The caller's environment (PATH) for the child server (`inProcess: false`). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface S3Server {
@@ -57,7 +59,7 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
   const serverOpts = s3rverConfig(dir, port, opts.buckets);
   let stopImpl: () => Promise<void>;
   if (opts.inProcess === false) {
-    const child = await startChild(serverOpts);
+    const child = await startChild(serverOpts, opts.env);
     stopImpl = () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -121,8 +123,8 @@ export function spawnS3rver(config: Record<string, unknown>, opts: SpawnS3rverOp
   }
 }
 
-function startChild(serverOpts: Record<string, unknown>): Promise<ChildProcess> {
-  const child = spawnS3rver(serverOpts);
+function startChild(serverOpts: Record<string, unknown>, env: Record<string, string | undefined> | undefined): Promise<ChildProcess> {
+  const child = spawnS3rver(serverOpts, { env });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -17,7 +17,7 @@ export const command: Command = {
       url,
       tier,
       store: makeStore(ctx, bucket),
-      tools: redisTools(),
+      tools: redisTools(ctx),
       clock: systemClock,
       keep: keepCounts(ctx.env),
       log: (l) => ctx.out.info(l),

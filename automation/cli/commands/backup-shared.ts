@@ -58,11 +58,11 @@ export function makeStore(ctx: CommandContext, bucket: string): ObjectStore {
 }
 
 export function pgTools(ctx: CommandContext): LocalPgTools {
-  return new LocalPgTools({ pgDump: ctx.env.DR_PG_DUMP, pgRestore: ctx.env.DR_PG_RESTORE });
+  return new LocalPgTools({ pgDump: ctx.env.DR_PG_DUMP, pgRestore: ctx.env.DR_PG_RESTORE, env: ctx.env });
 }
 
-export function redisTools(): LocalRedisTools {
-  return new LocalRedisTools();
+export function redisTools(ctx: CommandContext): LocalRedisTools {
+  return new LocalRedisTools({ env: ctx.env });
 }
 
 /** Keep counts from DR_RETENTION_DAILY/WEEKLY/MONTHLY (defaults 7/4/12). */

@@ -10,7 +10,7 @@ export const upCommand: Command = {
   async run(ctx) {
     const dir = localDir(ctx);
     const t0 = Date.now();
-    const s = await up(dir, (l) => ctx.out.info(l));
+    const s = await up(dir, (l) => ctx.out.info(l), ctx.env);
     const st = await status(s);
     ctx.out.result({ ok: true, duration_ms: Date.now() - t0, ...st }, `local environment up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n${formatStatus(st)}`);
     return 0;

@@ -18,7 +18,7 @@ export const command: Command = {
     const bucket = bucketName(ctx);
     const res = await restoreRedis({
       store: makeStore(ctx, bucket),
-      tools: redisTools(),
+      tools: redisTools(ctx),
       targetUrl,
       from: ctx.flags.string('from'),
       file: ctx.flags.string('file'),

@@ -42,7 +42,7 @@ export const command: Command = {
       maxReplicaLagSeconds: ctx.flags.number('max-replica-lag'),
       store: full && bucket ? makeStore(ctx, bucket) : undefined,
       pg: pgTools(ctx),
-      redis: redisTools(),
+      redis: redisTools(ctx),
       health: httpHealthProbe,
       clock: systemClock,
       onCheck: (c) => ctx.out.info(`${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`),
