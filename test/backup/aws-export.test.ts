@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { ElastiCacheSnapshots, pollUntil, RdsSnapshots, WaitTimeoutError } from '../../automation/adapters/aws/snapshots';
 import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { RedisServer } from '../../automation/adapters/local/redis-server';
@@ -21,6 +20,7 @@ import { runEvent } from '../../automation/lambda/handler';
 import { dr } from '../helpers/cli';
 import { MemoryStore } from '../helpers/memory-store';
 import { useRedis, useS3, useTempDir } from '../helpers/services';
+import { lambdaClients } from './lambda-clients';
 
 /** A fake clock whose sleep advances time instantly, recording each sleep. */
 function fakeTime(start = 0) {
@@ -195,13 +195,7 @@ describe('backup: Redis on ElastiCache via snapshot export, restorable with dr r
     sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ authToken: 'cache-Tok-31' }) });
     const logs: string[] = [];
     try {
-      const clients = {
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
-        sns: new SNSClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-        elasticache: new ElastiCacheClient({ region: 'eu-west-1' }),
-      };
+      const clients = lambdaClients();
       const res = await runEvent({ service: 'redis', tier: 'weekly' }, { ...env, CACHE_SECRET_ARN: 'arn:cache-secret' }, clients, undefined, (l) => logs.push(l));
       assert.ok('key' in res);
       assert.match(res.key, /^redis\/weekly\/backup_\d{8}_\d{6}\.rdb$/);

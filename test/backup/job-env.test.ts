@@ -3,12 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { RDSClient } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { BACKUP_JOB_ENV, BackupJobEnvError, parseBackupJobEnv, retainVar } from '../../lib/backup-job-env';
 import { cacheUrl, databaseUrl, parseAnyEvent, runEvent } from '../../automation/lambda/handler';
+import { lambdaClients } from './lambda-clients';
 
 const COMPLETE = {
   DR_REGION: 'eu-west-1',
@@ -128,13 +127,7 @@ describe('backup job: environment contract (lib/backup-job-env.ts)', () => {
       sns.on(PublishCommand).resolves({});
       cw.on(PutMetricDataCommand).resolves({});
       const env = { DR_REGION: 'eu-west-1', ALERTS_TOPIC_ARN: 'arn:topic' };
-      const clients = {
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
-        sns: new SNSClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-        elasticache: new ElastiCacheClient({ region: 'eu-west-1' }),
-      };
+      const clients = lambdaClients();
       await assert.rejects(() => runEvent({ service: 'postgresql', tier: 'daily' }, env, clients, undefined, () => undefined), /BACKUP_BUCKET is required[\s\S]*DB_SECRET_ARN is required/);
       const pub = sns.commandCalls(PublishCommand);
       assert.equal(pub.length, 1);

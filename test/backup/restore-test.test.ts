@@ -194,10 +194,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
   it('the Lambda restore-test event: credentials from the secret, scratch on the DB server, manifest re-VERIFIED', async () => {
     const { mockClient } = await import('aws-sdk-client-mock');
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
-    const { SNSClient } = await import('@aws-sdk/client-sns');
-    const { RDSClient } = await import('@aws-sdk/client-rds');
-    const { ElastiCacheClient } = await import('@aws-sdk/client-elasticache');
+    const { lambdaClients } = await import('./lambda-clients');
     const { runEvent } = await import('../../automation/lambda/handler');
     const sm = mockClient(SecretsManagerClient);
     try {
@@ -207,13 +204,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
       await new Promise((r) => setTimeout(r, 1100)); // a distinct scratch stamp and verification time
       const env = { ...s3.server.env, DR_REGION: 'eu-west-1', BACKUP_BUCKET: 'dr-rt', DB_SECRET_ARN: 'arn:db', DB_HOST: '127.0.0.1', DB_PORT: String(pg.cluster.port), DB_NAME: 'app', DB_SSLMODE: 'disable' };
       const logs: string[] = [];
-      const clients = {
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
-        sns: new SNSClient({ region: 'eu-west-1' }),
-        rds: new RDSClient({ region: 'eu-west-1' }),
-        elasticache: new ElastiCacheClient({ region: 'eu-west-1' }),
-      };
+      const clients = lambdaClients();
       const res = await runEvent({ service: 'postgresql', action: 'restore-test', from: 'weekly' }, env, clients, undefined, (l) => logs.push(l));
       assert.ok('manifest' in res);
       assert.equal(res.manifest.key, weekly);
