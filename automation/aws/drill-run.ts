@@ -54,12 +54,12 @@ export async function awsDrillCommand(ctx: CommandContext): Promise<number> {
   const workDir = pulumiProjectDir(ctx);
   const clients = awsDeps.clients(ctx.env);
   const clock = awsDeps.clock ?? systemClock;
-  const pg = new LocalPgTools({ pgDump: ctx.env.DR_PG_DUMP, pgRestore: ctx.env.DR_PG_RESTORE });
+  const pg = new LocalPgTools({ pgDump: ctx.env.DR_PG_DUMP, pgRestore: ctx.env.DR_PG_RESTORE, env: ctx.env });
   const verifier = productionScratchVerifier({
     secretsManager: clients.secretsManager,
     store: (region, bucket) => awsDeps.store(region, bucket, ctx.env),
     pg,
-    redis: new LocalRedisTools(),
+    redis: new LocalRedisTools({ env: ctx.env }),
     health: httpHealthProbe,
     clock,
     ...(ctx.flags.string('database') ? { database: ctx.flags.string('database') } : {}),
