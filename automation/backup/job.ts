@@ -4,7 +4,9 @@
  * destination gets the event too).
  *
  * Metrics contract (lib/backup-metrics.ts): every run publishes `BackupAgeSeconds` for every tier of its
- * service that has a complete backup, so a tier whose own schedule stopped is still seen ageing.
+ * service that has a complete backup, so a tier whose own schedule stopped is still seen ageing. A PostgreSQL run
+ * (success or failure) also publishes `RestoreTestAgeSeconds`, the age of the newest successful restore test,
+ * so a restore-test schedule that stopped is seen ageing daily too (nothing when no test ever passed).
  */
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { redact } from '../cli/redact';
@@ -13,7 +15,8 @@ import { SHRINK_THRESHOLD } from './check';
 import { stampOf } from './keys';
 import { backupPostgres, Log } from './postgres';
 import { backupRedis, backupRedisFromExport } from './redis';
-import { BackupMetric, CacheExporter, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, RedisTools } from './ports';
+import { restoreTestAgeMetric } from './restore-metrics';
+import { BackupMetric, CacheExporter, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, PublishedMetric, RedisTools } from './ports';
 import { RetentionCounts } from './retention';
 
 export interface JobEvent {
@@ -90,14 +93,15 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
       }
       result = { service: 'redis', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
     }
-    await d.metrics.publish(await ageMetrics(d.store, event, d.clock.now(), { success: true, sizeBytes: result.sizeBytes }));
+    const published: PublishedMetric[] = await ageMetrics(d.store, event, d.clock.now(), { success: true, sizeBytes: result.sizeBytes });
+    await d.metrics.publish([...published, ...(await restoreAge(d, event))]);
     await warnIfShrunk(d, event, result).catch((e: unknown) => d.log(`could not compare with the previous backup: ${redact(String(e))}`));
     return result;
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
     d.log(`backup job failed: ${message}`);
     const metrics = await ageMetrics(d.store, event, d.clock.now(), { success: false }).catch(() => [{ service: event.service, tier: event.tier, success: false }] as BackupMetric[]);
-    await d.metrics.publish(metrics).catch((e: unknown) => d.log(`could not publish metrics: ${redact(String(e))}`));
+    await d.metrics.publish([...metrics, ...(await restoreAge(d, event))]).catch((e: unknown) => d.log(`could not publish metrics: ${redact(String(e))}`));
     if (d.notifier) {
       await d.notifier
         .notify(`[bot-dr] ${event.service} ${event.tier} backup FAILED (${d.where})`, `The ${event.tier} ${event.service} backup started at ${started.toISOString()} in ${d.where} failed:\n\n${message}\n\nNo manifest was written for this run; the previous backups are untouched.`)
@@ -123,6 +127,16 @@ async function warnIfShrunk(d: JobDeps, event: JobEvent, result: JobResult): Pro
     `${result.key} is ${result.sizeBytes} bytes, ${pct}% smaller than the previous ${event.tier} backup ${prev.dataKey} (${prev.size} bytes).\n\n` +
       'The backup was kept. Check that the job dumps the right database and that no data was lost; `dr backups check` shows the same finding.',
   );
+}
+
+/** RestoreTestAgeSeconds for a PostgreSQL run; none for Redis, none when no test passed or the store failed. */
+async function restoreAge(d: JobDeps, event: JobEvent): Promise<PublishedMetric[]> {
+  if (event.service !== 'postgresql') return [];
+  const m = await restoreTestAgeMetric(d.store, d.clock.now(), d.log).catch((e: unknown) => {
+    d.log(`could not work out the restore-test age: ${redact(String(e))}`);
+    return undefined;
+  });
+  return m ? [m] : [];
 }
 
 /** BackupSuccess for this run's tier, plus BackupAgeSeconds for every tier of the service that has a backup. */

@@ -186,8 +186,23 @@ export interface BackupMetric {
   sizeBytes?: number;
 }
 
+/**
+ * The restore-test metrics (lib/backup-metrics.ts: `RestoreTestSuccess`, `RestoreTestAgeSeconds`), dimension
+ * Service only. `success` is sent by restore-test runs only; `ageSeconds` (age of the newest successful restore
+ * test) by every PostgreSQL backup run and restore-test run, and only when such a test exists.
+ */
+export interface RestoreTestMetric {
+  kind: 'restore-test';
+  service: 'postgresql';
+  success?: boolean;
+  ageSeconds?: number;
+}
+
+/** Anything the engine publishes: per-(service, tier) backup metrics, or restore-test metrics. */
+export type PublishedMetric = BackupMetric | RestoreTestMetric;
+
 export interface Metrics {
-  publish(metrics: readonly BackupMetric[]): Promise<void>;
+  publish(metrics: readonly PublishedMetric[]): Promise<void>;
 }
 
 export interface Notifier {

@@ -10,6 +10,8 @@
  *      — or, when the backup itself failed (checksum, pg_restore, row counts), `restorability: FAILED` and an
  *      alert. A test that could not run (scratch server unreachable, no backup at all) alerts but leaves the
  *      manifest alone: it says nothing about the backup.
+ *   7. with `metrics`: `RestoreTestSuccess` 1 (passed) or 0 (failed, or could not run) and `RestoreTestAgeSeconds`
+ *      (the newest successful test in the store after this run: ≈ 0 after a pass; see restore-metrics.ts).
  *
  * The manifest is re-read right before the rewrite and only written when the data object is still there, so a
  * backup pruned meanwhile is not resurrected as a manifest without data.
@@ -19,7 +21,8 @@ import { redact } from '../cli/redact';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest } from './manifest';
-import { Clock, Notifier, ObjectStore, PgTools, ScratchDatabases } from './ports';
+import { Clock, Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases } from './ports';
+import { publishRestoreTestMetrics } from './restore-metrics';
 import { Log, restorePostgres, selectBackup, TableComparison, unreachable } from './postgres';
 
 export const SCRATCH_PREFIX = 'dr_restore_test_';
@@ -39,6 +42,8 @@ export interface RestoreTestOptions {
   jobs?: number;
   clock: Clock;
   notifier?: Notifier;
+  /** Where to publish the restore-test metrics (the scheduled Lambda run); none from the CLI. */
+  metrics?: Metrics;
   /** Environment label for alerts (e.g. region or `local`). */
   where?: string;
   staleAfterMs?: number;
@@ -121,6 +126,7 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
     await alert('postgresql restore test could not run', `The scheduled PostgreSQL restore test could not start:\n\n${message}\n\nNo backup was marked; fix the cause so backups are proven restorable again.`);
+    await publishRestoreTestMetrics({ metrics: o.metrics, store: o.store, clock: o.clock, success: false, log });
     throw err;
   }
 
@@ -163,7 +169,9 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
       `The restore test of ${manifest.key} (${manifest.tier}, taken ${manifest.timestamp}) into a scratch database failed:\n\n${message}\n\n` +
         (backupFailed ? 'The manifest is now marked restorability FAILED. Take a new backup and check the older ones with `dr backups verify-restore --file KEY`.' : 'The backup was not marked; the test itself did not complete.'),
     );
+    await publishRestoreTestMetrics({ metrics: o.metrics, store: o.store, clock: o.clock, success: false, log });
     throw failure;
   }
+  await publishRestoreTestMetrics({ metrics: o.metrics, store: o.store, clock: o.clock, success: true, log });
   return { ok: true, manifest, manifestKey, scratchDatabase: dbName, tables, sweptDatabases: swept, durationSeconds };
 }

@@ -32,7 +32,8 @@ import { LocalRedisTools } from '../adapters/local/redis-tools';
 import { JobDeps, JobResult, runBackupJob } from '../backup/job';
 import { withDatabase } from '../adapters/local/pg-tools';
 import { isService, isTier, tierFor } from '../backup/keys';
-import { systemClock, Clock } from '../backup/ports';
+import { systemClock, Clock, PublishedMetric } from '../backup/ports';
+import { publishRestoreTestMetrics } from '../backup/restore-metrics';
 import { RestoreTestResult, verifyRestore } from '../backup/restore-test';
 import { validateKeep } from '../backup/retention';
 import { redact, registerSecret } from '../cli/redact';
@@ -124,7 +125,8 @@ const consoleLog: Log = (l) => console.log(redact(l));
 
 /**
  * Parse the env for the event's service; on a misconfiguration still alert (when a topic is known) and
- * publish BackupSuccess=0, then rethrow — a broken job must not fail silently.
+ * publish BackupSuccess=0 (RestoreTestSuccess=0 for a restore test), then rethrow — a broken job must not fail
+ * silently.
  */
 async function configure(service: BackupService, tier: BackupTier | 'restore-test', env: Env, clients: AwsClients, log: Log): Promise<BackupJobEnv> {
   try {
@@ -133,9 +135,10 @@ async function configure(service: BackupService, tier: BackupTier | 'restore-tes
     const message = redact(err instanceof Error ? err.message : String(err));
     log(`backup job could not start: ${message}`);
     const region = env.DR_REGION ?? 'unknown region';
-    if (tier !== 'restore-test') {
-      await new CloudWatchMetrics(clients.cloudwatch, env.METRICS_NAMESPACE || BACKUP_METRICS_NAMESPACE).publish([{ service, tier, success: false }]).catch(() => undefined);
-    }
+    const metrics = new CloudWatchMetrics(clients.cloudwatch, env.METRICS_NAMESPACE || BACKUP_METRICS_NAMESPACE);
+    // No bucket to read from (it may be the missing setting): the success datum only, no restore-test age.
+    const datum: PublishedMetric = tier === 'restore-test' ? { kind: 'restore-test', service: 'postgresql', success: false } : { service, tier, success: false };
+    await metrics.publish([datum]).catch(() => undefined);
     if (env.ALERTS_TOPIC_ARN) {
       await new SnsNotifier(clients.sns, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}`).catch(() => undefined);
     }
@@ -197,6 +200,8 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
   if (parsed.action !== 'restore-test') throw new Error('not a restore-test event');
   const cfg = await configure('postgresql', 'restore-test', env, clients, log);
   const notifier = cfg.alertsTopicArn ? new SnsNotifier(clients.sns, cfg.alertsTopicArn) : undefined;
+  const metrics = new CloudWatchMetrics(clients.cloudwatch, cfg.metricsNamespace);
+  const store = new S3Store({ bucket: cfg.bucket, env, region: cfg.region });
   let serverUrl: string;
   try {
     const url = await databaseUrl(env, clients.secrets, cfg);
@@ -207,17 +212,19 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
     const message = redact(err instanceof Error ? err.message : String(err));
     log(`restore test could not start: ${message}`);
     await notifier?.notify(`[bot-dr] postgresql restore test could not run (${cfg.region})`, `The restore test could not start: ${message}`).catch(() => undefined);
+    await publishRestoreTestMetrics({ metrics, store, clock, success: false, log });
     throw err;
   }
   const tools = new LocalPgTools({ env });
   return verifyRestore({
-    store: new S3Store({ bucket: cfg.bucket, env, region: cfg.region }),
+    store,
     tools,
     scratch: tools,
     scratchServerUrl: serverUrl,
     from: parsed.from,
     clock,
     notifier,
+    metrics,
     where: cfg.region,
     log,
   });

@@ -137,7 +137,9 @@ describe('backup job: environment contract (lib/backup-job-env.ts)', () => {
       assert.deepEqual([metric?.MetricName, metric?.Value], ['BackupSuccess', 0]);
       await assert.rejects(() => runEvent({ service: 'postgresql', action: 'restore-test' }, env, clients, undefined, () => undefined), /BACKUP_BUCKET is required/);
       assert.equal(sns.commandCalls(PublishCommand).length, 2);
-      assert.equal(cw.commandCalls(PutMetricDataCommand).length, 1, 'no backup metric for a restore test');
+      const calls = cw.commandCalls(PutMetricDataCommand);
+      assert.equal(calls.length, 2);
+      assert.deepEqual(calls[1].args[0].input.MetricData?.map((d) => [d.MetricName, d.Value]), [['RestoreTestSuccess', 0]], 'no backup metric for a restore test');
     } finally {
       sns.restore();
       cw.restore();

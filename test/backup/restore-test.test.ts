@@ -196,8 +196,11 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const { lambdaClients } = await import('./lambda-clients');
     const { runEvent } = await import('../../automation/lambda/handler');
+    const { CloudWatchClient, PutMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
     const sm = mockClient(SecretsManagerClient);
+    const cw = mockClient(CloudWatchClient);
     try {
+      cw.on(PutMetricDataCommand).resolves({});
       sm.on(GetSecretValueCommand, { SecretId: 'arn:db' }).resolves({ SecretString: JSON.stringify({ username: 'postgres', password: pg.cluster.secret }) });
       const weekly = (await store.list('postgresql/weekly/')).map((o) => o.key).filter((k) => k.endsWith('.dump')).sort().at(-1) ?? '';
       const before = (await readManifest(store, weekly)).restore_verified_at ?? '';
@@ -212,8 +215,20 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
       assert.ok((res.manifest.restore_verified_at ?? '') > before, 'verification time moved forward');
       assert.deepEqual(await scratchDbs(), []);
       assert.ok(logs.every((l) => !l.includes(pg.cluster.secret)));
+      // The restore-test metrics: a pass, and the newest successful test is this one (age ≈ 0).
+      const published = cw.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input);
+      assert.equal(published.length, 1);
+      assert.equal(published[0].Namespace, 'BotDR/Backups');
+      const data = published[0].MetricData ?? [];
+      assert.deepEqual(data.map((d) => [d.MetricName, d.Dimensions, d.Unit]), [
+        ['RestoreTestSuccess', [{ Name: 'Service', Value: 'postgresql' }], 'Count'],
+        ['RestoreTestAgeSeconds', [{ Name: 'Service', Value: 'postgresql' }], 'Seconds'],
+      ]);
+      assert.equal(data[0].Value, 1);
+      assert.ok((data[1].Value ?? -1) >= 0 && (data[1].Value ?? Infinity) <= 60, `age ${data[1].Value}`);
     } finally {
       sm.restore();
+      cw.restore();
     }
   });
 
