@@ -188,6 +188,8 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
     const message = redact(err instanceof Error ? err.message : String(err));
     log(`backup job could not start: ${message}`);
     await deps.metrics.publish([{ service: parsed.service, tier: parsed.tier, success: false }]).catch(() => undefined);
+    // Still a PostgreSQL run: keep the restore-test age flowing (the bucket is known and readable here).
+    if (parsed.service === 'postgresql') await publishRestoreTestMetrics({ metrics: deps.metrics, store, clock, log });
     await deps.notifier?.notify(`[bot-dr] ${parsed.service} ${parsed.tier} backup FAILED (${region})`, `The backup job could not start: ${message}`).catch(() => undefined);
     throw err;
   }

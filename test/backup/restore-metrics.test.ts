@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, MetricDatum, PutMetricDataCommand, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { SNSClient, PublishCommand } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BACKUP_METRICS_NAMESPACE, RESTORE_TEST_AGE_METRIC, RESTORE_TEST_SERVICE, RESTORE_TEST_SUCCESS_METRIC } from '../../lib/backup-metrics';
 import { CloudWatchMetrics } from '../../automation/adapters/aws/metrics';
 import { readManifest } from '../../automation/backup/catalog';
@@ -283,6 +283,32 @@ describe('restore-test metrics: the Lambda restore-test event when the test cann
     await assert.rejects(() => runEvent({ service: 'postgresql', action: 'restore-test' }, env, lambdaClients(), undefined, () => undefined), /BACKUP_BUCKET is required/);
     assert.deepEqual(sent(cw).map(withoutTime), [{ Namespace: BACKUP_METRICS_NAMESPACE, MetricData: [{ MetricName: RESTORE_TEST_SUCCESS_METRIC, Dimensions: SERVICE_ONLY, Value: 0, Unit: 'Count' }] }]);
     assert.equal(sns.commandCalls(PublishCommand)[0].args[0].input.Subject, '[bot-dr] postgresql restore-test job misconfigured (eu-west-1)');
+  });
+
+  it('a PostgreSQL backup event that cannot start (bad secret) still publishes the restore-test age from the bucket', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    const s3 = mockClient(S3Client);
+    try {
+      sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'bot' }) });
+      const key = 'postgresql/weekly/backup_20250105_030000.dump';
+      const verifiedAt = new Date(Date.now() - 2 * DAY);
+      const manifest = { format: 1, backup_id: 'backup_20250105_030000', type: 'full', service: 'postgresql', tier: 'weekly', timestamp: '2025-01-05T03:00:00.000Z', key, size_bytes: 10, size_readable: '10B', duration_seconds: 1, files: ['backup_20250105_030000.dump'], checksum: `sha256:${'a'.repeat(64)}`, tool_versions: {}, verified: true, retention: '4_weekly', restorability: 'VERIFIED', restore_verified_at: verifiedAt.toISOString(), restore_test: { at: verifiedAt.toISOString(), ok: true, target: 'db/x', duration_seconds: 1 } };
+      s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+      s3.on(ListObjectsV2Command, { Prefix: 'postgresql/weekly/' }).resolves({ Contents: [{ Key: key, Size: 10 }, { Key: `${key}.metadata.json`, Size: 500 }], IsTruncated: false });
+      // S3Store reads a Node Readable body as is.
+      s3.on(GetObjectCommand, { Key: `${key}.metadata.json` }).callsFake(() => ({ Body: Readable.from([Buffer.from(JSON.stringify(manifest))]) }));
+      const env = { DR_REGION: 'eu-west-1', BACKUP_BUCKET: 'b', DB_SECRET_ARN: 'arn:db', DB_HOST: 'db.internal' };
+      await assert.rejects(() => runEvent({ service: 'postgresql', tier: 'daily' }, env, lambdaClients(), undefined, () => undefined), /username and password/);
+      const inputs = sent(cw).map(withoutTime);
+      assert.equal(inputs.length, 2);
+      assert.deepEqual(inputs[0].MetricData?.map((d) => [d.MetricName, d.Value]), [['BackupSuccess', 0]]);
+      const age = inputs[1].MetricData ?? [];
+      assert.deepEqual(age.map((d) => [d.MetricName, d.Dimensions, d.Unit]), [[RESTORE_TEST_AGE_METRIC, SERVICE_ONLY, 'Seconds']]);
+      assert.ok(Math.abs((age[0].Value ?? 0) - 2 * 86400) <= 60, `age ${age[0].Value}`);
+    } finally {
+      sm.restore();
+      s3.restore();
+    }
   });
 
   it('a database secret without a password publishes RestoreTestSuccess=0 in the configured namespace', async () => {
