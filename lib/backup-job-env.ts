@@ -23,7 +23,7 @@ export interface EnvVarSpec {
 export const BACKUP_JOB_ENV = {
   DR_REGION: { required: 'always', doc: 'Region the job runs in (S3, RDS, ElastiCache, CloudWatch, SNS clients).' },
   BACKUP_BUCKET: { required: 'always', doc: "Name of this region's backup bucket (SSE-KMS by bucket default)." },
-  METRICS_NAMESPACE: { required: 'optional', doc: 'CloudWatch namespace of BackupSuccess/BackupAgeSeconds/BackupSizeBytes; must match the alarms.', default: 'BotDR/Backups' },
+  METRICS_NAMESPACE: { required: 'optional', doc: 'CloudWatch namespace of BackupSuccess/BackupAgeSeconds/BackupSizeBytes and RestoreTestSuccess/RestoreTestAgeSeconds; must match the alarms.', default: 'BotDR/Backups' },
   ALERTS_TOPIC_ARN: { required: 'optional', doc: 'SNS topic for failure alerts (backup failed, restore test failed or could not run). Without it, failures only reach the DLQ and metrics.' },
   SNAPSHOT_PREFIX: { required: 'optional', doc: 'Name prefix of the RDS/ElastiCache snapshots this job creates and prunes (and only those).', default: 'bot-dr' },
   DB_SECRET_ARN: { required: 'postgresql', doc: 'Secrets Manager secret with the database credentials: JSON {username, password[, host, port, dbname]} (the RDS-managed master secret).' },
