@@ -339,54 +339,38 @@ export class BackupJobs extends pulumi.ComponentResource {
 
     this.scheduleState = args.role === 'primary' ? 'ENABLED' : 'DISABLED';
     this.scheduleNames = [];
-    for (const s of backupSchedules()) {
-      const scheduleName = `${args.namePrefix}-${s.service}-${s.tier}`;
+    /** One EventBridge Scheduler schedule invoking the job with `input`, in UTC, dead letters to the DLQ. */
+    const schedule = (key: string, description: string, expression: string, input: object, maximumRetryAttempts: number) => {
+      const scheduleName = `${args.namePrefix}-${key}`;
       this.scheduleNames.push(scheduleName);
       new aws.scheduler.Schedule(
-        `${name}-${s.service}-${s.tier}`,
+        `${name}-${key}`,
         {
           name: scheduleName,
-          description: `${s.tier} ${s.service} backup (${s.expression} UTC)`,
-          scheduleExpression: s.expression,
+          description,
+          scheduleExpression: expression,
           scheduleExpressionTimezone: 'UTC',
           state: this.scheduleState,
           flexibleTimeWindow: { mode: 'OFF' },
           target: {
             arn: fn.arn,
             roleArn: schedulerRole.arn,
-            input: JSON.stringify({ tier: s.tier, service: s.service }),
-            retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+            input: JSON.stringify(input),
+            retryPolicy: { maximumRetryAttempts, maximumEventAgeInSeconds: 3600 },
             deadLetterConfig: { arn: dlq.arn },
           },
         },
         { ...child, dependsOn: [schedulerRolePolicy] },
       );
+    };
+    for (const s of backupSchedules()) {
+      schedule(`${s.service}-${s.tier}`, `${s.tier} ${s.service} backup (${s.expression} UTC)`, s.expression, { tier: s.tier, service: s.service }, 3);
     }
     // The weekly restore test (C2's handler, `action: restore-test`): restores the newest PostgreSQL backup into a
     // scratch database dr_restore_test_<stamp> on the same server, compares row counts, marks the manifest
     // VERIFIED or FAILED (+ SNS alert), then drops it. Enabled exactly where the backups are. The job's DB user
     // needs CREATEDB (the RDS master user has it; see docs/infra-notes.md).
-    const restoreTestName = `${args.namePrefix}-${RESTORE_TEST_SCHEDULE.name}`;
-    this.scheduleNames.push(restoreTestName);
-    new aws.scheduler.Schedule(
-      `${name}-${RESTORE_TEST_SCHEDULE.name}`,
-      {
-        name: restoreTestName,
-        description: `weekly PostgreSQL restore test (${RESTORE_TEST_SCHEDULE.expression} UTC)`,
-        scheduleExpression: RESTORE_TEST_SCHEDULE.expression,
-        scheduleExpressionTimezone: 'UTC',
-        state: this.scheduleState,
-        flexibleTimeWindow: { mode: 'OFF' },
-        target: {
-          arn: fn.arn,
-          roleArn: schedulerRole.arn,
-          input: JSON.stringify(RESTORE_TEST_SCHEDULE.input),
-          retryPolicy: { maximumRetryAttempts: 1, maximumEventAgeInSeconds: 3600 },
-          deadLetterConfig: { arn: dlq.arn },
-        },
-      },
-      { ...child, dependsOn: [schedulerRolePolicy] },
-    );
+    schedule(RESTORE_TEST_SCHEDULE.name, `weekly PostgreSQL restore test (${RESTORE_TEST_SCHEDULE.expression} UTC)`, RESTORE_TEST_SCHEDULE.expression, RESTORE_TEST_SCHEDULE.input, 1);
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
