@@ -18,11 +18,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { findBinary } from '../automation/adapters/local/binaries';
-import { PgCluster } from '../automation/adapters/local/pg-cluster';
-import { pgEnv } from '../automation/adapters/local/pg-env';
-import { chownRecursive, isRoot, run, userIds } from '../automation/adapters/local/proc';
-import { startS3Server } from '../automation/adapters/local/s3-server';
+import { findBinary } from '../automation/adapters/tools/binaries';
+import { PgCluster } from '../automation/adapters/rehearsal/pg-cluster';
+import { pgEnv } from '../automation/adapters/tools/pg-env';
+import { chownRecursive, isRoot, run, userIds } from '../automation/adapters/tools/proc';
+import { startS3Server } from '../automation/adapters/rehearsal/s3-server';
 import { runCli } from '../automation/cli/run';
 
 const WORK = path.join(__dirname, '.work');

@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runDrill, SCENARIOS, Scenario, DrillResult } from '../automation/local/drill';
-import { down } from '../automation/local/environment';
+import { runDrill, SCENARIOS, Scenario, DrillResult } from '../automation/rehearsal/drill';
+import { down } from '../automation/rehearsal/environment';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -252,7 +252,7 @@ export class BackupJobs extends pulumi.ComponentResource {
     );
 
     // --- function ---------------------------------------------------------------------------
-    // The handler's environment contract is lib/backup-job-env.ts (test/infra/backup-jobs.test.ts derives the
+    // The handler's environment contract is lib/backup-job-env.ts (test/components/backup-jobs.test.ts derives the
     // required names from it, so this list and the handler cannot drift).
     const env: Partial<Record<BackupJobEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> = {
       DR_REGION: args.region,

@@ -272,7 +272,7 @@ export interface BackupJobPolicyInput {
 
 /**
  * Every AWS SDK command the backup job sends (automation/lambda/handler.ts and the adapters it imports), with the
- * IAM actions it needs. test/infra/job-iam.test.ts greps the sources for `new XxxCommand(` so this list cannot
+ * IAM actions it needs. test/lib/job-iam.test.ts greps the sources for `new XxxCommand(` so this list cannot
  * drift from the code, and checks that {@link backupJobPolicy} allows exactly these plus
  * {@link BACKUP_JOB_PLATFORM_ACTIONS} — nothing more.
  */

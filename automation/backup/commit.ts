@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
-import { OperationError } from '../cli/errors';
+import { OperationError } from '../core/errors';
 import { listBackups } from './catalog';
 import { backupId, manifestKeyFor } from './keys';
 import { Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';

@@ -9,7 +9,7 @@
  * so a restore-test schedule that stopped is seen ageing daily too (nothing when no test ever passed).
  */
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
-import { redact } from '../cli/redact';
+import { redact } from '../core/redact';
 import { listBackups } from './catalog';
 import { SHRINK_THRESHOLD } from './check';
 import { stampOf } from './keys';

@@ -6,8 +6,8 @@
  * Implementations:
  * - object storage: `adapters/aws/s3-store.ts` (S3, or any S3-compatible endpoint via AWS_ENDPOINT_URL_S3,
  *   which is how the tests and the local rehearsal use s3rver).
- * - PostgreSQL: `adapters/local/pg-tools.ts` (pg_dump / pg_restore binaries + the `pg` driver).
- * - Redis: `adapters/local/redis-tools.ts` (redis-cli --rdb, a temporary redis-server, ioredis).
+ * - PostgreSQL: `adapters/tools/pg-tools.ts` (pg_dump / pg_restore binaries + the `pg` driver).
+ * - Redis: `adapters/tools/redis-tools.ts` (redis-cli --rdb, a temporary redis-server, ioredis).
  * - snapshots, metrics, notifier: `adapters/aws/{snapshots,metrics,notifier}.ts` (AWS only; absent locally).
  */
 import type { Readable } from 'node:stream';
@@ -110,7 +110,7 @@ export interface PgTools {
 
 /**
  * Scratch databases for restore tests: created on a server the caller names, always dropped afterwards.
- * Implemented by `adapters/local/pg-tools.ts` (plain SQL over the `pg` driver; works against RDS too).
+ * Implemented by `adapters/tools/pg-tools.ts` (plain SQL over the `pg` driver; works against RDS too).
  */
 export interface ScratchDatabases {
   /** `CREATE DATABASE name` on the server `serverUrl` points at; resolves with a URL for it (same credentials). */

@@ -3,7 +3,7 @@
  * Wrong forms and empty days are usage errors that say what is allowed and which days exist.
  */
 import { BACKUP_TIERS } from '../../lib/lifecycle';
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 import type { BackupEntry } from './catalog';
 import { isTier } from './keys';
 

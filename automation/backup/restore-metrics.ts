@@ -8,7 +8,7 @@
  *
  * No successful restore test at all ⇒ no age metric; the age alarm's missing-data rule fires on the primary.
  */
-import { redact } from '../cli/redact';
+import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { Manifest } from './manifest';
 import { Clock, Metrics, ObjectStore, RestoreTestMetric } from './ports';

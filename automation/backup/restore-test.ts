@@ -16,8 +16,8 @@
  * The manifest is re-read right before the rewrite and only written when the data object is still there, so a
  * backup pruned meanwhile is not resurrected as a manifest without data.
  */
-import { OperationError, VerificationError } from '../cli/errors';
-import { redact } from '../cli/redact';
+import { OperationError, VerificationError } from '../core/errors';
+import { redact } from '../core/redact';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest } from './manifest';

@@ -11,7 +11,7 @@
  *   - the latest backup object of each service re-hashed against its manifest.
  */
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../../lib/lifecycle';
-import { redact } from '../cli/redact';
+import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
 import { checksumHex } from './manifest';

@@ -1,4 +1,4 @@
-import { UsageError } from './errors';
+import { UsageError } from '../core/errors';
 
 /** One flag a command accepts. */
 export interface FlagSpec {

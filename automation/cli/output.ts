@@ -1,4 +1,4 @@
-import { redact, redactValue } from './redact';
+import { redact, redactValue } from '../core/redact';
 
 /** Where the CLI writes. Injected so commands are testable without touching `process`. */
 export interface Io {

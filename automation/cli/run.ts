@@ -1,8 +1,8 @@
 import { parseFlags, Flags } from './args';
 import { Command, CommandContext } from './command';
-import { exitCodeFor, DrError, UsageError } from './errors';
+import { exitCodeFor, DrError, UsageError } from '../core/errors';
 import { Io, Output } from './output';
-import { redact, redactValue } from './redact';
+import { redact, redactValue } from '../core/redact';
 import { COMMANDS, resolveCommand } from './registry';
 
 export interface RunOptions {

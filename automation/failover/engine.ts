@@ -7,8 +7,8 @@
  * write — converges without acting twice: it never promotes twice and never points DNS back.
  */
 
-import { DrError, OperationError, RefusedError, UsageError, VerificationError } from '../cli/errors';
-import { redact } from '../cli/redact';
+import { DrError, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
+import { redact } from '../core/redact';
 import { findResumable, stepDone, summarize, JournalSummary } from './journal';
 import type { CallOptions, FailoverNotice, FailoverPorts, JournalEntry, ReplicationState, StepListener } from './ports';
 import { systemClock } from './ports';

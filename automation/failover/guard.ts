@@ -5,7 +5,7 @@
  * as soon as it answers, and never touches DNS (it only reports a record pointing at the lost region).
  */
 
-import { redact } from '../cli/redact';
+import { redact } from '../core/redact';
 import { readAll, stepDone } from './journal';
 import type { CallOptions, FailoverPorts, JournalPort } from './ports';
 import { systemClock } from './ports';

@@ -4,7 +4,7 @@
  * executes it. No I/O here.
  */
 
-import { UsageError } from '../cli/errors';
+import { UsageError } from '../core/errors';
 import { FailoverMode, Incident, INCIDENTS, FAILOVER_MODES, STEP_NAMES, StepName, incidentMoves, isIncident, isMode } from './steps';
 
 /** One region's identifiers. */

@@ -3,7 +3,7 @@
  * spawns a process: everything that touches the world goes through one of these.
  *
  * Implementations:
- * - local (`automation/adapters/local/`): a real PostgreSQL streaming standby promoted with `pg_promote()`,
+ * - local (`automation/adapters/rehearsal/`): a real PostgreSQL streaming standby promoted with `pg_promote()`,
  *   Redis `REPLICAOF NO ONE`, a DNS record JSON file naming which region serves each service name, a log/file
  *   notifier and {@link FileJournal}. Secrets and stacks have no local counterpart: those ports set
  *   {@link Capability.unavailable} and the engine reports their steps `skipped` with that reason.

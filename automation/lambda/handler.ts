@@ -27,16 +27,16 @@ import { CloudWatchMetrics } from '../adapters/aws/metrics';
 import { SnsNotifier } from '../adapters/aws/notifier';
 import { S3Store } from '../adapters/aws/s3-store';
 import { ElastiCacheSnapshots, RdsSnapshots } from '../adapters/aws/snapshots';
-import { LocalPgTools } from '../adapters/local/pg-tools';
-import { LocalRedisTools } from '../adapters/local/redis-tools';
+import { LocalPgTools } from '../adapters/tools/pg-tools';
+import { LocalRedisTools } from '../adapters/tools/redis-tools';
 import { JobDeps, JobResult, runBackupJob } from '../backup/job';
-import { withDatabase } from '../adapters/local/pg-tools';
+import { withDatabase } from '../adapters/tools/pg-tools';
 import { isService, isTier, tierFor } from '../backup/keys';
 import { systemClock, Clock, PublishedMetric } from '../backup/ports';
 import { publishRestoreTestMetrics } from '../backup/restore-metrics';
 import { RestoreTestResult, verifyRestore } from '../backup/restore-test';
 import { validateKeep } from '../backup/retention';
-import { redact, registerSecret } from '../cli/redact';
+import { redact, registerSecret } from '../core/redact';
 
 export interface AwsClients {
   secrets: SecretsManagerClient;

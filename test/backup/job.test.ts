@@ -58,7 +58,7 @@ describe('backup job: suspiciously small backups alert', () => {
 describe('backup engine: dump and row counts fail together, promptly', () => {
   it('a dump that fails cancels the still-running count and reports the dump error; nothing is stored', async () => {
     const { backupPostgres } = await import('../../automation/backup/postgres');
-    const { OperationError } = await import('../../automation/cli/errors');
+    const { OperationError } = await import('../../automation/core/errors');
     const store = new MemoryStore();
     let cancelled = 0;
     let rejectCount: (e: Error) => void = () => undefined;
@@ -92,7 +92,7 @@ describe('backup engine: dump and row counts fail together, promptly', () => {
 describe('backup engine: ElastiCache export copy', () => {
   it('copies the export with its sha256, deletes it, sweeps day-old leftovers, and records nothing when the export fails', async () => {
     const { backupRedisFromExport } = await import('../../automation/backup/redis');
-    const { OperationError } = await import('../../automation/cli/errors');
+    const { OperationError } = await import('../../automation/core/errors');
     const { createHash } = await import('node:crypto');
     const store = new MemoryStore();
     const now = new Date('2025-01-06T03:00:00Z');

@@ -2,13 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { S3Client, GetObjectCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { findBinary } from '../../automation/adapters/local/binaries';
-import { run } from '../../automation/adapters/local/proc';
-import { pgEnv } from '../../automation/adapters/local/pg-env';
-import { LocalPgTools } from '../../automation/adapters/local/pg-tools';
+import { findBinary } from '../../automation/adapters/tools/binaries';
+import { run } from '../../automation/adapters/tools/proc';
+import { pgEnv } from '../../automation/adapters/tools/pg-env';
+import { LocalPgTools } from '../../automation/adapters/tools/pg-tools';
 import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { backupPostgres } from '../../automation/backup/postgres';
-import { OperationError } from '../../automation/cli/errors';
+import { OperationError } from '../../automation/core/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3, useTempDir } from '../helpers/services';
 
@@ -136,7 +136,7 @@ describe('backup & restore: PostgreSQL @integration', function () {
   });
 
   it('a server killed mid-dump leaves no manifest; the CLI exits 1', async () => {
-    const { PgCluster } = await import('../../automation/adapters/local/pg-cluster');
+    const { PgCluster } = await import('../../automation/adapters/rehearsal/pg-cluster');
     const victim = await PgCluster.create({ dir: path.join(tmp.dir, 'victim') });
     await victim.start();
     try {

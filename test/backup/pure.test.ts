@@ -6,7 +6,7 @@ import { parseManifest, sizeReadable } from '../../automation/backup/manifest';
 import { resolveFrom } from '../../automation/backup/resolve';
 import { planPrune, validateKeep } from '../../automation/backup/retention';
 import { compareCounts } from '../../automation/backup/postgres';
-import { UsageError } from '../../automation/cli/errors';
+import { UsageError } from '../../automation/core/errors';
 
 const day = (d: string, h = 3) => new Date(`${d}T${String(h).padStart(2, '0')}:00:00Z`);
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { RedisServer } from '../../automation/adapters/local/redis-server';
-import { LocalRedisTools } from '../../automation/adapters/local/redis-tools';
+import { RedisServer } from '../../automation/adapters/tools/redis-server';
+import { LocalRedisTools } from '../../automation/adapters/tools/redis-tools';
 import { dr } from '../helpers/cli';
 import { useRedis, useS3, useTempDir } from '../helpers/services';
 

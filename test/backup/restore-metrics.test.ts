@@ -19,10 +19,10 @@ import { DumpProcess, PgSnapshotSession, PgTools, ScratchDatabases } from '../..
 import { newestSuccessfulRestoreTest, restoreTestAgeSeconds } from '../../automation/backup/restore-metrics';
 import { verifyRestore, withRestoreOutcome } from '../../automation/backup/restore-test';
 import { DEFAULT_KEEP } from '../../automation/backup/retention';
-import { VerificationError } from '../../automation/cli/errors';
+import { VerificationError } from '../../automation/core/errors';
 import { runEvent } from '../../automation/lambda/handler';
 import { MemoryStore } from '../helpers/memory-store';
-import { lambdaClients } from './lambda-clients';
+import { lambdaClients } from '../helpers/lambda-clients';
 
 const DAY = 86_400_000;
 const SERVICE_ONLY = [{ Name: 'Service', Value: RESTORE_TEST_SERVICE }];

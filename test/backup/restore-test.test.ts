@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { LocalPgTools } from '../../automation/adapters/local/pg-tools';
+import { LocalPgTools } from '../../automation/adapters/tools/pg-tools';
 import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { readManifest } from '../../automation/backup/catalog';
 import { Manifest } from '../../automation/backup/manifest';
@@ -7,7 +7,7 @@ import { PgSnapshotSession } from '../../automation/backup/ports';
 import { backupPostgres } from '../../automation/backup/postgres';
 import { scratchName, SCRATCH_PREFIX, staleScratch, verifyRestore, withRestoreOutcome } from '../../automation/backup/restore-test';
 import { checkRestorability } from '../../automation/backup/check';
-import { OperationError, UsageError, VerificationError } from '../../automation/cli/errors';
+import { OperationError, UsageError, VerificationError } from '../../automation/core/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3 } from '../helpers/services';
 
@@ -194,7 +194,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
   it('the Lambda restore-test event: credentials from the secret, scratch on the DB server, manifest re-VERIFIED', async () => {
     const { mockClient } = await import('aws-sdk-client-mock');
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const { lambdaClients } = await import('./lambda-clients');
+    const { lambdaClients } = await import('../helpers/lambda-clients');
     const { runEvent } = await import('../../automation/lambda/handler');
     const { CloudWatchClient, PutMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
     const sm = mockClient(SecretsManagerClient);

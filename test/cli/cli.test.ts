@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { parseFlags, Flags } from '../../automation/cli/args';
-import { exitCodeFor, OperationError, RefusedError, UsageError } from '../../automation/cli/errors';
-import { redact, redactValue, registerSecret } from '../../automation/cli/redact';
+import { exitCodeFor, OperationError, RefusedError, UsageError } from '../../automation/core/errors';
+import { redact, redactValue, registerSecret } from '../../automation/core/redact';
 import { dr } from '../helpers/cli';
 
 describe('cli: flags, errors, redaction', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { OperationError, RefusedError, UsageError, VerificationError } from '../../automation/cli/errors';
-import { registerSecret } from '../../automation/cli/redact';
+import { OperationError, RefusedError, UsageError, VerificationError } from '../../automation/core/errors';
+import { registerSecret } from '../../automation/core/redact';
 import { FailoverMode, FailoverRequest, Incident, runFailover, STEP_NAMES, StepEvent, summarize } from '../../automation/failover';
 import { FakeWorld, fakePorts, fakeTopology, FakePortsOptions } from '../helpers/failover-fakes';
 

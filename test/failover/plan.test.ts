@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { UsageError } from '../../automation/cli/errors';
+import { UsageError } from '../../automation/core/errors';
 import { FailoverMode, Incident, planFailover, planToJson, formatPlan, STEP_NAMES, StepName } from '../../automation/failover';
 import { fakeTopology } from '../helpers/failover-fakes';
 

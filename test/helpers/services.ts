@@ -12,9 +12,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PgCluster, PgClusterOptions } from '../../automation/adapters/local/pg-cluster';
-import { RedisServer, RedisServerOptions } from '../../automation/adapters/local/redis-server';
-import { S3Server, startS3Server } from '../../automation/adapters/local/s3-server';
+import { PgCluster, PgClusterOptions } from '../../automation/adapters/rehearsal/pg-cluster';
+import { RedisServer, RedisServerOptions } from '../../automation/adapters/tools/redis-server';
+import { S3Server, startS3Server } from '../../automation/adapters/rehearsal/s3-server';
 
 /** A temp dir under the OS temp dir (traversable by the postgres user), removed with `rm -rf`. */
 export function makeTempDir(prefix = 'dr-test-'): string {

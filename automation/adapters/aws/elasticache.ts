@@ -22,8 +22,8 @@ import {
   FailoverGlobalReplicationGroupCommand,
   GlobalReplicationGroup,
 } from '@aws-sdk/client-elasticache';
-import { OperationError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import type { CachePort, CallOptions, Clock, DataRole } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';

@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Clock, FailoverPorts } from '../../failover/ports';
-import { FileJournal } from '../local/file-journal';
+import { FileJournal } from '../tools/file-journal';
 import { ElastiCacheGlobal } from './elasticache';
 import { RdsDatabase, SqlProbe } from './rds';
 import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';

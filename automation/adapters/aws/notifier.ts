@@ -3,7 +3,7 @@
  * redacted; the subject is cut to SNS's 100-character limit.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { redact } from '../../cli/redact';
+import { redact } from '../../core/redact';
 import type { Notifier } from '../../backup/ports';
 
 export class SnsNotifier implements Notifier {

@@ -8,7 +8,7 @@
  * from `pg` that echoes them is scrubbed.
  */
 import { Client, ClientConfig } from 'pg';
-import { registerSecret } from '../../cli/redact';
+import { registerSecret } from '../../core/redact';
 import type { SqlProbe } from './rds';
 
 /** Region → connection config (or undefined when there is no SQL reach into that region). */

@@ -15,7 +15,7 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
   RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
-import { OperationError, UsageError } from '../../cli/errors';
+import { OperationError, UsageError } from '../../core/errors';
 
 /** `YYYY-MM-DD HH:MM:SS` (UTC) → Date; UsageError naming the form otherwise. */
 export function parseUntil(value: string): Date {

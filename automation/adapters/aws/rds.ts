@@ -22,8 +22,8 @@
 
 import { DBInstance, DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { OperationError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import { compareLsn, lsnDiffBytes } from '../../failover/lsn';
 import type { CallOptions, Clock, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';

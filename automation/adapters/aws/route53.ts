@@ -18,8 +18,8 @@
  * step fails with a clear error (the data-plane health-check failover keeps working without it).
  */
 import { Change, ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
-import { OperationError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import type { CallOptions, Clock, DnsPort } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';

@@ -12,9 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { redact } from '../../cli/redact';
+import { redact } from '../../core/redact';
 import type { JournalEntry, JournalPort, JournalRead } from '../../failover/ports';
-import { FileJournal } from '../local/file-journal';
+import { FileJournal } from '../tools/file-journal';
 import { errorText } from './retry';
 
 export const JOURNAL_PREFIX = 'failover/journal/';

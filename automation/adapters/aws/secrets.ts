@@ -8,8 +8,8 @@
  * Secret VALUES are never read here.
  */
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
-import { OperationError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import type { CallOptions, Clock, SecretsPort } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';

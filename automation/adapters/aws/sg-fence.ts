@@ -25,8 +25,8 @@
  * `@aws-sdk/client-rds`.
  */
 import { DBInstance, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { OperationError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import type { CallOptions, Clock } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';

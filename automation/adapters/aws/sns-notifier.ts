@@ -4,7 +4,7 @@
  * beyond the retry bound, access denied) is reported in `failed`, never thrown.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { redact } from '../../cli/redact';
+import { redact } from '../../core/redact';
 import type { CallOptions, Clock, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { AWS_RETRY, errorText, isThrottling, withRetry } from './retry';

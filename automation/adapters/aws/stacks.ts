@@ -20,8 +20,8 @@
  * ({@link STACK_RETRY}); it never cancels another update.
  */
 
-import { OperationError, UsageError } from '../../cli/errors';
-import { redact } from '../../cli/redact';
+import { OperationError, UsageError } from '../../core/errors';
+import { redact } from '../../core/redact';
 import type { CallOptions, Clock, Retarget, StacksPort } from '../../failover/ports';
 import { systemClock } from '../../failover/ports';
 import { incidentMoves } from '../../failover/steps';

@@ -9,7 +9,7 @@
  * No I/O here: the offline `dr failover --dry-run --outputs-dir` plan is built from this alone.
  */
 
-import { UsageError } from '../../cli/errors';
+import { UsageError } from '../../core/errors';
 import type { RegionTopology, Topology } from '../../failover/plan';
 
 /** Output names read from a stack (components/regional-dr.ts `RegionalDrOutputs`). */

@@ -2,7 +2,7 @@ import { BackupTier } from '../../../lib/lifecycle';
 import { backupPostgres } from '../../backup/postgres';
 import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
 
 export const command: Command = {

@@ -4,12 +4,12 @@
  */
 import { BACKUP_SERVICES, BACKUP_TIERS } from '../../../lib/lifecycle';
 import { S3Store } from '../../adapters/aws/s3-store';
-import { LocalPgTools } from '../../adapters/local/pg-tools';
-import { LocalRedisTools } from '../../adapters/local/redis-tools';
+import { LocalPgTools } from '../../adapters/tools/pg-tools';
+import { LocalRedisTools } from '../../adapters/tools/redis-tools';
 import { FlagSpec } from '../args';
 import { CommandContext } from '../command';
-import { UsageError } from '../errors';
-import { registerSecret } from '../redact';
+import { UsageError } from '../../core/errors';
+import { registerSecret } from '../../core/redact';
 import { ObjectStore } from '../../backup/ports';
 import { RetentionCounts, validateKeep } from '../../backup/retention';
 import { FROM_FORMS } from '../../backup/resolve';

@@ -2,7 +2,7 @@ import { BACKUP_SERVICES, BackupService } from '../../../lib/lifecycle';
 import { listBackups, readManifest } from '../../backup/catalog';
 import { checkBackups, CheckFinding, checkRestorability } from '../../backup/check';
 import { Manifest } from '../../backup/manifest';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG } from './backup-shared';

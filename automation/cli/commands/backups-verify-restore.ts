@@ -1,7 +1,7 @@
 import { verifyRestore } from '../../backup/restore-test';
 import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
 
 export const command: Command = {

@@ -1,14 +1,14 @@
 /**
  * `dr backup config`: both stacks' exported state and settings (secrets stay ciphertext) to both regions' backup
- * buckets under `config/<stack>/<version>/`, with a sha256 manifest. Logic in automation/aws/config-backup.ts.
+ * buckets under `config/<stack>/<version>/`, with a sha256 manifest. Logic in automation/ops/config-backup.ts.
  */
 import { plainOutputs } from '../../adapters/aws/topology';
 import { S3Store } from '../../adapters/aws/s3-store';
-import { backupConfig, NamedStore, validateStackName } from '../../aws/config-backup';
-import { AdminDriver } from '../../aws/stack-admin';
+import { backupConfig, NamedStore, validateStackName } from '../../ops/config-backup';
+import { AdminDriver } from '../../adapters/aws/stack-admin';
 import { ObjectStore } from '../../backup/ports';
 import { Command, CommandContext, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { projectDir, STACK_FLAGS, stackDeps } from './deploy';
 
 /** How config commands reach a bucket; tests replace it with an in-memory or s3rver store. */

@@ -1,10 +1,10 @@
 /**
  * `dr restore config`: verify a stack's config backup against its sha256 manifest, then restore its settings file
- * and import its state. Refuses on any mismatch before touching the stack. Logic in automation/aws/config-backup.ts.
+ * and import its state. Refuses on any mismatch before touching the stack. Logic in automation/ops/config-backup.ts.
  */
-import { restoreConfig, validateStackName } from '../../aws/config-backup';
+import { restoreConfig, validateStackName } from '../../ops/config-backup';
 import { Command, JSON_FLAG } from '../command';
-import { RefusedError } from '../errors';
+import { RefusedError } from '../../core/errors';
 import { configDeps, parseBucketFlag } from './config-backup';
 import { projectDir, stackDeps } from './deploy';
 

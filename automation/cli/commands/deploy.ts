@@ -1,13 +1,13 @@
 /**
  * `dr deploy`: bring both regional stacks up in dependency order (primary, secondary, primary again for bucket
- * replication) and converge on rerun. Logic in automation/aws/deploy.ts.
+ * replication) and converge on rerun. Logic in automation/ops/deploy.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { deploy, formatDeploy } from '../../aws/deploy';
-import { AdminDriver, automationAdminDriver, describeChanges } from '../../aws/stack-admin';
+import { deploy, formatDeploy } from '../../ops/deploy';
+import { AdminDriver, automationAdminDriver, describeChanges } from '../../adapters/aws/stack-admin';
 import { Command, CommandContext, JSON_FLAG } from '../command';
-import { RefusedError, UsageError } from '../errors';
+import { RefusedError, UsageError } from '../../core/errors';
 import { FlagSpecs } from '../args';
 
 /** Stack flags shared by the AWS stack commands. */

@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
-import { checkDrillOptions, runDrill, SCENARIOS, Scenario } from '../../local/drill';
-import type { ReplicationHold } from '../../local/environment';
-import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
-import { AWS_DRILL_FLAGS, awsDrillCommand } from '../../aws/drill-run';
+import { UsageError } from '../../core/errors';
+import { checkDrillOptions, runDrill, SCENARIOS, Scenario } from '../../rehearsal/drill';
+import type { ReplicationHold } from '../../rehearsal/environment';
+import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
+import { AWS_DRILL_FLAGS, awsDrillCommand } from '../drill-aws';
 
 export const command: Command = {
   name: 'drill',

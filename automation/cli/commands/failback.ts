@@ -1,8 +1,8 @@
 import { Command, JSON_FLAG } from '../command';
-import { failback } from '../../local/failback';
-import { requireState } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
-import { AWS_FAILBACK_FLAGS, awsFailbackCommand } from '../../aws/failback-run';
+import { failback } from '../../rehearsal/failback';
+import { requireState } from '../../adapters/rehearsal/state';
+import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
+import { AWS_FAILBACK_FLAGS, awsFailbackCommand } from '../failback-aws';
 
 export const command: Command = {
   name: 'failback',

@@ -1,11 +1,11 @@
 import { Command, JSON_FLAG } from '../command';
-import { RefusedError, UsageError } from '../errors';
+import { RefusedError, UsageError } from '../../core/errors';
 import { formatPlan, INCIDENTS, planFailover, runFailover, unavailableOf } from '../../failover/index';
 import type { FailoverResult, Incident } from '../../failover/index';
-import { localPorts, localTopology, readDnsFile } from '../../adapters/local/index';
-import { requireState, otherRegion, isRegion } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook } from '../../local/cli-support';
-import { AWS_FAILOVER_FLAGS, awsFailoverCommand } from '../../aws/failover-run';
+import { localPorts, localTopology, readDnsFile } from '../../adapters/rehearsal/index';
+import { requireState, otherRegion, isRegion } from '../../adapters/rehearsal/state';
+import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook } from '../local';
+import { AWS_FAILOVER_FLAGS, awsFailoverCommand } from '../failover-aws';
 
 export const command: Command = {
   name: 'failover',

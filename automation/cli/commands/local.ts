@@ -1,7 +1,7 @@
 import { Command, JSON_FLAG } from '../command';
-import { down, formatStatus, status, up } from '../../local/environment';
-import { requireState } from '../../local/state';
-import { DIR_FLAG, localDir } from '../../local/cli-support';
+import { down, formatStatus, status, up } from '../../rehearsal/environment';
+import { requireState } from '../../adapters/rehearsal/state';
+import { DIR_FLAG, localDir } from '../local';
 
 export const upCommand: Command = {
   name: 'local up',

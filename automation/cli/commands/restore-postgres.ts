@@ -2,7 +2,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { restorePointInTime, parseUntil } from '../../adapters/aws/pitr';
 import { restorePostgres } from '../../backup/postgres';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
+import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
 
 export const command: Command = {

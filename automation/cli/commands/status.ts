@@ -1,8 +1,8 @@
 import { Command, JSON_FLAG } from '../command';
-import { formatStatus, status } from '../../local/environment';
-import { requireState } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir } from '../../local/cli-support';
-import { AWS_STATUS_FLAGS, awsStatusCommand } from '../../aws/status-run';
+import { formatStatus, status } from '../../rehearsal/environment';
+import { requireState } from '../../adapters/rehearsal/state';
+import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
+import { AWS_STATUS_FLAGS, awsStatusCommand } from '../status-aws';
 
 export const command: Command = {
   name: 'status',

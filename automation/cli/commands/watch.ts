@@ -1,8 +1,8 @@
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../errors';
-import { runMonitor, MonitorEvent } from '../../local/monitor';
-import { requireState } from '../../local/state';
-import { DIR_FLAG, LOCAL_FLAG, localDir, requireLocal } from '../../local/cli-support';
+import { UsageError } from '../../core/errors';
+import { runMonitor, MonitorEvent } from '../../rehearsal/monitor';
+import { requireState } from '../../adapters/rehearsal/state';
+import { DIR_FLAG, LOCAL_FLAG, localDir, requireLocal } from '../local';
 
 export const command: Command = {
   name: 'watch',

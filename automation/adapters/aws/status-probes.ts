@@ -1,0 +1,81 @@
+/**
+ * Production {@link StatusProbes} for `dr status`: Route 53 `GetHealthCheckStatus` (Route 53 is global; its API
+ * lives in us-east-1), CloudWatch `GetMetricData` for `AWS/RDS ReplicaLag` in the replica's region, and C's S3
+ * object store for the backup listing. Throttling is retried with E1's bounded backoff.
+ */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { S3Store } from './s3-store';
+import { AWS_RETRY, isThrottling, withRetry } from './retry';
+import type { Clock } from '../../failover/ports';
+import { systemClock } from '../../failover/ports';
+import type { HealthCheckState, LagReading, StatusProbes } from '../../ops/status';
+
+/** Route 53 considers an endpoint healthy when more than 18% of its checkers report it healthy. */
+export const ROUTE53_HEALTHY_FRACTION = 0.18;
+
+/** Lag datapoints are looked for in this window (ReplicaLag is published every minute). */
+export const LAG_WINDOW_MS = 15 * 60_000;
+
+export interface AwsStatusProbeOptions {
+  env: Record<string, string | undefined>;
+  clock?: Clock;
+  route53?: Route53Client;
+  cloudwatch?: (region: string) => CloudWatchClient;
+  store?: StatusProbes['store'];
+  retry?: Partial<typeof AWS_RETRY>;
+}
+
+/** Observations → state: healthy when more than 18% of the checkers report success. */
+export function healthFromObservations(statuses: string[]): HealthCheckState {
+  if (statuses.length === 0) return { status: 'unknown', detail: 'no checker has reported yet' };
+  const ok = statuses.filter((s) => /^Success/i.test(s)).length;
+  const healthy = ok / statuses.length > ROUTE53_HEALTHY_FRACTION;
+  const failure = statuses.find((s) => !/^Success/i.test(s));
+  return { status: healthy ? 'healthy' : 'unhealthy', detail: `${ok}/${statuses.length} checkers report success${!healthy && failure ? `; e.g. ${failure}` : ''}` };
+}
+
+export function awsStatusProbes(o: AwsStatusProbeOptions): StatusProbes {
+  const clock = o.clock ?? systemClock;
+  const retry = { ...AWS_RETRY, ...o.retry };
+  const r53 = o.route53 ?? new Route53Client({ region: 'us-east-1' });
+  const cws = new Map<string, CloudWatchClient>();
+  const cw = (region: string) => {
+    if (o.cloudwatch) return o.cloudwatch(region);
+    let c = cws.get(region);
+    if (!c) cws.set(region, (c = new CloudWatchClient({ region })));
+    return c;
+  };
+  const call = <T>(what: string, fn: () => Promise<T>) => withRetry(fn, { ...retry, retryable: isThrottling, clock, what });
+  return {
+    async healthCheck(id: string): Promise<HealthCheckState> {
+      const out = await call(`Route 53 GetHealthCheckStatus ${id}`, () => r53.send(new GetHealthCheckStatusCommand({ HealthCheckId: id })));
+      return healthFromObservations((out.HealthCheckObservations ?? []).map((x) => x.StatusReport?.Status ?? ''));
+    },
+    async replicaLag(region: string, dbIdentifier: string): Promise<LagReading> {
+      const end = clock.now();
+      const out = await call(`CloudWatch GetMetricData ReplicaLag ${dbIdentifier} in ${region}`, () =>
+        cw(region).send(
+          new GetMetricDataCommand({
+            StartTime: new Date(end.getTime() - LAG_WINDOW_MS),
+            EndTime: end,
+            ScanBy: 'TimestampDescending',
+            MetricDataQueries: [
+              {
+                Id: 'lag',
+                MetricStat: { Metric: { Namespace: 'AWS/RDS', MetricName: 'ReplicaLag', Dimensions: [{ Name: 'DBInstanceIdentifier', Value: dbIdentifier }] }, Period: 60, Stat: 'Maximum' },
+                ReturnData: true,
+              },
+            ],
+          }),
+        ),
+      );
+      const r = (out.MetricDataResults ?? []).find((x) => x.Id === 'lag');
+      const values = r?.Values ?? [];
+      const stamps = r?.Timestamps ?? [];
+      if (values.length === 0) return {};
+      return { seconds: values[0], ...(stamps[0] ? { observedAt: new Date(stamps[0]).toISOString() } : {}) };
+    },
+    store: o.store ?? ((region, bucket) => new S3Store({ bucket, region, env: o.env })),
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * `dr status` on AWS: for both stacks the role, endpoints, Route 53 health-check state, replica lag (CloudWatch
+ * `ReplicaLag`) and the newest backup per service/tier with its age (C's backup listing over S3), plus the predicted
+ * RTO/RPO against the seeds' targets with the parts behind each ({@link predictRto}/{@link predictRpo}).
+ *
+ * The AWS calls sit behind {@link StatusProbes} (production: {@link awsStatusProbes} in ./status-probes). A region
+ * that does not answer is reported in that region's `errors`, never fatal: status is what operators run first
+ * during an outage.
+ */
+import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
+import { redact } from '../core/redact';
+import { listBackups } from '../backup/catalog';
+import { ObjectStore } from '../backup/ports';
+import { errorText } from '../adapters/aws/retry';
+import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology';
+import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
+
+export interface HealthCheckState {
+  status: 'healthy' | 'unhealthy' | 'unknown';
+  /** e.g. `16/16 checkers report success`. */
+  detail: string;
+}
+
+export interface LagReading {
+  seconds?: number;
+  /** Timestamp of the datapoint (ISO 8601). */
+  observedAt?: string;
+}
+
+export interface StatusProbes {
+  healthCheck(healthCheckId: string): Promise<HealthCheckState>;
+  replicaLag(region: string, dbIdentifier: string): Promise<LagReading>;
+  store(region: string, bucket: string): ObjectStore;
+}
+
+export interface BackupAge {
+  key: string;
+  at: string;
+  age_seconds: number;
+}
+
+export interface RegionStatus {
+  stack: string;
+  region: string;
+  role: string;
+  endpoints: { database?: string; cache?: string };
+  health_check?: { id: string } & HealthCheckState;
+  replica_lag?: { seconds: number | null; observed_at?: string };
+  backups: Partial<Record<BackupService, Partial<Record<BackupTier, BackupAge>>>>;
+  errors: string[];
+}
+
+export interface AwsStatus {
+  at: string;
+  regions: RegionStatus[];
+  dns?: { zone: string; record: string };
+  global_datastore?: string;
+  predicted: { rto: Prediction; rpo: Prediction };
+}
+
+export interface AwsStatusOptions {
+  topology: BuiltTopology;
+  probes: StatusProbes;
+  now: Date;
+  /** Overrides of the RTO constants (e.g. a drill's measured promotion time). */
+  rto?: RtoInputs;
+}
+
+const msg = (err: unknown) => redact(errorText(err));
+
+async function regionStatus(r: AwsRegionTopology, o: AwsStatusOptions): Promise<RegionStatus> {
+  const s: RegionStatus = {
+    stack: r.stack,
+    region: r.region,
+    role: r.role,
+    endpoints: { ...(r.dbEndpoint ? { database: r.dbEndpoint } : {}), ...(r.cacheEndpoint ? { cache: r.cacheEndpoint } : {}) },
+    backups: {},
+    errors: [],
+  };
+  const jobs: Array<Promise<void>> = [];
+  if (r.healthCheckId) {
+    const id = r.healthCheckId;
+    jobs.push(
+      o.probes.healthCheck(id).then(
+        (h) => void (s.health_check = { id, ...h }),
+        (err) => {
+          s.health_check = { id, status: 'unknown', detail: msg(err) };
+          s.errors.push(`health check ${id}: ${msg(err)}`);
+        },
+      ),
+    );
+  }
+  if (r.role !== 'primary') {
+    jobs.push(
+      o.probes.replicaLag(r.region, r.dbIdentifier).then(
+        (l) => void (s.replica_lag = { seconds: l.seconds ?? null, ...(l.observedAt ? { observed_at: l.observedAt } : {}) }),
+        (err) => {
+          s.replica_lag = { seconds: null };
+          s.errors.push(`ReplicaLag of ${r.dbIdentifier} in ${r.region}: ${msg(err)}`);
+        },
+      ),
+    );
+  }
+  jobs.push(
+    (async () => {
+      const entries = (await listBackups(o.probes.store(r.region, r.bucketName))).filter((e) => e.complete);
+      for (const service of BACKUP_SERVICES) {
+        for (const tier of BACKUP_TIERS) {
+          const newest = entries.filter((e) => e.service === service && e.tier === tier).at(-1);
+          if (!newest) continue;
+          (s.backups[service] ??= {})[tier] = { key: newest.dataKey, at: newest.date.toISOString(), age_seconds: Math.max(0, Math.round((o.now.getTime() - newest.date.getTime()) / 1000)) };
+        }
+      }
+    })().catch((err) => void s.errors.push(`backups in s3://${r.bucketName}: ${msg(err)}`)),
+  );
+  await Promise.all(jobs);
+  return s;
+}
+
+/** Gather both regions' status (in parallel) and predict RTO/RPO. Never throws for an unreachable region. */
+export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
+  const regions = await Promise.all(o.topology.aws.regions.map((r) => regionStatus(r, o)));
+  const primary = regions.find((r) => r.role === 'primary');
+  const standby = regions.find((r) => r.role !== 'primary');
+  const lag = standby?.replica_lag;
+  // Newest complete database backup anywhere (the buckets replicate to each other).
+  const newest = regions
+    .flatMap((r) => Object.values(r.backups.postgresql ?? {}))
+    .filter((b): b is BackupAge => !!b)
+    .sort((a, b) => a.age_seconds - b.age_seconds)[0];
+  const hasReplica = !!primary && !!standby;
+  const rto = predictRto({ hasDatabaseReplica: hasReplica, hasCacheReplica: !!o.topology.aws.cacheGlobalId, ...o.rto });
+  const rpo = predictRpo({
+    hasDatabaseReplica: hasReplica,
+    ...(lag && lag.seconds !== null ? { replicaLagSeconds: lag.seconds } : {}),
+    ...(lag?.observed_at ? { replicaLagObservedAt: lag.observed_at } : {}),
+    ...(newest ? { newestBackupAgeSeconds: newest.age_seconds, newestBackupKey: newest.key } : {}),
+    now: o.now,
+  });
+  if (!primary) rto.warnings.push('no stack has role primary (a failover may be half done): the prediction assumes a replica to promote');
+  return {
+    at: o.now.toISOString(),
+    regions,
+    ...(o.topology.aws.dns ? { dns: o.topology.aws.dns } : {}),
+    ...(o.topology.aws.cacheGlobalId ? { global_datastore: o.topology.aws.cacheGlobalId } : {}),
+    predicted: { rto, rpo },
+  };
+}
+
+/** Human table of {@link awsStatus}. */
+export function formatAwsStatus(s: AwsStatus): string {
+  const lines: string[] = [`DR status at ${s.at}${s.dns ? `  (record ${s.dns.record} in zone ${s.dns.zone})` : ''}`, ''];
+  for (const r of s.regions) {
+    lines.push(`${r.region}  ${r.role.toUpperCase()}  stack ${r.stack}`);
+    if (r.endpoints.database) lines.push(`  database   ${r.endpoints.database}`);
+    if (r.endpoints.cache) lines.push(`  cache      ${r.endpoints.cache}${s.global_datastore ? ` (global datastore ${s.global_datastore})` : ''}`);
+    if (r.health_check) lines.push(`  health     ${r.health_check.status.toUpperCase()} (${r.health_check.id}: ${r.health_check.detail})`);
+    if (r.replica_lag) lines.push(`  lag        ${r.replica_lag.seconds === null ? 'unknown' : `${r.replica_lag.seconds} s`}${r.replica_lag.observed_at ? ` at ${r.replica_lag.observed_at}` : ''}`);
+    for (const service of BACKUP_SERVICES) {
+      const tiers = BACKUP_TIERS.map((t) => {
+        const b = r.backups[service]?.[t];
+        return `${t} ${b ? `${formatDuration(b.age_seconds)} ago` : 'none'}`;
+      });
+      lines.push(`  ${service.padEnd(10)} ${tiers.join(', ')}`);
+    }
+    for (const e of r.errors) lines.push(`  ERROR      ${e}`);
+    lines.push('');
+  }
+  for (const [label, p] of [
+    ['Predicted RTO', s.predicted.rto],
+    ['Predicted RPO', s.predicted.rpo],
+  ] as const) {
+    lines.push(`${label}: ${formatDuration(p.seconds)} — target < ${formatDuration(p.target_seconds)}: ${p.meets_target ? 'MEETS' : 'MISSES'}`);
+    for (const part of p.parts) lines.push(`  ${part.name.padEnd(20)} ${formatDuration(part.seconds).padEnd(14)} ${part.detail} [${part.source}]`);
+    if (p.note) lines.push(`  note: ${p.note}`);
+    for (const w of p.warnings) lines.push(`  warning: ${w}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,546 @@
+/**
+ * The local two-region environment: `up`, `down`, `status`, failure injection and standby rebuilds.
+ *
+ *            region a                         region b
+ *   PostgreSQL primary  ── streaming (slot) ──▶  hot standby (pg_basebackup -R -X stream)
+ *   Redis primary       ── replicaof ─────────▶  replica
+ *   shared: s3rver (buckets bot-dr-a, bot-dr-b), dns.json (platform/database/cache → region)
+ *
+ * Everything runs on 127.0.0.1 on free ports; PostgreSQL runs as the `postgres` OS user when we are root.
+ * The state file is written after every service that starts, so `down` can always clean up what exists.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MissingToolError, requireTools, PG_TOOLS } from '../adapters/tools/binaries';
+import { LocalCache, parseInfo } from '../adapters/rehearsal/local-cache';
+import { LocalDatabase } from '../adapters/rehearsal/local-database';
+import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
+import { LocalEnv } from '../adapters/rehearsal/local-env';
+import { PgCluster } from '../adapters/rehearsal/pg-cluster';
+import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
+import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
+import { OperationError, UsageError } from '../core/errors';
+import type { DataRole } from '../failover/ports';
+import { killVerified, pidIs, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
+import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
+
+export type Log = (line: string) => void;
+const noop: Log = () => undefined;
+
+export const DEFAULT_DIR = '.dr-local';
+
+/** The bot platform's schema: every row has a client-generated unique id, so RPO can be checked by id. */
+export const BOT_SCHEMA = `
+  CREATE TABLE users (id uuid PRIMARY KEY, telegram_id bigint NOT NULL, name text NOT NULL, region text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE sessions (id uuid PRIMARY KEY, user_id uuid NOT NULL, state jsonb NOT NULL, region text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE uploads (id uuid PRIMARY KEY, user_id uuid NOT NULL, file_name text NOT NULL, size_bytes integer NOT NULL, region text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE reminders (id uuid PRIMARY KEY, user_id uuid NOT NULL, due_at timestamptz NOT NULL, body text NOT NULL, region text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+  CREATE TABLE dr_probe (id bigserial PRIMARY KEY, region text NOT NULL, at timestamptz NOT NULL);
+`;
+export const BOT_TABLES = ['users', 'sessions', 'uploads', 'reminders'] as const;
+
+/** Fail before anything starts when a binary is missing, naming the Debian package. `env`: the caller's (PATH, DR_PG_BIN). */
+export function checkTools(env?: ToolEnv): void {
+  try {
+    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench'), 'redis-server', 'redis-cli'], { env });
+  } catch (err) {
+    if (err instanceof MissingToolError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function cluster(s: LocalState, r: RegionName): PgCluster {
+  return PgCluster.open(s.regions[r].postgres.dir, s.secrets.pg_superuser_password, { osUser: s.pg_os_user });
+}
+
+function pgRunning(s: LocalState, r: RegionName): boolean {
+  try {
+    return cluster(s, r).isRunning();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Bring the environment up in `dir`. Refuses when one is already there (run `down` first). `toolEnv`: the
+ * caller's environment, where the tools are looked up (PATH, DR_PG_BIN).
+ */
+export async function up(dirArg: string, log: Log = noop, toolEnv?: ToolEnv): Promise<LocalState> {
+  checkTools(toolEnv);
+  const dir = path.resolve(dirArg);
+  const existing = readState(dir);
+  if (existing) {
+    if (existing.complete && pgRunning(existing, 'a')) throw new UsageError(`a local environment is already up in ${dir}: use it, or run 'dr local down --dir ${dirArg}' first`);
+    throw new UsageError(`${dir} holds a stopped or partly started environment: run 'dr local down --dir ${dirArg}' first`);
+  }
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UsageError(`${dir} exists and is not empty; pass another --dir or remove it`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+  fs.chmodSync(dir, 0o711);
+  if (isRoot()) {
+    try {
+      assertTraversable(path.join(dir, 'x'));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const s = newState(dir, { pgA: await freePort(), pgB: await freePort(), redisA: await freePort(), redisB: await freePort(), s3: await freePort() });
+  registerStateSecrets(s);
+  writeState(s);
+  try {
+    await startEnvironment(s, log, toolEnv);
+  } catch (err) {
+    log(`start failed: ${err instanceof Error ? err.message : String(err)}; stopping what started`);
+    await down(dir, { keepData: true }).catch(() => undefined);
+    throw err instanceof UsageError ? err : new OperationError(`could not bring the local environment up: ${err instanceof Error ? err.message : String(err)} (logs under ${dir})`);
+  }
+  return s;
+}
+
+async function startEnvironment(s: LocalState, log: Log, toolEnv: ToolEnv | undefined): Promise<void> {
+  const env = new LocalEnv(s);
+  for (const r of REGIONS) fs.mkdirSync(path.join(s.dir, r), { recursive: true, mode: 0o711 });
+  let t = Date.now();
+  const a = await PgCluster.create({ dir: s.regions.a.postgres.dir, port: s.regions.a.postgres.port, password: s.secrets.pg_superuser_password, osUser: s.pg_os_user, settings: PG_SETTINGS, env: toolEnv });
+  await a.start();
+  await a.query(`CREATE ROLE ${s.app.user} LOGIN PASSWORD '${s.secrets.app_password}'`);
+  await a.query(`CREATE DATABASE ${s.app.database} OWNER ${s.app.user}`);
+  await a.query(`SET ROLE ${s.app.user}; ${BOT_SCHEMA}`, s.app.database);
+  await a.query('SELECT pg_create_physical_replication_slot($1)', 'postgres', [s.regions.b.postgres.slot]);
+  log(`region a: PostgreSQL primary on 127.0.0.1:${a.port} (${Date.now() - t} ms)`);
+  t = Date.now();
+  const b = await PgCluster.standbyOf(a, s.regions.b.postgres.dir, { port: s.regions.b.postgres.port, settings: PG_SETTINGS });
+  configureStandby(s, 'b', 'a');
+  await b.start();
+  await waitStreaming(env, 'a', 'b', 60_000);
+  log(`region b: PostgreSQL hot standby on 127.0.0.1:${b.port}, streaming from a through slot ${s.regions.b.postgres.slot} (${Date.now() - t} ms)`);
+  t = Date.now();
+  const ra = s.regions.a.redis;
+  await startRedis({ dir: ra.dir, port: ra.port, password: s.secrets.redis_password, pidFile: ra.pidFile, confFile: ra.confFile, env: toolEnv });
+  const rb = s.regions.b.redis;
+  await startRedis({ dir: rb.dir, port: rb.port, password: s.secrets.redis_password, pidFile: rb.pidFile, confFile: rb.confFile, replicaOf: ra.port, env: toolEnv });
+  await waitRedisLink(env, 'b', 30_000);
+  log(`redis: primary a on 127.0.0.1:${ra.port}, replica b on 127.0.0.1:${rb.port} (${Date.now() - t} ms)`);
+  t = Date.now();
+  s.s3.pid = await startS3({ dir: s.s3.dir, port: s.s3.port, buckets: REGIONS.map((r) => s.regions[r].bucket), log: s.s3.log, env: toolEnv });
+  fs.writeFileSync(path.join(s.s3.dir, 's3rver.pid'), String(s.s3.pid));
+  writeState(s);
+  log(`s3: s3rver on 127.0.0.1:${s.s3.port}, buckets ${REGIONS.map((r) => s.regions[r].bucket).join(', ')} (${Date.now() - t} ms)`);
+  writeDnsFile(s.dns_file, Object.fromEntries(DNS_RECORDS.map((r) => [r.name, 'a'])), 1);
+  fs.mkdirSync(s.journal_dir, { recursive: true, mode: 0o700 });
+  s.complete = true;
+  writeState(s);
+  log(`dns: ${DNS_RECORDS.map((r) => r.name).join(', ')} → a (${s.dns_file})`);
+}
+
+/** Settings for both clusters: small, fast to promote, ready for pg_rewind (wal_log_hints from PgCluster). */
+const PG_SETTINGS = { max_connections: 60, shared_buffers: '32MB', wal_sender_timeout: '5s', wal_receiver_status_interval: '1s', hot_standby_feedback: 'on', checkpoint_timeout: '5min' };
+
+/** Point `standby`'s configuration at `primary`: standby.signal, primary_conninfo, its slot; no fence. */
+function configureStandby(s: LocalState, standby: RegionName, primary: RegionName): void {
+  const data = path.join(s.regions[standby].postgres.dir, 'data');
+  const auto = path.join(data, 'postgresql.auto.conf');
+  const keep = (fs.existsSync(auto) ? fs.readFileSync(auto, 'utf8') : '').split('\n').filter((l) => l.trim() !== '' && !/^\s*(primary_conninfo|primary_slot_name|default_transaction_read_only)\s*=/.test(l));
+  // The password goes to a passfile (0600, owned by the PostgreSQL OS user) outside the data directory, not into
+  // primary_conninfo: postgresql.auto.conf is read by tools and copied by base backups, a passfile is not.
+  const passfile = path.join(s.regions[standby].postgres.dir, 'replication.pgpass');
+  fs.writeFileSync(passfile, `127.0.0.1:*:*:postgres:${s.secrets.pg_superuser_password.replace(/([:\\])/g, '\\$1')}\n`, { mode: 0o600 });
+  fs.chmodSync(passfile, 0o600);
+  if (isRoot()) {
+    const { uid, gid } = userIds(s.pg_os_user);
+    fs.chownSync(passfile, uid, gid);
+  }
+  const conninfo = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres passfile=${passfile} application_name=${s.regions[standby].postgres.slot}`;
+  keep.push(`primary_conninfo = '${conninfo.replace(/'/g, "''")}'`, `primary_slot_name = '${s.regions[standby].postgres.slot}'`);
+  fs.writeFileSync(auto, keep.join('\n') + '\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(data, 'standby.signal'), '', { mode: 0o600 });
+  const hba = path.join(data, 'pg_hba.conf');
+  fs.writeFileSync(hba, fs.readFileSync(hba, 'utf8').split('\n').filter((l) => !l.includes('# dr-fence')).join('\n'), { mode: 0o600 });
+  if (isRoot()) {
+    const { uid, gid } = userIds(s.pg_os_user);
+    chownRecursive(data, uid, gid);
+  }
+}
+
+async function waitStreaming(env: LocalEnv, primary: RegionName, standby: RegionName, timeoutMs: number): Promise<void> {
+  const app = env.state.regions[standby].postgres.slot;
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const rows = await env.superQuery<{ state: string }>(primary, 'SELECT state FROM pg_stat_replication WHERE application_name = $1', [app]);
+      if (rows[0]?.state === 'streaming') return;
+      last = rows[0]?.state ?? 'not connected';
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(100);
+  }
+  throw new OperationError(`the standby in ${standby} is not streaming from ${primary} after ${timeoutMs / 1000}s (${last})`);
+}
+
+async function waitRedisLink(env: LocalEnv, replica: RegionName, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const c = redisClient(env.redisPort(replica), env.redisPassword);
+    try {
+      await c.connect();
+      const i = parseInfo(await c.info('replication'));
+      if (i.master_link_status === 'up') return;
+      last = `link ${i.master_link_status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    } finally {
+      c.disconnect();
+    }
+    await sleep(50);
+  }
+  throw new OperationError(`the redis replica in ${replica} has no link to its primary after ${timeoutMs / 1000}s (${last})`);
+}
+
+export interface DownReport {
+  dir: string;
+  stopped: string[];
+  removed: boolean;
+}
+
+/**
+ * Stop everything the environment started (also from a stale or partial state: pids are checked against
+ * /proc before any signal), then remove the directory unless `keepData`.
+ */
+export async function down(dirArg: string, opts: { keepData?: boolean } = {}): Promise<DownReport> {
+  const dir = path.resolve(dirArg);
+  let s: LocalState | undefined;
+  try {
+    s = readState(dir);
+  } catch {
+    s = undefined;
+  }
+  const stopped: string[] = [];
+  for (const r of REGIONS) {
+    const pgDir = s?.regions[r].postgres.dir ?? path.join(dir, r, 'postgres');
+    const pid = readPidFile(path.join(pgDir, 'data', 'postmaster.pid'));
+    if (pidIs(pid, 'postgres')) {
+      try {
+        if (!s) throw new Error('no state');
+        await cluster(s, r).stop('fast');
+      } catch {
+        await killPostgresTree(pid!);
+      }
+      stopped.push(`postgresql ${r}`);
+    }
+    const redisPid = readPidFile(s?.regions[r].redis.pidFile ?? path.join(dir, r, 'redis', 'redis.pid'));
+    if (pidIs(redisPid, 'redis-server')) {
+      if (s) await stopRedis(s.regions[r].redis.pidFile, s.regions[r].redis.port, s.secrets.redis_password);
+      if (pidIs(redisPid, 'redis-server')) await killVerified(redisPid, 'redis-server');
+      stopped.push(`redis ${r}`);
+    }
+  }
+  const s3pid = s?.s3.pid ?? readPidFile(path.join(dir, 's3', 's3rver.pid'));
+  if (pidIs(s3pid, S3RVER_PROCESS_TAG)) {
+    await stopS3(s3pid);
+    stopped.push('s3rver');
+  }
+  let removed = false;
+  if (!opts.keepData && fs.existsSync(dir)) {
+    const looksOurs = fs.existsSync(statePath(dir)) || REGIONS.some((r) => fs.existsSync(path.join(dir, r)));
+    if (looksOurs) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed = true;
+    }
+  }
+  return { dir, stopped, removed };
+}
+
+/** Children of `pid` (from /proc), for killing a postmaster together with its backends. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** SIGKILL a postmaster and all its children at once (a region losing power, not a polite crash). */
+async function killPostgresTree(pid: number): Promise<void> {
+  if (!pidIs(pid, 'postgres')) return;
+  const kids = childrenOf(pid);
+  for (const p of [pid, ...kids]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await waitForExit(pid, 15_000);
+  for (const k of kids) await waitForExit(k, 5_000).catch(() => undefined);
+}
+
+/** Failure injection: SIGKILL `region`'s PostgreSQL (postmaster and backends) and/or Redis. */
+export async function killRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+  const jobs: Promise<unknown>[] = [];
+  if (tiers.database) {
+    const pid = readPidFile(path.join(s.regions[region].postgres.dir, 'data', 'postmaster.pid'));
+    if (pid) jobs.push(killPostgresTree(pid));
+  }
+  if (tiers.cache) jobs.push(killVerified(readPidFile(s.regions[region].redis.pidFile), 'redis-server'));
+  await Promise.all(jobs);
+}
+
+/**
+ * How replication is held back before a failure (the drill's `replicationDelayMs`):
+ * - `sender`: the primary's walsender for the standby is stopped (SIGSTOP). The primary keeps committing and
+ *   acknowledging (asynchronous replication), the standby receives nothing: a congested or partitioned
+ *   replication link. WAL written meanwhile exists only on the primary, so an unplanned failover after the
+ *   primary dies really loses those writes.
+ * - `replay`: `pg_wal_replay_pause()` on the standby. WAL is still received and flushed there, only not applied.
+ *   Promotion ends the pause and replays everything received before it opens for writes (PostgreSQL ≥ 14), so
+ *   nothing is lost although the replay lag — the usual lag figure — grows: the estimate is then an upper bound.
+ */
+export type ReplicationHold = 'sender' | 'replay';
+
+export interface ReplicationStall {
+  how: ReplicationHold;
+  /** The stopped walsender (`sender`). */
+  pid?: number;
+  /** Undo the hold if it still applies (the stopped process is still there / the standby still in recovery). */
+  release(): Promise<void>;
+}
+
+function procState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hold `standby`'s replication from `primary` back (see {@link ReplicationHold}); release() undoes it. */
+export async function stallReplication(s: LocalState, primary: RegionName, standby: RegionName, how: ReplicationHold): Promise<ReplicationStall> {
+  const env = new LocalEnv(s);
+  if (how === 'replay') {
+    await env.superQuery(standby, 'SELECT pg_wal_replay_pause()');
+    return {
+      how,
+      release: async () => {
+        await env.superQuery(standby, 'SELECT pg_wal_replay_resume() WHERE pg_is_in_recovery()').catch(() => undefined);
+      },
+    };
+  }
+  const rows = await env.superQuery<{ pid: number }>(primary, 'SELECT pid FROM pg_stat_replication WHERE application_name = $1', [s.regions[standby].postgres.slot]);
+  const pid = rows[0]?.pid;
+  if (!pid || !pidIs(pid, 'postgres')) throw new OperationError(`no walsender streams from ${primary} to ${standby}: replication is not running, nothing to stall`);
+  process.kill(pid, 'SIGSTOP');
+  for (let i = 0; i < 100 && procState(pid) !== 'T'; i++) await sleep(10);
+  if (procState(pid) !== 'T') {
+    process.kill(pid, 'SIGCONT');
+    throw new OperationError(`the walsender ${pid} on ${primary} did not stop`);
+  }
+  return {
+    how,
+    pid,
+    release: async () => {
+      if (pidIs(pid, 'postgres')) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+    },
+  };
+}
+
+/** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF). */
+export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+  if (tiers.database && !pgRunning(s, region)) {
+    fs.rmSync(path.join(s.regions[region].postgres.dir, 'data', 'postmaster.pid'), { force: true });
+    await cluster(s, region).start();
+  }
+  const r = s.regions[region].redis;
+  if (tiers.cache && !pidIs(readPidFile(r.pidFile), 'redis-server')) await startRedis({ dir: r.dir, port: r.port, password: s.secrets.redis_password, pidFile: r.pidFile, confFile: r.confFile });
+}
+
+/**
+ * Rebuild `region`'s database as a streaming standby of `primary` (failback): stop it, `pg_rewind` it onto the
+ * primary's timeline (wal_log_hints is on), or — when rewind is impossible — replace it with a fresh
+ * `pg_basebackup`. Then its own dr.conf (port) is restored, it streams through a slot, and it is started.
+ */
+export async function rebuildDatabaseStandby(s: LocalState, region: RegionName, primary: RegionName, log: Log = noop): Promise<{ method: 'pg_rewind' | 'pg_basebackup' }> {
+  const env = new LocalEnv(s);
+  const c = cluster(s, region);
+  if (c.isRunning()) await c.stop('fast');
+  else fs.rmSync(path.join(c.dataDir, 'postmaster.pid'), { force: true });
+  const drConf = fs.readFileSync(path.join(c.dataDir, 'dr.conf'), 'utf8');
+  await env.superQuery(primary, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [s.regions[region].postgres.slot]);
+  const source = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres dbname=postgres`;
+  // A just-promoted primary writes its new timeline to pg_control only at its next checkpoint; pg_rewind reads it.
+  await env.superQuery(primary, 'CHECKPOINT');
+  const startAsStandby = async () => {
+    fs.writeFileSync(path.join(c.dataDir, 'dr.conf'), drConf, { mode: 0o600 });
+    configureStandby(s, region, primary);
+    await c.start();
+    await waitStreaming(env, primary, region, 60_000);
+  };
+  let method: 'pg_rewind' | 'pg_basebackup' = 'pg_rewind';
+  try {
+    await c.tool('pg_rewind', ['-D', c.dataDir, `--source-server=${source}`], { PGPASSWORD: s.secrets.pg_superuser_password });
+    log(`database ${region}: pg_rewind onto ${primary}'s timeline done`);
+    await startAsStandby();
+  } catch (err) {
+    method = 'pg_basebackup';
+    log(`database ${region}: rewind did not give a working standby (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); taking a fresh base backup from ${primary}`);
+    if (c.isRunning()) await c.stop('immediate');
+    fs.rmSync(c.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(c.dataDir, { mode: 0o700 });
+    if (isRoot()) {
+      const { uid, gid } = userIds(s.pg_os_user);
+      chownRecursive(c.dataDir, uid, gid);
+    }
+    await c.tool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(s.regions[primary].postgres.port), '-U', 'postgres', '-D', c.dataDir, '-X', 'stream', '-c', 'fast', '--no-password'], { PGPASSWORD: s.secrets.pg_superuser_password });
+    await startAsStandby();
+  }
+  // Slots this server held as a primary would pin WAL forever on a standby.
+  await env.superQuery(region, 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active').catch(() => undefined);
+  log(`database ${region}: streaming from ${primary} (${method})`);
+  return { method };
+}
+
+/** Rebuild `region`'s Redis as a replica of `primary`: start it if needed, unfence, REPLICAOF, persist. */
+export async function rebuildCacheReplica(s: LocalState, region: RegionName, primary: RegionName, log: Log = noop): Promise<void> {
+  const env = new LocalEnv(s);
+  await restartRegion(s, region, { database: false, cache: true });
+  const c = redisClient(env.redisPort(region), env.redisPassword, { connectTimeout: 2000 });
+  try {
+    await c.connect();
+    await c.call('CONFIG', 'SET', 'min-replicas-to-write', '0');
+    await c.call('REPLICAOF', '127.0.0.1', String(env.redisPort(primary)));
+    await c.call('CONFIG', 'REWRITE');
+  } finally {
+    c.disconnect();
+  }
+  await waitRedisLink(env, region, 30_000);
+  log(`cache ${region}: replica of ${primary}, link up`);
+}
+
+// --- status ----------------------------------------------------------------------------------------------------
+
+export interface ServiceStatus {
+  region: RegionName;
+  service: 'postgresql' | 'redis';
+  port: number;
+  running: boolean;
+  role: DataRole;
+  fenced: boolean;
+  /** For a standby: lag behind the primary. */
+  lag_seconds?: number;
+  lag_bytes?: number;
+  /** Redis replica: link to its primary. */
+  link?: string;
+}
+
+export interface EnvStatus {
+  dir: string;
+  up: boolean;
+  services: ServiceStatus[];
+  s3: { port: number; running: boolean; buckets: string[] };
+  dns: Record<string, string>;
+  /** Region each tier's primary is in (undefined when none answers). */
+  primaries: { database?: RegionName; cache?: RegionName };
+}
+
+export async function status(s: LocalState): Promise<EnvStatus> {
+  const env = new LocalEnv(s);
+  const db = new LocalDatabase(env);
+  const cache = new LocalCache(env);
+  const services: ServiceStatus[] = [];
+  const dbRoles = {} as Record<RegionName, DataRole>;
+  for (const r of REGIONS) dbRoles[r] = await db.role(r);
+  const dbPrimary = REGIONS.find((r) => dbRoles[r] === 'primary' && dbRoles[otherRegion(r)] !== 'primary') ?? REGIONS.find((r) => dbRoles[r] === 'primary');
+  for (const r of REGIONS) {
+    const st: ServiceStatus = { region: r, service: 'postgresql', port: s.regions[r].postgres.port, running: pgRunning(s, r), role: dbRoles[r], fenced: await db.isFenced(r) };
+    if (dbRoles[r] === 'standby') {
+      const primary = dbPrimary ?? otherRegion(r);
+      const rep = await db.replicationState(primary, r);
+      if (rep.primaryReachable) {
+        st.lag_seconds = rep.lagSeconds;
+        st.lag_bytes = rep.lagBytes;
+      }
+    }
+    services.push(st);
+  }
+  let cachePrimary: RegionName | undefined;
+  for (const r of REGIONS) {
+    const role = await cache.role(r);
+    if (role === 'primary' && !cachePrimary) cachePrimary = r;
+    const st: ServiceStatus = { region: r, service: 'redis', port: s.regions[r].redis.port, running: pidIs(readPidFile(s.regions[r].redis.pidFile), 'redis-server'), role, fenced: await cache.isFenced(r) };
+    if (role === 'standby') {
+      try {
+        const c = redisClient(env.redisPort(r), env.redisPassword);
+        try {
+          await c.connect();
+          const i = parseInfo(await c.info('replication'));
+          st.link = i.master_link_status;
+          const p = redisClient(env.redisPort(otherRegion(r)), env.redisPassword);
+          try {
+            await p.connect();
+            const pi = parseInfo(await p.info('replication'));
+            st.lag_bytes = Math.max(0, Number(pi.master_repl_offset) - Number(i.slave_repl_offset));
+          } catch {
+            /* primary down */
+          } finally {
+            p.disconnect();
+          }
+        } finally {
+          c.disconnect();
+        }
+      } catch {
+        /* unreachable */
+      }
+    }
+    services.push(st);
+  }
+  let dns: Record<string, string> = {};
+  try {
+    dns = readDnsFile(s.dns_file).records;
+  } catch {
+    dns = {};
+  }
+  const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
+  return {
+    dir: s.dir,
+    up: services.some((x) => x.running),
+    services,
+    s3: { port: s.s3.port, running: s3running, buckets: REGIONS.map((r) => s.regions[r].bucket) },
+    dns,
+    primaries: { database: dbPrimary, cache: cachePrimary },
+  };
+}
+
+export function formatStatus(st: EnvStatus): string {
+  const lines = [`local environment ${st.dir}`];
+  lines.push(`  ${'region'.padEnd(7)}${'service'.padEnd(12)}${'port'.padEnd(7)}${'role'.padEnd(13)}${'fenced'.padEnd(8)}replication`);
+  for (const x of st.services) {
+    const role = x.running ? x.role : 'stopped';
+    const rep =
+      x.role === 'standby'
+        ? x.service === 'redis'
+          ? `offset lag ${x.lag_bytes !== undefined ? `${x.lag_bytes} bytes` : '? bytes'}${x.link ? `, link ${x.link}` : ''}`
+          : `lag ${x.lag_seconds !== undefined ? `${x.lag_seconds}s` : '?s'} / ${x.lag_bytes !== undefined ? `${x.lag_bytes} bytes` : '? bytes'}`
+        : '';
+    lines.push(`  ${x.region.padEnd(7)}${x.service.padEnd(12)}${String(x.port).padEnd(7)}${role.padEnd(13)}${(x.fenced ? 'yes' : 'no').padEnd(8)}${rep}`);
+  }
+  lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
+  lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  return lines.join('\n') + '\n';
+}
+
+export { isAlive };

@@ -1,0 +1,77 @@
+/**
+ * The drill's Markdown report (under `reports/`, git-ignored): verdict, figures, checks, drill and engine steps,
+ * the timeline. Everything passes through redact().
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { redact } from '../core/redact';
+import type { DrillResult } from './drill';
+
+export function reportFileName(r: Pick<DrillResult, 'scenario' | 'started_at'>): string {
+  return `drill-local-${r.scenario}-${r.started_at.replace(/[:.]/g, '-')}.md`;
+}
+
+export function renderReport(r: DrillResult): string {
+  const L: string[] = [];
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  L.push(`# Local DR drill: ${r.scenario}`, '');
+  L.push(`**Verdict: ${r.ok ? 'PASSED' : 'FAILED'}**${r.error ? ` — ${r.error}` : ''}`, '');
+  L.push(`Started ${r.started_at}, finished ${r.finished_at}. Environment: \`${r.env_dir}\`${r.kept ? ' (kept)' : ''}.`, '');
+  L.push('## Figures', '');
+  L.push('| measure | value |', '|---|---|');
+  L.push(`| RTO (failure → first acknowledged write through the service names, detection included) | ${r.rto_seconds === null ? 'n/a' : `${r.rto_seconds} s`} |`);
+  L.push(`| detection (failure → incident raised) | ${r.detection_seconds === null ? (r.scenario === 'planned' ? 'n/a (planned)' : 'n/a') : `${r.detection_seconds} s`} |`);
+  L.push(`| acknowledged database writes | ${r.rpo.acked_writes} |`);
+  L.push(`| lost database writes (RPO) | ${r.rpo.lost_writes} |`);
+  L.push(`| acknowledged / lost cache writes | ${r.rpo.cache_acked_writes} / ${r.rpo.cache_lost_writes} |`);
+  L.push(`| replication lag at failure | ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes |`);
+  if (r.rpo.replication_hold) L.push(`| replication held back before the failure | ${r.rpo.replication_hold.ms} ms (${r.rpo.replication_hold.how === 'sender' ? 'walsender stopped: nothing reached the standby' : 'replay paused: received, not applied'}) |`);
+  if (r.rpo.estimated_data_loss) L.push(`| engine's estimated data loss | ${r.rpo.estimated_data_loss.lag_seconds ?? '?'} s / ${r.rpo.estimated_data_loss.lag_bytes ?? '?'} bytes (${r.rpo.estimated_data_loss.basis}) |`);
+  L.push(`| restore verified (PostgreSQL and Redis) | ${yes(r.restore.verified)}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''} |`);
+  const pg = r.restore.postgresql;
+  const rd = r.restore.redis;
+  L.push(`| PostgreSQL restore | ${pg ? `${yes(pg.verified)}: ${pg.backup} from ${pg.bucket} into ${pg.target}, checksum ${pg.checksum}, ${pg.tables.filter((t) => t.ok).length}/${pg.tables.length} tables match (${pg.duration_seconds} s)` : 'not run'} |`);
+  L.push(`| Redis restore | ${rd ? `${yes(rd.verified)}: ${rd.backup} from ${rd.bucket} into a ${rd.target}, checksum ${rd.checksum}, ${rd.keys.restored}/${rd.keys.backup} keys, ${rd.sample.compared - rd.sample.mismatched}/${rd.sample.compared} sampled values match (${rd.duration_seconds} s)` : 'not run'} |`);
+  L.push(`| traffic | ${r.traffic.load_tps} writes/s: ${r.traffic.ops} ops, ${r.traffic.db_errors} database / ${r.traffic.cache_errors} cache errors, ${r.traffic.reconnects} (re)connects |`);
+  L.push('');
+  L.push('## Checks', '');
+  for (const c of r.checks) L.push(`- [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`);
+  L.push('');
+  L.push('## Drill steps', '', '| step | status | duration |', '|---|---|---|');
+  for (const s of r.steps) L.push(`| ${s.name} | ${s.status} | ${(s.duration_ms / 1000).toFixed(2)} s |`);
+  L.push('');
+  if (r.failover) {
+    L.push(`## Failover ${r.failover.id} (${r.failover.mode} ${r.failover.incident}, ${r.failover.from} → ${r.failover.to}): ${r.failover.outcome}`, '');
+    L.push('| engine step | status | duration | detail |', '|---|---|---|---|');
+    for (const s of r.failover.steps) L.push(`| ${s.name} | ${s.status} | ${s.duration_ms} ms | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`);
+    L.push('', `Journal: \`${r.failover.journal}\``, '');
+  }
+  if (r.rpo.lost_writes > 0) {
+    L.push('## Lost writes', '');
+    L.push(`${r.rpo.lost_writes} acknowledged database write(s) are missing on the new primary. They are still in the old primary's data directory: reconcile them before it is rebuilt (failback rewinds it).${r.rpo.lost_write_ids.length < r.rpo.lost_writes ? ` First ${r.rpo.lost_write_ids.length} ids:` : ' Ids:'}`, '');
+    L.push(r.rpo.lost_write_ids.map((id) => `\`${id}\``).join(', '), '');
+  }
+  if (r.restore.tables?.length) {
+    L.push('## Restore row counts', '', '| table | manifest | restored |', '|---|---|---|');
+    for (const t of r.restore.tables) L.push(`| ${t.table} | ${t.expected ?? '-'} | ${t.actual ?? '-'} |`);
+    L.push('');
+  }
+  L.push('## Timeline', '', '| t (s) | event |', '|---|---|');
+  for (const e of r.timeline) L.push(`| ${e.t_seconds.toFixed(2)} | ${e.event.replace(/\|/g, '\\|')} |`);
+  L.push('');
+  if (r.notifications.length) {
+    L.push('## Notifications', '');
+    for (const n of r.notifications) L.push(`- ${n.kind}: ${n.message}`);
+    L.push('');
+  }
+  L.push('Secrets and stacks have no local counterpart: their failover steps are reported as skipped, never faked.', '');
+  return redact(L.join('\n'));
+}
+
+/** Write the report; returns its path. `file` rewrites an existing report in place. */
+export function writeReport(r: DrillResult, reportsDir: string, file?: string): string {
+  fs.mkdirSync(reportsDir, { recursive: true });
+  const target = file ?? path.join(reportsDir, reportFileName(r));
+  fs.writeFileSync(target, renderReport(r));
+  return target;
+}

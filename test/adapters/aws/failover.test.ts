@@ -1,0 +1,229 @@
+/**
+ * The failover engine driven through the AWS adapters: a fake Automation API workspace + aws-sdk-client-mock
+ * (see ./world.ts). Asserts the config changes and `up` calls per mode and incident, the concurrent-update bound,
+ * resume after a crash at every acting call (each action exactly once), and that no secret value leaks.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { OperationError, RefusedError } from '../../../automation/core/errors';
+import { registerSecret } from '../../../automation/core/redact';
+import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, SqlProbe } from '../../../automation/adapters/aws';
+import { FailoverResult, Incident, formatPlan, planFailover, runFailover } from '../../../automation/failover';
+import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, SECRET_TOKEN, World } from '../../helpers/aws-world';
+
+const P = 'acme/bot-platform-dr/primary';
+const S = 'acme/bot-platform-dr/secondary';
+const built = () => buildAwsTopology({ primary: { name: P, outputs: PRIMARY_OUTPUTS }, secondary: { name: S, outputs: SECONDARY_OUTPUTS } });
+
+describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () => {
+  let w: World;
+  let driver: FakeDriver;
+  let clock: FakeClock;
+  let dir: string;
+  let log: string[];
+  beforeEach(async () => {
+    w = new World();
+    driver = new FakeDriver(w);
+    clock = new FakeClock();
+    log = [];
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dr-awsfo-'));
+  });
+  afterEach(async () => {
+    w.restore();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const ports = (extra: { sql?: SqlProbe } = {}) =>
+    awsFailoverPorts({
+      topology: built().aws,
+      survivor: B,
+      journalDir: path.join(dir, 'journal'),
+      driver,
+      clients: w.clients(),
+      clock,
+      failoverId: 'fo-test',
+      backupRetentionDays: 14,
+      waits: { timeoutMs: 120_000, pollMs: 5_000 },
+      retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 },
+      stackRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 },
+      log: (l) => log.push(l),
+      ...extra,
+    });
+  const run = (mode: 'planned' | 'unplanned', incident: Incident, extra: { sql?: SqlProbe } = {}) =>
+    runFailover({ ports: ports(extra), topology: built().topology, mode, incident, from: A, to: B, confirm: true, id: 'fo-test', log: (l) => log.push(l) });
+  const config = (stack: string) => driver.stacks[stack].config;
+  const ups = () => driver.calls.filter((c) => c.startsWith('up '));
+
+  describe('stacks: config changes and up calls', () => {
+    it('datacenter/database: survivor promoted=true with two applies; lost region recorded as secondary, never up-ed', () => {
+      for (const incident of ['datacenter', 'database'] as const) {
+        assert.deepEqual(retargetChanges({ id: 'x', incident, survivor: B, lost: A }, { [A]: P, [B]: S }, { [A]: 'primary', [B]: 'secondary' }), [
+          { stack: S, region: B, set: { 'bot-platform-dr:database.promoted': 'true' }, apply: true, applies: 2 },
+          { stack: P, region: A, set: { 'bot-platform-dr:role': 'secondary', 'bot-platform-dr:database.promoted': 'false' }, apply: false, applies: 0 },
+        ]);
+      }
+      assert.deepEqual(retargetChanges({ id: 'x', incident: 'cache', survivor: B, lost: A }, { [A]: P, [B]: S }, {}), []);
+    });
+
+    it('retarget is check-then-act on the update history; a rerun applies nothing', async () => {
+      const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
+      const change = { id: 'fo-1', incident: 'datacenter' as const, survivor: B, lost: A };
+      assert.equal(await st.isRetargeted(change), false);
+      await st.retarget(change, { log: (l) => log.push(l) });
+      assert.deepEqual(ups(), [`up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost [apply 1/2 (promotion)]`, `up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost [apply 2/2 (backup retention on the promoted instance)]`]);
+      assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
+      assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
+      assert.equal(config(P)['bot-platform-dr:database.promoted'], 'false');
+      assert.ok(!driver.calls.some((c) => c.startsWith(`up ${P}`)), 'the lost stack is never updated during a failover');
+      assert.equal(w.acts['stack:promote'], 1);
+      assert.equal(w.acts['stack:retention'], 1);
+      assert.ok(log.some((l) => l.startsWith(`[${S} up] ~ aws:rds:Instance`)), 'up output streamed into the step log');
+      // The record step tells the operator how the survivor takes over the bot-token secrets (not done mid-incident).
+      const handOver = log.find((l) => l.startsWith('bot tokens:'));
+      assert.ok(handOver, log.join('\n'));
+      assert.ok(handOver.includes(`pulumi config cp bots -s ${P} -d ${S}; pulumi config cp botTokens -s ${P} -d ${S}; pulumi up -s ${S} (it adopts them with import`), handOver);
+      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no token during the incident');
+      assert.equal(await st.isRetargeted(change), true);
+      await st.retarget(change);
+      assert.equal(ups().length, 2);
+    });
+
+    it('config set but up never finished (crash): the check says not done and the rerun applies', async () => {
+      const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
+      config(S)['bot-platform-dr:database.promoted'] = 'true';
+      config(P)['bot-platform-dr:role'] = 'secondary';
+      const change = { id: 'fo-1', incident: 'database' as const, survivor: B, lost: A };
+      assert.equal(await st.isRetargeted(change), false);
+      await st.retarget(change);
+      assert.equal(ups().length, 2);
+    });
+
+    it('ConcurrentUpdateError: waits and retries with a bound, never cancels', async () => {
+      const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock, retry: { attempts: 3, baseDelayMs: 10_000, maxDelayMs: 20_000 } });
+      driver.busyUps = 2;
+      await st.promoteDatabase(B, 'fo-2', { log: (l) => log.push(l) });
+      assert.deepEqual(driver.calls.filter((c) => c.startsWith('up')).map((c) => c.split(' ')[0]), ['up-busy', 'up-busy', 'up', 'up']);
+      assert.deepEqual(clock.sleeps, [10_000, 20_000]);
+      assert.ok(log.some((l) => /another update is running; it is never cancelled/.test(l)));
+      driver.busyUps = 10;
+      config(S)['bot-platform-dr:database.promoted'] = 'false';
+      driver.stacks[S].history = [];
+      await assert.rejects(st.promoteDatabase(B, 'fo-3'), (e: unknown) => e instanceof OperationError && /still running after 3 attempts/.test(e.message));
+    });
+  });
+
+  it('unplanned datacenter failover with us-east-1 down: every step on AWS, notifier reports the dead region', async () => {
+    w.down.add(A);
+    const r = await run('unplanned', 'datacenter');
+    assert.equal(r.outcome, 'completed');
+    assert.deepEqual(
+      r.steps.map((s) => [s.name, s.status]),
+      [
+        ['preflight', 'ok'],
+        ['fence', 'skipped'],
+        ['catch-up', 'skipped'],
+        ['promote-database', 'ok'],
+        ['promote-cache', 'ok'],
+        ['promote-secrets', 'ok'],
+        ['switch-dns', 'ok'],
+        ['verify', 'ok'],
+        ['record', 'ok'],
+      ],
+    );
+    assert.deepEqual(r.estimated_data_loss && [r.estimated_data_loss.lag_seconds, r.estimated_data_loss.observed_at], [4, '2026-11-22T09:59:00.000Z']);
+    assert.deepEqual(r.pending_fences, [{ region: A, tiers: ['database'] }]);
+    // Promotion went through the stack (two applies), not the RDS fallback.
+    assert.equal(w.acts['stack:promote'], 1);
+    assert.equal(w.acts['stack:retention'], 1);
+    assert.equal(w.acts.PromoteReadReplica, undefined);
+    assert.equal(ups().length, 2);
+    assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
+    // Two bot-token secrets, the cache auth token and the DB credentials.
+    assert.deepEqual(Object.keys(w.acts).filter((k) => k.startsWith('StopReplicationToReplica:')).length, 4);
+    assert.equal(w.acts[`StopReplicationToReplica:${SECONDARY_OUTPUTS.dbSecretArn}`], 1);
+    assert.equal(w.acts.ChangeResourceRecordSets, 1);
+    assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
+    for (const n of r.notifications) {
+      assert.deepEqual(n.delivered, [SECONDARY_OUTPUTS.topicArn]);
+      assert.equal(n.failed[0].target, PRIMARY_OUTPUTS.topicArn);
+    }
+    assert.ok(r.journal.startsWith(`s3://${SECONDARY_OUTPUTS.bucketName}/failover/journal/`));
+    assert.ok(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/fo-test.json`]);
+  });
+
+  it('planned datacenter switchover (SQL reach): fence, catch-up, FailoverGlobalReplicationGroup', async () => {
+    const sql: SqlProbe = { query: async (_region, text) => (text.includes('current_wal') || text.includes('replay_lsn') ? [{ lsn: '0/5000000', delay: 0 }] : [{ ok: 1, n: 3 }]) };
+    const r = await run('planned', 'datacenter', { sql });
+    assert.equal(r.outcome, 'completed');
+    assert.equal(w.acts[`fence:${A}`], 1);
+    assert.equal(w.db[A].readOnly, '1');
+    assert.equal(w.acts.FailoverGlobalReplicationGroup, 1);
+    assert.equal(w.acts.DisassociateGlobalReplicationGroup, undefined);
+    assert.deepEqual(r.notifications.map((n) => n.failed.length), [0, 0]);
+  });
+
+  it('planned with the primary region unreachable is refused (exit 2) and suggests --unplanned', async () => {
+    w.down.add(A);
+    await assert.rejects(run('planned', 'datacenter'), (e: unknown) => e instanceof RefusedError && e.exitCode === 2 && /--unplanned/.test(e.message));
+    assert.equal(ups().length, 0);
+  });
+
+  it('cache incident: only the global datastore moves; no stack config change', async () => {
+    const r = await run('unplanned', 'cache');
+    assert.equal(r.outcome, 'completed');
+    assert.equal(w.acts.FailoverGlobalReplicationGroup, 1);
+    assert.equal(ups().length, 0);
+    assert.equal(w.acts.ChangeResourceRecordSets, undefined);
+    assert.ok(log.some((l) => /changes no stack config/.test(l)));
+  });
+
+  const crashPoints = ['stack:promote', 'stack:retention', 'DisassociateGlobalReplicationGroup', 'StopReplicationToReplica:', 'ChangeResourceRecordSets'];
+  for (const point of crashPoints) {
+    it(`crash right after ${point}, then rerun: converges with each action once`, async () => {
+      w.down.add(A);
+      w.crashAfterAct = point;
+      await assert.rejects(run('unplanned', 'datacenter'), (e: unknown) => (e as Error).name === 'CrashError');
+      const r: FailoverResult = await run('unplanned', 'datacenter');
+      assert.equal(r.outcome, 'completed');
+      assert.equal(w.acts['stack:promote'], 1);
+      assert.equal(w.acts['stack:retention'], 1);
+      assert.equal(w.acts.PromoteReadReplica, undefined);
+      assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
+      for (const k of Object.keys(w.acts).filter((x) => x.startsWith('StopReplicationToReplica:'))) assert.equal(w.acts[k], 1, k);
+      assert.equal(w.acts.ChangeResourceRecordSets, 1);
+    });
+  }
+
+  it('backend unreachable: stacks reported unavailable, promotion falls back to PromoteReadReplica + retention, nothing re-targeted', async () => {
+    w.down.add(A);
+    driver.backendDown = true;
+    const reason = await probeStacks(driver, { survivor: S, lost: P });
+    assert.match(reason ?? '', /Pulumi backend does not answer for acme\/bot-platform-dr\/secondary .*NOT re-targeted.*database.promoted=true/);
+    const p = awsFailoverPorts({
+      topology: built().aws, survivor: B, journalDir: path.join(dir, 'journal'), driver, stacksUnavailable: reason, clients: w.clients(), clock,
+      waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 },
+    });
+    const r = await runFailover({ ports: p, topology: built().topology, mode: 'unplanned', incident: 'database', from: A, to: B, confirm: true, log: (l) => log.push(l) });
+    assert.equal(r.outcome, 'completed');
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(w.acts.ModifyDBInstance, 1);
+    assert.equal(w.db[B].retention, 14);
+    assert.equal(ups().length, 0);
+    assert.match(r.steps.find((s) => s.name === 'record')!.detail ?? '', /NOT re-targeted/);
+  });
+
+  it('no secret value in any log line, plan, result, journal or notification', async () => {
+    registerSecret(SECRET_TOKEN);
+    driver.upOutput = [`Updating with token=${SECRET_TOKEN}`, `raw ${SECRET_TOKEN} in provider output`];
+    w.down.add(A);
+    const r = await run('unplanned', 'datacenter');
+    const plan = planFailover({ mode: 'unplanned', incident: 'datacenter', from: A, to: B, topology: built().topology });
+    const everything = [JSON.stringify(r), formatPlan(plan), ...log, ...Object.values(w.s3), ...w.published.map((p) => p.subject + p.message), JSON.stringify(built())].join('\n');
+    assert.ok(log.some((l) => l.includes('Updating with token=***')), 'up output reached the log, redacted');
+    assert.ok(!everything.includes(SECRET_TOKEN));
+    const journalFiles = await fs.readdir(path.join(dir, 'journal'));
+    for (const f of journalFiles) assert.ok(!(await fs.readFile(path.join(dir, 'journal', f), 'utf8')).includes(SECRET_TOKEN));
+  });
+});

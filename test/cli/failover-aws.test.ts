@@ -1,0 +1,187 @@
+/**
+ * `dr failover` in AWS mode end to end through the CLI: a fake Automation API workspace and aws-sdk-client-mock
+ * clients (test/helpers/aws-world.ts) stand in for Pulumi and AWS; the command wires E1's adapters and D1's engine.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
+import { dr } from '../helpers/cli';
+import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, World } from '../helpers/aws-world';
+
+const P = 'acme/bot-platform-dr/primary';
+const S = 'acme/bot-platform-dr/secondary';
+
+describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
+  let w: World;
+  let driver: FakeDriver;
+  let work: string;
+  beforeEach(() => {
+    w = new World();
+    driver = new FakeDriver(w);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dr-fo-cli-'));
+    fs.writeFileSync(path.join(work, 'Pulumi.yaml'), 'name: bot-platform-dr\nruntime: nodejs\n');
+    awsDeps.driver = () => driver;
+    awsDeps.clients = () => w.clients();
+    awsDeps.clock = new FakeClock();
+    awsDeps.waits = { timeoutMs: 120_000, pollMs: 5_000 };
+    awsDeps.retry = { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 };
+    awsDeps.stackRetry = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 };
+  });
+  afterEach(() => {
+    w.restore();
+    resetAwsDeps();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const base = () => ['--primary-stack', P, '--secondary-stack', S, '--work-dir', work];
+  const ups = () => driver.calls.filter((c) => c.startsWith('up '));
+
+  it('unplanned datacenter with us-east-1 down: refresh, every step through the AWS adapters, journal in S3 + locally, --json result', async () => {
+    w.down.add(A);
+    const r = await dr(['failover', '--unplanned', '--incident', 'datacenter', '--yes', '--json', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = r.json();
+    assert.equal(res.outcome, 'completed');
+    assert.equal(res.from, A);
+    assert.equal(res.to, B);
+    assert.deepEqual(res.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`), [
+      'preflight:ok', 'fence:skipped', 'catch-up:skipped', 'promote-database:ok', 'promote-cache:ok', 'promote-secrets:ok', 'switch-dns:ok', 'verify:ok', 'record:ok',
+    ]);
+    // Both stacks were refreshed before deciding; the lost region's refresh failed and its last outputs were used.
+    assert.ok(driver.calls.includes(`refresh ${S}`));
+    assert.match(r.stderr, new RegExp(`refresh of ${P} failed .*using its last recorded outputs`));
+    // Promotion through the secondary stack (two applies), retention from its config default.
+    assert.equal(w.acts['stack:promote'], 1);
+    assert.equal(w.acts['stack:retention'], 1);
+    assert.equal(ups().length, 2);
+    assert.equal(driver.stacks[P].config['bot-platform-dr:role'], 'secondary');
+    assert.equal(w.acts.ChangeResourceRecordSets, 1);
+    assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
+    assert.deepEqual(res.estimated_data_loss.lag_seconds, 4);
+    assert.deepEqual(res.pending_fences, [{ region: A, tiers: ['database'] }]);
+    assert.ok(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/${res.id}.json`], 'journal in the survivor bucket');
+    assert.ok(fs.readdirSync(path.join(work, '.dr', 'failover-journal')).length > 0, 'local journal copy');
+    // The outputs read online are cached for an offline plan later.
+    const cached = JSON.parse(fs.readFileSync(path.join(work, '.dr', 'outputs', 'secondary.json'), 'utf8'));
+    assert.equal(cached.dbIdentifier, SECONDARY_OUTPUTS.dbIdentifier);
+    assert.equal(cached.apiToken, undefined, 'secret outputs are not cached');
+  });
+
+  it('human output: one line per step as it finishes, then the summary naming the pending fence', async () => {
+    w.down.add(A);
+    const r = await dr(['failover', '--unplanned', '--yes', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const step of ['preflight', 'promote-database', 'switch-dns', 'record']) assert.match(r.stdout, new RegExp(`^\\[ok\\] ${step} \\(`, 'm'));
+    assert.match(r.stdout, /^\[--\] fence/m);
+    assert.match(r.stdout, new RegExp(`unplanned datacenter ${A} → ${B}: completed`));
+    assert.match(r.stdout, /fence pending .*dr failback/);
+  });
+
+  it('--planned while the primary region is unreachable: exit 2, suggests --unplanned, nothing changed', async () => {
+    w.down.add(A);
+    const r = await dr(['failover', '--planned', '--yes', ...base()]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--unplanned/);
+    assert.equal(ups().length, 0);
+    assert.deepEqual(Object.keys(w.acts), []);
+  });
+
+  it('planned cache switchover: FailoverGlobalReplicationGroup only, no stack update', async () => {
+    const r = await dr(['failover', '--planned', '--incident', 'cache', '--yes', '--json', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().outcome, 'completed');
+    assert.equal(w.acts.FailoverGlobalReplicationGroup, 1);
+    assert.equal(ups().length, 0, 'a cache incident changes no stack');
+  });
+
+  it('without --yes and without a terminal it refuses (exit 2) and changes nothing', async () => {
+    const r = await dr(['failover', '--unplanned', ...base()]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--yes/);
+    assert.deepEqual(Object.keys(w.acts), []);
+  });
+
+  it('--dry-run online: the plan with real identifiers, nothing acted, nothing journaled', async () => {
+    const r = await dr(['failover', '--unplanned', '--dry-run', '--json', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = r.json();
+    assert.equal(plan.dry_run, true);
+    assert.equal(plan.steps.find((s: { name: string }) => s.name === 'promote-database').target.database, SECONDARY_OUTPUTS.dbIdentifier);
+    assert.deepEqual(Object.keys(w.acts), []);
+    assert.equal(fs.existsSync(path.join(work, '.dr', 'failover-journal')), false);
+    assert.equal(driver.calls.filter((c) => c.startsWith('refresh')).length, 0, 'a dry-run does not refresh');
+  });
+
+  it('bad input: unknown incident, --planned with --unplanned, no Pulumi project, --from outside the pair → exit 2 naming it', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--incident', 'meteor'], /--incident must be one of datacenter\|database\|cache, got 'meteor'/],
+      [['--planned', '--unplanned'], /exclude each other/],
+      [['--from', 'eu-west-1'], /--from eu-west-1 is not one of the stacks' regions/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = await dr(['failover', '--yes', ...base(), ...argv]);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    const r = await dr(['failover', '--yes', '--work-dir', os.tmpdir()]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is not a Pulumi project \(no Pulumi.yaml\)/);
+    const same = await dr(['failover', '--yes', '--primary-stack', P, '--secondary-stack', P, '--work-dir', work]);
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /same stack/);
+    assert.deepEqual(Object.keys(w.acts), []);
+  });
+
+  it('Pulumi backend down: without saved outputs it says to use --outputs-dir; with them it promotes through RDS and says what to set by hand', async () => {
+    // A first (dry) run online caches the outputs.
+    assert.equal((await dr(['failover', '--unplanned', '--dry-run', ...base()])).code, 0);
+    driver.backendDown = true;
+    w.down.add(A);
+    const none = await dr(['failover', '--unplanned', '--incident', 'database', '--yes', ...base()]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /Pulumi backend does not answer.*--outputs-dir/);
+    const r = await dr(['failover', '--unplanned', '--incident', 'database', '--yes', '--json', '--outputs-dir', path.join(work, '.dr', 'outputs'), ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = r.json();
+    assert.equal(res.outcome, 'completed');
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(w.db[B].retention, 14);
+    assert.equal(ups().length, 0);
+    assert.match(res.stacks_unavailable, /NOT re-targeted/);
+    assert.match(res.steps.find((s: { name: string }) => s.name === 'record').detail, /database.promoted=true/);
+  });
+
+  it('dr killed right after the DNS change, then --resume (also from another machine): completes, every action once', async () => {
+    w.down.add(A);
+    w.crashAfterAct = 'ChangeResourceRecordSets';
+    const first = await dr(['failover', '--unplanned', '--yes', '--json', '--id', 'fo-crash', ...base()]);
+    assert.equal(first.code, 1);
+    // Another operator's machine: no local journal; the journal is found in the survivor's bucket.
+    const other = path.join(work, 'other-machine-journal');
+    const r = await dr(['failover', '--resume', '--yes', '--json', '--journal-dir', other, ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = r.json();
+    assert.equal(res.id, 'fo-crash');
+    assert.equal(res.outcome, 'completed');
+    assert.equal(w.acts.ChangeResourceRecordSets, 1);
+    assert.equal(w.acts['stack:promote'], 1);
+    assert.equal(w.acts['stack:retention'], 1);
+    assert.ok(res.steps.some((s: { status: string }) => s.status === 'done-before'));
+    const again = await dr(['failover', '--resume', '--yes', ...base()]);
+    assert.equal(again.code, 2, 'nothing left to resume');
+    assert.match(again.stderr, /no unfinished failover/);
+  });
+
+  it('after a failover both stacks say secondary: the promoted stack is found from the config, so a rerun plans the way back', async () => {
+    w.down.add(A);
+    assert.equal((await dr(['failover', '--unplanned', '--yes', ...base()])).code, 0);
+    driver.stacks[P].outputs.role = { value: 'secondary', secret: false };
+    const r = await dr(['failover', '--planned', '--dry-run', '--json', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().from, B);
+    assert.equal(r.json().to, A);
+    assert.equal(PRIMARY_OUTPUTS.region, A);
+  });
+});
