@@ -5,7 +5,7 @@
 import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier, tierPrefix } from '../../lib/lifecycle';
 import { Manifest, parseManifest } from './manifest';
 import { manifestKeyFor, parseKey, ParsedKey } from './keys';
-import { NotFoundError, ObjectStore } from './ports';
+import { ObjectStore } from './ports';
 import type { Readable } from 'node:stream';
 
 /** One backup as seen in the bucket: data object and/or manifest. */
@@ -62,4 +62,3 @@ export async function readManifest(store: ObjectStore, dataKeyOrManifestKey: str
   return parseManifest(text, key);
 }
 
-export { NotFoundError };

@@ -10,8 +10,9 @@ import { OperationError } from '../core/errors';
 import { listBackups } from './catalog';
 import { backupId, manifestKeyFor } from './keys';
 import { Manifest, MANIFEST_FORMAT, retentionLabel, sizeReadable } from './manifest';
-import { Clock, ObjectStore } from './ports';
+import { ObjectStore } from './ports';
 import { planPrune, PrunePlan } from './retention';
+import { Clock } from '../core/clock';
 
 export type Log = (line: string) => void;
 const noop: Log = () => undefined;

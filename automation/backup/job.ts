@@ -16,8 +16,9 @@ import { stampOf } from './keys';
 import { backupPostgres, Log } from './postgres';
 import { backupRedis, backupRedisFromExport } from './redis';
 import { restoreTestAgeMetric } from './restore-metrics';
-import { BackupMetric, CacheExporter, CacheSnapshots, Clock, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, PublishedMetric, RedisTools } from './ports';
+import { BackupMetric, CacheExporter, CacheSnapshots, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, PublishedMetric, RedisTools } from './ports';
 import { RetentionCounts } from './retention';
+import { Clock } from '../core/clock';
 
 export interface JobEvent {
   service: BackupService;

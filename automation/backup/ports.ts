@@ -41,21 +41,6 @@ export interface ObjectStore {
   delete(keys: readonly string[]): Promise<void>;
 }
 
-export class NotFoundError extends Error {
-  constructor(readonly key: string) {
-    super(`object not found: ${key}`);
-    this.name = 'NotFoundError';
-  }
-}
-
-/** A database/cache URL could not be reached (connection refused, DNS, auth). Message must be redacted-safe. */
-export class UnreachableError extends Error {
-  constructor(readonly target: string, readonly reason: string) {
-    super(`cannot reach ${target}: ${reason}`);
-    this.name = 'UnreachableError';
-  }
-}
-
 /** A running producer process (pg_dump, redis-cli --rdb): its stdout, and a promise for its outcome. */
 export interface DumpProcess {
   stdout: Readable;
@@ -208,12 +193,6 @@ export interface Metrics {
 export interface Notifier {
   notify(subject: string, message: string): Promise<void>;
 }
-
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
 
 /** GET a health URL; resolves with the HTTP status (rejects on network error). */
 export type HealthProbe = (url: string, signal?: AbortSignal) => Promise<number>;

@@ -22,9 +22,11 @@ import { HashCounter } from './hashing';
 import { assertStoredSize, commitManifest, dataManifest, Log, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
 import { checksumHex, Manifest } from './manifest';
-import { Clock, DumpProcess, ObjectStore, PgTools, UnreachableError } from './ports';
+import { DumpProcess, ObjectStore, PgTools } from './ports';
 import { resolveFrom } from './resolve';
 import { DEFAULT_KEEP, PrunePlan, RetentionCounts } from './retention';
+import { Clock } from '../core/clock';
+import { UnreachableError } from '../core/errors';
 
 export type { Log } from './commit';
 const noop: Log = () => undefined;

@@ -19,9 +19,10 @@ import { redact } from '../core/redact';
 import { assertStoredSize, commitManifest, dataManifest, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
 import { Manifest } from './manifest';
-import { CacheExporter, Clock, DumpProcess, ObjectStore, RedisInfo, RedisTools } from './ports';
+import { CacheExporter, DumpProcess, ObjectStore, RedisInfo, RedisTools } from './ports';
 import { BackupResult, downloadVerified, Log, selectBackup, streamToStore, unreachable } from './postgres';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
+import { Clock } from '../core/clock';
 
 const noop: Log = () => undefined;
 export const KEY_SAMPLE_SIZE = 50;

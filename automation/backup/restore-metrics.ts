@@ -11,7 +11,8 @@
 import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { Manifest } from './manifest';
-import { Clock, Metrics, ObjectStore, RestoreTestMetric } from './ports';
+import { Metrics, ObjectStore, RestoreTestMetric } from './ports';
+import { Clock } from '../core/clock';
 
 /** Manifests read at once while looking for the newest successful test (a tier holds at most a few dozen). */
 const READ_CONCURRENCY = 8;

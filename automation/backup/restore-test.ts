@@ -21,9 +21,10 @@ import { redact } from '../core/redact';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest } from './manifest';
-import { Clock, Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases } from './ports';
+import { Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases } from './ports';
 import { publishRestoreTestMetrics } from './restore-metrics';
 import { Log, restorePostgres, selectBackup, TableComparison, unreachable } from './postgres';
+import { Clock } from '../core/clock';
 
 export const SCRATCH_PREFIX = 'dr_restore_test_';
 /** Scratch databases older than this are leftovers of a run that died (a Lambda timeout, a kill). */

@@ -15,9 +15,10 @@ import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
 import { checksumHex } from './manifest';
-import { Clock, HealthProbe, ObjectStore, PgTools, RedisTools } from './ports';
+import { HealthProbe, ObjectStore, PgTools, RedisTools } from './ports';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import { Clock } from '../core/clock';
 
 export interface CheckResult {
   name: string;

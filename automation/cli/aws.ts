@@ -14,7 +14,6 @@ import { S3Journal } from '../adapters/aws/s3-journal';
 import { automationDriver } from '../adapters/aws/automation-workspace';
 import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
 import type { SqlProbe } from '../adapters/aws/rds';
-import { errorText } from '../adapters/aws/retry';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { buildAwsTopology, BuiltTopology, defaultDirection, plainOutputs } from '../adapters/aws/topology';
 import { S3Store } from '../adapters/aws/s3-store';
@@ -23,11 +22,13 @@ import { redact } from '../core/redact';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './command';
 import { findResumable } from '../failover/journal';
-import type { Clock, FailoverMode, Incident } from '../failover/index';
+import type { FailoverMode, Incident } from '../failover/index';
 import type { ObjectStore } from '../backup/ports';
 import { AdminDriver, automationAdminDriver } from '../adapters/aws/stack-admin';
 import { awsStatusProbes } from '../adapters/aws/status-probes';
 import type { StatusProbes } from '../ops/status';
+import type { Clock } from '../core/clock';
+import { errorSummary } from '../core/errors';
 
 /** Everything the AWS command branches reach the outside world through. Tests override fields and restore them. */
 export interface AwsDeps {
@@ -117,7 +118,7 @@ export async function readStacksOnline(
       s = await driver.select(name);
     } catch (err) {
       throw new OperationError(
-        redact(`cannot select stack ${name} (${errorText(err)}): the Pulumi backend does not answer or the stack does not exist; plan offline from saved outputs with --outputs-dir DIR${opts.cacheDir ? ` (the last outputs read are in ${opts.cacheDir})` : ''}`),
+        redact(`cannot select stack ${name} (${errorSummary(err)}): the Pulumi backend does not answer or the stack does not exist; plan offline from saved outputs with --outputs-dir DIR${opts.cacheDir ? ` (the last outputs read are in ${opts.cacheDir})` : ''}`),
       );
     }
     stacks[key] = s;
@@ -125,7 +126,7 @@ export async function readStacksOnline(
       try {
         await s.refresh({ message: `dr: refresh ${name} before deciding`, onOutput: lineSplitter(`[${name} refresh]`, opts.log) });
       } catch (err) {
-        refreshFailed[name] = redact(errorText(err));
+        refreshFailed[name] = redact(errorSummary(err));
         opts.log(`refresh of ${name} failed (${refreshFailed[name]}); using its last recorded outputs`);
       }
     }
@@ -137,7 +138,7 @@ export async function readStacksOnline(
       fs.mkdirSync(opts.cacheDir, { recursive: true, mode: 0o700 });
       for (const key of ['primary', 'secondary'] as const) fs.writeFileSync(path.join(opts.cacheDir, `${key}.json`), JSON.stringify(outputs[key], null, 2) + '\n', { mode: 0o600 });
     } catch (err) {
-      opts.log(`could not cache the outputs in ${opts.cacheDir}: ${errorText(err)}`);
+      opts.log(`could not cache the outputs in ${opts.cacheDir}: ${errorSummary(err)}`);
     }
   }
   return { built, refreshFailed, stacks };
@@ -202,7 +203,7 @@ export async function findResumableAws(
       const hit = await findResumable(new S3Journal({ bucket: r.bucketName, s3: s3(r.region), local: new FileJournal(journalDir), log }));
       if (hit) return hit;
     } catch (err) {
-      log(`journal in s3://${r.bucketName} not readable: ${redact(errorText(err))}`);
+      log(`journal in s3://${r.bucketName} not readable: ${redact(errorSummary(err))}`);
     }
   }
   return undefined;

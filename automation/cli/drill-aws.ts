@@ -13,10 +13,10 @@ import type { FlagSpecs } from './args';
 import type { CommandContext } from './command';
 import { UsageError } from '../core/errors';
 import { redactValue } from '../core/redact';
-import { systemClock } from '../failover/ports';
 import { DrillReport, parseRestorePoint, scratchDrill } from '../ops/scratch-drill';
 import { productionScratchVerifier } from '../ops/scratch-verifier';
 import { AWS_STACK_FLAGS, awsDeps, pulumiProjectDir } from './aws';
+import { systemClock } from '../core/clock';
 
 export const AWS_DRILL_FLAGS: FlagSpecs = {
   stack: { type: 'string', description: 'AWS: run the quarterly restore drill on a throw-away scratch stack', choices: ['scratch'] },

@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './command';
 import { UsageError } from '../core/errors';
-import { systemClock } from '../failover/ports';
 import { loadTopology } from '../ops/offline-plan';
 import { awsStatus, formatAwsStatus } from '../ops/status';
 import { AWS_STACK_FLAGS, awsDeps, outputsCacheDir, pulumiProjectDir, readStacksOnline, stackNames } from './aws';
+import { systemClock } from '../core/clock';
 
 export const AWS_STATUS_FLAGS: FlagSpecs = {
   ...AWS_STACK_FLAGS,

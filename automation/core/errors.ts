@@ -1,16 +1,30 @@
 /**
- * The typed error family of the `dr` command. The CLI maps each class to one exit code in a single
- * place (`main.ts` through {@link exitCodeFor}); the engines throw these, never call `process.exit`.
+ * The typed error family of bot-platform-dr. Engines, adapters and operations throw these; the CLI maps each
+ * class to one exit code in a single place (`cli/run.ts` through {@link exitCodeFor}); nothing else decides an
+ * exit code. Every constructor takes an optional `cause` (the lower-level error), kept for `DR_DEBUG` output.
+ *
+ *   DrError               exit 1 unless a subclass says otherwise
+ *   ├── UsageError        exit 2: bad flags or arguments, or input naming something that does not exist
+ *   ├── RefusedError      exit 2: refused on purpose before anything was touched, because acting would be unsafe
+ *   ├── OperationError    exit 1: it ran and failed
+ *   │   ├── NotFoundError     an object (backup, manifest, journal) is not in the store
+ *   │   └── UnreachableError  a database, cache or endpoint did not answer (or refused the credentials)
+ *   └── VerificationError exit 1: a check ran and found the thing broken (checksum, missing backup, failed probe)
  */
+
+export interface DrErrorOptions {
+  /** The lower-level error this one explains. */
+  cause?: unknown;
+}
 
 /** Base of every error the CLI knows how to report. */
 export class DrError extends Error {
-  /** Process exit code for this error: 1 failure, 2 bad usage. */
+  /** Process exit code for this error: 1 failure, 2 bad usage or refusal. */
   readonly exitCode: number = 1;
   /** Optional machine-readable detail, printed under `--json`. */
   readonly detail?: Record<string, unknown>;
-  constructor(message: string, detail?: Record<string, unknown>) {
-    super(message);
+  constructor(message: string, detail?: Record<string, unknown>, options?: DrErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.detail = detail;
   }
@@ -32,7 +46,42 @@ export class OperationError extends DrError {}
 /** A verification ran and found the thing broken: checksum mismatch, missing backup, failed check (exit 1). */
 export class VerificationError extends DrError {}
 
+/** An object is not in the store (exit 1). */
+export class NotFoundError extends OperationError {
+  constructor(
+    readonly key: string,
+    options?: DrErrorOptions,
+  ) {
+    super(`object not found: ${key}`, undefined, options);
+  }
+}
+
+/** A database, cache or endpoint could not be reached (connection refused, DNS, auth). Message must be redacted-safe. */
+export class UnreachableError extends OperationError {
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    options?: DrErrorOptions,
+  ) {
+    super(`cannot reach ${target}: ${reason}`, undefined, options);
+  }
+}
+
 /** Exit code for anything thrown: DrError subclasses carry their own, anything else is a failure. */
 export function exitCodeFor(err: unknown): number {
   return err instanceof DrError ? err.exitCode : 1;
+}
+
+/** The message of anything thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One line of an error for logs and step details: `Name: message` for named (SDK) errors, no stack, no metadata. */
+export function errorSummary(err: unknown): string {
+  if (err instanceof Error) {
+    const name = err.name && err.name !== 'Error' && !err.message.startsWith(err.name) ? `${err.name}: ` : '';
+    return `${name}${err.message}`.split('\n')[0];
+  }
+  return String(err);
 }

@@ -7,11 +7,11 @@
  * write — converges without acting twice: it never promotes twice and never points DNS back.
  */
 
-import { DrError, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
+import { systemClock } from '../core/clock';
+import { DrError, errorText, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { findResumable, stepDone, summarize, JournalSummary } from './journal';
 import type { CallOptions, FailoverNotice, FailoverPorts, JournalEntry, ReplicationState, StepListener } from './ports';
-import { systemClock } from './ports';
 import { DEFAULT_LIMITS, FailoverLimits, FailoverPlan, PlanStep, Topology, Unavailable, planFailover, planToJson, regionOf } from './plan';
 import { FailoverMode, Incident, StepName, StepStatus, incidentMoves } from './steps';
 
@@ -628,9 +628,6 @@ export function describeLoss(l: EstimatedDataLoss): string {
   return `${parts.join(' / ')} (${l.basis}${l.observed_at ? `, observed ${l.observed_at}` : ''})`;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * An error that means "this process is dying right here" (the fakes' injected CrashError): the engine must not

@@ -8,7 +8,7 @@
 import { redact } from '../core/redact';
 import { readAll, stepDone } from './journal';
 import type { CallOptions, FailoverPorts, JournalPort } from './ports';
-import { systemClock } from './ports';
+import { systemClock } from '../core/clock';
 
 export interface GuardAction {
   tier: 'database' | 'cache';

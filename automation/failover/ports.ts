@@ -19,6 +19,7 @@
  * Regions are plain names (`a`/`b` locally, `eu-west-1`/`eu-central-1` on AWS) matching {@link RegionTopology.name}.
  */
 
+import type { Clock } from '../core/clock';
 import type { FailoverMode, Incident, StepName, StepStatus } from './steps';
 
 /**
@@ -275,30 +276,6 @@ export interface JournalPort {
   /** Human description of where it lives (path, bucket/key), for reports. */
   readonly location: string;
 }
-
-/** Time, injected so tests never sleep and never assert on wall time. */
-export interface Clock {
-  now(): Date;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = (): void => {
-        clearTimeout(t);
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
 
 /** Step progress as it happens: `running` before the check, then the final status. */
 export interface StepEvent {

@@ -32,11 +32,12 @@ import { LocalRedisTools } from '../adapters/tools/redis-tools';
 import { JobDeps, JobResult, runBackupJob } from '../backup/job';
 import { withDatabase } from '../adapters/tools/pg-tools';
 import { isService, isTier, tierFor } from '../backup/keys';
-import { systemClock, Clock, PublishedMetric } from '../backup/ports';
+import { PublishedMetric } from '../backup/ports';
 import { publishRestoreTestMetrics } from '../backup/restore-metrics';
 import { RestoreTestResult, verifyRestore } from '../backup/restore-test';
 import { validateKeep } from '../backup/retention';
 import { redact, registerSecret } from '../core/redact';
+import { Clock, systemClock } from '../core/clock';
 
 export interface AwsClients {
   secrets: SecretsManagerClient;

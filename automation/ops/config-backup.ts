@@ -17,9 +17,10 @@ import { UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { readText } from '../backup/catalog';
 import { parseStamp, stampOf } from '../backup/keys';
-import { NotFoundError, ObjectStore } from '../backup/ports';
-import { errorText } from '../adapters/aws/retry';
+import { ObjectStore } from '../backup/ports';
 import { AdminDriver } from '../adapters/aws/stack-admin';
+import { NotFoundError } from '../core/errors';
+import { errorSummary } from '../core/errors';
 
 export const CONFIG_MANIFEST_FORMAT = 1;
 export const STATE_FILE = 'state.json';
@@ -115,8 +116,8 @@ export async function backupConfig(o: { driver: AdminDriver; stacks: string[]; s
         log(`[${name}] ${store.location}/${prefix} (${files.length} file(s) + manifest)`);
       } catch (err) {
         result.ok = false;
-        entry.locations.push({ location: `${where} ${store.location}`, ok: false, error: redact(errorText(err)) });
-        log(`[${name}] FAILED to write to ${store.location}: ${errorText(err)}`);
+        entry.locations.push({ location: `${where} ${store.location}`, ok: false, error: redact(errorSummary(err)) });
+        log(`[${name}] FAILED to write to ${store.location}: ${errorSummary(err)}`);
       }
     }
     result.stacks.push(entry);

@@ -15,10 +15,10 @@
  */
 import { OperationError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
-import type { Clock } from '../failover/ports';
-import { systemClock } from '../failover/ports';
-import { errorText, isConcurrentUpdate, STACK_RETRY, withRetry } from '../adapters/aws/retry';
+import { isConcurrentUpdate, STACK_RETRY, withRetry } from '../adapters/aws/retry';
 import { AdminDriver, AdminStack, ChangeSummary, describeChanges, isNoChange } from '../adapters/aws/stack-admin';
+import { systemClock, type Clock } from '../core/clock';
+import { errorSummary } from '../core/errors';
 
 export const REPLICATE_KEY = 'bot-platform-dr:backup.replicateToPeer';
 /**
@@ -98,7 +98,7 @@ export async function deploy(o: DeployOptions): Promise<DeployReport> {
   // A dry run never creates a stack: it must exist already.
   const open = (name: string) =>
     (o.dryRun ? o.driver.select(name) : o.driver.selectOrCreate(name)).catch((err: unknown) => {
-      throw new OperationError(`cannot ${o.dryRun ? 'select' : 'select or create'} stack ${name}: ${redact(errorText(err))}${o.dryRun ? ' (a dry run creates no stack: run `dr deploy` without --dry-run on a fresh account)' : ''}`);
+      throw new OperationError(`cannot ${o.dryRun ? 'select' : 'select or create'} stack ${name}: ${redact(errorSummary(err))}${o.dryRun ? ' (a dry run creates no stack: run `dr deploy` without --dry-run on a fresh account)' : ''}`);
     });
   const primary = await open(stacks.primary);
   const secondary = await open(stacks.secondary);
@@ -142,13 +142,13 @@ export async function deploy(o: DeployOptions): Promise<DeployReport> {
       o.onStep?.(step);
     } catch (err) {
       if (o.dryRun && steps.some((s) => s.outcome === 'would-up' || s.outcome === 'blocked')) {
-        const step: DeployStep = { n, stack: stack.name, outcome: 'blocked', changes: {}, reason: `cannot preview until the earlier steps are applied: ${redact(errorText(err))}`, duration_ms: clock.now().getTime() - t0 };
+        const step: DeployStep = { n, stack: stack.name, outcome: 'blocked', changes: {}, reason: `cannot preview until the earlier steps are applied: ${redact(errorSummary(err))}`, duration_ms: clock.now().getTime() - t0 };
         steps.push(step);
         o.onStep?.(step);
         return;
       }
       const done = steps.map((s) => `step ${s.n} ${s.stack}: ${s.outcome}`).join('; ') || 'nothing';
-      throw new OperationError(`deploy step ${n}/3 (${stack.name}: ${reason}) failed: ${redact(errorText(err))}. Done so far: ${done}. Fix the cause and rerun \`dr deploy\`: finished steps are not applied again.`, {
+      throw new OperationError(`deploy step ${n}/3 (${stack.name}: ${reason}) failed: ${redact(errorSummary(err))}. Done so far: ${done}. Fix the cause and rerun \`dr deploy\`: finished steps are not applied again.`, {
         failed_step: n,
         stack: stack.name,
         steps,

@@ -26,13 +26,13 @@ import {
 } from '@aws-sdk/client-rds';
 import { OperationError, RefusedError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
-import { errorText, isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
+import { isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsRegion, peerOf, type BuiltTopology } from '../adapters/aws/topology';
-import type { Clock } from '../failover/ports';
-import { systemClock } from '../failover/ports';
 import type { FailoverResult } from '../failover/engine';
 import type { LagReading } from './status';
+import { systemClock, type Clock } from '../core/clock';
+import { errorSummary } from '../core/errors';
 
 const NS = 'bot-platform-dr';
 export const FAILBACK_CONFIG = {
@@ -131,7 +131,7 @@ export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackRes
       steps.push(e);
       o.onStep?.(e);
     } catch (err) {
-      const e: FailbackStepEvent = { step: name, status: 'failed', duration_ms: clock.now().getTime() - t0, detail: redact(errorText(err)) };
+      const e: FailbackStepEvent = { step: name, status: 'failed', duration_ms: clock.now().getTime() - t0, detail: redact(errorSummary(err)) };
       steps.push(e);
       o.onStep?.(e);
       throw err;

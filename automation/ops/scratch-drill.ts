@@ -15,11 +15,10 @@ import { redact } from '../core/redact';
 import type { CheckResult } from '../backup/verify';
 import type { ObjectStore } from '../backup/ports';
 import { stampOf } from '../backup/keys';
-import { errorText } from '../adapters/aws/retry';
 import { plainOutputs } from '../adapters/aws/topology';
-import type { Clock } from '../failover/ports';
-import { systemClock } from '../failover/ports';
 import { AdminDriver } from '../adapters/aws/stack-admin';
+import { systemClock, type Clock } from '../core/clock';
+import { errorSummary } from '../core/errors';
 
 export const DRILL_PREFIX = 'drills/';
 const NS = 'bot-platform-dr';
@@ -153,7 +152,7 @@ export async function scratchDrill(o: ScratchDrillOptions): Promise<DrillReport>
     report.verify = { ok: checks.length > 0 && passed === checks.length, passed, failed: checks.length - passed, checks };
     if (checks.length === 0) report.error = 'the verifier ran no check';
   } catch (err) {
-    report.error = redact(errorText(err));
+    report.error = redact(errorSummary(err));
     log(`drill failed: ${report.error}`);
   } finally {
     if (created) {
@@ -165,7 +164,7 @@ export async function scratchDrill(o: ScratchDrillOptions): Promise<DrillReport>
         report.destroyed = true;
         log(`scratch stack ${scratchName} destroyed and removed`);
       } catch (err) {
-        report.destroy_error = `${redact(errorText(err))} — destroy it by hand: pulumi destroy -s ${scratchName} && pulumi stack rm -s ${scratchName}`;
+        report.destroy_error = `${redact(errorSummary(err))} — destroy it by hand: pulumi destroy -s ${scratchName} && pulumi stack rm -s ${scratchName}`;
         log(`DESTROY FAILED: ${report.destroy_error}`);
       }
     }
@@ -176,7 +175,7 @@ export async function scratchDrill(o: ScratchDrillOptions): Promise<DrillReport>
       await o.reportStore(region, bucket).put(key, JSON.stringify(report, null, 2), 'application/json');
       report.report_key = `s3://${bucket}/${key}`;
     } catch (err) {
-      report.error = [report.error, `report not stored in s3://${bucket}/${key}: ${redact(errorText(err))}`].filter(Boolean).join('; ');
+      report.error = [report.error, `report not stored in s3://${bucket}/${key}: ${redact(errorSummary(err))}`].filter(Boolean).join('; ');
       report.ok = false;
     }
   }

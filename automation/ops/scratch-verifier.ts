@@ -11,12 +11,14 @@
  * A verifier that cannot read the credentials reports that as a FAILED check rather than returning nothing.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { errorText, withRetry, isThrottling, AWS_RETRY } from '../adapters/aws/retry';
+import { withRetry, isThrottling, AWS_RETRY } from '../adapters/aws/retry';
 import { registerSecret, redact } from '../core/redact';
 import { listBackups, readManifest } from '../backup/catalog';
-import type { Clock, HealthProbe, ObjectStore, PgTools, RedisTools } from '../backup/ports';
+import type { HealthProbe, ObjectStore, PgTools, RedisTools } from '../backup/ports';
 import { verify, CheckResult } from '../backup/verify';
 import type { ScratchTarget, ScratchVerifier } from './scratch-drill';
+import type { Clock } from '../core/clock';
+import { errorSummary } from '../core/errors';
 
 export interface ScratchVerifierDeps {
   secretsManager: (region: string) => SecretsManagerClient;
@@ -94,7 +96,7 @@ export function productionScratchVerifier(deps: ScratchVerifierDeps): ScratchVer
       registerSecret(url);
       opts.log(`verify --full against ${target.dbEndpoint}/${database} (sslmode=${deps.sslmode ?? 'require'}) with the manifests in s3://${target.sourceBucket}`);
     } catch (err) {
-      return failed('database credentials', `reading ${target.dbSecretArn} in ${target.region}: ${errorText(err)}`);
+      return failed('database credentials', `reading ${target.dbSecretArn} in ${target.region}: ${errorSummary(err)}`);
     }
     let redisUrl: string | undefined;
     if (target.cacheEndpoint && target.cacheAuthSecretArn) {
@@ -106,7 +108,7 @@ export function productionScratchVerifier(deps: ScratchVerifierDeps): ScratchVer
         redisUrl = `rediss://:${encodeURIComponent(token)}@${host}:${port}`;
         registerSecret(redisUrl);
       } catch (err) {
-        opts.log(`cache auth token ${target.cacheAuthSecretArn} not readable (${redact(errorText(err))}); the cache is not checked`);
+        opts.log(`cache auth token ${target.cacheAuthSecretArn} not readable (${redact(errorSummary(err))}); the cache is not checked`);
       }
     }
     return verify({

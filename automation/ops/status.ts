@@ -11,9 +11,9 @@ import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from '../../
 import { redact } from '../core/redact';
 import { listBackups } from '../backup/catalog';
 import { ObjectStore } from '../backup/ports';
-import { errorText } from '../adapters/aws/retry';
 import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology';
 import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
+import { errorSummary } from '../core/errors';
 
 export interface HealthCheckState {
   status: 'healthy' | 'unhealthy' | 'unknown';
@@ -66,7 +66,7 @@ export interface AwsStatusOptions {
   rto?: RtoInputs;
 }
 
-const msg = (err: unknown) => redact(errorText(err));
+const msg = (err: unknown) => redact(errorSummary(err));
 
 async function regionStatus(r: AwsRegionTopology, o: AwsStatusOptions): Promise<RegionStatus> {
   const s: RegionStatus = {

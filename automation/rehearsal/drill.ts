@@ -29,7 +29,6 @@ import { LocalRedisTools } from '../adapters/tools/redis-tools';
 import { RedisServer } from '../adapters/tools/redis-server';
 import { backupPostgres, restorePostgres } from '../backup/postgres';
 import { backupRedis, restoreRedis } from '../backup/redis';
-import { systemClock as backupClock } from '../backup/ports';
 import type { ObjectStore } from '../backup/ports';
 import { redact } from '../core/redact';
 import { incidentMoves, runFailover } from '../failover/index';
@@ -40,6 +39,7 @@ import { runMonitor, MonitorOutcome } from './monitor';
 import { writeReport } from './report';
 import type { LocalState } from '../adapters/rehearsal/state';
 import { seedBotData, TrafficSimulator } from './traffic';
+import { systemClock as backupClock } from '../core/clock';
 
 export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned'] as const;
 export type Scenario = (typeof SCENARIOS)[number];

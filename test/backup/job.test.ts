@@ -4,6 +4,7 @@ import { runBackupJob } from '../../automation/backup/job';
 import { BackupMetric, DumpProcess, PgSnapshotSession, PgTools } from '../../automation/backup/ports';
 import { DEFAULT_KEEP } from '../../automation/backup/retention';
 import { MemoryStore } from '../helpers/memory-store';
+import { fixedClock } from '../../automation/core/clock';
 
 /** PgTools whose "pg_dump" emits `size` bytes; enough for the job's control flow (no server). */
 function fakePg(size: () => number): PgTools {
@@ -30,7 +31,7 @@ describe('backup job: suspiciously small backups alert', () => {
     const metrics: BackupMetric[][] = [];
     const deps = {
       store,
-      clock: { now: () => new Date(t) },
+      clock: fixedClock(() => new Date(t)),
       keep: DEFAULT_KEEP,
       metrics: { publish: async (m: readonly BackupMetric[]) => void metrics.push([...m]) },
       notifier: { notify: async (s: string, m: string) => void alerts.push([s, m]) },
@@ -81,7 +82,7 @@ describe('backup engine: dump and row counts fail together, promptly', () => {
       },
     };
     await assert.rejects(
-      () => backupPostgres({ url: 'postgresql://u:p@db/bot', tier: 'daily', store, tools, clock: { now: () => new Date('2025-01-06T03:00:00Z') } }),
+      () => backupPostgres({ url: 'postgresql://u:p@db/bot', tier: 'daily', store, tools, clock: fixedClock(() => new Date('2025-01-06T03:00:00Z')) }),
       (e: unknown) => e instanceof OperationError && /no backup was recorded: pg_dump exited with 1: permission denied for table secrets/.test(e.message),
     );
     assert.equal(cancelled, 1);
@@ -119,7 +120,7 @@ describe('backup engine: ElastiCache export copy', () => {
         return { key: `${prefix}${name}-0001.rdb` };
       },
     };
-    const res = await backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter, snapshotName: 'bot-dr-daily-20250106-030000', exportPrefix: 'redis/exports/', clock: { now: () => now } });
+    const res = await backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter, snapshotName: 'bot-dr-daily-20250106-030000', exportPrefix: 'redis/exports/', clock: fixedClock(() => now) });
     assert.equal(res.manifest.key, 'redis/daily/backup_20250106_030000.rdb');
     assert.equal(res.manifest.checksum, `sha256:${createHash('sha256').update(rdb).digest('hex')}`);
     assert.equal(res.manifest.size_bytes, rdb.length);
@@ -131,7 +132,7 @@ describe('backup engine: ElastiCache export copy', () => {
     const failing = { exportSnapshot: async () => Promise.reject(new Error('ElastiCache has not been granted WRITE permissions on the S3 bucket')) };
     const later = new Date('2025-01-07T03:00:00Z');
     await assert.rejects(
-      () => backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter: failing, snapshotName: 'bot-dr-daily-20250107-030000', exportPrefix: 'redis/exports/', clock: { now: () => later } }),
+      () => backupRedisFromExport({ url: 'rediss://cache:6379', tier: 'daily', store, tools, exporter: failing, snapshotName: 'bot-dr-daily-20250107-030000', exportPrefix: 'redis/exports/', clock: fixedClock(() => later) }),
       (e: unknown) => e instanceof OperationError && /no backup was recorded: ElastiCache has not been granted WRITE/.test(e.message),
     );
     assert.equal([...store.objects.keys()].filter((k) => k.includes('20250107')).length, 0);

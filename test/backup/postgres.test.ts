@@ -11,6 +11,7 @@ import { backupPostgres } from '../../automation/backup/postgres';
 import { OperationError } from '../../automation/core/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3, useTempDir } from '../helpers/services';
+import { fixedClock } from '../../automation/core/clock';
 
 const SCHEMA = `
   CREATE TYPE mood AS ENUM ('happy', 'sad', 'ünïcode');
@@ -128,7 +129,7 @@ describe('backup & restore: PostgreSQL @integration', function () {
     const store = new S3Store({ bucket: 'dr-backups', env: s3.server.env });
     const before = await store.list('postgresql/weekly/');
     await assert.rejects(
-      () => backupPostgres({ url: sourceUrl, tier: 'weekly', store, tools: new LocalPgTools({ pgDump: wrapper }), clock: { now: () => new Date() } }),
+      () => backupPostgres({ url: sourceUrl, tier: 'weekly', store, tools: new LocalPgTools({ pgDump: wrapper }), clock: fixedClock(() => new Date()) }),
       (e: unknown) => e instanceof OperationError && /no backup was recorded.*simulated crash/s.test(e.message),
     );
     assert.deepEqual(await store.list('postgresql/weekly/'), before);

@@ -23,6 +23,7 @@ import { VerificationError } from '../../automation/core/errors';
 import { runEvent } from '../../automation/lambda/handler';
 import { MemoryStore } from '../helpers/memory-store';
 import { lambdaClients } from '../helpers/lambda-clients';
+import { fixedClock, type Clock } from '../../automation/core/clock';
 
 const DAY = 86_400_000;
 const SERVICE_ONLY = [{ Name: 'Service', Value: RESTORE_TEST_SERVICE }];
@@ -97,10 +98,10 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
   afterEach(() => cw.restore());
 
   /** A store with one daily PostgreSQL backup taken at `t0` by the real job (manifest, data, row counts). */
-  async function seeded(t0: number): Promise<{ store: MemoryStore; key: string; clock: { now: () => Date }; set: (t: number) => void }> {
+  async function seeded(t0: number): Promise<{ store: MemoryStore; key: string; clock: Clock; set: (t: number) => void }> {
     const store = new MemoryStore();
     let t = t0;
-    const clock = { now: () => new Date(t) };
+    const clock = fixedClock(() => new Date(t));
     store.now = clock.now;
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: 'eu-west-1' }), undefined, clock.now);
     const res = await runBackupJob({ service: 'postgresql', tier: 'daily' }, { store, clock, keep: DEFAULT_KEEP, metrics, log: () => undefined, pg: { url: 'postgresql://u:p@db/bot', tools: fakePg() }, where: 'eu-west-1' });

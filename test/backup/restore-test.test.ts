@@ -10,6 +10,7 @@ import { checkRestorability } from '../../automation/backup/check';
 import { OperationError, UsageError, VerificationError } from '../../automation/core/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3 } from '../helpers/services';
+import { fixedClock } from '../../automation/core/clock';
 
 const base: Manifest = {
   format: 1,
@@ -80,7 +81,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
   let env: Record<string, string>;
   let sourceUrl: string;
   const tools = new LocalPgTools();
-  const clock = { now: () => new Date() };
+  const clock = fixedClock(() => new Date());
 
   before(async () => {
     await pg.cluster.createDatabase('app');

@@ -18,10 +18,10 @@ import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSe
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { Clock } from '../../automation/failover/ports';
 import type { AwsClientFactories } from '../../automation/adapters/aws';
 import { StackBusyError } from '../../automation/adapters/aws/retry';
 import type { StackDriver, StackLike, StackUpdateSummary } from '../../automation/adapters/aws/stacks';
+import type { Clock } from '../../automation/core/clock';
 
 export const A = 'us-east-1';
 export const B = 'us-west-2';

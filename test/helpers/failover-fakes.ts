@@ -8,26 +8,10 @@
  * {@link FakeWorld.recover} is called, so the engine's error handling cannot sneak in a journal write.
  */
 
-import type {
-  CachePort,
-  Clock,
-  DataRole,
-  DatabasePort,
-  DnsPort,
-  FailoverNotice,
-  FailoverPorts,
-  JournalEntry,
-  JournalPort,
-  JournalRead,
-  NotifierPort,
-  NotifyReport,
-  ReplicationState,
-  Retarget,
-  SecretsPort,
-  StacksPort,
-} from '../../automation/failover/ports';
+import type { CachePort, DataRole, DatabasePort, DnsPort, FailoverNotice, FailoverPorts, JournalEntry, JournalPort, JournalRead, NotifierPort, NotifyReport, ReplicationState, Retarget, SecretsPort, StacksPort } from '../../automation/failover/ports';
 import { compareLsn, formatLsn, parseLsn } from '../../automation/failover/lsn';
 import type { Topology } from '../../automation/failover/plan';
+import type { Clock } from '../../automation/core/clock';
 
 /** Thrown by the fakes to simulate `dr` dying at that exact point. */
 export class CrashError extends Error {

@@ -3,7 +3,8 @@
  * key, a lastModified per key (from `now`, or set by the test), and failure injection (`failPuts`).
  */
 import { Readable } from 'node:stream';
-import { NotFoundError, ObjectInfo, ObjectStore } from '../../automation/backup/ports';
+import { ObjectInfo, ObjectStore } from '../../automation/backup/ports';
+import { NotFoundError } from '../../automation/core/errors';
 
 export class MemoryStore implements ObjectStore {
   readonly objects = new Map<string, Buffer>();

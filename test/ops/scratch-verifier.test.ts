@@ -22,6 +22,7 @@ import type { CheckResult } from '../../automation/backup/verify';
 import { dr } from '../helpers/cli';
 import { useS3, usePostgres, useTempDir } from '../helpers/services';
 import { FakeWorld, Program } from '../helpers/fake-stacks';
+import { fixedClock } from '../../automation/core/clock';
 
 const BUCKET = 'drill-source-bucket';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-scratch-AbC123';
@@ -77,7 +78,7 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
       pg: new LocalPgTools(),
       redis: new LocalRedisTools(),
       health: httpHealthProbe,
-      clock: { now: () => new Date() },
+      clock: fixedClock(() => new Date()),
       onCheck: (c) => seen.push(c),
     });
   const target = () => ({ region: REGION, dbIdentifier: 'botdr-use1-pg-scratch', dbEndpoint: endpoint, dbSecretArn: SECRET_ARN, sourceBucket: BUCKET });

@@ -24,10 +24,11 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CachePort, CallOptions, Clock, DataRole } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import type { CachePort, CallOptions, DataRole } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { AwsTopology, awsRegion } from './topology';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 export interface ElastiCacheOptions {
   topology: AwsTopology;
@@ -122,7 +123,7 @@ export class ElastiCacheGlobal implements CachePort {
         const name = (err as { name?: string }).name ?? '';
         if (opts?.planned || !/InvalidGlobalReplicationGroupState/.test(name)) throw err;
         // Unplanned, the old primary region is gone: leave the global datastore as a standalone primary.
-        opts?.log?.(redact(`cache: failover refused (${errorText(err)}); the old primary is gone: disassociating ${id} from ${gid} so it stands alone as primary`));
+        opts?.log?.(redact(`cache: failover refused (${errorSummary(err)}); the old primary is gone: disassociating ${id} from ${gid} so it stands alone as primary`));
         await this.call(
           `ElastiCache DisassociateGlobalReplicationGroup ${gid} ${id}`,
           () => this.o.elasticache(region).send(new DisassociateGlobalReplicationGroupCommand({ GlobalReplicationGroupId: gid, ReplicationGroupId: id, ReplicationGroupRegion: region })),

@@ -12,7 +12,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Clock, FailoverPorts } from '../../failover/ports';
+import type { FailoverPorts } from '../../failover/ports';
 import { FileJournal } from '../tools/file-journal';
 import { ElastiCacheGlobal } from './elasticache';
 import { RdsDatabase, SqlProbe } from './rds';
@@ -23,6 +23,7 @@ import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
+import type { Clock } from '../../core/clock';
 
 export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';

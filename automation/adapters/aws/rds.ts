@@ -25,11 +25,12 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import { OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
 import { compareLsn, lsnDiffBytes } from '../../failover/lsn';
-import type { CallOptions, Clock, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import type { CallOptions, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { SecurityGroupFence } from './sg-fence';
 import { AwsTopology, awsRegion } from './topology';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 /** SQL reach into the databases (optional: RDS usually sits in private subnets the operator cannot reach). */
 export interface SqlProbe {
@@ -92,7 +93,7 @@ export class RdsDatabase implements DatabasePort {
       return inst;
     } catch (err) {
       if (isUnreachable(err)) {
-        opts?.log?.(`RDS in ${region} does not answer: ${errorText(err)}`);
+        opts?.log?.(`RDS in ${region} does not answer: ${errorSummary(err)}`);
         return undefined;
       }
       if ((err as { name?: string }).name === 'DBInstanceNotFoundFault') throw new OperationError(`RDS instance ${id} does not exist in ${region}`);
@@ -273,7 +274,7 @@ export class RdsDatabase implements DatabasePort {
       } catch (err) {
         // An interrupt, or the process dying (the test fakes' CrashError), is not "the update cannot run".
         if (opts?.signal?.aborted || (err as { name?: string }).name === 'CrashError') throw err;
-        opts?.log?.(redact(`the stack update could not promote ${id} (${errorText(err)}); falling back to RDS PromoteReadReplica`));
+        opts?.log?.(redact(`the stack update could not promote ${id} (${errorSummary(err)}); falling back to RDS PromoteReadReplica`));
       }
       inst = await this.describe(region, opts);
       if (!inst) throw new OperationError(`cannot promote ${id}: RDS in ${region} does not answer`);

@@ -8,9 +8,9 @@
  * reset, socket/request timeouts. Those are NOT retried here: the adapters turn them into `unreachable` roles or
  * clear errors, because during a regional outage retrying only delays the failover.
  */
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
-import type { Clock } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
 
 export interface RetryOptions {
   /** Total attempts including the first (≥ 1). */
@@ -85,15 +85,6 @@ export function isUnreachable(err: unknown, depth = 0): boolean {
   return isUnreachable(e.cause, depth + 1);
 }
 
-/** One-line text of an error, without stack or SDK metadata. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const e = err as AwsLikeError;
-    const name = e.name && e.name !== 'Error' && !err.message.startsWith(e.name) ? `${e.name}: ` : '';
-    return `${name}${err.message}`.split('\n')[0];
-  }
-  return String(err);
-}
 
 /**
  * Run `fn` until it succeeds, a non-retryable error is thrown, or `attempts` are used up (the last error is
@@ -109,11 +100,11 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       if (attempt >= attempts || !opts.retryable(err)) {
-        if (attempt > 1) opts.log?.(`${opts.what}: giving up after ${attempt} attempt(s): ${errorText(err)}`);
+        if (attempt > 1) opts.log?.(`${opts.what}: giving up after ${attempt} attempt(s): ${errorSummary(err)}`);
         throw err;
       }
       const wait = Math.min(delay, opts.maxDelayMs);
-      opts.log?.(`${opts.what}: ${errorText(err)}; retry ${attempt}/${attempts - 1} in ${Math.round(wait / 100) / 10}s`);
+      opts.log?.(`${opts.what}: ${errorSummary(err)}; retry ${attempt}/${attempts - 1} in ${Math.round(wait / 100) / 10}s`);
       await clock.sleep(wait, opts.signal);
       delay = Math.min(delay * 2, opts.maxDelayMs);
     }

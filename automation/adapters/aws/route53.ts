@@ -20,10 +20,11 @@
 import { Change, ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, Clock, DnsPort } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import type { CallOptions, DnsPort } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { AwsTopology, norm } from './topology';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 export const ROUTE53_CONTROL_PLANE_REGION = 'us-east-1';
 
@@ -54,7 +55,7 @@ export class Route53Failover implements DnsPort {
     } catch (err) {
       if (isUnreachable(err)) {
         throw new OperationError(
-          `${what}: the Route 53 control plane (${ROUTE53_CONTROL_PLANE_REGION}) does not answer (${errorText(err)}). The health-check failover still moves traffic on its own once ${'the old region'}'s check fails; rerun to force the switch when Route 53 answers`,
+          `${what}: the Route 53 control plane (${ROUTE53_CONTROL_PLANE_REGION}) does not answer (${errorSummary(err)}). The health-check failover still moves traffic on its own once ${'the old region'}'s check fails; rerun to force the switch when Route 53 answers`,
         );
       }
       throw err;

@@ -15,7 +15,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { redact } from '../../core/redact';
 import type { JournalEntry, JournalPort, JournalRead } from '../../failover/ports';
 import { FileJournal } from '../tools/file-journal';
-import { errorText } from './retry';
+import { errorSummary } from '../../core/errors';
 
 export const JOURNAL_PREFIX = 'failover/journal/';
 
@@ -56,7 +56,7 @@ export class S3Journal implements JournalPort {
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return { entries: [], damage: [] };
-      this.o.log?.(redact(`journal: s3://${this.o.bucket}/${this.key(id)} unreadable (${errorText(err)}); using the local copy`));
+      this.o.log?.(redact(`journal: s3://${this.o.bucket}/${this.key(id)} unreadable (${errorSummary(err)}); using the local copy`));
       return undefined;
     }
     try {
@@ -75,7 +75,7 @@ export class S3Journal implements JournalPort {
       this.remoteBehind.delete(id);
     } catch (err) {
       this.remoteBehind.add(id);
-      this.o.log?.(redact(`journal: could not write s3://${this.o.bucket}/${this.key(id)} (${errorText(err)}); the local copy is complete, the next entry retries`));
+      this.o.log?.(redact(`journal: could not write s3://${this.o.bucket}/${this.key(id)} (${errorSummary(err)}); the local copy is complete, the next entry retries`));
     }
   }
 
@@ -116,7 +116,7 @@ export class S3Journal implements JournalPort {
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
-      this.o.log?.(redact(`journal: cannot list s3://${this.o.bucket}/${JOURNAL_PREFIX} (${errorText(err)}); local journals only`));
+      this.o.log?.(redact(`journal: cannot list s3://${this.o.bucket}/${JOURNAL_PREFIX} (${errorSummary(err)}); local journals only`));
     }
     const withTime = await Promise.all(
       [...ids].map(async (id) => {

@@ -16,7 +16,8 @@ import {
   S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { NotFoundError, ObjectInfo, ObjectStore } from '../../backup/ports';
+import { ObjectInfo, ObjectStore } from '../../backup/ports';
+import { NotFoundError } from '../../core/errors';
 
 export interface S3StoreOptions {
   bucket: string;

@@ -10,9 +10,10 @@
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, Clock, SecretsPort } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import type { CallOptions, SecretsPort } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 export interface SecretsOptions {
   secretsManager: (region: string) => SecretsManagerClient;
@@ -36,7 +37,7 @@ export class SecretsManagerReplicas implements SecretsPort {
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'ResourceNotFoundException') throw new OperationError(`${what}: the secret does not exist in ${region} (was it replicated there?)`);
-      if (isUnreachable(err)) throw new OperationError(`${what}: Secrets Manager in ${region} does not answer (${errorText(err)})`);
+      if (isUnreachable(err)) throw new OperationError(`${what}: Secrets Manager in ${region} does not answer (${errorSummary(err)})`);
       throw err;
     }
   }

@@ -27,9 +27,10 @@
 import { DBInstance, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, Clock } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, isUnreachable, withRetry } from './retry';
+import type { CallOptions } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 /** What the fence needs about one region's database (from its stack outputs). */
 export interface DbFenceGroups {
@@ -93,7 +94,7 @@ export class SecurityGroupFence {
     try {
       return await withRetry(fn, { ...this.retry, retryable: isThrottling, clock: this.clock, signal: opts?.signal, log: opts?.log && ((l) => opts.log!(redact(l))), what });
     } catch (err) {
-      if (isUnreachable(err)) throw new OperationError(`${what}: RDS in ${region} does not answer (${errorText(err)})`);
+      if (isUnreachable(err)) throw new OperationError(`${what}: RDS in ${region} does not answer (${errorSummary(err)})`);
       throw err;
     }
   }

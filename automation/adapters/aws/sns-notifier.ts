@@ -5,10 +5,11 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
-import type { CallOptions, Clock, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
-import { AWS_RETRY, errorText, isThrottling, withRetry } from './retry';
+import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/ports';
+import { AWS_RETRY, isThrottling, withRetry } from './retry';
 import { arnRegion } from './topology';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 export interface SnsNotifierOptions {
   /** Topic ARNs (one per region). */
@@ -60,7 +61,7 @@ export class SnsNotifier implements NotifierPort {
           });
           report.delivered.push(topic);
         } catch (err) {
-          report.failed.push({ target: topic, error: redact(errorText(err)) });
+          report.failed.push({ target: topic, error: redact(errorSummary(err)) });
         }
       }),
     );

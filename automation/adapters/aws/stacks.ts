@@ -22,10 +22,11 @@
 
 import { OperationError, UsageError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, Clock, Retarget, StacksPort } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
+import type { CallOptions, Retarget, StacksPort } from '../../failover/ports';
 import { incidentMoves } from '../../failover/steps';
-import { STACK_RETRY, errorText, isConcurrentUpdate, withRetry } from './retry';
+import { STACK_RETRY, isConcurrentUpdate, withRetry } from './retry';
+import { systemClock, type Clock } from '../../core/clock';
+import { errorSummary } from '../../core/errors';
 
 export const PROJECT_NS = 'bot-platform-dr';
 export const CONFIG_KEYS = {
@@ -298,7 +299,7 @@ export async function probeStacks(driver: StackDriver, stacks: { survivor: strin
     return undefined;
   } catch (err) {
     return redact(
-      `the Pulumi backend does not answer for ${stacks.survivor} (${errorText(err)}): the stacks are NOT re-targeted by this failover. Before any \`pulumi up\`, set ${CONFIG_KEYS.promoted}=true on ${stacks.survivor} and ${CONFIG_KEYS.role}=secondary, ${CONFIG_KEYS.promoted}=false on ${stacks.lost} (or rerun the failover once the backend answers)`,
+      `the Pulumi backend does not answer for ${stacks.survivor} (${errorSummary(err)}): the stacks are NOT re-targeted by this failover. Before any \`pulumi up\`, set ${CONFIG_KEYS.promoted}=true on ${stacks.survivor} and ${CONFIG_KEYS.role}=secondary, ${CONFIG_KEYS.promoted}=false on ${stacks.lost} (or rerun the failover once the backend answers)`,
     );
   }
 }
@@ -309,4 +310,4 @@ function describe(set: Record<string, string>): string {
     .join(', ');
 }
 
-export { errorText };
+export { errorSummary };

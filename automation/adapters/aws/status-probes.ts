@@ -7,9 +7,8 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Store } from './s3-store';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
-import type { Clock } from '../../failover/ports';
-import { systemClock } from '../../failover/ports';
 import type { HealthCheckState, LagReading, StatusProbes } from '../../ops/status';
+import { systemClock, type Clock } from '../../core/clock';
 
 /** Route 53 considers an endpoint healthy when more than 18% of its checkers report it healthy. */
 export const ROUTE53_HEALTHY_FRACTION = 0.18;

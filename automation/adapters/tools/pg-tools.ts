@@ -5,10 +5,11 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { redact } from '../../core/redact';
-import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases, UnreachableError } from '../../backup/ports';
+import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases } from '../../backup/ports';
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';
+import { UnreachableError } from '../../core/errors';
 
 export interface LocalPgToolsOptions {
   /** Override binaries (tests use a failing pg_dump wrapper). */

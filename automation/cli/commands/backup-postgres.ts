@@ -1,9 +1,9 @@
 import { BackupTier } from '../../../lib/lifecycle';
 import { backupPostgres } from '../../backup/postgres';
-import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { systemClock } from '../../core/clock';
 
 export const command: Command = {
   name: 'backup postgres',

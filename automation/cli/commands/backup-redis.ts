@@ -1,8 +1,8 @@
 import { BackupTier } from '../../../lib/lifecycle';
 import { backupRedis } from '../../backup/redis';
-import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, keepCounts, makeStore, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { systemClock } from '../../core/clock';
 
 export const command: Command = {
   name: 'backup redis',

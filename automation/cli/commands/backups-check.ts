@@ -3,9 +3,9 @@ import { listBackups, readManifest } from '../../backup/catalog';
 import { checkBackups, CheckFinding, checkRestorability } from '../../backup/check';
 import { Manifest } from '../../backup/manifest';
 import { UsageError } from '../../core/errors';
-import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG } from './backup-shared';
+import { systemClock } from '../../core/clock';
 
 export const command: Command = {
   name: 'backups check',

@@ -1,8 +1,8 @@
 import { verifyRestore } from '../../backup/restore-test';
-import { systemClock } from '../../backup/ports';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
+import { systemClock } from '../../core/clock';
 
 export const command: Command = {
   name: 'backups verify-restore',
