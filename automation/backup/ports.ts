@@ -10,7 +10,7 @@
  * - Redis: `adapters/tools/redis-tools.ts` (redis-cli --rdb, a temporary redis-server, ioredis).
  * - snapshots, metrics, notifier: `adapters/aws/{snapshots,metrics,notifier}.ts` (AWS only; absent locally).
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
 
 export type { BackupService, BackupTier };
@@ -192,6 +192,24 @@ export interface Metrics {
 
 export interface Notifier {
   notify(subject: string, message: string): Promise<void>;
+}
+
+/**
+ * Scratch files for a restore: the backup is downloaded (and hashed) here before anything touches the target.
+ * Implemented by `adapters/tools/temp-files.ts` (a private 0700 directory under the OS temp dir or a given one).
+ */
+export interface TempFiles {
+  /** A new private directory; everything in it goes with {@link TempDir.remove}. */
+  dir(prefix: string): Promise<TempDir>;
+}
+
+export interface TempDir {
+  /** Path of `name` inside the directory (what a tool such as pg_restore reads). */
+  path(name: string): string;
+  /** A stream creating `name` (mode 0600). */
+  writer(name: string): Writable;
+  /** Remove the directory and everything in it (never throws for a missing one). */
+  remove(): Promise<void>;
 }
 
 /** GET a health URL; resolves with the HTTP status (rejects on network error). */

@@ -10,23 +10,20 @@
  * Restore: download to a temp file while hashing, compare with the manifest BEFORE touching the target,
  * refuse a non-empty target unless forced, `pg_restore -j N --no-owner`, then compare row counts.
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BackupTier } from '../../lib/lifecycle';
-import { OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
+import { OperationError, RefusedError, UnreachableError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
 import { assertStoredSize, commitManifest, dataManifest, Log, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
 import { checksumHex, Manifest } from './manifest';
-import { DumpProcess, ObjectStore, PgTools } from './ports';
+import type { DumpProcess, ObjectStore, PgTools, TempDir, TempFiles } from './ports';
 import { resolveFrom } from './resolve';
 import { DEFAULT_KEEP, PrunePlan, RetentionCounts } from './retention';
-import { Clock } from '../core/clock';
-import { UnreachableError } from '../core/errors';
+import type { Clock } from '../core/clock';
 
 export type { Log } from './commit';
 const noop: Log = () => undefined;
@@ -222,10 +219,10 @@ export async function selectBackup(store: ObjectStore, service: 'postgresql' | '
  * Download an object to `file` while hashing; throws VerificationError when the sha256 or size differs from
  * the manifest. The caller removes the file.
  */
-export async function downloadVerified(store: ObjectStore, manifest: Manifest, file: string, signal?: AbortSignal): Promise<void> {
+export async function downloadVerified(store: ObjectStore, manifest: Manifest, into: { dir: TempDir; name: string }, signal?: AbortSignal): Promise<void> {
   const counter = new HashCounter();
   const body = await store.get(manifest.key, { signal });
-  await pipeline(body, counter, createWriteStream(file, { mode: 0o600 }), { signal });
+  await pipeline(body, counter, into.dir.writer(into.name), { signal });
   const got = counter.hex();
   if (got !== checksumHex(manifest) || counter.bytes !== manifest.size_bytes) {
     throw new VerificationError(
@@ -265,8 +262,8 @@ export interface PgRestoreOptions {
   force?: boolean;
   skipVerify?: boolean;
   jobs?: number;
-  /** Where the temp file goes (default: OS temp dir). */
-  tmpDir?: string;
+  /** Where the download goes before anything touches the target. */
+  temp: TempFiles;
   log?: Log;
   signal?: AbortSignal;
 }
@@ -296,10 +293,11 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   const tPrepared = Date.now();
   let tDownloaded = tPrepared;
   log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.database} on ${target.host}`);
-  const dir = mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), 'dr-restore-'));
-  const file = path.join(dir, path.posix.basename(manifest.key));
+  const dir = await o.temp.dir('dr-restore-');
+  const name = path.posix.basename(manifest.key);
+  const file = dir.path(name);
   try {
-    await downloadVerified(o.store, manifest, file, o.signal);
+    await downloadVerified(o.store, manifest, { dir, name }, o.signal);
     tDownloaded = Date.now();
     log(`checksum verified (${manifest.checksum})`);
     try {
@@ -308,7 +306,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
       throw new OperationError(`pg_restore into ${target.database} failed: ${redact(err instanceof Error ? err.message : String(err))}`);
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await dir.remove();
   }
   const tRestored = Date.now();
   let tables: TableComparison[] | 'skipped' = 'skipped';

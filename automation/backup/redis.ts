@@ -9,20 +9,17 @@
  * for any reachable Redis, including ElastiCache, where SYNC and DEBUG RELOAD are not allowed), then compare
  * the key count and a sample of values between the loaded backup and the target.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { BackupTier } from '../../lib/lifecycle';
 import { OperationError, RefusedError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { assertStoredSize, commitManifest, dataManifest, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
 import { Manifest } from './manifest';
-import { CacheExporter, DumpProcess, ObjectStore, RedisInfo, RedisTools } from './ports';
+import type { CacheExporter, DumpProcess, ObjectStore, RedisInfo, RedisTools, TempFiles } from './ports';
 import { BackupResult, downloadVerified, Log, selectBackup, streamToStore, unreachable } from './postgres';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
-import { Clock } from '../core/clock';
+import type { Clock } from '../core/clock';
 
 const noop: Log = () => undefined;
 export const KEY_SAMPLE_SIZE = 50;
@@ -131,7 +128,8 @@ export interface RedisRestoreOptions {
   force?: boolean;
   /** How many keys to compare value-by-value (default 200). */
   sampleSize?: number;
-  tmpDir?: string;
+  /** Where the download goes before anything touches the target. */
+  temp: TempFiles;
   log?: Log;
   signal?: AbortSignal;
 }
@@ -155,12 +153,11 @@ export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestore
     throw new RefusedError(`target redis ${target.host} already holds ${target.keys} key(s); refusing to restore over it (pass --force to overwrite keys present in the backup)`);
   }
   log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.host}`);
-  const dir = mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), 'dr-restore-'));
-  const file = path.join(dir, 'dump.rdb');
+  const dir = await o.temp.dir('dr-restore-');
   try {
-    await downloadVerified(o.store, manifest, file, o.signal);
+    await downloadVerified(o.store, manifest, { dir, name: 'dump.rdb' }, o.signal);
     log(`checksum verified (${manifest.checksum})`);
-    const temp = await o.tools.loadRdb(file);
+    const temp = await o.tools.loadRdb(dir.path('dump.rdb'));
     try {
       const loaded = await o.tools.inspect(temp.url);
       let restored: number;
@@ -196,7 +193,7 @@ export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestore
       await temp.stop();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await dir.remove();
   }
 }
 

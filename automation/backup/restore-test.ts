@@ -21,7 +21,7 @@ import { redact } from '../core/redact';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest } from './manifest';
-import { Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases } from './ports';
+import type { Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases, TempFiles } from './ports';
 import { publishRestoreTestMetrics } from './restore-metrics';
 import { Log, restorePostgres, selectBackup, TableComparison, unreachable } from './postgres';
 import { Clock } from '../core/clock';
@@ -48,7 +48,8 @@ export interface RestoreTestOptions {
   /** Environment label for alerts (e.g. region or `local`). */
   where?: string;
   staleAfterMs?: number;
-  tmpDir?: string;
+  /** Where the download goes before the scratch restore. */
+  temp: TempFiles;
   log?: Log;
   signal?: AbortSignal;
 }
@@ -136,7 +137,7 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
   let tables: TableComparison[] = [];
   let failure: unknown;
   try {
-    const r = await restorePostgres({ store: o.store, tools: o.tools, targetUrl: scratchUrl, file: manifest.key, jobs: o.jobs ?? 2, tmpDir: o.tmpDir, log, signal: o.signal });
+    const r = await restorePostgres({ store: o.store, tools: o.tools, targetUrl: scratchUrl, file: manifest.key, jobs: o.jobs ?? 2, temp: o.temp, log, signal: o.signal });
     tables = r.tables === 'skipped' ? [] : r.tables;
   } catch (err) {
     failure = err;

@@ -6,8 +6,7 @@ import * as path from 'node:path';
 import type { FlagSpec } from './args';
 import type { CommandContext } from './command';
 import { UsageError } from '../core/errors';
-import type { FailoverPorts, JournalEntry } from '../failover/ports';
-import { isStepName } from '../failover/steps';
+import { type FailoverPorts, isStepName, type JournalEntry } from '../failover/index';
 import { DEFAULT_DIR } from '../rehearsal/environment';
 
 export const DIR_FLAG: FlagSpec = { type: 'string', description: `local environment directory (default ${DEFAULT_DIR} under the working directory)`, env: 'DR_LOCAL_DIR', default: DEFAULT_DIR };

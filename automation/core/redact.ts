@@ -34,3 +34,17 @@ export function redactValue<T>(value: T): T {
   }
   return value;
 }
+
+/** Register the password inside a URL so every later redact() scrubs it wherever it appears. */
+export function registerUrlSecret(url: string | undefined): void {
+  if (!url) return;
+  try {
+    const u = new URL(url);
+    if (u.password) {
+      registerSecret(decodeURIComponent(u.password));
+      registerSecret(u.password);
+    }
+  } catch {
+    /* not a URL: nothing to register */
+  }
+}

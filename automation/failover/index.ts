@@ -8,7 +8,7 @@
  * - {@link findResumable} / {@link abandonFailover}: journal helpers for `--resume`.
  * - Ports in `./ports`: implement them for an environment (local adapters, AWS adapters).
  */
-export * from './steps';
+export * from './step-names';
 export * from './ports';
 export * from './plan';
 export * from './lsn';

@@ -4,7 +4,7 @@
  */
 
 import type { JournalEntry, JournalPort } from './ports';
-import type { FailoverMode, Incident, StepName } from './steps';
+import type { FailoverMode, Incident, StepName } from './step-names';
 
 type BeginEntry = Extract<JournalEntry, { kind: 'begin' }>;
 type StepEntry = Extract<JournalEntry, { kind: 'step' }>;

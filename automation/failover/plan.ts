@@ -5,7 +5,7 @@
  */
 
 import { UsageError } from '../core/errors';
-import { FailoverMode, Incident, INCIDENTS, FAILOVER_MODES, STEP_NAMES, StepName, incidentMoves, isIncident, isMode } from './steps';
+import { FailoverMode, Incident, INCIDENTS, FAILOVER_MODES, STEP_NAMES, StepName, incidentMoves, isIncident, isMode } from './step-names';
 
 /** One region's identifiers. */
 export interface RegionTopology {
@@ -115,30 +115,27 @@ export function regionOf(topology: Topology, name: string): RegionTopology {
   return r;
 }
 
-/** Plan a failover. Pure: same input, same plan. Throws {@link UsageError} on an invalid request. */
-export function planFailover(req: PlanRequest): FailoverPlan {
-  validatePlanRequest(req);
-  const { mode, incident, topology } = req;
-  const un = req.unavailable ?? {};
-  const limits = { ...DEFAULT_LIMITS, ...req.limits };
-  const from = regionOf(topology, req.from);
-  const to = regionOf(topology, req.to);
-  const moves = incidentMoves(incident);
-  const planned = mode === 'planned';
-  const stacks = [from.stack, to.stack].filter((s): s is string => !!s);
-  const steps: PlanStep[] = [];
-  const add = (name: StepName, runs: boolean, action: string, target: StepTarget, reason: string): void => {
-    steps.push({ name, runs, action, target, reason });
-  };
-  const services = new Set<DnsRecordRef['service']>([
-    ...(moves.app ? (['platform'] as const) : []),
-    ...(moves.database ? (['database'] as const) : []),
-    ...(moves.cache ? (['cache'] as const) : []),
-  ]);
-  const records = topology.dns.records.filter((r) => services.has(r.service)).map((r) => r.name);
-  const cacheMoves = moves.cache && !!to.cache && !!from.cache && !un.cache;
+/** What every step's planner reads: the request, resolved once. */
+interface PlanContext {
+  mode: FailoverMode;
+  incident: Incident;
+  topology: Topology;
+  un: Unavailable;
+  limits: FailoverLimits;
+  from: RegionTopology;
+  to: RegionTopology;
+  moves: ReturnType<typeof incidentMoves>;
+  planned: boolean;
+  stacks: string[];
+  services: Set<DnsRecordRef['service']>;
+  records: string[];
+  cacheMoves: boolean;
+}
 
-  // preflight
+type StepPlanner = (c: PlanContext, add: (name: StepName, runs: boolean, action: string, target: StepTarget, reason: string) => void) => void;
+
+const planPreflight: StepPlanner = (c, add) => {
+  const { un, limits, from, to, moves, planned, stacks } = c;
   const pfTarget: StepTarget = { from: from.name, to: to.name };
   if (moves.database) Object.assign(pfTarget, { from_database: from.database, to_database: to.database });
   if (moves.cache && from.cache && to.cache) Object.assign(pfTarget, { from_cache: from.cache, to_cache: to.cache });
@@ -152,8 +149,10 @@ export function planFailover(req: PlanRequest): FailoverPlan {
     pfTarget,
     planned ? 'a planned switchover refuses to start unless it can lose nothing' : 'an unplanned failover must know what it is about to lose',
   );
+};
 
-  // fence
+const planFence: StepPlanner = (c, add) => {
+  const { incident, un, from, moves, planned, cacheMoves } = c;
   const fenceTarget: StepTarget = { region: from.name };
   const fenceTiers: string[] = [];
   if (moves.database && !un.database) {
@@ -178,8 +177,10 @@ export function planFailover(req: PlanRequest): FailoverPlan {
       'split-brain guard: the old primary must never take writes again through the service name',
     );
   }
+};
 
-  // catch-up
+const planCatchUp: StepPlanner = (c, add) => {
+  const { incident, limits, from, to, moves, planned } = c;
   if (!moves.database) {
     add('catch-up', false, 'wait for the standby to replay the primary\'s final WAL position', { region: to.name }, `skipped: a ${incident} incident leaves the database where it is`);
   } else if (!planned) {
@@ -193,15 +194,19 @@ export function planFailover(req: PlanRequest): FailoverPlan {
       'planned switchover loses nothing: promote only once every acknowledged write is on the standby',
     );
   }
+};
 
-  // promote-database
+const planPromoteDatabase: StepPlanner = (c, add) => {
+  const { incident, un, to, moves } = c;
   const pdTarget: StepTarget = { region: to.name, database: to.database };
   if (to.stack && !un.stacks) pdTarget.stack = to.stack;
   if (!moves.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: a ${incident} incident leaves the database where it is`);
   else if (un.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: ${un.database}`);
   else add('promote-database', true, `promote standby ${to.database} in ${to.name} to a writable primary`, pdTarget, `${to.name} takes over the database`);
+};
 
-  // promote-cache
+const planPromoteCache: StepPlanner = (c, add) => {
+  const { incident, topology, un, from, to, moves, planned } = c;
   const pcTarget: StepTarget = { region: to.name };
   if (to.cache) pcTarget.cache = to.cache;
   if (topology.cacheGlobalId) pcTarget.global_datastore = topology.cacheGlobalId;
@@ -216,30 +221,38 @@ export function planFailover(req: PlanRequest): FailoverPlan {
       pcTarget,
       `${to.name} takes over the cache`,
     );
+};
 
-  // promote-secrets
+const planPromoteSecrets: StepPlanner = (c, add) => {
+  const { incident, un, from, to, moves } = c;
   const secrets = to.secrets ?? [];
   const psTarget: StepTarget = { region: to.name, secrets };
   if (!moves.app) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: a ${incident} incident leaves the application (and its secrets) in ${from.name}`);
   else if (un.secrets) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: ${un.secrets}`);
   else if (secrets.length === 0) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: the topology lists no replicated secrets in ${to.name}`);
   else add('promote-secrets', true, `stop replication of ${secrets.length} secret(s) into ${to.name} so they become writable there`, psTarget, `${to.name} must be able to rotate its own bot tokens and credentials`);
+};
 
-  // switch-dns
+const planSwitchDns: StepPlanner = (c, add) => {
+  const { topology, un, to, services, records } = c;
   const dnsTarget: StepTarget = { region: to.name, records };
   if (topology.dns.zone) dnsTarget.zone = topology.dns.zone;
   if (un.dns) add('switch-dns', false, 'point the service names at the new region', dnsTarget, `skipped: ${un.dns}`);
   else if (records.length === 0) add('switch-dns', false, 'point the service names at the new region', dnsTarget, `skipped: no DNS record serves the ${[...services].join('/')} service`);
   else add('switch-dns', true, `point ${records.join(', ')} at ${to.name} now (no health-check wait) and wait until in sync`, dnsTarget, 'traffic follows the service names; they never point back at the old primary');
+};
 
-  // verify
+const planVerify: StepPlanner = (c, add) => {
+  const { un, to, moves, records, cacheMoves } = c;
   const vTarget: StepTarget = { region: to.name };
   if (moves.database) vTarget.database = to.database;
   if (cacheMoves && to.cache) vTarget.cache = to.cache;
   if (records.length && !un.dns) vTarget.records = records;
   add('verify', true, `check that ${to.name} accepts writes on every moved tier and that the service names resolve to it`, vTarget, 'a failover is done when traffic can be served, not when commands returned');
+};
 
-  // record
+const planRecord: StepPlanner = (c, add) => {
+  const { un, from, to, stacks } = c;
   const rTarget: StepTarget = { survivor: to.name, lost: from.name };
   if (stacks.length && !un.stacks) rTarget.stacks = stacks;
   add(
@@ -251,8 +264,42 @@ export function planFailover(req: PlanRequest): FailoverPlan {
     rTarget,
     un.stacks ? `the journal is the record of the new roles; stacks: ${un.stacks}` : 'a later deploy or failback must start from the new roles, not undo them',
   );
+};
 
-  // Keep STEP_NAMES order whatever the code above did.
+/** One planner per step, in execution order. */
+const PLANNERS: StepPlanner[] = [planPreflight, planFence, planCatchUp, planPromoteDatabase, planPromoteCache, planPromoteSecrets, planSwitchDns, planVerify, planRecord];
+
+/** Plan a failover. Pure: same input, same plan. Throws {@link UsageError} on an invalid request. */
+export function planFailover(req: PlanRequest): FailoverPlan {
+  validatePlanRequest(req);
+  const { mode, incident, topology } = req;
+  const from = regionOf(topology, req.from);
+  const to = regionOf(topology, req.to);
+  const moves = incidentMoves(incident);
+  const services = new Set<DnsRecordRef['service']>([
+    ...(moves.app ? (['platform'] as const) : []),
+    ...(moves.database ? (['database'] as const) : []),
+    ...(moves.cache ? (['cache'] as const) : []),
+  ]);
+  const un = req.unavailable ?? {};
+  const c: PlanContext = {
+    mode,
+    incident,
+    topology,
+    un,
+    limits: { ...DEFAULT_LIMITS, ...req.limits },
+    from,
+    to,
+    moves,
+    planned: mode === 'planned',
+    stacks: [from.stack, to.stack].filter((s): s is string => !!s),
+    services,
+    records: topology.dns.records.filter((r) => services.has(r.service)).map((r) => r.name),
+    cacheMoves: moves.cache && !!to.cache && !!from.cache && !un.cache,
+  };
+  const steps: PlanStep[] = [];
+  for (const planner of PLANNERS) planner(c, (name, runs, action, target, reason) => steps.push({ name, runs, action, target, reason }));
+  // Keep STEP_NAMES order whatever the planners did.
   steps.sort((a, b) => STEP_NAMES.indexOf(a.name) - STEP_NAMES.indexOf(b.name));
   return { mode, incident, from: from.name, to: to.name, steps };
 }

@@ -20,7 +20,7 @@
  */
 
 import type { Clock } from '../core/clock';
-import type { FailoverMode, Incident, StepName, StepStatus } from './steps';
+import type { FailoverMode, Incident, StepName, StepStatus } from './step-names';
 
 /**
  * Every port may declare that it has no counterpart in this environment. When `unavailable` is set, the engine

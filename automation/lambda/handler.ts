@@ -27,17 +27,12 @@ import { CloudWatchMetrics } from '../adapters/aws/metrics';
 import { SnsNotifier } from '../adapters/aws/notifier';
 import { S3Store } from '../adapters/aws/s3-store';
 import { ElastiCacheSnapshots, RdsSnapshots } from '../adapters/aws/snapshots';
-import { LocalPgTools } from '../adapters/tools/pg-tools';
+import { LocalPgTools, withDatabase } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
-import { JobDeps, JobResult, runBackupJob } from '../backup/job';
-import { withDatabase } from '../adapters/tools/pg-tools';
-import { isService, isTier, tierFor } from '../backup/keys';
-import { PublishedMetric } from '../backup/ports';
-import { publishRestoreTestMetrics } from '../backup/restore-metrics';
-import { RestoreTestResult, verifyRestore } from '../backup/restore-test';
-import { validateKeep } from '../backup/retention';
+import { isService, isTier, JobDeps, JobResult, PublishedMetric, publishRestoreTestMetrics, RestoreTestResult, runBackupJob, tierFor, validateKeep, verifyRestore } from '../backup/index';
 import { redact, registerSecret } from '../core/redact';
 import { Clock, systemClock } from '../core/clock';
+import { localTempFiles } from '../adapters/tools/temp-files';
 
 export interface AwsClients {
   secrets: SecretsManagerClient;
@@ -220,7 +215,8 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
   }
   const tools = new LocalPgTools({ env });
   return verifyRestore({
-    store,
+    temp: localTempFiles(),
+store,
     tools,
     scratch: tools,
     scratchServerUrl: serverUrl,

@@ -13,14 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { CONFIG_PREFIX } from '../../lib/lifecycle';
-import { UsageError, VerificationError } from '../core/errors';
+import { errorSummary, NotFoundError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
-import { readText } from '../backup/catalog';
-import { parseStamp, stampOf } from '../backup/keys';
-import { ObjectStore } from '../backup/ports';
-import { AdminDriver } from '../adapters/aws/stack-admin';
-import { NotFoundError } from '../core/errors';
-import { errorSummary } from '../core/errors';
+import { ObjectStore, parseStamp, readText, stampOf } from '../backup/index';
+import { AdminDriver } from '../adapters/aws/stacks';
 
 export const CONFIG_MANIFEST_FORMAT = 1;
 export const STATE_FILE = 'state.json';

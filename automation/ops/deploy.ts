@@ -13,12 +13,11 @@
  * deployed so far; rerunning resumes (finished steps preview as no changes). Concurrent updates are waited for
  * (bounded), never cancelled. `pulumi` output is redacted and streamed into the step log.
  */
-import { OperationError, UsageError } from '../core/errors';
+import { errorSummary, OperationError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, STACK_RETRY, withRetry } from '../adapters/aws/retry';
-import { AdminDriver, AdminStack, ChangeSummary, describeChanges, isNoChange } from '../adapters/aws/stack-admin';
 import { systemClock, type Clock } from '../core/clock';
-import { errorSummary } from '../core/errors';
+import { AdminDriver, AdminStack, ChangeSummary, describeChanges, isNoChange } from '../adapters/aws/stacks';
 
 export const REPLICATE_KEY = 'bot-platform-dr:backup.replicateToPeer';
 /**

@@ -24,15 +24,14 @@ import {
   ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { OperationError, RefusedError, UsageError } from '../core/errors';
+import { errorSummary, OperationError, RefusedError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsRegion, peerOf, type BuiltTopology } from '../adapters/aws/topology';
-import type { FailoverResult } from '../failover/engine';
-import type { LagReading } from './status';
+import type { FailoverResult } from '../failover/index';
 import { systemClock, type Clock } from '../core/clock';
-import { errorSummary } from '../core/errors';
+import type { LagReading } from '../adapters/aws/status-probes';
 
 const NS = 'bot-platform-dr';
 export const FAILBACK_CONFIG = {

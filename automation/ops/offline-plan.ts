@@ -8,8 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RefusedError, UsageError } from '../core/errors';
-import { FAILOVER_MODES, INCIDENTS, isIncident, isMode, FailoverMode, Incident } from '../failover/steps';
-import { FailoverPlan, planFailover, planToJson } from '../failover/plan';
+import { FAILOVER_MODES, FailoverMode, FailoverPlan, Incident, INCIDENTS, isIncident, isMode, planFailover, planToJson } from '../failover/index';
 import { buildAwsTopology, BuiltTopology, defaultDirection } from '../adapters/aws/topology';
 
 export const OUTPUT_FILES = { primary: 'primary.json', secondary: 'secondary.json' } as const;

@@ -10,15 +10,12 @@
  *
  * The report never carries a secret: the verifier reads credentials itself and registers them for redaction.
  */
-import { OperationError, UsageError } from '../core/errors';
+import { errorSummary, OperationError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
-import type { CheckResult } from '../backup/verify';
-import type { ObjectStore } from '../backup/ports';
-import { stampOf } from '../backup/keys';
+import { type CheckResult, type ObjectStore, stampOf } from '../backup/index';
 import { plainOutputs } from '../adapters/aws/topology';
-import { AdminDriver } from '../adapters/aws/stack-admin';
 import { systemClock, type Clock } from '../core/clock';
-import { errorSummary } from '../core/errors';
+import { AdminDriver } from '../adapters/aws/stacks';
 
 export const DRILL_PREFIX = 'drills/';
 const NS = 'bot-platform-dr';
@@ -180,4 +177,23 @@ export async function scratchDrill(o: ScratchDrillOptions): Promise<DrillReport>
     }
   }
   return report;
+}
+
+/** The drill report as Markdown (the JSON report is the same data). */
+export function drillMarkdown(r: DrillReport): string {
+  const lines = [
+    `# Restore drill ${r.id}: ${r.ok ? 'PASSED' : 'FAILED'}`,
+    '',
+    `- source: stack \`${r.source.stack}\`, database \`${r.source.db_identifier}\` in ${r.source.region}, bucket \`${r.source.bucket}\``,
+    `- scratch stack: \`${r.scratch_stack}\` (${r.destroyed ? 'destroyed and removed' : `NOT destroyed: ${r.destroy_error ?? 'unknown'}`})`,
+    `- restore: ${r.restore.from}${r.restore.from === 'point-in-time' ? ` ${r.restore.time}` : ''}, ${r.restore_seconds !== undefined ? `${r.restore_seconds} s` : 'not measured'}${r.restored_endpoint ? ` → ${r.restored_endpoint}` : ''}`,
+    `- started ${r.started_at}, finished ${r.finished_at}`,
+    ...(r.report_key ? [`- stored at ${r.report_key}`] : []),
+    ...(r.error ? ['', `**Error:** ${r.error}`] : []),
+    '',
+    '| check | result | detail |',
+    '|---|---|---|',
+    ...(r.verify?.checks ?? []).map((c) => `| ${c.name} | ${c.ok ? 'PASS' : 'FAIL'} | ${c.detail.replace(/\|/g, '\\|')} |`),
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -13,9 +13,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { withRetry, isThrottling, AWS_RETRY } from '../adapters/aws/retry';
 import { registerSecret, redact } from '../core/redact';
-import { listBackups, readManifest } from '../backup/catalog';
-import type { HealthProbe, ObjectStore, PgTools, RedisTools } from '../backup/ports';
-import { verify, CheckResult } from '../backup/verify';
+import { CheckResult, type HealthProbe, listBackups, type ObjectStore, type PgTools, readManifest, type RedisTools, verify } from '../backup/index';
 import type { ScratchTarget, ScratchVerifier } from './scratch-drill';
 import type { Clock } from '../core/clock';
 import { errorSummary } from '../core/errors';

@@ -9,29 +9,11 @@
  */
 import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { redact } from '../core/redact';
-import { listBackups } from '../backup/catalog';
-import { ObjectStore } from '../backup/ports';
+import { listBackups } from '../backup/index';
 import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology';
+import type { HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
 import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
 import { errorSummary } from '../core/errors';
-
-export interface HealthCheckState {
-  status: 'healthy' | 'unhealthy' | 'unknown';
-  /** e.g. `16/16 checkers report success`. */
-  detail: string;
-}
-
-export interface LagReading {
-  seconds?: number;
-  /** Timestamp of the datapoint (ISO 8601). */
-  observedAt?: string;
-}
-
-export interface StatusProbes {
-  healthCheck(healthCheckId: string): Promise<HealthCheckState>;
-  replicaLag(region: string, dbIdentifier: string): Promise<LagReading>;
-  store(region: string, bucket: string): ObjectStore;
-}
 
 export interface BackupAge {
   key: string;

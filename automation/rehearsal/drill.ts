@@ -27,19 +27,16 @@ import { LocalNotifier } from '../adapters/rehearsal/local-notifier';
 import { LocalPgTools } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
 import { RedisServer } from '../adapters/tools/redis-server';
-import { backupPostgres, restorePostgres } from '../backup/postgres';
-import { backupRedis, restoreRedis } from '../backup/redis';
-import type { ObjectStore } from '../backup/ports';
+import { backupPostgres, backupRedis, type ObjectStore, restorePostgres, restoreRedis } from '../backup/index';
 import { redact } from '../core/redact';
-import { incidentMoves, runFailover } from '../failover/index';
-import type { FailoverNotice, FailoverResult, ReplicationState, StepEvent } from '../failover/index';
-import { down, killRegion, stallReplication, up } from './environment';
-import type { ReplicationHold, ReplicationStall } from './environment';
-import { runMonitor, MonitorOutcome } from './monitor';
+import { type FailoverNotice, type FailoverResult, incidentMoves, type ReplicationState, runFailover, type StepEvent } from '../failover/index';
+import { down, killRegion, type ReplicationHold, type ReplicationStall, stallReplication, up } from './environment';
+import { runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
 import type { LocalState } from '../adapters/rehearsal/state';
 import { seedBotData, TrafficSimulator } from './traffic';
-import { systemClock as backupClock } from '../core/clock';
+import { systemClock } from '../core/clock';
+import { localTempFiles } from '../adapters/tools/temp-files';
 
 export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -249,8 +246,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     const storeB = new S3Store({ bucket: st.regions.b.bucket, env: s3env });
     const env = new LocalEnv(st);
     await step('backup', async () => {
-      const pg = await backupPostgres({ url: env.appUrl('a'), tier: 'daily', store: storeA, tools: new LocalPgTools(), clock: backupClock, log, prune: false });
-      const rd = await backupRedis({ url: env.redisUrl('a'), tier: 'daily', store: storeA, tools: new LocalRedisTools(), clock: backupClock, log, prune: false });
+      const pg = await backupPostgres({ url: env.appUrl('a'), tier: 'daily', store: storeA, tools: new LocalPgTools(), clock: systemClock, log, prune: false });
+      const rd = await backupRedis({ url: env.redisUrl('a'), tier: 'daily', store: storeA, tools: new LocalRedisTools(), clock: systemClock, log, prune: false });
       const copied = await replicateBucket(storeA, storeB);
       return {
         value: undefined,
@@ -358,7 +355,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       await env.superQuery(dbTarget, `DROP DATABASE IF EXISTS ${scratch}`);
       await env.superQuery(dbTarget, `CREATE DATABASE ${scratch}`);
       try {
-        const res = await restorePostgres({ store: storeB, tools: new LocalPgTools(), targetUrl: env.superUrl(dbTarget, scratch), from: 'latest', jobs: 2, log });
+        const res = await restorePostgres({ temp: localTempFiles(), store: storeB, tools: new LocalPgTools(), targetUrl: env.superUrl(dbTarget, scratch), from: 'latest', jobs: 2, log });
         const tables = res.tables === 'skipped' ? [] : res.tables;
         result.restore.postgresql = {
           verified: res.checksum === 'verified' && res.tables !== 'skipped' && tables.every((t) => t.ok),
@@ -375,7 +372,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       // Redis: into a scratch redis-server (never the serving cache: a restore refuses a non-empty target).
       const scratchRedis = await RedisServer.start({ dir: fs.mkdtempSync(path.join(st.dir, 'scratch-redis-')), password: randomBytes(16).toString('hex') });
       try {
-        const res = await restoreRedis({ store: storeB, tools: new LocalRedisTools(), targetUrl: scratchRedis.url(), from: 'latest', tmpDir: st.dir, log });
+        const res = await restoreRedis({ store: storeB, tools: new LocalRedisTools(), targetUrl: scratchRedis.url(), from: 'latest', temp: localTempFiles(st.dir), log });
         result.restore.redis = {
           verified: res.checksum === 'verified' && res.keys.restored === res.keys.backup && res.keys.target === res.keys.backup && res.sample.mismatched.length === 0,
           backup: res.manifest.key,

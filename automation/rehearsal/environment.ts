@@ -20,7 +20,7 @@ import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
 import { OperationError, UsageError } from '../core/errors';
-import type { DataRole } from '../failover/ports';
+import type { DataRole } from '../failover/index';
 import { killVerified, pidIs, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
 import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
 

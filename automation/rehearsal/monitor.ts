@@ -11,14 +11,10 @@
  */
 import { readDnsFile } from '../adapters/rehearsal/local-dns';
 import { localPorts, localTopology } from '../adapters/rehearsal/index';
-import { LocalNotifier } from '../adapters/rehearsal/local-notifier';
-import type { IncidentAlert } from '../adapters/rehearsal/local-notifier';
-import { guardOldPrimary, runFailover, readAll } from '../failover/index';
-import type { FailoverResult, GuardAction, Incident, ReplicationState, StepListener } from '../failover/index';
-import type { FailoverPorts, NotifyReport } from '../failover/ports';
+import { type IncidentAlert, LocalNotifier } from '../adapters/rehearsal/local-notifier';
+import { type FailoverPorts, type FailoverResult, type GuardAction, guardOldPrimary, type Incident, type NotifyReport, readAll, type ReplicationState, runFailover, type StepListener } from '../failover/index';
 import { sleep } from '../adapters/tools/proc';
-import type { LocalState } from '../adapters/rehearsal/state';
-import { otherRegion, isRegion } from '../adapters/rehearsal/state';
+import { isRegion, type LocalState, otherRegion } from '../adapters/rehearsal/state';
 
 export type MonitorEvent =
   | { kind: 'check'; at: number; database: boolean; cache: boolean; db_region: string; cache_region: string; lag_seconds?: number; lag_bytes?: number }

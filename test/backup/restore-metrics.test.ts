@@ -24,6 +24,7 @@ import { runEvent } from '../../automation/lambda/handler';
 import { MemoryStore } from '../helpers/memory-store';
 import { lambdaClients } from '../helpers/lambda-clients';
 import { fixedClock, type Clock } from '../../automation/core/clock';
+import { localTempFiles } from '../../automation/adapters/tools/temp-files';
 
 const DAY = 86_400_000;
 const SERVICE_ONLY = [{ Name: 'Service', Value: RESTORE_TEST_SERVICE }];
@@ -181,7 +182,7 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     set(runAt);
     const scratch = fakeScratch();
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: 'eu-west-1' }), undefined, clock.now);
-    const res = await verifyRestore({ store, tools: fakePg(), scratch, scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics, where: 'eu-west-1' });
+    const res = await verifyRestore({ temp: localTempFiles(), store, tools: fakePg(), scratch, scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics, where: 'eu-west-1' });
     assert.equal(res.manifest.key, key);
     assert.equal((await readManifest(store, key)).restorability, 'VERIFIED');
     assert.deepEqual(scratch.dropped, scratch.created);
@@ -204,7 +205,7 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     const scratchServerUrl = 'postgresql://u:p@db:5432/postgres';
     // The first test passes (06:00 on the 5th)…
     set(t0 + 3 * 3600_000);
-    await verifyRestore({ store, tools: fakePg(), scratch: fakeScratch(), scratchServerUrl, clock, metrics });
+    await verifyRestore({ temp: localTempFiles(), store, tools: fakePg(), scratch: fakeScratch(), scratchServerUrl, clock, metrics });
     // …a week later a newer backup restores with a row missing: FAILED; the first one is still the newest good test.
     set(t0 + 7 * DAY);
     await runBackupJob({ service: 'postgresql', tier: 'daily' }, { store, clock, keep: DEFAULT_KEEP, metrics, log: () => undefined, pg: { url: 'postgresql://u:p@db/bot', tools: fakePg() }, where: 'eu-west-1' });
@@ -213,7 +214,7 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     cw.resetHistory();
     const alerts: string[] = [];
     await assert.rejects(
-      () => verifyRestore({ store, tools: fakePg(() => ({ 'public.t': 0 })), scratch: fakeScratch(), scratchServerUrl, clock, metrics, notifier: { notify: async (s) => void alerts.push(s) } }),
+      () => verifyRestore({ temp: localTempFiles(), store, tools: fakePg(() => ({ 'public.t': 0 })), scratch: fakeScratch(), scratchServerUrl, clock, metrics, notifier: { notify: async (s) => void alerts.push(s) } }),
       (e: unknown) => e instanceof VerificationError && /public\.t expected 1 rows, found 0/.test(e.message),
     );
     assert.equal(alerts.length, 1);
@@ -234,7 +235,7 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     const t0 = Date.parse('2025-01-05T03:00:00Z');
     const { store, clock } = await seeded(t0);
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: 'eu-west-1' }), undefined, clock.now);
-    await assert.rejects(() => verifyRestore({ store, tools: fakePg(() => ({})), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics }), VerificationError);
+    await assert.rejects(() => verifyRestore({ temp: localTempFiles(), store, tools: fakePg(() => ({})), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics }), VerificationError);
     assert.deepEqual(sent(cw), [{ Namespace: BACKUP_METRICS_NAMESPACE, MetricData: [{ MetricName: RESTORE_TEST_SUCCESS_METRIC, Dimensions: SERVICE_ONLY, Value: 0, Unit: 'Count', Timestamp: new Date(t0) }] }]);
   });
 
@@ -243,8 +244,8 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     const { store, clock } = await seeded(t0);
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: 'eu-west-1' }), undefined, clock.now);
     const down: ScratchDatabases = { ...fakeScratch(), listDatabases: async () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.9:5432')) };
-    await assert.rejects(() => verifyRestore({ store, tools: fakePg(), scratch: down, scratchServerUrl: 'postgresql://u:p@10.0.0.9:5432/postgres', clock, metrics }));
-    await assert.rejects(() => verifyRestore({ store: new MemoryStore(), tools: fakePg(), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics }));
+    await assert.rejects(() => verifyRestore({ temp: localTempFiles(), store, tools: fakePg(), scratch: down, scratchServerUrl: 'postgresql://u:p@10.0.0.9:5432/postgres', clock, metrics }));
+    await assert.rejects(() => verifyRestore({ temp: localTempFiles(), store: new MemoryStore(), tools: fakePg(), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics }));
     const zero = { Namespace: BACKUP_METRICS_NAMESPACE, MetricData: [{ MetricName: RESTORE_TEST_SUCCESS_METRIC, Dimensions: SERVICE_ONLY, Value: 0, Unit: 'Count', Timestamp: new Date(t0) }] };
     assert.deepEqual(sent(cw), [zero, zero]);
   });
@@ -255,7 +256,7 @@ describe('restore-test metrics: what the engine sends to CloudWatch', () => {
     cw.on(PutMetricDataCommand).rejects(new Error('AccessDenied'));
     const logs: string[] = [];
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: 'eu-west-1' }), undefined, clock.now);
-    const res = await verifyRestore({ store, tools: fakePg(), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics, log: (l) => logs.push(l) });
+    const res = await verifyRestore({ temp: localTempFiles(), store, tools: fakePg(), scratch: fakeScratch(), scratchServerUrl: 'postgresql://u:p@db:5432/postgres', clock, metrics, log: (l) => logs.push(l) });
     assert.equal(res.ok, true);
     assert.equal(sent(cw).length, 1);
     assert.ok(logs.some((l) => /could not publish restore-test metrics: AccessDenied/.test(l)), logs.join('\n'));

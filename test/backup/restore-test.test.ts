@@ -11,6 +11,7 @@ import { OperationError, UsageError, VerificationError } from '../../automation/
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3 } from '../helpers/services';
 import { fixedClock } from '../../automation/core/clock';
+import { localTempFiles } from '../../automation/adapters/tools/temp-files';
 
 const base: Manifest = {
   format: 1,
@@ -245,7 +246,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     const alerts: Array<[string, string]> = [];
     await assert.rejects(
       () =>
-        verifyRestore({ store, tools, scratch: tools, scratchServerUrl: pg.cluster.url('postgres'), file: b.manifest.key, clock, where: 'test', notifier: { notify: async (s, m) => void alerts.push([s, m]) } }),
+        verifyRestore({ temp: localTempFiles(), store, tools, scratch: tools, scratchServerUrl: pg.cluster.url('postgres'), file: b.manifest.key, clock, where: 'test', notifier: { notify: async (s, m) => void alerts.push([s, m]) } }),
       (e: unknown) => e instanceof VerificationError && /checksum mismatch/.test(e.message),
     );
     const m = await readManifest(store, b.manifest.key);
@@ -279,7 +280,7 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     const latest = await backupPostgres({ url: sourceUrl, tier: 'monthly', store, tools, clock, prune: false });
     const alerts: string[] = [];
     await assert.rejects(
-      () => verifyRestore({ store, tools, scratch: tools, scratchServerUrl: 'postgresql://u:Hush1234@127.0.0.1:1/postgres', from: 'monthly', clock, notifier: { notify: async (s) => void alerts.push(s) } }),
+      () => verifyRestore({ temp: localTempFiles(), store, tools, scratch: tools, scratchServerUrl: 'postgresql://u:Hush1234@127.0.0.1:1/postgres', from: 'monthly', clock, notifier: { notify: async (s) => void alerts.push(s) } }),
       (e: unknown) => e instanceof UsageError && /scratch server postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/postgres is unreachable/.test(e.message),
     );
     assert.deepEqual(alerts, ['[bot-dr] postgresql restore test could not run (local)']);

@@ -8,9 +8,7 @@
  * {@link FakeWorld.recover} is called, so the engine's error handling cannot sneak in a journal write.
  */
 
-import type { CachePort, DataRole, DatabasePort, DnsPort, FailoverNotice, FailoverPorts, JournalEntry, JournalPort, JournalRead, NotifierPort, NotifyReport, ReplicationState, Retarget, SecretsPort, StacksPort } from '../../automation/failover/ports';
-import { compareLsn, formatLsn, parseLsn } from '../../automation/failover/lsn';
-import type { Topology } from '../../automation/failover/plan';
+import { type CachePort, compareLsn, type DatabasePort, type DataRole, type DnsPort, type FailoverNotice, type FailoverPorts, formatLsn, type JournalEntry, type JournalPort, type JournalRead, type NotifierPort, type NotifyReport, parseLsn, type ReplicationState, type Retarget, type SecretsPort, type StacksPort, type Topology } from '../../automation/failover/index';
 import type { Clock } from '../../automation/core/clock';
 
 /** Thrown by the fakes to simulate `dr` dying at that exact point. */

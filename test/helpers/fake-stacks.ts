@@ -3,8 +3,7 @@
  * history, export/import and a settings file. A tiny "program" decides what each stack would deploy from its
  * config and its peer's outputs, so preview/up behave like Pulumi's: no changes once deployed with the same inputs.
  */
-import type { AdminDriver, AdminStack, ChangeSummary } from '../../automation/adapters/aws/stack-admin';
-import type { StackUpdateSummary } from '../../automation/adapters/aws/stacks';
+import type { AdminDriver, AdminStack, ChangeSummary, StackUpdateSummary } from '../../automation/adapters/aws/stacks';
 
 export type Program = (stack: FakeStack, world: FakeWorld) => { fingerprint: string; outputs: Record<string, unknown>; resources: number };
 

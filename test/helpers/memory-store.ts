@@ -3,7 +3,7 @@
  * key, a lastModified per key (from `now`, or set by the test), and failure injection (`failPuts`).
  */
 import { Readable } from 'node:stream';
-import { ObjectInfo, ObjectStore } from '../../automation/backup/ports';
+import { ObjectInfo, ObjectStore } from '../../automation/backup/index';
 import { NotFoundError } from '../../automation/core/errors';
 
 export class MemoryStore implements ObjectStore {

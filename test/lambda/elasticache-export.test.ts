@@ -15,7 +15,7 @@ import { ElastiCacheSnapshots, pollUntil, RdsSnapshots, WaitTimeoutError } from 
 import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { RedisServer } from '../../automation/adapters/tools/redis-server';
 import { LocalRedisTools } from '../../automation/adapters/tools/redis-tools';
-import { readManifest } from '../../automation/backup/catalog';
+import { readManifest } from '../../automation/backup/index';
 import { runEvent } from '../../automation/lambda/handler';
 import { dr } from '../helpers/cli';
 import { MemoryStore } from '../helpers/memory-store';

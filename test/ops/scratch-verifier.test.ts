@@ -18,7 +18,7 @@ import { LocalRedisTools } from '../../automation/adapters/tools/redis-tools';
 import { isRoot, userIds } from '../../automation/adapters/tools/proc';
 import { productionScratchVerifier, scratchDatabaseUrl } from '../../automation/ops/scratch-verifier';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
-import type { CheckResult } from '../../automation/backup/verify';
+import type { CheckResult } from '../../automation/backup/index';
 import { dr } from '../helpers/cli';
 import { useS3, usePostgres, useTempDir } from '../helpers/services';
 import { FakeWorld, Program } from '../helpers/fake-stacks';

@@ -22,13 +22,12 @@ import {
   FailoverGlobalReplicationGroupCommand,
   GlobalReplicationGroup,
 } from '@aws-sdk/client-elasticache';
-import { OperationError } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CachePort, CallOptions, DataRole } from '../../failover/ports';
+import type { CachePort, CallOptions, DataRole } from '../../failover/index';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { AwsTopology, awsRegion } from './topology';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 export interface ElastiCacheOptions {
   topology: AwsTopology;

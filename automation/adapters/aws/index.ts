@@ -12,7 +12,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { FailoverPorts } from '../../failover/ports';
+import type { FailoverPorts } from '../../failover/index';
 import { FileJournal } from '../tools/file-journal';
 import { ElastiCacheGlobal } from './elasticache';
 import { RdsDatabase, SqlProbe } from './rds';

@@ -5,7 +5,7 @@
  */
 import { CloudWatchClient, MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { BACKUP_AGE_METRIC, BACKUP_METRIC_DIMENSIONS, BACKUP_METRICS_NAMESPACE, RESTORE_TEST_AGE_METRIC, RESTORE_TEST_SUCCESS_METRIC } from '../../../lib/backup-metrics';
-import type { Metrics, PublishedMetric } from '../../backup/ports';
+import type { Metrics, PublishedMetric } from '../../backup/index';
 
 export const BACKUP_SUCCESS_METRIC = 'BackupSuccess';
 export const BACKUP_SIZE_METRIC = 'BackupSizeBytes';

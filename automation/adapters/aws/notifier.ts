@@ -4,7 +4,7 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
-import type { Notifier } from '../../backup/ports';
+import type { Notifier } from '../../backup/index';
 
 export class SnsNotifier implements Notifier {
   constructor(

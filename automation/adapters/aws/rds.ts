@@ -22,15 +22,13 @@
 
 import { DBInstance, DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { OperationError } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import { compareLsn, lsnDiffBytes } from '../../failover/lsn';
-import type { CallOptions, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
+import { type CallOptions, compareLsn, type DatabasePort, type DataRole, lsnDiffBytes, type ReplicationState } from '../../failover/index';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { SecurityGroupFence } from './sg-fence';
 import { AwsTopology, awsRegion } from './topology';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 /** SQL reach into the databases (optional: RDS usually sits in private subnets the operator cannot reach). */
 export interface SqlProbe {

@@ -18,13 +18,12 @@
  * step fails with a clear error (the data-plane health-check failover keeps working without it).
  */
 import { Change, ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client, RRType } from '@aws-sdk/client-route-53';
-import { OperationError } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, DnsPort } from '../../failover/ports';
+import type { CallOptions, DnsPort } from '../../failover/index';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { AwsTopology, norm } from './topology';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 export const ROUTE53_CONTROL_PLANE_REGION = 'us-east-1';
 

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { redact } from '../../core/redact';
-import type { JournalEntry, JournalPort, JournalRead } from '../../failover/ports';
+import type { JournalEntry, JournalPort, JournalRead } from '../../failover/index';
 import { FileJournal } from '../tools/file-journal';
 import { errorSummary } from '../../core/errors';
 

@@ -16,7 +16,7 @@ import {
   S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectInfo, ObjectStore } from '../../backup/ports';
+import { ObjectInfo, ObjectStore } from '../../backup/index';
 import { NotFoundError } from '../../core/errors';
 
 export interface S3StoreOptions {

@@ -8,12 +8,11 @@
  * Secret VALUES are never read here.
  */
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
-import { OperationError } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, SecretsPort } from '../../failover/ports';
+import type { CallOptions, SecretsPort } from '../../failover/index';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 export interface SecretsOptions {
   secretsManager: (region: string) => SecretsManagerClient;

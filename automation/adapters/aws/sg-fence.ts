@@ -25,12 +25,11 @@
  * `@aws-sdk/client-rds`.
  */
 import { DBInstance, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { OperationError } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions } from '../../failover/ports';
+import type { CallOptions } from '../../failover/index';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 /** What the fence needs about one region's database (from its stack outputs). */
 export interface DbFenceGroups {

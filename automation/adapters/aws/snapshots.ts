@@ -41,7 +41,7 @@ import {
   Snapshot,
 } from '@aws-sdk/client-elasticache';
 import type { BackupTier } from '../../../lib/lifecycle';
-import type { CacheExporter, CacheSnapshots, DbSnapshots, ObjectStore } from '../../backup/ports';
+import type { CacheExporter, CacheSnapshots, DbSnapshots, ObjectStore } from '../../backup/index';
 
 export const TIER_TAG = 'dr:tier';
 export const MANAGED_TAG = 'dr:managed-by';

@@ -5,7 +5,7 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
-import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/ports';
+import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/index';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
 import { arnRegion } from './topology';
 import { systemClock, type Clock } from '../../core/clock';

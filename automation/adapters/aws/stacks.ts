@@ -1,6 +1,6 @@
 /**
  * StacksPort over the Pulumi Automation API, behind a tiny {@link StackDriver} interface so tests use a fake
- * workspace. Only `automation-workspace.ts` imports `@pulumi/pulumi/automation`.
+ * workspace. Only `automation.ts` imports `@pulumi/pulumi/automation`.
  *
  * What the failover changes in the stacks (config keys from lib/config.ts; {@link retargetChanges}):
  * - a database-moving incident (datacenter, database): the survivor — a `secondary` stack — gets
@@ -20,13 +20,12 @@
  * ({@link STACK_RETRY}); it never cancels another update.
  */
 
-import { OperationError, UsageError } from '../../core/errors';
+import * as path from 'node:path';
+import { errorSummary, OperationError, UsageError } from '../../core/errors';
 import { redact } from '../../core/redact';
-import type { CallOptions, Retarget, StacksPort } from '../../failover/ports';
-import { incidentMoves } from '../../failover/steps';
+import { type CallOptions, incidentMoves, type Retarget, type StacksPort } from '../../failover/index';
 import { STACK_RETRY, isConcurrentUpdate, withRetry } from './retry';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
 
 export const PROJECT_NS = 'bot-platform-dr';
 export const CONFIG_KEYS = {
@@ -63,6 +62,54 @@ export interface StackDriver {
   /** Select an existing stack; throws when it does not exist or the backend does not answer. */
   select(stackName: string): Promise<StackLike>;
 }
+
+/** Counts per operation (`same`, `create`, `update`, `delete`, `replace`, …), as Pulumi's change summary. */
+export type ChangeSummary = Record<string, number>;
+
+export interface AdminStack extends StackLike {
+  /** `pulumi config rm` (a missing key is not an error). */
+  removeConfig(key: string, path: boolean): Promise<void>;
+  /** `pulumi preview`: what an `up` would change now. */
+  preview(opts: { message: string; onOutput: (out: string) => void }): Promise<{ changes: ChangeSummary }>;
+  /** `pulumi stack export` as JSON text. Secret values in the state stay ciphertext (no --show-secrets). */
+  exportState(): Promise<string>;
+  /** `pulumi stack import` from {@link exportState}'s text. */
+  importState(text: string): Promise<void>;
+  /** The stack settings file (`Pulumi.<stack>.yaml`) exactly as stored: `secure:` values are ciphertext. */
+  readSettings(): Promise<string | undefined>;
+  /** Replace the stack settings file (atomically). */
+  writeSettings(text: string): Promise<void>;
+  /** `pulumi destroy` (scratch stacks only). */
+  destroy(opts: { message: string; onOutput: (out: string) => void }): Promise<{ result: string }>;
+  /** `pulumi stack rm` after a destroy (scratch stacks only). */
+  remove(): Promise<void>;
+}
+
+export interface AdminDriver {
+  /** Select an existing stack; throws when it does not exist. */
+  select(stackName: string): Promise<AdminStack>;
+  /** Select the stack, creating it (empty) when it does not exist yet. */
+  selectOrCreate(stackName: string): Promise<AdminStack>;
+}
+
+/** True when `changes` would modify nothing (only `same`/`read`/`refresh`, or empty). */
+export function isNoChange(changes: ChangeSummary): boolean {
+  return Object.entries(changes).every(([op, n]) => ['same', 'read', 'refresh'].includes(op) || !n);
+}
+
+/** `{ create: 3, same: 10 }` → `3 create, 10 same`. */
+export function describeChanges(changes: ChangeSummary): string {
+  const parts = Object.entries(changes)
+    .filter(([, n]) => n > 0)
+    .map(([op, n]) => `${n} ${op}`);
+  return parts.length ? parts.join(', ') : 'nothing';
+}
+
+/** Settings file of a stack: `Pulumi.<last segment of the stack name>.yaml` in the project dir. */
+export function settingsFile(workDir: string, stackName: string): string {
+  return path.join(workDir, `Pulumi.${stackName.split('/').pop()}.yaml`);
+}
+
 
 /** One config change on one stack. */
 export interface StackConfigChange {

@@ -5,10 +5,28 @@
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
+import type { ObjectStore } from '../../backup/index';
 import { S3Store } from './s3-store';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
-import type { HealthCheckState, LagReading, StatusProbes } from '../../ops/status';
 import { systemClock, type Clock } from '../../core/clock';
+
+export interface HealthCheckState {
+  status: 'healthy' | 'unhealthy' | 'unknown';
+  /** e.g. `16/16 checkers report success`. */
+  detail: string;
+}
+
+export interface LagReading {
+  seconds?: number;
+  /** Timestamp of the datapoint (ISO 8601). */
+  observedAt?: string;
+}
+
+export interface StatusProbes {
+  healthCheck(healthCheckId: string): Promise<HealthCheckState>;
+  replicaLag(region: string, dbIdentifier: string): Promise<LagReading>;
+  store(region: string, bucket: string): ObjectStore;
+}
 
 /** Route 53 considers an endpoint healthy when more than 18% of its checkers report it healthy. */
 export const ROUTE53_HEALTHY_FRACTION = 0.18;

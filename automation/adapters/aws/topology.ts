@@ -10,7 +10,7 @@
  */
 
 import { UsageError } from '../../core/errors';
-import type { RegionTopology, Topology } from '../../failover/plan';
+import type { RegionTopology, Topology } from '../../failover/index';
 
 /** Output names read from a stack (components/regional-dr.ts `RegionalDrOutputs`). */
 export const OUTPUT_KEYS = {

@@ -3,8 +3,7 @@
  * Redis replication, a DNS record file, a notifications log and a file journal. Secrets and stacks have no local
  * counterpart: they are declared unavailable, so the engine reports their steps as skipped (never faked).
  */
-import type { FailoverNotice, FailoverPorts, SecretsPort, StacksPort } from '../../failover/ports';
-import type { Topology } from '../../failover/plan';
+import type { FailoverNotice, FailoverPorts, SecretsPort, StacksPort, Topology } from '../../failover/index';
 import { DNS_RECORDS, LocalState } from './state';
 import { FileJournal } from '../tools/file-journal';
 import { LocalCache } from './local-cache';

@@ -11,7 +11,7 @@
  */
 import type Redis from 'ioredis';
 import * as fs from 'node:fs';
-import type { CachePort, CallOptions, DataRole } from '../../failover/ports';
+import type { CachePort, CallOptions, DataRole } from '../../failover/index';
 import { redisClient } from './processes';
 import { LocalEnv } from './local-env';
 import { sleep } from '../tools/proc';

@@ -15,8 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import type { CallOptions, DataRole, DatabasePort, ReplicationState } from '../../failover/ports';
-import { compareLsn, lsnDiffBytes } from '../../failover/lsn';
+import { type CallOptions, compareLsn, type DatabasePort, type DataRole, lsnDiffBytes, type ReplicationState } from '../../failover/index';
 import { writeFileAtomic } from './state';
 import { LocalEnv } from './local-env';
 import { chownRecursive, isRoot, sleep, userIds } from '../tools/proc';

@@ -5,7 +5,7 @@
  * sees the old or the new file, never half of one.
  */
 import * as fs from 'node:fs';
-import type { DnsPort } from '../../failover/ports';
+import type { DnsPort } from '../../failover/index';
 import { writeFileAtomic } from './state';
 
 export interface DnsFile {

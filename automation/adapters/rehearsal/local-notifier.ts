@@ -4,8 +4,7 @@
  * the drill uses for its report.
  */
 import * as fs from 'node:fs';
-import type { FailoverNotice, NotifierPort, NotifyReport } from '../../failover/ports';
-import type { Incident } from '../../failover/steps';
+import type { FailoverNotice, Incident, NotifierPort, NotifyReport } from '../../failover/index';
 import { redact } from '../../core/redact';
 
 /** The health monitor's alert when an incident is detected (sent whether or not it fails over). */

@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../core/errors';
-import type { JournalEntry, JournalPort, JournalRead } from '../../failover/ports';
+import type { JournalEntry, JournalPort, JournalRead } from '../../failover/index';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const SUFFIX = '.jsonl';

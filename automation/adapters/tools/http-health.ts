@@ -1,4 +1,4 @@
-import type { HealthProbe } from '../../backup/ports';
+import type { HealthProbe } from '../../backup/index';
 
 /** GET a health URL with a 10 s timeout; resolves with the HTTP status. */
 export const httpHealthProbe: HealthProbe = async (url, signal) => {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { redact } from '../../core/redact';
-import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases } from '../../backup/ports';
+import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases } from '../../backup/index';
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';

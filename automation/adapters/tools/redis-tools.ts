@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { redact } from '../../core/redact';
-import { DumpProcess, RedisInfo, RedisTools, TempRedis } from '../../backup/ports';
+import { DumpProcess, RedisInfo, RedisTools, TempRedis } from '../../backup/index';
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { RedisServer } from './redis-server';

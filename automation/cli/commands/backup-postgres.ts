@@ -1,5 +1,5 @@
 import { BackupTier } from '../../../lib/lifecycle';
-import { backupPostgres } from '../../backup/postgres';
+import { backupPostgres } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';

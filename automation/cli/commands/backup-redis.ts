@@ -1,5 +1,5 @@
 import { BackupTier } from '../../../lib/lifecycle';
-import { backupRedis } from '../../backup/redis';
+import { backupRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, keepCounts, makeStore, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';

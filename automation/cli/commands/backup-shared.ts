@@ -9,10 +9,8 @@ import { LocalRedisTools } from '../../adapters/tools/redis-tools';
 import { FlagSpec } from '../args';
 import { CommandContext } from '../command';
 import { UsageError } from '../../core/errors';
-import { registerSecret } from '../../core/redact';
-import { ObjectStore } from '../../backup/ports';
-import { RetentionCounts, validateKeep } from '../../backup/retention';
-import { FROM_FORMS } from '../../backup/resolve';
+import { registerUrlSecret } from '../../core/redact';
+import { FROM_FORMS, ObjectStore, RetentionCounts, validateKeep } from '../../backup/index';
 
 export const BUCKET_FLAG: FlagSpec = { type: 'string', description: 'backup bucket name', env: 'DR_BACKUP_BUCKET' };
 export const TIER_FLAG: FlagSpec = { type: 'string', description: 'backup tier', choices: BACKUP_TIERS, default: 'daily' };
@@ -22,19 +20,6 @@ export const FROM_FLAG: FlagSpec = { type: 'string', description: `which backup:
 export const DATABASE_URL_FLAG: FlagSpec = { type: 'string', description: 'PostgreSQL URL (postgresql://user:pass@host:port/db)', env: 'DATABASE_URL' };
 export const REDIS_URL_FLAG: FlagSpec = { type: 'string', description: 'Redis URL (redis:// or rediss://)', env: 'REDIS_URL' };
 
-/** Register the password inside a URL so every later redact() scrubs it wherever it appears. */
-export function registerUrlSecret(url: string | undefined): void {
-  if (!url) return;
-  try {
-    const u = new URL(url);
-    if (u.password) {
-      registerSecret(decodeURIComponent(u.password));
-      registerSecret(u.password);
-    }
-  } catch {
-    /* not a URL: nothing to register */
-  }
-}
 
 export function requiredUrl(ctx: CommandContext, flag: string, env: string): string {
   const url = ctx.flags.required(flag, `or set ${env}`);

@@ -1,7 +1,5 @@
 import { BACKUP_SERVICES, BackupService } from '../../../lib/lifecycle';
-import { listBackups, readManifest } from '../../backup/catalog';
-import { checkBackups, CheckFinding, checkRestorability } from '../../backup/check';
-import { Manifest } from '../../backup/manifest';
+import { checkBackups, CheckFinding, checkRestorability, listBackups, Manifest, readManifest } from '../../backup/index';
 import { UsageError } from '../../core/errors';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG } from './backup-shared';

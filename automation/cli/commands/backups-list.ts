@@ -1,8 +1,7 @@
 import { BackupService, BackupTier } from '../../../lib/lifecycle';
-import { listBackups } from '../../backup/catalog';
+import { listBackups, sizeReadable } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG, TIER_FILTER_FLAG } from './backup-shared';
-import { sizeReadable } from '../../backup/manifest';
 
 export const command: Command = {
   name: 'backups list',

@@ -1,8 +1,9 @@
-import { verifyRestore } from '../../backup/restore-test';
+import { verifyRestore } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
 import { systemClock } from '../../core/clock';
+import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
   name: 'backups verify-restore',
@@ -27,7 +28,8 @@ export const command: Command = {
     const tools = pgTools(ctx);
     const t0 = Date.now();
     const res = await verifyRestore({
-      store: makeStore(ctx, bucket),
+      temp: localTempFiles(),
+store: makeStore(ctx, bucket),
       tools,
       scratch: tools,
       scratchServerUrl: scratchUrl,

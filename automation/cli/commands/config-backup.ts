@@ -5,11 +5,11 @@
 import { plainOutputs } from '../../adapters/aws/topology';
 import { S3Store } from '../../adapters/aws/s3-store';
 import { backupConfig, NamedStore, validateStackName } from '../../ops/config-backup';
-import { AdminDriver } from '../../adapters/aws/stack-admin';
-import { ObjectStore } from '../../backup/ports';
+import { ObjectStore } from '../../backup/index';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { projectDir, STACK_FLAGS, stackDeps } from './deploy';
+import { AdminDriver } from '../../adapters/aws/stacks';
 
 /** How config commands reach a bucket; tests replace it with an in-memory or s3rver store. */
 export const configDeps: { store: (bucket: string, region: string | undefined, env: Record<string, string | undefined>) => ObjectStore } = {

@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deploy, formatDeploy } from '../../ops/deploy';
-import { AdminDriver, automationAdminDriver, describeChanges } from '../../adapters/aws/stack-admin';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { RefusedError, UsageError } from '../../core/errors';
 import { FlagSpecs } from '../args';
+import { AdminDriver, describeChanges } from '../../adapters/aws/stacks';
+import { automationAdminDriver } from '../../adapters/aws/automation';
 
 /** Stack flags shared by the AWS stack commands. */
 export const STACK_FLAGS: FlagSpecs = {

@@ -1,8 +1,33 @@
-import { Command, JSON_FLAG } from '../command';
-import { failback } from '../../rehearsal/failback';
+/**
+ * `dr failback`: return service to the home region after a failover, losing nothing. `--local`: rebuild with
+ * pg_rewind or a base backup and REPLICAOF, then a planned switchover (rehearsal/failback.ts). AWS: fence, preserve
+ * the old primary as a snapshot, rebuild it as a replica through its stack, wait for the lag, switch back
+ * (ops/failback.ts), with the engine's split-brain guard and a planned switchover over the AWS ports.
+ */
+import { awsFailoverPorts } from '../../adapters/aws/index';
+import { awsRegion, type BuiltTopology } from '../../adapters/aws/topology';
 import { requireState } from '../../adapters/rehearsal/state';
+import { RefusedError, UsageError } from '../../core/errors';
+import { guardOldPrimary, runFailover } from '../../failover/index';
+import { awsFailback as runAwsFailback, type AwsFailbackResult } from '../../ops/failback';
+import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
+import { failback } from '../../rehearsal/failback';
+import type { FlagSpecs } from '../args';
+import { AWS_STACK_FLAGS, awsDeps, awsTuning, defaultJournalDir, pulumiProjectDir, sqlProbeFromFlags, stackNames } from '../aws';
+import { Command, CommandContext, JSON_FLAG } from '../command';
+import { stepListener } from '../failover-run';
 import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
-import { AWS_FAILBACK_FLAGS, awsFailbackCommand } from '../failback-aws';
+
+
+const AWS_FAILBACK_FLAGS: FlagSpecs = {
+  ...AWS_STACK_FLAGS,
+  'home-region': { type: 'string', description: 'AWS: the region to return to (default: the region of --primary-stack)' },
+  'max-lag': { type: 'number', description: 'refuse the switchover back while the rebuilt replica lags more than this many seconds', default: 30 },
+  'journal-dir': { type: 'string', description: 'AWS: local copy of the failover journal', env: 'DR_JOURNAL_DIR' },
+  'primary-db-url': { type: 'string', description: 'AWS: SQL reach into the primary stack\'s database (planned catch-up in LSNs); optional', env: 'DR_PRIMARY_DB_URL' },
+  'secondary-db-url': { type: 'string', description: 'AWS: SQL reach into the secondary stack\'s database; optional', env: 'DR_SECONDARY_DB_URL' },
+  'backup-retention-days': { type: 'number', description: 'AWS: backup retention on the instance promoted back home', default: 14 },
+};
 
 export const command: Command = {
   name: 'failback',
@@ -16,7 +41,7 @@ export const command: Command = {
     ...JSON_FLAG,
   },
   async run(ctx) {
-    if (!ctx.flags.bool('local')) return awsFailbackCommand(ctx);
+    if (!ctx.flags.bool('local')) return awsFailback(ctx);
     const state = requireState(localDir(ctx));
     let confirm = ctx.flags.bool('yes');
     if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(`Rebuild ${ctx.flags.string('home')} as a replica and switch back to it?`);
@@ -24,9 +49,7 @@ export const command: Command = {
       home: ctx.flags.string('home') === 'b' ? 'b' : 'a',
       confirm,
       log: (l) => ctx.out.info(l),
-      listener: (e) => {
-        if (e.status !== 'running') ctx.out.step(e.step, e.status, e.duration_ms, e.detail);
-      },
+      listener: stepListener(ctx),
       signal: ctx.signal,
     });
     ctx.out.result(
@@ -36,3 +59,79 @@ export const command: Command = {
     return 0;
   },
 };
+
+async function awsFailback(ctx: CommandContext): Promise<number> {
+  const names = stackNames(ctx);
+  const maxLag = ctx.flags.number('max-lag') ?? 30;
+  if (!(maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
+  const retention = ctx.flags.number('backup-retention-days') ?? 14;
+  if (!(Number.isInteger(retention) && retention >= 1 && retention <= 35)) throw new UsageError(`--backup-retention-days must be a whole number 1-35, got ${retention}`);
+  const workDir = pulumiProjectDir(ctx);
+  const driver = awsDeps.driver(workDir, ctx.env);
+  const log = (l: string) => ctx.out.info(l);
+  const { built } = await readStacksOnline(driver, names, { refresh: true, log, cacheDir: outputsCacheDir(workDir) });
+  // The switchover back is planned (zero loss): its catch-up compares WAL positions, which needs SQL reach.
+  if (!sqlProbeFromFlags(ctx, built)) {
+    throw new UsageError('the switchover back is planned and waits for the replica to replay the last WAL position, which needs SQL reach into both databases: pass --primary-db-url and --secondary-db-url (or DR_PRIMARY_DB_URL / DR_SECONDARY_DB_URL) and run dr where the VPC is reachable; nothing was changed');
+  }
+  const home = ctx.flags.string('home-region') ?? built.aws.regions.find((r) => r.key === 'primary')!.region;
+  const homeRegion = awsRegion(built.aws, home);
+  const survivor = built.aws.regions.find((r) => r.region !== home)!;
+  let confirm = ctx.flags.bool('yes');
+  if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(`Rebuild ${home} (${homeRegion.stack}) as a replica of ${survivor.region} and switch back to it?`);
+  if (!confirm) throw new RefusedError('a failback replaces the old primary instance (after a snapshot) and switches regions: confirm it with --yes (or answer the prompt); nothing was changed');
+  const clients = awsDeps.clients(ctx.env);
+  const journalDir = defaultJournalDir(ctx, workDir);
+  const ports = (b: BuiltTopology, serving: string) =>
+    awsFailoverPorts({
+      topology: b.aws,
+      survivor: serving,
+      journalDir,
+      driver,
+      clients,
+      sql: sqlProbeFromFlags(ctx, b),
+      backupRetentionDays: retention,
+      ...awsTuning(),
+      log,
+    });
+  const probes = awsDeps.statusProbes(ctx.env);
+  const res: AwsFailbackResult = await runAwsFailback({
+    driver,
+    built,
+    home,
+    rds: clients.rds,
+    lag: (region, id) => probes.replicaLag(region, id),
+    maxLagSeconds: maxLag,
+    guard: async () => {
+      const g = await guardOldPrimary(ports(built, survivor.region), undefined, { log, signal: ctx.signal });
+      const acts = g.actions.map((a) => `${a.tier} in ${a.region}: ${a.outcome}${a.error ? ` (${a.error})` : ''}`);
+      return [...acts, ...g.dnsWarnings].join('; ') || 'no old primary to fence';
+    },
+    reread: async () => (await readStacksOnline(driver, names, { refresh: false, log })).built,
+    switchover: (after, from, to) =>
+      runFailover({
+        ports: ports(after, to),
+        topology: after.topology,
+        mode: 'planned',
+        incident: 'datacenter',
+        from,
+        to,
+        confirm: true,
+        limits: { maxLagSeconds: maxLag },
+        signal: ctx.signal,
+        log,
+        listener: stepListener(ctx, '  switchover '),
+      }),
+    ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
+    ...(awsDeps.waits ? { waits: awsDeps.waits } : {}),
+    ...(awsDeps.stackRetry ? { stackRetry: awsDeps.stackRetry } : {}),
+    log,
+    onStep: (e) => ctx.out.step(e.step, e.status, e.duration_ms, e.detail),
+    signal: ctx.signal,
+  });
+  ctx.out.result(
+    { ok: true, ...res },
+    `failback to ${res.home} (${res.home_stack}): ${res.snapshot ? `old primary preserved as snapshot ${res.snapshot}; ` : ''}rebuilt as a replica of ${res.survivor}, lag ${res.replica_lag_seconds} s; switchover ${res.switchover.id} ${res.switchover.outcome}`,
+  );
+  return 0;
+}

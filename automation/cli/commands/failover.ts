@@ -1,11 +1,41 @@
-import { Command, JSON_FLAG } from '../command';
-import { RefusedError, UsageError } from '../../core/errors';
-import { formatPlan, INCIDENTS, planFailover, runFailover, unavailableOf } from '../../failover/index';
-import type { FailoverResult, Incident } from '../../failover/index';
+/**
+ * `dr failover`: a planned switchover or an unplanned failover to the other region, on AWS (the stacks' outputs,
+ * AWS adapters, journal in the survivor's bucket) or `--local` (the rehearsal environment). Both branches build
+ * the engine's ports and hand them to {@link runFailoverCommand}, which prints the dry-run plan or confirms, runs
+ * and summarizes. `--dry-run --outputs-dir DIR` plans offline from saved outputs (no backend, no AWS).
+ */
+import * as path from 'node:path';
+import { awsFailoverPorts, probeStacks } from '../../adapters/aws/index';
+import type { StackLike } from '../../adapters/aws/stacks';
+import { awsRegion } from '../../adapters/aws/topology';
 import { localPorts, localTopology, readDnsFile } from '../../adapters/rehearsal/index';
-import { requireState, otherRegion, isRegion } from '../../adapters/rehearsal/state';
+import { isRegion, otherRegion, requireState } from '../../adapters/rehearsal/state';
+import { UsageError } from '../../core/errors';
+import { formatPlan, INCIDENTS, type FailoverMode, type Incident } from '../../failover/index';
+import { offlinePlanJson, planFromOutputsDir } from '../../ops/offline-plan';
+import { failoverDirection, findResumableAws, promotedRegionOf } from '../../ops/stack-outputs';
+import type { FlagSpecs } from '../args';
+import { AWS_STACK_FLAGS, awsDeps, awsSetup, awsTuning, sqlProbeFromFlags, stackNames } from '../aws';
+import { Command, CommandContext, JSON_FLAG } from '../command';
+import { runFailoverCommand, stepListener } from '../failover-run';
 import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook } from '../local';
-import { AWS_FAILOVER_FLAGS, awsFailoverCommand } from '../failover-aws';
+
+const AWS_FAILOVER_FLAGS: FlagSpecs = {
+  ...AWS_STACK_FLAGS,
+  'outputs-dir': { type: 'string', description: 'AWS: plan offline from DIR/primary.json and DIR/secondary.json (`pulumi stack output --json`); with --dry-run touches no backend and no AWS' },
+  'journal-dir': { type: 'string', description: 'AWS: local copy of the failover journal (the other copy is in the survivor\'s bucket)', env: 'DR_JOURNAL_DIR' },
+  from: { type: 'string', description: 'AWS: the region that loses the role (default: the stack whose role output is primary)' },
+  to: { type: 'string', description: 'AWS: the region that takes over (default: the other one)' },
+  'primary-db-url': { type: 'string', description: 'AWS: SQL reach into the primary stack\'s database (lag in LSNs, planned catch-up, session fence); optional', env: 'DR_PRIMARY_DB_URL' },
+  'secondary-db-url': { type: 'string', description: 'AWS: SQL reach into the secondary stack\'s database; optional', env: 'DR_SECONDARY_DB_URL' },
+  'backup-retention-days': { type: 'number', description: 'AWS: backup retention on the promoted instance (default: the survivor stack\'s database.backupRetentionDays, else 14)' },
+};
+
+interface FailoverFlags {
+  mode: FailoverMode;
+  incident: Incident;
+  maxLag: number;
+}
 
 export const command: Command = {
   name: 'failover',
@@ -26,43 +56,101 @@ export const command: Command = {
   },
   async run(ctx) {
     if (ctx.flags.bool('planned') && ctx.flags.bool('unplanned')) throw new UsageError('--planned and --unplanned exclude each other');
-    const mode = ctx.flags.bool('unplanned') ? 'unplanned' : 'planned';
-    const incident = ctx.flags.required('incident') as Incident;
-    const maxLag = ctx.flags.number('max-lag') ?? 30;
-    if (!(maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
-    if (!ctx.flags.bool('local')) return awsFailoverCommand(ctx, { mode, incident, maxLag });
-    const state = requireState(localDir(ctx));
-    const topology = localTopology(state);
-    const ports = withCrashHook(localPorts(state), ctx);
-    const records = readDnsFile(state.dns_file).records;
-    const from = incident === 'cache' ? records.cache : records.database;
-    if (!from || !isRegion(from)) throw new UsageError(`the DNS record file ${state.dns_file} names no region for '${incident === 'cache' ? 'cache' : 'database'}'`);
-    const to = otherRegion(from);
-    const resume = ctx.flags.bool('resume');
-    const base = { ports, topology, limits: { maxLagSeconds: maxLag }, signal: ctx.signal, log: (l: string) => ctx.out.info(l), listener: (e: { step: string; status: string; duration_ms?: number; detail?: string }) => {
-      if (e.status !== 'running') ctx.out.step(e.step, e.status as 'ok', e.duration_ms, e.detail);
-    } };
-    const request = resume ? { ...base, resume: true, ...(ctx.flags.string('id') ? { id: ctx.flags.string('id') } : {}) } : { ...base, mode, incident, from, to, ...(ctx.flags.string('id') ? { id: ctx.flags.string('id') } : {}) } as const;
-    if (ctx.flags.bool('dry-run')) {
-      if (resume) throw new UsageError('--dry-run and --resume do not go together: a dry-run plans a new failover');
-      const res = await runFailover({ ...base, mode, incident, from, to, dryRun: true });
-      const plan = planFailover({ mode, incident, from, to, topology, unavailable: unavailableOf(ports), limits: { maxLagSeconds: maxLag } });
-      ctx.out.result({ ok: true, dry_run: true, ...res.plan }, formatPlan(plan));
-      return 0;
-    }
-    let confirm = ctx.flags.bool('yes');
-    if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(resume ? 'Resume the unfinished failover?' : `${mode} ${incident} failover from ${from} to ${to}: continue?`);
-    if (!confirm) throw new RefusedError('a failover changes which region serves: confirm it with --yes (or answer the prompt); nothing was changed');
-    const res: FailoverResult = await runFailover({ ...request, confirm: true });
-    ctx.out.result({ ok: true, ...res }, summary(res));
-    return 0;
+    if (ctx.flags.bool('dry-run') && ctx.flags.bool('resume')) throw new UsageError('--dry-run and --resume do not go together: a dry-run plans a new failover');
+    const o: FailoverFlags = {
+      mode: ctx.flags.bool('unplanned') ? 'unplanned' : 'planned',
+      incident: ctx.flags.required('incident') as Incident,
+      maxLag: ctx.flags.number('max-lag') ?? 30,
+    };
+    if (!(o.maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${o.maxLag}`);
+    return ctx.flags.bool('local') ? localFailover(ctx, o) : awsFailover(ctx, o);
   },
 };
 
-function summary(r: FailoverResult): string {
-  const lines = [`failover ${r.id}: ${r.mode} ${r.incident} ${r.from} → ${r.to}: ${r.outcome}`];
-  if (r.estimated_data_loss) lines.push(`estimated data loss: ${r.estimated_data_loss.lag_seconds ?? '?'} s / ${r.estimated_data_loss.lag_bytes ?? '?'} bytes (${r.estimated_data_loss.basis})`);
-  if (r.pending_fences.length) lines.push(`fence pending (the split-brain guard in 'dr watch --local' applies it when it answers): ${r.pending_fences.map((f) => `${f.region} ${f.tiers.join('+')}`).join(', ')}`);
-  lines.push(`journal: ${r.journal}`);
-  return lines.join('\n');
+/** The rehearsal environment: the DNS record file says which region serves; the other one takes over. */
+async function localFailover(ctx: CommandContext, o: FailoverFlags): Promise<number> {
+  const state = requireState(localDir(ctx));
+  const ports = withCrashHook(localPorts(state), ctx);
+  const records = readDnsFile(state.dns_file).records;
+  const tier = o.incident === 'cache' ? 'cache' : 'database';
+  const from = records[tier];
+  if (!from || !isRegion(from)) throw new UsageError(`the DNS record file ${state.dns_file} names no region for '${tier}'`);
+  const to = otherRegion(from);
+  const id = ctx.flags.string('id');
+  const resume = ctx.flags.bool('resume');
+  return runFailoverCommand(ctx, {
+    base: { ports, topology: localTopology(state), limits: { maxLagSeconds: o.maxLag }, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    target: resume ? { resume: true, ...(id ? { id } : {}) } : { mode: o.mode, incident: o.incident, from, to, ...(id ? { id } : {}) },
+    question: resume ? 'Resume the unfinished failover?' : `${o.mode} ${o.incident} failover from ${from} to ${to}: continue?`,
+    pendingFenceHint: "the split-brain guard in 'dr watch --local' applies it when it answers",
+  });
+}
+
+/** Backup retention for the promoted instance: the flag, else the survivor stack's config, else 14 days. */
+async function retentionDays(ctx: CommandContext, survivor: StackLike | undefined): Promise<number> {
+  const flag = ctx.flags.number('backup-retention-days');
+  if (flag !== undefined) {
+    if (!(Number.isInteger(flag) && flag >= 1 && flag <= 35)) throw new UsageError(`--backup-retention-days must be a whole number 1-35 (RDS's range), got ${flag}`);
+    return flag;
+  }
+  const v = survivor ? await survivor.getConfig('bot-platform-dr:database.backupRetentionDays', true).catch(() => undefined) : undefined;
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : 14;
+}
+
+/**
+ * AWS: both stacks' outputs (refresh first; a region that does not answer keeps its last outputs), the direction,
+ * a probe of the stacks (a backend that does not answer → promotion through RDS directly, and the record step
+ * says which config to set by hand), then the engine over the AWS ports, journaled in the survivor's bucket.
+ */
+async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<number> {
+  const dryRun = ctx.flags.bool('dry-run');
+  const resume = ctx.flags.bool('resume');
+  const id = ctx.flags.string('id');
+  const given = { from: ctx.flags.string('from'), to: ctx.flags.string('to') };
+  const outputsDir = ctx.flags.string('outputs-dir');
+  if (dryRun && outputsDir) {
+    // Offline plan: two local files, no backend, no AWS.
+    const plan = planFromOutputsDir(path.resolve(ctx.cwd, outputsDir), o.mode, o.incident, { stacks: stackNames(ctx), ...given });
+    ctx.out.result({ ok: true, dry_run: true, ...offlinePlanJson(plan) }, formatPlan(plan));
+    return 0;
+  }
+  const setup = await awsSetup(ctx, { refresh: !dryRun });
+  const { built, driver, journalDir } = setup;
+  const clients = awsDeps.clients(ctx.env);
+  let dir: { from: string; to: string; mode: FailoverMode; incident: Incident; id?: string };
+  if (resume) {
+    const hit = await findResumableAws(built, journalDir, clients.s3, (l) => ctx.out.info(l));
+    if (!hit) throw new UsageError(`--resume: no unfinished failover in ${journalDir} or in either region's bucket (failover/journal/)`);
+    if (id && id !== hit.id) throw new UsageError(`--resume: the unfinished failover is ${hit.id}, not ${id}`);
+    dir = { ...hit };
+    ctx.out.info(`resuming failover ${hit.id}: ${hit.mode} ${hit.incident} ${hit.from} → ${hit.to}`);
+  } else {
+    const d = await failoverDirection(built, given, setup.stacks ? () => promotedRegionOf(built, setup.stacks!) : undefined);
+    dir = { ...d, mode: o.mode, incident: o.incident, ...(id ? { id } : {}) };
+  }
+  const survivor = awsRegion(built.aws, dir.to);
+  const lost = awsRegion(built.aws, dir.from);
+  const stacksUnavailable = dryRun ? undefined : await probeStacks(driver, { survivor: survivor.stack, lost: lost.stack });
+  if (stacksUnavailable) ctx.out.warn(stacksUnavailable);
+  const ports = awsFailoverPorts({
+    topology: built.aws,
+    survivor: dir.to,
+    journalDir,
+    driver,
+    ...(stacksUnavailable ? { stacksUnavailable } : {}),
+    clients,
+    sql: sqlProbeFromFlags(ctx, built),
+    backupRetentionDays: await retentionDays(ctx, stacksUnavailable ? undefined : setup.stacks?.[survivor.key]),
+    ...(dir.id ? { failoverId: dir.id } : {}),
+    ...awsTuning(),
+    log: (l) => ctx.out.info(l),
+  });
+  return runFailoverCommand(ctx, {
+    base: { ports, topology: built.topology, limits: { maxLagSeconds: o.maxLag }, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    target: resume ? { resume: true, ...(dir.id ? { id: dir.id } : {}) } : { mode: dir.mode, incident: dir.incident, from: dir.from, to: dir.to, ...(dir.id ? { id: dir.id } : {}) },
+    question: resume ? `Resume failover ${dir.id}?` : `${dir.mode} ${dir.incident} failover on AWS from ${dir.from} (${lost.stack}) to ${dir.to} (${survivor.stack}): continue?`,
+    pendingFenceHint: "the old primary did not answer; 'dr failback' fences it before rebuilding it",
+    ...(stacksUnavailable ? { extra: { lines: [`STACKS NOT RE-TARGETED: ${stacksUnavailable}`], json: { stacks_unavailable: stacksUnavailable } } } : {}),
+  });
 }

@@ -1,9 +1,10 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { restorePointInTime, parseUntil } from '../../adapters/aws/pitr';
-import { restorePostgres } from '../../backup/postgres';
+import { restorePostgres } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
+import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
   name: 'restore postgres',
@@ -43,7 +44,8 @@ export const command: Command = {
     const bucket = bucketName(ctx);
     const jobs = ctx.flags.number('jobs') ?? 2;
     const res = await restorePostgres({
-      store: makeStore(ctx, bucket),
+      temp: localTempFiles(),
+store: makeStore(ctx, bucket),
       tools: pgTools(ctx),
       targetUrl,
       from: ctx.flags.string('from'),

@@ -1,6 +1,7 @@
-import { restoreRedis } from '../../backup/redis';
+import { restoreRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, redisTools, requiredUrl } from './backup-shared';
+import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
   name: 'restore redis',
@@ -17,7 +18,8 @@ export const command: Command = {
     const targetUrl = requiredUrl(ctx, 'target-url', 'a Redis URL');
     const bucket = bucketName(ctx);
     const res = await restoreRedis({
-      store: makeStore(ctx, bucket),
+      temp: localTempFiles(),
+store: makeStore(ctx, bucket),
       tools: redisTools(ctx),
       targetUrl,
       from: ctx.flags.string('from'),

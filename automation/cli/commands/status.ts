@@ -1,8 +1,29 @@
-import { Command, JSON_FLAG } from '../command';
-import { formatStatus, status } from '../../rehearsal/environment';
+/**
+ * `dr status`: both regions at a glance. AWS: both stacks' outputs (through the Automation API, or saved ones with
+ * --outputs-dir while the Pulumi backend is down), then {@link awsStatus} over the status probes: Route 53 health,
+ * CloudWatch ReplicaLag, newest backup per tier, predicted RTO/RPO with their parts. A region that does not answer
+ * is reported in its section, never fatal. `--local`: the rehearsal environment's services.
+ */
+import * as path from 'node:path';
 import { requireState } from '../../adapters/rehearsal/state';
+import { systemClock } from '../../core/clock';
+import { UsageError } from '../../core/errors';
+import { loadTopology } from '../../ops/offline-plan';
+import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
+import { awsStatus, formatAwsStatus } from '../../ops/status';
+import { formatStatus, status } from '../../rehearsal/environment';
+import type { FlagSpecs } from '../args';
+import { AWS_STACK_FLAGS, awsDeps, pulumiProjectDir, stackNames } from '../aws';
+import { Command, CommandContext, JSON_FLAG } from '../command';
 import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
-import { AWS_STATUS_FLAGS, awsStatusCommand } from '../status-aws';
+
+
+const AWS_STATUS_FLAGS: FlagSpecs = {
+  ...AWS_STACK_FLAGS,
+  'outputs-dir': { type: 'string', description: 'AWS: read the stacks\' outputs from DIR/primary.json and DIR/secondary.json instead of the Pulumi backend' },
+  refresh: { type: 'boolean', description: 'AWS: refresh both stacks before reading their outputs (slower; detects drift)' },
+  'promotion-seconds': { type: 'number', description: 'AWS: database promotion estimate for the predicted RTO (e.g. a drill\'s measured time; default 600)' },
+};
 
 export const command: Command = {
   name: 'status',
@@ -15,3 +36,21 @@ export const command: Command = {
     return 0;
   },
 };
+
+async function awsStatusCommand(ctx: CommandContext): Promise<number> {
+  const names = stackNames(ctx);
+  const promotion = ctx.flags.number('promotion-seconds');
+  if (promotion !== undefined && !(promotion >= 0 && promotion <= 86_400)) throw new UsageError(`--promotion-seconds must be between 0 and 86400, got ${promotion}`);
+  const outputsDir = ctx.flags.string('outputs-dir');
+  let built;
+  if (outputsDir) {
+    built = loadTopology(path.resolve(ctx.cwd, outputsDir), names);
+  } else {
+    const workDir = pulumiProjectDir(ctx);
+    built = (await readStacksOnline(awsDeps.driver(workDir, ctx.env), names, { refresh: ctx.flags.bool('refresh'), log: (l) => ctx.out.info(l), cacheDir: outputsCacheDir(workDir) })).built;
+  }
+  const clock = awsDeps.clock ?? systemClock;
+  const s = await awsStatus({ topology: built, probes: awsDeps.statusProbes(ctx.env), now: clock.now(), ...(promotion !== undefined ? { rto: { databasePromotionSeconds: promotion } } : {}) });
+  ctx.out.result({ ok: true, ...s }, formatAwsStatus(s));
+  return 0;
+}

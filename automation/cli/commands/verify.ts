@@ -1,8 +1,9 @@
 import { httpHealthProbe } from '../../adapters/tools/http-health';
-import { verify } from '../../backup/verify';
+import { verify } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
-import { DATABASE_URL_FLAG, makeStore, pgTools, REDIS_URL_FLAG, redisTools, registerUrlSecret } from './backup-shared';
+import { registerUrlSecret } from '../../core/redact';
+import { DATABASE_URL_FLAG, makeStore, pgTools, REDIS_URL_FLAG, redisTools } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {

@@ -1,0 +1,24 @@
+/**
+ * The backup engine's public API. Every module outside `automation/backup/` imports from here only.
+ *
+ * - {@link backupPostgres} / {@link restorePostgres}, {@link backupRedis} / {@link restoreRedis}: streamed,
+ *   checksummed backups and verified restores over the {@link ObjectStore} and tool ports.
+ * - {@link runBackupJob}-style jobs (`job.ts`), the weekly restore test (`restore-test.ts`), `dr verify`
+ *   (`verify.ts`), `dr backups check` (`check.ts`).
+ * - The catalog of backups in a bucket (`catalog.ts`), keys and manifests (`keys.ts`, `manifest.ts`), retention
+ *   (`retention.ts`), which backup `--from` names (`resolve.ts`), restore-test metrics (`restore-metrics.ts`).
+ * - Ports in `./ports`: implement them for an environment (adapters/aws, adapters/tools).
+ */
+export * from './ports';
+export * from './catalog';
+export * from './check';
+export * from './job';
+export * from './keys';
+export * from './manifest';
+export * from './postgres';
+export * from './redis';
+export * from './resolve';
+export * from './restore-metrics';
+export * from './restore-test';
+export * from './retention';
+export * from './verify';

@@ -1,0 +1,75 @@
+/**
+ * What every failover step receives and returns. A step is one file in this folder: it CHECKS the world first
+ * (already done? → `done-before`) and only then ACTS, so a rerun after a crash never acts twice. The runner in
+ * `../engine.ts` journals `started` before and `done`/`failed` after each step.
+ */
+import type { CallOptions, FailoverPorts, JournalEntry, ReplicationState } from '../ports';
+import type { FailoverLimits, FailoverPlan, PlanStep, Topology } from '../plan';
+
+/** Figures a step computes that later steps, the result and a resumed run need. */
+export interface RunState {
+  /** Unplanned (or cache-only) failover: what it may lose. */
+  estimatedLoss?: EstimatedDataLoss;
+  /** Regions the split-brain guard still has to fence when they come back. */
+  pendingFences: Array<{ region: string; tiers: Array<'database' | 'cache'> }>;
+  /** Planned: the old primary's final WAL position (catch-up). */
+  finalLsn?: string;
+}
+
+export interface EstimatedDataLoss {
+  tier: 'database' | 'cache';
+  lag_seconds?: number;
+  lag_bytes?: number;
+  /** When the lag figures were observed (ISO 8601). */
+  observed_at?: string;
+  /** How the estimate was obtained, for people. */
+  basis: string;
+}
+
+export interface StepContext {
+  /** The failover id (journal entries carry it). */
+  id: string;
+  ports: FailoverPorts;
+  plan: FailoverPlan;
+  topology: Topology;
+  limits: FailoverLimits;
+  call: CallOptions;
+  /** Last replication sample the caller saw (the health monitor's). */
+  lastKnown?: ReplicationState;
+  state: RunState;
+  /** Now, ISO 8601, from the injected clock. */
+  at(): string;
+  append(entry: JournalEntry): Promise<void>;
+}
+
+/** What one step reports. */
+export interface StepOutcome {
+  status: 'ok' | 'done-before' | 'skipped';
+  detail?: string;
+  /** Journaled with the step; restored on resume (see `restoreState` in ../engine.ts). */
+  data?: Record<string, unknown>;
+}
+
+export type StepRunner = (step: PlanStep, ctx: StepContext) => Promise<StepOutcome>;
+
+/** Raised inside a step when a planned switchover must stop and restore the world (catch-up timeout). */
+export class AbortFailover extends Error {}
+
+/**
+ * An error that means "this process is dying right here" (the fakes' injected CrashError): the engine must not
+ * clean up after it — the journal and the checks take over on the rerun. (An operator's interrupt is not one:
+ * it is journaled as a failed step and reported.)
+ */
+export function isCrashLike(err: unknown): boolean {
+  return err instanceof Error && err.name === 'CrashError';
+}
+
+export function asList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+export function describeLoss(l: EstimatedDataLoss): string {
+  if (l.lag_seconds === undefined && l.lag_bytes === undefined) return l.basis;
+  const parts = [l.lag_seconds !== undefined ? `≤ ${l.lag_seconds}s of writes` : undefined, l.lag_bytes !== undefined ? `${l.lag_bytes} bytes of WAL` : undefined].filter(Boolean);
+  return `${parts.join(' / ')} (${l.basis}${l.observed_at ? `, observed ${l.observed_at}` : ''})`;
+}

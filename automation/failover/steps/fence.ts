@@ -1,0 +1,55 @@
+/**
+ * Failover step fence: make the old primary take no application writes (database, and the cache when its adapter can); an
+ * unreachable one becomes a pending fence that the split-brain guard applies when it answers again.
+ */
+import { OperationError } from '../../core/errors';
+import type { PlanStep } from '../plan';
+import type { StepContext, StepOutcome } from './context';
+
+export async function fenceStep(step: PlanStep, ctx: StepContext): Promise<StepOutcome> {
+  const { ports, call } = ctx;
+  const { from, mode } = ctx.plan;
+  const acted: string[] = [];
+  const already: string[] = [];
+  const pending: Array<'database' | 'cache'> = [];
+  if (step.target.database) {
+    if (await ports.database.isFenced(from, call)) already.push('database');
+    else if ((await ports.database.role(from, call)) === 'unreachable') {
+      if (mode === 'planned' && (await ports.database.role(ctx.plan.to, call)) !== 'primary') throw new OperationError(`the primary database in ${from} stopped answering before it could be fenced; a planned switchover cannot go on. Abandon this failover and run an unplanned one`);
+      pending.push('database');
+    } else {
+      await ports.database.fence(from, call);
+      acted.push('database');
+    }
+  }
+  const cache = ports.cache;
+  if (step.target.cache && cache.fence && cache.isFenced) {
+    if (await cache.isFenced(from, call)) already.push('cache');
+    else if ((await cache.role(from, call)) === 'unreachable') {
+      if (mode === 'planned' && (await cache.role(ctx.plan.to, call)) !== 'primary') throw new OperationError(`the primary cache in ${from} stopped answering before it could be fenced; abandon this failover and run an unplanned one`);
+      pending.push('cache');
+    } else {
+      await cache.fence(from, call);
+      acted.push('cache');
+    }
+  }
+  if (pending.length) {
+    const known = ctx.state.pendingFences.find((f) => f.region === from);
+    if (!known || pending.some((t) => !known.tiers.includes(t))) {
+      await ctx.append({ kind: 'pending-fence', id: ctx.id, at: ctx.at(), region: from, tiers: pending });
+      ctx.state.pendingFences = [...ctx.state.pendingFences.filter((f) => f.region !== from), { region: from, tiers: [...new Set([...(known?.tiers ?? []), ...pending])] }];
+    }
+  } else if (ctx.state.pendingFences.some((f) => f.region === from)) {
+    // It came back and is fenced now: close the pending fence.
+    const tiers = ctx.state.pendingFences.find((f) => f.region === from)!.tiers;
+    await ctx.append({ kind: 'fenced', id: ctx.id, at: ctx.at(), region: from, tiers });
+    ctx.state.pendingFences = ctx.state.pendingFences.filter((f) => f.region !== from);
+  }
+  const parts = [
+    ...(acted.length ? [`fenced ${acted.join(' and ')} in ${from}`] : []),
+    ...(already.length ? [`${already.join(' and ')} in ${from} already fenced`] : []),
+    ...(pending.length ? [`${pending.join(' and ')} in ${from} unreachable: fence pending, the split-brain guard fences it as soon as it answers`] : []),
+  ];
+  const status = acted.length ? 'ok' : already.length ? 'done-before' : 'skipped';
+  return { status, detail: parts.join('; ') };
+}

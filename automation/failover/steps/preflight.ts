@@ -1,0 +1,79 @@
+/**
+ * Failover step preflight: check that both regions are what the mode needs (refuse before acting otherwise), estimate the
+ * data loss of an unplanned failover, refresh the stacks.
+ */
+import { errorText, OperationError, RefusedError } from '../../core/errors';
+import type { ReplicationState } from '../ports';
+import { type PlanStep, regionOf } from '../plan';
+import { incidentMoves } from '../step-names';
+import { describeLoss, isCrashLike, type StepContext, type StepOutcome } from './context';
+
+export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<StepOutcome> {
+  const { ports, call } = ctx;
+  const { mode, incident, from, to } = ctx.plan;
+  const moves = incidentMoves(incident);
+  const planned = mode === 'planned';
+  const notes: string[] = [];
+  const data: Record<string, unknown> = {};
+  if (moves.database && !ports.database.unavailable) {
+    const [roleFrom, roleTo] = [await ports.database.role(from, call), await ports.database.role(to, call)];
+    if (roleTo === 'unreachable') throw new RefusedError(`the database in ${to} does not answer: there is nothing to fail over to`);
+    if (planned && roleFrom === 'unreachable') throw new RefusedError(`the primary database in ${from} does not answer, so a planned switchover cannot guarantee zero loss; use --unplanned to promote ${to} anyway`);
+    if (planned && roleFrom !== 'primary') throw new RefusedError(`the database in ${from} is a ${roleFrom}, not the primary: nothing to switch over from ${from}`);
+    if (planned && roleTo === 'primary') throw new RefusedError(`both ${from} and ${to} report a primary database (split brain): fence one by hand before any switchover`);
+    const rep = await ports.database.replicationState(from, to, call);
+    if (planned) {
+      if (!rep.primaryReachable) throw new RefusedError(`the primary database in ${from} does not answer, so a planned switchover cannot guarantee zero loss; use --unplanned to promote ${to} anyway`);
+      if (rep.lagSeconds === undefined) throw new RefusedError(`the replication lag of ${to} is unknown; a planned switchover needs it within ${ctx.limits.maxLagSeconds}s. Use --unplanned to promote anyway`);
+      if (rep.lagSeconds > ctx.limits.maxLagSeconds) throw new RefusedError(`the standby in ${to} lags ${rep.lagSeconds}s behind ${from}, over the limit of ${ctx.limits.maxLagSeconds}s: wait for it to catch up, raise the limit, or use --unplanned (it may lose up to that lag)`, { lag_seconds: rep.lagSeconds, limit_seconds: ctx.limits.maxLagSeconds });
+      notes.push(`database: ${from} primary answers, ${to} standby lags ${rep.lagSeconds}s${rep.lagBytes !== undefined ? ` / ${rep.lagBytes} bytes` : ''} (limit ${ctx.limits.maxLagSeconds}s)`);
+    } else {
+      const basisRep = newest(rep, ctx.lastKnown);
+      ctx.state.estimatedLoss = {
+        tier: 'database',
+        ...(basisRep.lagSeconds !== undefined ? { lag_seconds: basisRep.lagSeconds } : {}),
+        ...(basisRep.lagBytes !== undefined ? { lag_bytes: basisRep.lagBytes } : {}),
+        observed_at: basisRep.observedAt,
+        basis: basisRep.primaryReachable
+          ? `current replication lag (primary ${from} still answers)`
+          : basisRep.lagSeconds === undefined && basisRep.lagBytes === undefined
+            ? `unknown: no replication lag was observed before ${from} was lost`
+            : `last known replication lag before ${from} was lost`,
+      };
+      data.estimated_data_loss = ctx.state.estimatedLoss;
+      notes.push(`database: ${to} is ${roleTo}, ${from} is ${roleFrom}; estimated data loss ${describeLoss(ctx.state.estimatedLoss)}`);
+    }
+  }
+  if (moves.cache && !ports.cache.unavailable && regionOf(ctx.topology, to).cache) {
+    const [cFrom, cTo] = [await ports.cache.role(from, call), await ports.cache.role(to, call)];
+    if (cTo === 'unreachable') throw new RefusedError(`the cache in ${to} does not answer: there is nothing to fail over to`);
+    if (planned && cFrom === 'unreachable') throw new RefusedError(`the primary cache in ${from} does not answer, so a planned switchover is not possible; use --unplanned`);
+    notes.push(`cache: ${from} ${cFrom}, ${to} ${cTo}`);
+    if (!planned && !moves.database) {
+      ctx.state.estimatedLoss = { tier: 'cache', basis: `cache writes not yet replicated to ${to} are lost; the cache replication lag is not measured` };
+      data.estimated_data_loss = ctx.state.estimatedLoss;
+    }
+  }
+  const stacks = [regionOf(ctx.topology, from), regionOf(ctx.topology, to)].filter((r) => r.stack);
+  if (stacks.length && !ports.stacks.unavailable) {
+    for (const r of stacks) {
+      try {
+        await ports.stacks.refresh(r.name, call);
+        notes.push(`stack ${r.stack} refreshed`);
+      } catch (err) {
+        if (isCrashLike(err)) throw err;
+        if (r.name === to || planned) throw new OperationError(`cannot refresh stack ${r.stack} in ${r.name}: ${errorText(err)}`);
+        notes.push(`stack ${r.stack} in ${r.name} could not be refreshed (${errorText(err)}); going on, the region is lost`);
+      }
+    }
+  }
+  return { status: 'ok', detail: notes.join('; '), data };
+}
+
+/** The newer of two replication samples that know a lag (the monitor's last sample wins when the primary is gone). */
+function newest(rep: ReplicationState, lastKnown: ReplicationState | undefined): ReplicationState {
+  if (rep.primaryReachable || !lastKnown) return rep;
+  const known = (r: ReplicationState) => r.lagSeconds !== undefined || r.lagBytes !== undefined;
+  if (!known(rep)) return known(lastKnown) ? lastKnown : rep;
+  return Date.parse(lastKnown.observedAt) > Date.parse(rep.observedAt) && known(lastKnown) ? lastKnown : rep;
+}
