@@ -19,6 +19,7 @@ import { restoreTestAgeMetric } from './restore-metrics';
 import { BackupMetric, CacheExporter, CacheSnapshots, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, PublishedMetric, RedisTools } from './ports';
 import { RetentionCounts } from './retention';
 import { Clock } from '../core/clock';
+import { OperationError } from '../core/errors';
 
 export interface JobEvent {
   service: BackupService;
@@ -61,7 +62,7 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
   try {
     let result: JobResult;
     if (event.service === 'postgresql') {
-      if (!d.pg) throw new Error('postgresql job without database connection details');
+      if (!d.pg) throw new OperationError('postgresql job without database connection details');
       const b = await backupPostgres({ url: d.pg.url, tier: event.tier, store: d.store, tools: d.pg.tools, clock: d.clock, keep: d.keep, log: d.log });
       const snapshots: string[] = [];
       const pruned: string[] = [];
@@ -72,13 +73,13 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
       }
       result = { service: 'postgresql', tier: event.tier, key: b.manifest.key, sizeBytes: b.manifest.size_bytes, checksum: b.manifest.checksum, snapshots, prunedSnapshots: pruned, prunedObjects: b.pruned.deleteKeys };
     } else {
-      if (!d.redis) throw new Error('redis job without cache connection details');
+      if (!d.redis) throw new OperationError('redis job without cache connection details');
       const snapshots: string[] = [];
       const pruned: string[] = [];
       const r = d.redis;
       let b;
       if (r.exporter) {
-        if (!r.snapshots) throw new Error('redis export mode needs ElastiCache snapshots (CACHE_REPLICATION_GROUP_ID)');
+        if (!r.snapshots) throw new OperationError('redis export mode needs ElastiCache snapshots (CACHE_REPLICATION_GROUP_ID)');
         const snap = (await r.snapshots.create(event.tier, stampOf(started), d.log)).snapshotName;
         snapshots.push(snap);
         b = await backupRedisFromExport({ url: r.url, tier: event.tier, store: d.store, tools: r.tools, exporter: r.exporter, snapshotName: snap, exportPrefix: r.exportPrefix ?? 'redis/exports/', clock: d.clock, keep: d.keep, log: d.log });

@@ -5,6 +5,7 @@
  */
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
 import { parseKey } from './keys';
+import { VerificationError } from '../core/errors';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -90,9 +91,9 @@ export function parseManifest(text: string, key: string): Manifest {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new Error(`manifest ${key} is not JSON: ${(err as Error).message}`);
+    throw new VerificationError(`manifest ${key} is not JSON: ${(err as Error).message}`);
   }
-  if (!doc || typeof doc !== 'object') throw new Error(`manifest ${key} is not an object`);
+  if (!doc || typeof doc !== 'object') throw new VerificationError(`manifest ${key} is not an object`);
   const m = doc as Record<string, unknown>;
   const need: Array<[string, string]> = [
     ['backup_id', 'string'],
@@ -104,11 +105,11 @@ export function parseManifest(text: string, key: string): Manifest {
     ['checksum', 'string'],
   ];
   for (const [field, type] of need) {
-    if (typeof m[field] !== type) throw new Error(`manifest ${key}: field '${field}' missing or not a ${type}`);
+    if (typeof m[field] !== type) throw new VerificationError(`manifest ${key}: field '${field}' missing or not a ${type}`);
   }
-  if (!/^sha256:[0-9a-f]{64}$/.test(m.checksum as string)) throw new Error(`manifest ${key}: checksum must be sha256:<64 hex>`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(m.checksum as string)) throw new VerificationError(`manifest ${key}: checksum must be sha256:<64 hex>`);
   const parsed = parseKey(m.key as string);
-  if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new Error(`manifest ${key}: key/service/tier do not agree`);
+  if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new VerificationError(`manifest ${key}: key/service/tier do not agree`);
   return m as unknown as Manifest;
 }
 

@@ -143,7 +143,7 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
       (err: unknown) => {
         cause ??= 'count';
         proc.kill();
-        throw new Error(`counting rows in the dump's snapshot failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw new OperationError(`counting rows in the dump's snapshot failed: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
     counting.catch(() => undefined);

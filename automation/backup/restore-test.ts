@@ -16,7 +16,7 @@
  * The manifest is re-read right before the rewrite and only written when the data object is still there, so a
  * backup pruned meanwhile is not resurrected as a manifest without data.
  */
-import { OperationError, VerificationError } from '../core/errors';
+import { NotFoundError, OperationError, UnreachableError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
@@ -148,8 +148,9 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
     );
   }
   const durationSeconds = (Date.now() - t0) / 1000;
-  // Only a failure of the backup itself marks it FAILED; anything else (aborted, scratch trouble) just alerts.
-  const backupFailed = failure instanceof VerificationError || failure instanceof OperationError;
+  // Only a failure of the backup itself marks it FAILED; anything else (aborted, scratch trouble, a server or an
+  // object that is not there) just alerts.
+  const backupFailed = (failure instanceof VerificationError || failure instanceof OperationError) && !(failure instanceof UnreachableError || failure instanceof NotFoundError);
   const message = failure === undefined ? undefined : redact(failure instanceof Error ? failure.message : String(failure));
 
   const manifestKey = manifestKeyFor(manifest.key);

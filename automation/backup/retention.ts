@@ -9,6 +9,7 @@
  */
 import { BACKUP_TIERS, BackupTier } from '../../lib/lifecycle';
 import type { BackupEntry } from './catalog';
+import { OperationError, UsageError } from '../core/errors';
 
 export type RetentionCounts = Record<BackupTier, number>;
 
@@ -31,8 +32,8 @@ export interface PrunePlan {
 export function validateKeep(counts: Partial<Record<string, unknown>>, where = 'retention'): RetentionCounts {
   const out = { ...DEFAULT_KEEP };
   for (const [k, v] of Object.entries(counts)) {
-    if (!(BACKUP_TIERS as readonly string[]).includes(k)) throw new Error(`${where}: unknown tier '${k}'; allowed: ${BACKUP_TIERS.join('|')}`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10000) throw new Error(`${where}.${k} must be a whole number between 1 and 10000, got ${JSON.stringify(v)}`);
+    if (!(BACKUP_TIERS as readonly string[]).includes(k)) throw new UsageError(`${where}: unknown tier '${k}'; allowed: ${BACKUP_TIERS.join('|')}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 10000) throw new UsageError(`${where}.${k} must be a whole number between 1 and 10000, got ${JSON.stringify(v)}`);
     out[k as BackupTier] = v;
   }
   return out;
@@ -40,9 +41,9 @@ export function validateKeep(counts: Partial<Record<string, unknown>>, where = '
 
 /** Plan pruning of ONE service/tier's entries. */
 export function planPrune(entries: readonly BackupEntry[], keep: number, now: Date, graceMs = INCOMPLETE_GRACE_MS): PrunePlan {
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a whole number ≥ 1, got ${keep}`);
+  if (!Number.isInteger(keep) || keep < 1) throw new UsageError(`keep must be a whole number ≥ 1, got ${keep}`);
   const tiers = new Set(entries.map((e) => `${e.service}/${e.tier}`));
-  if (tiers.size > 1) throw new Error(`planPrune works on one service/tier at a time, got ${[...tiers].join(', ')}`);
+  if (tiers.size > 1) throw new OperationError(`planPrune works on one service/tier at a time, got ${[...tiers].join(', ')}`);
   const complete = entries.filter((e) => e.complete).sort((a, b) => b.date.getTime() - a.date.getTime() || b.dataKey.localeCompare(a.dataKey));
   const kept = complete.slice(0, keep);
   const expired = complete.slice(keep);

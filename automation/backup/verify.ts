@@ -19,6 +19,7 @@ import { HealthProbe, ObjectStore, PgTools, RedisTools } from './ports';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { Clock } from '../core/clock';
+import { VerificationError } from '../core/errors';
 
 export interface CheckResult {
   name: string;
@@ -65,7 +66,7 @@ export async function verify(o: VerifyOptions): Promise<CheckResult[]> {
   if (healthUrl) {
     await check('health endpoint', async () => {
       const status = await o.health(healthUrl, o.signal);
-      if (status < 200 || status > 299) throw new Error(`GET ${healthUrl} returned HTTP ${status}`);
+      if (status < 200 || status > 299) throw new VerificationError(`GET ${healthUrl} returned HTTP ${status}`);
       return `HTTP ${status}`;
     });
   }
@@ -76,8 +77,8 @@ export async function verify(o: VerifyOptions): Promise<CheckResult[]> {
     const max = o.maxReplicaLagSeconds ?? 60;
     await check('replica lag', async () => {
       const lag = await o.pg.replicaLag(databaseUrl, replicaUrl);
-      if (!lag.inRecovery) throw new Error('the replica is not in recovery (it is not replicating: promoted or misconfigured)');
-      if (!(lag.lagSeconds <= max)) throw new Error(`replica is ${lag.lagSeconds.toFixed(1)} s (${lag.lagBytes} bytes) behind, limit ${max} s`);
+      if (!lag.inRecovery) throw new VerificationError('the replica is not in recovery (it is not replicating: promoted or misconfigured)');
+      if (!(lag.lagSeconds <= max)) throw new VerificationError(`replica is ${lag.lagSeconds.toFixed(1)} s (${lag.lagBytes} bytes) behind, limit ${max} s`);
       return `${lag.lagSeconds.toFixed(1)} s, ${lag.lagBytes} bytes behind`;
     });
   }
@@ -92,10 +93,10 @@ export async function verify(o: VerifyOptions): Promise<CheckResult[]> {
       const newest = entries.filter((e) => e.service === service && e.tier === tier).at(-1);
       if (!newest && tier !== 'daily') continue;
       await check(`backup age ${service}/${tier}`, async () => {
-        if (!newest) throw new Error(`no complete ${service} ${tier} backup in ${store.location}`);
+        if (!newest) throw new VerificationError(`no complete ${service} ${tier} backup in ${store.location}`);
         const age = Math.round((now.getTime() - newest.date.getTime()) / 1000);
         const limit = BACKUP_AGE_THRESHOLD_SECONDS[tier];
-        if (age > limit) throw new Error(`newest ${newest.dataKey} is ${(age / 3600).toFixed(1)} h old, limit ${(limit / 3600).toFixed(0)} h`);
+        if (age > limit) throw new VerificationError(`newest ${newest.dataKey} is ${(age / 3600).toFixed(1)} h old, limit ${(limit / 3600).toFixed(0)} h`);
         return `${newest.dataKey}, ${(age / 3600).toFixed(1)} h old`;
       });
     }
@@ -106,7 +107,7 @@ export async function verify(o: VerifyOptions): Promise<CheckResult[]> {
       const counter = new HashCounter();
       await pipeline(await store.get(m.key, { signal: o.signal }), counter, new Writable({ write: (_c, _e, cb) => cb() }), { signal: o.signal });
       if (counter.hex() !== checksumHex(m) || counter.bytes !== m.size_bytes) {
-        throw new Error(`${m.key} hashes to sha256:${counter.hex()} (${counter.bytes} bytes), manifest says ${m.checksum} (${m.size_bytes} bytes)`);
+        throw new VerificationError(`${m.key} hashes to sha256:${counter.hex()} (${counter.bytes} bytes), manifest says ${m.checksum} (${m.size_bytes} bytes)`);
       }
       return `${m.key} matches ${m.checksum.slice(0, 19)}…`;
     });
@@ -119,7 +120,7 @@ export async function verify(o: VerifyOptions): Promise<CheckResult[]> {
           if (!(table in current)) problems.push(`${table} is missing`);
           else if (current[table] < rows * 0.5) problems.push(`${table} has ${current[table]} rows, backup had ${rows}`);
         }
-        if (problems.length) throw new Error(problems.join('; '));
+        if (problems.length) throw new VerificationError(problems.join('; '));
         const added = Object.keys(current).filter((t) => !(t in (m.tables ?? {})));
         return `${Object.keys(m.tables ?? {}).length} table(s) of ${m.backup_id} present${added.length ? `, ${added.length} new since` : ''}`;
       });

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors';
 
 /** One flag a command accepts. */
@@ -19,38 +20,33 @@ export type FlagValue = string | number | boolean | string[] | undefined;
 export type ParsedFlags = Record<string, FlagValue>;
 
 /**
- * Parse `--name value`, `--name=value` and boolean `--name` against a spec. Unknown flags, missing values,
- * values outside `choices` and non-numbers for number flags are usage errors that say what is allowed.
+ * Parse `--name value`, `--name=value` and boolean `--name` against a spec, with Node's own `util.parseArgs`
+ * tokenizer. Unknown flags, positional arguments, missing values, values outside `choices` and non-numbers for
+ * number flags are usage errors that say what is allowed.
  */
 export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: Record<string, string | undefined>): ParsedFlags {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.multiple ? { multiple: true } : {}) };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const out: ParsedFlags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = specs[name];
-    if (!spec) {
-      const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
-      throw new UsageError(`unknown flag --${name}; allowed: ${known || '(none)'}`);
-    }
-    let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+  for (const t of tokens) {
+    if (t.kind === 'positional') throw new UsageError(`unexpected argument '${t.value}'`);
+    if (t.kind === 'option-terminator') throw unknownFlag('', specs);
+    if (!t.rawName.startsWith('--')) throw new UsageError(`unexpected argument '${argv[t.index]}'`);
+    const spec = specs[t.name];
+    if (!spec) throw unknownFlag(t.name, specs);
     if (spec.type === 'boolean') {
-      if (raw !== undefined && raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} takes no value (or true|false), got '${raw}'`);
-      out[name] = raw === undefined ? true : raw === 'true';
+      if (t.inlineValue && t.value !== 'true' && t.value !== 'false') throw new UsageError(`--${t.name} takes no value (or true|false), got '${t.value}'`);
+      out[t.name] = !t.inlineValue || t.value === 'true';
       continue;
     }
-    if (raw === undefined) {
-      raw = argv[i + 1];
-      if (raw === undefined || raw.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-      i++;
-    }
-    const value = convert(name, spec, raw);
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new UsageError(`--${t.name} needs a value`);
+    const value = convert(t.name, spec, t.value);
     if (spec.multiple) {
-      const prev = out[name];
-      out[name] = [...(Array.isArray(prev) ? prev : []), String(value)];
+      const prev = out[t.name];
+      out[t.name] = [...(Array.isArray(prev) ? prev : []), String(value)];
     } else {
-      out[name] = value;
+      out[t.name] = value;
     }
   }
   for (const [name, spec] of Object.entries(specs)) {
@@ -60,6 +56,11 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: Recor
     else if (spec.default !== undefined) out[name] = spec.default;
   }
   return out;
+}
+
+function unknownFlag(name: string, specs: FlagSpecs): UsageError {
+  const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
+  return new UsageError(`unknown flag --${name}; allowed: ${known || '(none)'}`);
 }
 
 function convert(name: string, spec: FlagSpec, raw: string, envName?: string): string | number | boolean {

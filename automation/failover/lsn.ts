@@ -2,13 +2,14 @@
  * PostgreSQL WAL positions (`pg_lsn`, printed as `X/Y` in hex). Pure helpers shared by the engine, the adapters
  * and the fakes.
  */
+import { OperationError } from '../core/errors';
 
 const LSN = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
 /** Parse `X/Y` into a byte position. Throws on anything else. */
 export function parseLsn(lsn: string): bigint {
   const m = LSN.exec(lsn.trim());
-  if (!m) throw new Error(`not a WAL position (expected X/Y in hex): '${lsn}'`);
+  if (!m) throw new OperationError(`not a WAL position (expected X/Y in hex): '${lsn}'`);
   return (BigInt('0x' + m[1]) << 32n) + BigInt('0x' + m[2]);
 }
 

@@ -18,21 +18,23 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretStringReader } from '../adapters/aws/secret-values';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { BACKUP_METRICS_NAMESPACE } from '../../lib/backup-metrics';
 import { BackupJobEnv, parseBackupJobEnv } from '../../lib/backup-job-env';
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { CloudWatchMetrics } from '../adapters/aws/metrics';
-import { SnsNotifier } from '../adapters/aws/notifier';
+import { SnsNotifier } from '../adapters/aws/sns-notifier';
 import { S3Store } from '../adapters/aws/s3-store';
 import { ElastiCacheSnapshots, RdsSnapshots } from '../adapters/aws/snapshots';
 import { LocalPgTools, withDatabase } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
-import { isService, isTier, JobDeps, JobResult, PublishedMetric, publishRestoreTestMetrics, RestoreTestResult, runBackupJob, tierFor, validateKeep, verifyRestore } from '../backup/index';
+import { isService, isTier, JobDeps, JobResult, type Notifier, PublishedMetric, publishRestoreTestMetrics, RestoreTestResult, runBackupJob, tierFor, validateKeep, verifyRestore } from '../backup/index';
 import { redact, registerSecret } from '../core/redact';
 import { Clock, systemClock } from '../core/clock';
 import { localTempFiles } from '../adapters/tools/temp-files';
+import { OperationError, UsageError } from '../core/errors';
 
 export interface AwsClients {
   secrets: SecretsManagerClient;
@@ -45,11 +47,16 @@ export interface AwsClients {
 
 type Env = Record<string, string | undefined>;
 
+/** The job's alerts: one topic (its own region's), through the project's one SNS notifier. */
+function snsAlerts(clients: AwsClients, topicArn: string): Notifier {
+  return new SnsNotifier({ topics: [topicArn], sns: () => clients.sns, retry: { attempts: 1 } }).backupNotifier();
+}
+
 export type ParsedEvent = { action: 'backup'; service: BackupService; tier: BackupTier } | { action: 'restore-test'; service: 'postgresql'; from: string };
 
 export function parseEvent(event: unknown, now: Date): { service: BackupService; tier: BackupTier } {
   const e = parseAnyEvent(event, now);
-  if (e.action !== 'backup') throw new Error(`event.action ${e.action} is not a backup`);
+  if (e.action !== 'backup') throw new UsageError(`event.action ${e.action} is not a backup`);
   return { service: e.service, tier: e.tier };
 }
 
@@ -57,30 +64,31 @@ export function parseEvent(event: unknown, now: Date): { service: BackupService;
 export function parseAnyEvent(event: unknown, now: Date): ParsedEvent {
   const e = (event ?? {}) as Record<string, unknown>;
   const service = e.service;
-  if (typeof service !== 'string' || !isService(service)) throw new Error(`event.service must be postgresql|redis, got ${JSON.stringify(service)}`);
+  if (typeof service !== 'string' || !isService(service)) throw new UsageError(`event.service must be postgresql|redis, got ${JSON.stringify(service)}`);
   const action = e.action ?? 'backup';
   if (action === 'restore-test') {
-    if (service !== 'postgresql') throw new Error(`event.action restore-test supports service postgresql only, got ${JSON.stringify(service)}`);
+    if (service !== 'postgresql') throw new UsageError(`event.action restore-test supports service postgresql only, got ${JSON.stringify(service)}`);
     const from = e.from ?? 'latest';
-    if (typeof from !== 'string' || !(from === 'latest' || isTier(from) || /^\d{8}$/.test(from))) throw new Error(`event.from must be latest|daily|weekly|monthly|YYYYMMDD, got ${JSON.stringify(from)}`);
+    if (typeof from !== 'string' || !(from === 'latest' || isTier(from) || /^\d{8}$/.test(from))) throw new UsageError(`event.from must be latest|daily|weekly|monthly|YYYYMMDD, got ${JSON.stringify(from)}`);
     return { action, service, from };
   }
-  if (action !== 'backup') throw new Error(`event.action must be backup|restore-test, got ${JSON.stringify(action)}`);
+  if (action !== 'backup') throw new UsageError(`event.action must be backup|restore-test, got ${JSON.stringify(action)}`);
   const tier = e.tier ?? tierFor(now);
-  if (typeof tier !== 'string' || !isTier(tier)) throw new Error(`event.tier must be ${BACKUP_TIERS.join('|')}, got ${JSON.stringify(tier)}`);
+  if (typeof tier !== 'string' || !isTier(tier)) throw new UsageError(`event.tier must be ${BACKUP_TIERS.join('|')}, got ${JSON.stringify(tier)}`);
   return { action, service, tier };
 }
 
 async function readSecret(client: SecretsManagerClient, arn: string): Promise<Record<string, unknown>> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
+  // The client is already the job's own region's: the reader's region argument is not used.
+  const text = await secretStringReader(() => client, { attempts: 1 })('', arn);
+  if (!text) throw new OperationError(`secret ${arn} has no string value`);
   let doc: unknown;
   try {
-    doc = JSON.parse(out.SecretString);
+    doc = JSON.parse(text);
   } catch {
     // A plain-string secret (e.g. a Redis auth token).
-    registerSecret(out.SecretString);
-    return { password: out.SecretString };
+    registerSecret(text);
+    return { password: text };
   }
   const rec = doc as Record<string, unknown>;
   if (typeof rec.password === 'string') registerSecret(rec.password);
@@ -92,13 +100,13 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v 
 
 export async function databaseUrl(env: Env, secrets: SecretsManagerClient, parsed?: BackupJobEnv): Promise<string> {
   const cfg = (parsed ?? parseBackupJobEnv(env, 'postgresql')).postgres;
-  if (!cfg) throw new Error('backup job misconfigured: no PostgreSQL settings');
+  if (!cfg) throw new OperationError('backup job misconfigured: no PostgreSQL settings');
   const s = await readSecret(secrets, cfg.secretArn);
   const user = str(s.username);
   const password = str(s.password);
-  if (!user || !password) throw new Error('database secret must be JSON with username and password');
+  if (!user || !password) throw new OperationError('database secret must be JSON with username and password');
   const host = cfg.host ?? str(s.host);
-  if (!host) throw new Error('backup job misconfigured: DB_HOST is required (the RDS-managed secret carries no host)');
+  if (!host) throw new OperationError('backup job misconfigured: DB_HOST is required (the RDS-managed secret carries no host)');
   const port = cfg.port ?? str(s.port) ?? '5432';
   const db = cfg.dbName ?? str(s.dbname) ?? 'postgres';
   return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(db)}?sslmode=${encodeURIComponent(cfg.sslmode)}`;
@@ -106,7 +114,7 @@ export async function databaseUrl(env: Env, secrets: SecretsManagerClient, parse
 
 export async function cacheUrl(env: Env, secrets: SecretsManagerClient, parsed?: BackupJobEnv): Promise<string> {
   const cfg = (parsed ?? parseBackupJobEnv(env, 'redis')).redis;
-  if (!cfg) throw new Error('backup job misconfigured: no Redis settings');
+  if (!cfg) throw new OperationError('backup job misconfigured: no Redis settings');
   let auth = '';
   if (cfg.secretArn) {
     const s = await readSecret(secrets, cfg.secretArn);
@@ -136,7 +144,7 @@ async function configure(service: BackupService, tier: BackupTier | 'restore-tes
     const datum: PublishedMetric = tier === 'restore-test' ? { kind: 'restore-test', service: 'postgresql', success: false } : { service, tier, success: false };
     await metrics.publish([datum]).catch(() => undefined);
     if (env.ALERTS_TOPIC_ARN) {
-      await new SnsNotifier(clients.sns, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}`).catch(() => undefined);
+      await snsAlerts(clients, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}`).catch(() => undefined);
     }
     throw err;
   }
@@ -153,7 +161,7 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
     clock,
     keep: validateKeep(cfg.retain, 'RETAIN'),
     metrics: new CloudWatchMetrics(clients.cloudwatch, cfg.metricsNamespace),
-    notifier: cfg.alertsTopicArn ? new SnsNotifier(clients.sns, cfg.alertsTopicArn) : undefined,
+    notifier: cfg.alertsTopicArn ? snsAlerts(clients, cfg.alertsTopicArn) : undefined,
     log,
     where: region,
   };
@@ -195,9 +203,9 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
 /** The restore-test event: scratch database on RESTORE_TEST_DB_HOST (default DB_HOST), same credentials. */
 export async function runRestoreTest(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<RestoreTestResult> {
   const parsed = parseAnyEvent(event, clock.now());
-  if (parsed.action !== 'restore-test') throw new Error('not a restore-test event');
+  if (parsed.action !== 'restore-test') throw new UsageError('not a restore-test event');
   const cfg = await configure('postgresql', 'restore-test', env, clients, log);
-  const notifier = cfg.alertsTopicArn ? new SnsNotifier(clients.sns, cfg.alertsTopicArn) : undefined;
+  const notifier = cfg.alertsTopicArn ? snsAlerts(clients, cfg.alertsTopicArn) : undefined;
   const metrics = new CloudWatchMetrics(clients.cloudwatch, cfg.metricsNamespace);
   const store = new S3Store({ bucket: cfg.bucket, env, region: cfg.region });
   let serverUrl: string;

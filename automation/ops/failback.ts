@@ -17,18 +17,12 @@
  *   6. lag            CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched;
  *   7. switchover     planned datacenter switchover survivor → home (fence, catch-up, promote, DNS...).
  */
-import {
-  CreateDBSnapshotCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-  ModifyDBInstanceCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
 import { errorSummary, OperationError, RefusedError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
+import type { DbView, FailbackDatabase } from '../adapters/aws/failback-db';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
-import { awsRegion, peerOf, type BuiltTopology } from '../adapters/aws/topology';
+import { awsRegion, type AwsRegionTopology, type BuiltTopology, peerOf } from '../adapters/aws/topology';
 import type { FailoverResult } from '../failover/index';
 import { systemClock, type Clock } from '../core/clock';
 import type { LagReading } from '../adapters/aws/status-probes';
@@ -58,7 +52,8 @@ export interface AwsFailbackOptions {
   built: BuiltTopology;
   /** The region to return to (the old primary's). */
   home: string;
-  rds: (region: string) => RDSClient;
+  /** RDS in a region (adapters/aws/failback-db.ts). */
+  db: (region: string) => FailbackDatabase;
   /** ReplicaLag of `dbIdentifier` in `region` (CloudWatch). */
   lag: (region: string, dbIdentifier: string) => Promise<LagReading>;
   maxLagSeconds: number;
@@ -87,184 +82,203 @@ export interface AwsFailbackResult {
   switchover: { id: string; outcome: FailoverResult['outcome']; steps: FailoverResult['steps'] };
 }
 
-interface DbView {
-  exists: boolean;
-  status?: string;
-  replicaSource?: string;
-  deletionProtection?: boolean;
-}
-
-async function describeDb(rds: RDSClient, id: string): Promise<DbView> {
-  try {
-    const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
-    const d = out.DBInstances?.[0];
-    if (!d) return { exists: false };
-    return { exists: true, status: d.DBInstanceStatus, replicaSource: d.ReadReplicaSourceDBInstanceIdentifier, deletionProtection: d.DeletionProtection };
-  } catch (err) {
-    if ((err as { name?: string }).name === 'DBInstanceNotFoundFault') return { exists: false };
-    throw err;
-  }
-}
-
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-').toLowerCase();
 }
 
-export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackResult> {
-  const clock = o.clock ?? systemClock;
-  const log = (l: string) => o.log?.(redact(l));
-  const timeoutMs = o.waits?.timeoutMs ?? 45 * 60_000;
-  const pollMs = o.waits?.pollMs ?? 30_000;
-  const home = awsRegion(o.built.aws, o.home);
-  const survivor = peerOf(o.built.aws, o.home);
-  const steps: FailbackStepEvent[] = [];
-  const result: Partial<AwsFailbackResult> = { home: home.region, survivor: survivor.region, home_stack: home.stack, survivor_stack: survivor.stack, steps };
-  const rds = o.rds(home.region);
+type StepResult = { status: FailbackStepEvent['status']; detail?: string };
 
-  const step = async (name: FailbackStep, fn: () => Promise<{ status: FailbackStepEvent['status']; detail?: string }>) => {
-    if (o.signal?.aborted) throw new OperationError(`interrupted before failback step ${name}; rerun dr failback to continue`);
-    const t0 = clock.now().getTime();
-    try {
-      const r = await fn();
-      const e = { step: name, status: r.status, duration_ms: clock.now().getTime() - t0, ...(r.detail ? { detail: redact(r.detail) } : {}) };
-      steps.push(e);
-      o.onStep?.(e);
-    } catch (err) {
-      const e: FailbackStepEvent = { step: name, status: 'failed', duration_ms: clock.now().getTime() - t0, detail: redact(errorSummary(err)) };
-      steps.push(e);
-      o.onStep?.(e);
-      throw err;
-    }
-  };
-  const wait = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
-    const deadline = clock.now().getTime() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      if (clock.now().getTime() >= deadline) throw new OperationError(`${what}: not reached within ${Math.round(timeoutMs / 1000)} s; rerun dr failback to keep waiting`);
-      await clock.sleep(pollMs, o.signal);
-    }
-  };
-  const homeStack: StackLike = await o.driver.select(home.stack);
-  const survivorStack: StackLike = await o.driver.select(survivor.stack);
-  // Preconditions, before anything is touched.
+/** One failback run: the regions, their stacks and RDS, the step log and the bounded waits. */
+interface FailbackRun {
+  o: AwsFailbackOptions;
+  clock: Clock;
+  log: (line: string) => void;
+  timeoutMs: number;
+  pollMs: number;
+  home: AwsRegionTopology;
+  survivor: AwsRegionTopology;
+  homeStack: StackLike;
+  survivorStack: StackLike;
+  db: FailbackDatabase;
+  steps: FailbackStepEvent[];
+  result: Partial<AwsFailbackResult>;
+}
+
+async function runStep(run: FailbackRun, name: FailbackStep, fn: () => Promise<StepResult>): Promise<void> {
+  const { o, clock } = run;
+  if (o.signal?.aborted) throw new OperationError(`interrupted before failback step ${name}; rerun dr failback to continue`);
+  const t0 = clock.now().getTime();
+  try {
+    const r = await fn();
+    const e = { step: name, status: r.status, duration_ms: clock.now().getTime() - t0, ...(r.detail ? { detail: redact(r.detail) } : {}) };
+    run.steps.push(e);
+    o.onStep?.(e);
+  } catch (err) {
+    const e: FailbackStepEvent = { step: name, status: 'failed', duration_ms: clock.now().getTime() - t0, detail: redact(errorSummary(err)) };
+    run.steps.push(e);
+    o.onStep?.(e);
+    throw err;
+  }
+}
+
+/** Poll `probe` until it yields a value, at most the run's timeout. */
+async function waitFor<T>(run: FailbackRun, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = run.clock.now().getTime() + run.timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (run.clock.now().getTime() >= deadline) throw new OperationError(`${what}: not reached within ${Math.round(run.timeoutMs / 1000)} s; rerun dr failback to keep waiting`);
+    await run.clock.sleep(run.pollMs, run.o.signal);
+  }
+}
+
+/** Refuse before anything is touched: the survivor must serve, and home must not declare the bot tokens. */
+async function checkPreconditions(run: FailbackRun): Promise<void> {
+  const { home, survivor, homeStack, survivorStack } = run;
   const survivorServes = (await survivorStack.getConfig(FAILBACK_CONFIG.promoted, true)) === 'true' || ((await survivorStack.getConfig(FAILBACK_CONFIG.role, false)) === 'primary' && (await homeStack.getConfig(FAILBACK_CONFIG.role, false)) !== 'primary');
   if (!survivorServes) {
     throw new UsageError(`${survivor.stack} in ${survivor.region} does not serve (its config has no database.promoted=true): there is nothing to fail back to ${home.region}; name the region to return to with --home-region`);
   }
   const declared: string[] = [];
   for (const k of PRIMARY_ONLY_KEYS) if ((await homeStack.getConfig(k, false)) !== undefined) declared.push(k);
-  if (declared.length) {
-    // The active stack owns the bot-token secrets (lib/config.ts). The home stack is about to become a non-promoted
-    // secondary, which may not declare them; its copies in the home region are retainOnDelete, so dropping the keys
-    // deletes nothing — but the tokens must first live in the survivor's config, or they would be in no config.
-    const survivorOwns = (await survivorStack.getConfig(PRIMARY_ONLY_KEYS[0], false)) !== undefined;
-    const rm = declared.map((k) => `pulumi config rm -s ${home.stack} ${k.slice(NS.length + 1)}`).join('; ');
-    if (!survivorOwns) {
-      const cp = PRIMARY_ONLY_KEYS.map((k) => `pulumi config cp ${k.slice(NS.length + 1)} -s ${home.stack} -d ${survivor.stack}`).join('; ');
-      throw new RefusedError(
-        `stack ${home.stack} still declares ${declared.join(' and ')}, and the survivor ${survivor.stack} does not own the bot tokens yet: move the ownership first — ${cp}; then \`pulumi up -s ${survivor.stack}\` (it adopts the promoted secrets in ${survivor.region} with import); then ${rm} (its secrets in ${home.region} are retained, not deleted); then rerun dr failback. Nothing was changed`,
-      );
-    }
+  if (!declared.length) return;
+  // The active stack owns the bot-token secrets (lib/config.ts). The home stack is about to become a non-promoted
+  // secondary, which may not declare them; its copies in the home region are retainOnDelete, so dropping the keys
+  // deletes nothing — but the tokens must first live in the survivor's config, or they would be in no config.
+  const survivorOwns = (await survivorStack.getConfig(PRIMARY_ONLY_KEYS[0], false)) !== undefined;
+  const rm = declared.map((k) => `pulumi config rm -s ${home.stack} ${k.slice(NS.length + 1)}`).join('; ');
+  if (!survivorOwns) {
+    const cp = PRIMARY_ONLY_KEYS.map((k) => `pulumi config cp ${k.slice(NS.length + 1)} -s ${home.stack} -d ${survivor.stack}`).join('; ');
     throw new RefusedError(
-      `stack ${home.stack} still declares ${declared.join(' and ')}, which a non-promoted secondary may not (lib/config.ts); ${survivor.stack} owns the bot tokens now. Remove them: ${rm} (its secrets in ${home.region} are retainOnDelete: Pulumi forgets them, AWS keeps them), then rerun dr failback. Nothing was changed`,
+      `stack ${home.stack} still declares ${declared.join(' and ')}, and the survivor ${survivor.stack} does not own the bot tokens yet: move the ownership first — ${cp}; then \`pulumi up -s ${survivor.stack}\` (it adopts the promoted secrets in ${survivor.region} with import); then ${rm} (its secrets in ${home.region} are retained, not deleted); then rerun dr failback. Nothing was changed`,
     );
   }
-  const up = (message: string) =>
-    withRetry(() => homeStack.up({ message, onOutput: (out) => out.split(/\r?\n/).forEach((l) => l.trim() && log(`[${home.stack} up] ${l}`)) }), {
-      ...STACK_RETRY,
-      ...o.stackRetry,
-      retryable: isConcurrentUpdate,
-      clock,
-      signal: o.signal,
-      what: `pulumi up ${home.stack}`,
-      log: (l) => log(`${l} (another update is running; it is never cancelled)`),
-    });
+  throw new RefusedError(
+    `stack ${home.stack} still declares ${declared.join(' and ')}, which a non-promoted secondary may not (lib/config.ts); ${survivor.stack} owns the bot tokens now. Remove them: ${rm} (its secrets in ${home.region} are retainOnDelete: Pulumi forgets them, AWS keeps them), then rerun dr failback. Nothing was changed`,
+  );
+}
 
-  await step('fence', async () => ({ status: 'ok', detail: await o.guard() }));
-
-  let db = await describeDb(rds, home.dbIdentifier);
-  await step('preserve', async () => {
-    if (!db.exists) return { status: 'skipped', detail: `${home.dbIdentifier} does not exist in ${home.region}: nothing to preserve` };
-    if (db.replicaSource) return { status: 'done-before', detail: `${home.dbIdentifier} is already a replica of ${db.replicaSource}` };
-    // Check: a pre-failback snapshot of this instance that is available already.
-    const snaps = await rds.send(new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: home.dbIdentifier, SnapshotType: 'manual' }));
-    let snap = (snaps.DBSnapshots ?? []).find((s) => s.DBSnapshotIdentifier?.startsWith(`${home.dbIdentifier}-pre-failback-`));
-    if (!snap) {
-      const id = `${home.dbIdentifier}-pre-failback-${stamp(clock.now())}`;
-      await rds.send(new CreateDBSnapshotCommand({ DBSnapshotIdentifier: id, DBInstanceIdentifier: home.dbIdentifier, Tags: [{ Key: 'dr:purpose', Value: 'pre-failback' }] }));
-      log(`snapshot ${id} of the old primary requested (it may hold writes the survivor never received)`);
-      snap = { DBSnapshotIdentifier: id };
-    }
-    const id = snap.DBSnapshotIdentifier!;
-    await wait(`snapshot ${id} available`, async () => {
-      const s = (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))).DBSnapshots?.[0];
-      if (s?.Status === 'failed') throw new OperationError(`snapshot ${id} failed: the old primary is NOT rebuilt; investigate before rerunning`);
-      return s?.Status === 'available' ? true : undefined;
-    });
-    result.snapshot = id;
-    let detail = `snapshot ${id} available`;
-    if (db.deletionProtection) {
-      await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: home.dbIdentifier, DeletionProtection: false, ApplyImmediately: true }));
-      detail += `; deletion protection lifted on ${home.dbIdentifier} so the stack can replace it with a replica`;
-    }
-    return { status: 'ok', detail };
+/** preserve: a pre-failback snapshot of the old primary, available, before anything can replace it. */
+async function preserve(run: FailbackRun, db: DbView): Promise<StepResult> {
+  const { home, clock, log } = run;
+  if (!db.exists) return { status: 'skipped', detail: `${home.dbIdentifier} does not exist in ${home.region}: nothing to preserve` };
+  if (db.replicaSource) return { status: 'done-before', detail: `${home.dbIdentifier} is already a replica of ${db.replicaSource}` };
+  // Check: a pre-failback snapshot of this instance that is available already.
+  let id = await run.db.findSnapshot(home.dbIdentifier, `${home.dbIdentifier}-pre-failback-`);
+  if (!id) {
+    id = `${home.dbIdentifier}-pre-failback-${stamp(clock.now())}`;
+    await run.db.createSnapshot(id, home.dbIdentifier);
+    log(`snapshot ${id} of the old primary requested (it may hold writes the survivor never received)`);
+  }
+  const snapshot = id;
+  await waitFor(run, `snapshot ${snapshot} available`, async () => {
+    const status = await run.db.snapshotStatus(snapshot);
+    if (status === 'failed') throw new OperationError(`snapshot ${snapshot} failed: the old primary is NOT rebuilt; investigate before rerunning`);
+    return status === 'available' ? true : undefined;
   });
+  run.result.snapshot = snapshot;
+  let detail = `snapshot ${snapshot} available`;
+  if (db.deletionProtection) {
+    await run.db.liftDeletionProtection(home.dbIdentifier);
+    detail += `; deletion protection lifted on ${home.dbIdentifier} so the stack can replace it with a replica`;
+  }
+  return { status: 'ok', detail };
+}
 
-  await step('retarget', async () => {
-    const want: Record<string, string> = { [FAILBACK_CONFIG.role]: 'secondary', [FAILBACK_CONFIG.promoted]: 'false', [FAILBACK_CONFIG.peerStack]: survivor.stack };
-    const set: string[] = [];
-    for (const [k, v] of Object.entries(want)) {
-      if ((await homeStack.getConfig(k, true)) === v) continue;
-      await homeStack.setConfig(k, v, true);
-      set.push(`${k}=${v}`);
+/** retarget: home stack config becomes a secondary of the survivor. */
+async function retarget(run: FailbackRun): Promise<StepResult> {
+  const want: Record<string, string> = { [FAILBACK_CONFIG.role]: 'secondary', [FAILBACK_CONFIG.promoted]: 'false', [FAILBACK_CONFIG.peerStack]: run.survivor.stack };
+  const set: string[] = [];
+  for (const [k, v] of Object.entries(want)) {
+    if ((await run.homeStack.getConfig(k, true)) === v) continue;
+    await run.homeStack.setConfig(k, v, true);
+    set.push(`${k}=${v}`);
+  }
+  return set.length ? { status: 'ok', detail: `config ${set.join(', ')}` } : { status: 'done-before', detail: `config already ${Object.entries(want).map(([k, v]) => `${k}=${v}`).join(', ')}` };
+}
+
+/** rebuild: `pulumi up` of the home stack turns its database into a replica of the survivor. */
+async function rebuild(run: FailbackRun): Promise<StepResult> {
+  const { home, survivor, homeStack, o, clock, log } = run;
+  const db = await run.db.describe(home.dbIdentifier);
+  if (db.exists && db.replicaSource) return { status: 'done-before', detail: `${home.dbIdentifier} already replicates ${db.replicaSource}` };
+  const r = await withRetry(() => homeStack.up({ message: `dr failback: rebuild ${home.region} as a replica of ${survivor.region}`, onOutput: (out) => out.split(/\r?\n/).forEach((l) => l.trim() && log(`[${home.stack} up] ${l}`)) }), {
+    ...STACK_RETRY,
+    ...o.stackRetry,
+    retryable: isConcurrentUpdate,
+    clock,
+    signal: o.signal,
+    what: `pulumi up ${home.stack}`,
+    log: (l) => log(`${l} (another update is running; it is never cancelled)`),
+  });
+  if (r.result !== 'succeeded') throw new OperationError(`pulumi up on ${home.stack} ended ${r.result}`);
+  return { status: 'ok', detail: `pulumi up ${home.stack}: ${home.region} rebuilt as a replica of ${survivor.stack}` };
+}
+
+/** wait-replica: the rebuilt instance is available and replicating. */
+async function waitReplica(run: FailbackRun, rebuilt: AwsRegionTopology): Promise<StepResult> {
+  const v = await waitFor(run, `replica ${rebuilt.dbIdentifier} available`, async () => {
+    const d = await run.o.db(run.home.region).describe(rebuilt.dbIdentifier);
+    if (!d.exists) return undefined;
+    if (d.status === 'available' && d.replicaSource) return d;
+    run.log(`replica ${rebuilt.dbIdentifier}: ${d.status ?? 'unknown'}${d.replicaSource ? '' : ' (not replicating yet)'}`);
+    return undefined;
+  });
+  return { status: 'ok', detail: `${rebuilt.dbIdentifier} available, replicating ${v.replicaSource}` };
+}
+
+/** lag: CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched. */
+async function lagUnderLimit(run: FailbackRun, rebuilt: AwsRegionTopology): Promise<StepResult> {
+  const { o, clock } = run;
+  const deadline = clock.now().getTime() + run.timeoutMs;
+  let last: LagReading = {};
+  for (;;) {
+    last = await o.lag(run.home.region, rebuilt.dbIdentifier);
+    if (last.seconds !== undefined && last.seconds <= o.maxLagSeconds) break;
+    if (clock.now().getTime() >= deadline) {
+      throw new RefusedError(
+        `the rebuilt replica ${rebuilt.dbIdentifier} ${last.seconds === undefined ? 'reports no ReplicaLag yet' : `lags ${last.seconds} s`} (limit ${o.maxLagSeconds} s): no switchover was started; rerun dr failback once it has caught up`,
+      );
     }
-    return set.length ? { status: 'ok', detail: `config ${set.join(', ')}` } : { status: 'done-before', detail: `config already ${Object.entries(want).map(([k, v]) => `${k}=${v}`).join(', ')}` };
-  });
+    await clock.sleep(run.pollMs, o.signal);
+  }
+  run.result.replica_lag_seconds = last.seconds;
+  return { status: 'ok', detail: `ReplicaLag ${last.seconds} s ≤ ${o.maxLagSeconds} s` };
+}
 
-  await step('rebuild', async () => {
-    db = await describeDb(rds, home.dbIdentifier);
-    if (db.exists && db.replicaSource) return { status: 'done-before', detail: `${home.dbIdentifier} already replicates ${db.replicaSource}` };
-    const r = await up(`dr failback: rebuild ${home.region} as a replica of ${survivor.region}`);
-    if (r.result !== 'succeeded') throw new OperationError(`pulumi up on ${home.stack} ended ${r.result}`);
-    return { status: 'ok', detail: `pulumi up ${home.stack}: ${home.region} rebuilt as a replica of ${survivor.stack}` };
-  });
-
+export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackResult> {
+  const home = awsRegion(o.built.aws, o.home);
+  const survivor = peerOf(o.built.aws, o.home);
+  const steps: FailbackStepEvent[] = [];
+  const run: FailbackRun = {
+    o,
+    clock: o.clock ?? systemClock,
+    log: (l) => o.log?.(redact(l)),
+    timeoutMs: o.waits?.timeoutMs ?? 45 * 60_000,
+    pollMs: o.waits?.pollMs ?? 30_000,
+    home,
+    survivor,
+    homeStack: await o.driver.select(home.stack),
+    survivorStack: await o.driver.select(survivor.stack),
+    db: o.db(home.region),
+    steps,
+    result: { home: home.region, survivor: survivor.region, home_stack: home.stack, survivor_stack: survivor.stack, steps },
+  };
+  await checkPreconditions(run);
+  await runStep(run, 'fence', async () => ({ status: 'ok', detail: await o.guard() }));
+  const db = await run.db.describe(home.dbIdentifier);
+  await runStep(run, 'preserve', () => preserve(run, db));
+  await runStep(run, 'retarget', () => retarget(run));
+  await runStep(run, 'rebuild', () => rebuild(run));
   // Outputs after the rebuild (the replica's identifier/endpoint).
   const after = await o.reread();
   const rebuilt = awsRegion(after.aws, home.region);
-  await step('wait-replica', async () => {
-    const v = await wait(`replica ${rebuilt.dbIdentifier} available`, async () => {
-      const d = await describeDb(o.rds(home.region), rebuilt.dbIdentifier);
-      if (!d.exists) return undefined;
-      if (d.status === 'available' && d.replicaSource) return d;
-      log(`replica ${rebuilt.dbIdentifier}: ${d.status ?? 'unknown'}${d.replicaSource ? '' : ' (not replicating yet)'}`);
-      return undefined;
-    });
-    return { status: 'ok', detail: `${rebuilt.dbIdentifier} available, replicating ${v.replicaSource}` };
-  });
-
-  await step('lag', async () => {
-    const deadline = clock.now().getTime() + timeoutMs;
-    let last: LagReading = {};
-    for (;;) {
-      last = await o.lag(home.region, rebuilt.dbIdentifier);
-      if (last.seconds !== undefined && last.seconds <= o.maxLagSeconds) break;
-      if (clock.now().getTime() >= deadline) {
-        throw new RefusedError(
-          `the rebuilt replica ${rebuilt.dbIdentifier} ${last.seconds === undefined ? 'reports no ReplicaLag yet' : `lags ${last.seconds} s`} (limit ${o.maxLagSeconds} s): no switchover was started; rerun dr failback once it has caught up`,
-        );
-      }
-      await clock.sleep(pollMs, o.signal);
-    }
-    result.replica_lag_seconds = last.seconds;
-    return { status: 'ok', detail: `ReplicaLag ${last.seconds} s ≤ ${o.maxLagSeconds} s` };
-  });
-
+  await runStep(run, 'wait-replica', () => waitReplica(run, rebuilt));
+  await runStep(run, 'lag', () => lagUnderLimit(run, rebuilt));
   let sw: FailoverResult | undefined;
-  await step('switchover', async () => {
+  await runStep(run, 'switchover', async () => {
     sw = await o.switchover(after, survivor.region, home.region);
     return { status: 'ok', detail: `planned switchover ${sw.id} ${survivor.region} → ${home.region}: ${sw.outcome}` };
   });
-  return { ...(result as AwsFailbackResult), switchover: { id: sw!.id, outcome: sw!.outcome, steps: sw!.steps } };
+  return { ...(run.result as AwsFailbackResult), switchover: { id: sw!.id, outcome: sw!.outcome, steps: sw!.steps } };
 }

@@ -10,7 +10,7 @@
  *
  * The report never carries a secret: the verifier reads credentials itself and registers them for redaction.
  */
-import { errorSummary, OperationError, UsageError } from '../core/errors';
+import { OperationError, UsageError, errorSummary } from '../core/errors';
 import { redact } from '../core/redact';
 import { type CheckResult, type ObjectStore, stampOf } from '../backup/index';
 import { plainOutputs } from '../adapters/aws/topology';
@@ -156,7 +156,7 @@ export async function scratchDrill(o: ScratchDrillOptions): Promise<DrillReport>
       try {
         const scratch = await o.driver.select(scratchName);
         const d = await scratch.destroy({ message: `dr drill ${id}: destroy`, onOutput: lines(`[${scratchName} destroy]`) });
-        if (d.result !== 'succeeded') throw new Error(`pulumi destroy ended ${d.result}`);
+        if (d.result !== 'succeeded') throw new OperationError(`pulumi destroy ended ${d.result}`);
         await scratch.remove();
         report.destroyed = true;
         log(`scratch stack ${scratchName} destroyed and removed`);

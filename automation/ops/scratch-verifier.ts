@@ -4,22 +4,22 @@
  * manifest), against the RESTORED scratch instance, with the source's backup bucket as the manifest store.
  *
  * Credentials: the scratch stack outputs the RDS-managed master secret's ARN; it is read with Secrets Manager
- * `GetSecretValue` in the scratch region, the password is registered for redaction before anything can print it,
+ * `GetSecretValue` in the scratch region (through a {@link SecretReader}), the password is registered for redaction before anything can print it,
  * and the connection URL uses `sslmode=require` (the stacks force SSL). The database checked is the one the latest
  * PostgreSQL manifest names (the bot's database), unless given.
  *
  * A verifier that cannot read the credentials reports that as a FAILED check rather than returning nothing.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { withRetry, isThrottling, AWS_RETRY } from '../adapters/aws/retry';
+import type { SecretReader } from '../adapters/aws/secret-values';
 import { registerSecret, redact } from '../core/redact';
 import { CheckResult, type HealthProbe, listBackups, type ObjectStore, type PgTools, readManifest, type RedisTools, verify } from '../backup/index';
 import type { ScratchTarget, ScratchVerifier } from './scratch-drill';
 import type { Clock } from '../core/clock';
-import { errorSummary } from '../core/errors';
+import { OperationError, errorSummary } from '../core/errors';
 
 export interface ScratchVerifierDeps {
-  secretsManager: (region: string) => SecretsManagerClient;
+  /** Secret values in the scratch region (adapters/aws/secret-values.ts). */
+  secrets: SecretReader;
   /** The source's backup bucket (manifests, backup objects). */
   store: (region: string, bucket: string) => ObjectStore;
   pg: PgTools;
@@ -30,14 +30,13 @@ export interface ScratchVerifierDeps {
   database?: string;
   /** TLS mode in the connection URL (default `require`). */
   sslmode?: 'require' | 'verify-full' | 'verify-ca' | 'disable';
-  retry?: Partial<typeof AWS_RETRY>;
   onCheck?: (c: CheckResult) => void;
 }
 
 /** `host:port` (or a bare host) → [host, port]. */
 export function splitEndpoint(endpoint: string): { host: string; port: number } {
   const m = endpoint.match(/^(.+?)(?::(\d+))?$/);
-  if (!m || !m[1]) throw new Error(`not a database endpoint: ${endpoint}`);
+  if (!m || !m[1]) throw new OperationError(`not a database endpoint: ${endpoint}`);
   return { host: m[1], port: m[2] ? Number(m[2]) : 5432 };
 }
 
@@ -47,18 +46,17 @@ export function scratchDatabaseUrl(o: { endpoint: string; username: string; pass
   return `postgresql://${encodeURIComponent(o.username)}:${encodeURIComponent(o.password)}@${host}:${port}/${encodeURIComponent(o.database)}?sslmode=${o.sslmode}`;
 }
 
-async function readSecretJson(client: SecretsManagerClient, arn: string, deps: ScratchVerifierDeps): Promise<Record<string, unknown>> {
-  const out = await withRetry(() => client.send(new GetSecretValueCommand({ SecretId: arn })), { ...AWS_RETRY, ...deps.retry, retryable: isThrottling, what: `Secrets Manager GetSecretValue ${arn}` });
-  const text = out.SecretString;
-  if (!text) throw new Error(`secret ${arn} has no SecretString`);
+async function readSecretJson(secrets: SecretReader, region: string, arn: string): Promise<Record<string, unknown>> {
+  const text = await secrets(region, arn);
+  if (!text) throw new OperationError(`secret ${arn} has no SecretString`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     registerSecret(text);
-    throw new Error(`secret ${arn} is not a JSON document`);
+    throw new OperationError(`secret ${arn} is not a JSON document`);
   }
-  if (!doc || typeof doc !== 'object') throw new Error(`secret ${arn} is not a JSON object`);
+  if (!doc || typeof doc !== 'object') throw new OperationError(`secret ${arn} is not a JSON object`);
   const d = doc as Record<string, unknown>;
   if (typeof d.password === 'string') {
     registerSecret(d.password);
@@ -85,10 +83,10 @@ export function productionScratchVerifier(deps: ScratchVerifierDeps): ScratchVer
     const store = deps.store(target.region, target.sourceBucket);
     let url: string;
     try {
-      const secret = await readSecretJson(deps.secretsManager(target.region), target.dbSecretArn, deps);
+      const secret = await readSecretJson(deps.secrets, target.region, target.dbSecretArn);
       const username = typeof secret.username === 'string' ? secret.username : undefined;
       const password = typeof secret.password === 'string' ? secret.password : undefined;
-      if (!username || !password) throw new Error(`secret ${target.dbSecretArn} lacks username/password`);
+      if (!username || !password) throw new OperationError(`secret ${target.dbSecretArn} lacks username/password`);
       const database = deps.database ?? (typeof secret.dbname === 'string' ? secret.dbname : undefined) ?? (await manifestDatabase(store)) ?? 'postgres';
       url = scratchDatabaseUrl({ endpoint: target.dbEndpoint, username, password, database, sslmode: deps.sslmode ?? 'require' });
       registerSecret(url);
@@ -99,8 +97,7 @@ export function productionScratchVerifier(deps: ScratchVerifierDeps): ScratchVer
     let redisUrl: string | undefined;
     if (target.cacheEndpoint && target.cacheAuthSecretArn) {
       try {
-        const sm = await deps.secretsManager(target.region).send(new GetSecretValueCommand({ SecretId: target.cacheAuthSecretArn }));
-        const token = sm.SecretString ?? '';
+        const token = (await deps.secrets(target.region, target.cacheAuthSecretArn)) ?? '';
         registerSecret(token);
         const { host, port } = splitEndpoint(target.cacheEndpoint.includes(':') ? target.cacheEndpoint : `${target.cacheEndpoint}:6379`);
         redisUrl = `rediss://:${encodeURIComponent(token)}@${host}:${port}`;

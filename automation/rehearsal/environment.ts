@@ -222,7 +222,7 @@ export async function down(dirArg: string, opts: { keepData?: boolean } = {}): P
     const pid = readPidFile(path.join(pgDir, 'data', 'postmaster.pid'));
     if (pidIs(pid, 'postgres')) {
       try {
-        if (!s) throw new Error('no state');
+        if (!s) throw new OperationError('no state');
         await cluster(s, r).stop('fast');
       } catch {
         await killPostgresTree(pid!);

@@ -15,6 +15,7 @@ import { type IncidentAlert, LocalNotifier } from '../adapters/rehearsal/local-n
 import { type FailoverPorts, type FailoverResult, type GuardAction, guardOldPrimary, type Incident, type NotifyReport, readAll, type ReplicationState, runFailover, type StepListener } from '../failover/index';
 import { sleep } from '../adapters/tools/proc';
 import { isRegion, type LocalState, otherRegion } from '../adapters/rehearsal/state';
+import { UsageError } from '../core/errors';
 
 export type MonitorEvent =
   | { kind: 'check'; at: number; database: boolean; cache: boolean; db_region: string; cache_region: string; lag_seconds?: number; lag_bytes?: number }
@@ -50,8 +51,8 @@ export interface MonitorOutcome {
 export async function runMonitor(o: MonitorOptions): Promise<MonitorOutcome> {
   const interval = o.intervalMs ?? 1000;
   const threshold = o.threshold ?? 3;
-  if (!(interval >= 100)) throw new Error(`check interval must be at least 100 ms, got ${interval}`);
-  if (!(Number.isInteger(threshold) && threshold >= 1)) throw new Error(`failure threshold must be a whole number ≥ 1, got ${threshold}`);
+  if (!(interval >= 100)) throw new UsageError(`check interval must be at least 100 ms, got ${interval}`);
+  if (!(Number.isInteger(threshold) && threshold >= 1)) throw new UsageError(`failure threshold must be a whole number ≥ 1, got ${threshold}`);
   const ports = o.ports ?? localPorts(o.state);
   const emit = (e: MonitorEvent) => {
     try {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { redact } from '../core/redact';
-import type { DrillResult } from './drill';
+import type { DrillResult } from './drill-result';
 
 export function reportFileName(r: Pick<DrillResult, 'scenario' | 'started_at'>): string {
   return `drill-local-${r.scenario}-${r.started_at.replace(/[:.]/g, '-')}.md`;

@@ -17,6 +17,7 @@ import { sleep } from '../adapters/tools/proc';
 import { redisClient } from '../adapters/rehearsal/processes';
 import { BOT_TABLES } from './environment';
 import type { LocalState } from '../adapters/rehearsal/state';
+import { OperationError, UsageError } from '../core/errors';
 
 export interface Op {
   id: string;
@@ -54,7 +55,7 @@ export class TrafficSimulator {
   private readonly listeners: Array<(op: Op) => void> = [];
 
   constructor(state: LocalState, private readonly tps: number) {
-    if (!(tps > 0 && tps <= 1000)) throw new Error(`load must be between 1 and 1000 writes per second, got ${tps}`);
+    if (!(tps > 0 && tps <= 1000)) throw new UsageError(`load must be between 1 and 1000 writes per second, got ${tps}`);
     this.env = new LocalEnv(state);
   }
 
@@ -95,7 +96,7 @@ export class TrafficSimulator {
 
   private resolve(record: 'database' | 'cache'): string {
     const r = readDnsFile(this.env.state.dns_file).records[record];
-    if (!r) throw new Error(`the DNS record file names no region for '${record}'`);
+    if (!r) throw new OperationError(`the DNS record file names no region for '${record}'`);
     return r;
   }
 
@@ -169,7 +170,7 @@ export class TrafficSimulator {
       }
       const { client, region } = this.redis;
       const ok = await client.set(`bot:${table}:${id}`, region, 'EX', 86_400);
-      if (ok !== 'OK') throw new Error(`SET answered ${ok}`);
+      if (ok !== 'OK') throw new OperationError(`SET answered ${ok}`);
       this.stats.cache_acked++;
       this.cacheBackoff = 0;
       return region;
@@ -251,7 +252,7 @@ export async function seedBotData(state: LocalState, region: string, users = 500
       for (const t of tgIds) p.hset(`bot:conversation:${t}`, { step: 'start', lang: 'en', region });
       const res = (await p.exec()) ?? [];
       const failed = res.filter(([err]) => err);
-      if (failed.length) throw new Error(`seeding the cache failed for ${failed.length} key(s): ${String(failed[0][0])}`);
+      if (failed.length) throw new OperationError(`seeding the cache failed for ${failed.length} key(s): ${String(failed[0][0])}`);
       out.cache_conversations = tgIds.length;
     } finally {
       r.disconnect();

@@ -29,6 +29,21 @@ describe('cli: flags, errors, redaction', () => {
     assert.throws(() => new Flags({}).required('bucket'), /--bucket is required/);
   });
 
+  it('keeps the hand-written parser\'s messages on the util.parseArgs tokenizer', () => {
+    const multi = { ...specs, table: { type: 'string' as const, description: 'table', multiple: true } };
+    assert.throws(() => parseFlags(['stray'], specs, {}), (e: unknown) => e instanceof UsageError && e.message === "unexpected argument 'stray'");
+    assert.throws(() => parseFlags(['-f'], specs, {}), (e: unknown) => e instanceof UsageError && e.message === "unexpected argument '-f'");
+    assert.throws(() => parseFlags(['--bucket', '--force'], specs, {}), (e: unknown) => e instanceof UsageError && e.message === '--bucket needs a value');
+    assert.throws(() => parseFlags(['--force=maybe'], specs, {}), (e: unknown) => e instanceof UsageError && e.message === "--force takes no value (or true|false), got 'maybe'");
+    assert.throws(() => parseFlags(['--jobs', '4', '--'], specs, {}), (e: unknown) => e instanceof UsageError && /^unknown flag --; allowed: --bucket, --tier, --jobs, --force$/.test(e.message));
+    assert.equal(parseFlags(['--force=false'], specs, {}).force, false);
+    assert.equal(parseFlags(['--force=true'], specs, {}).force, true);
+    assert.equal(parseFlags(['--jobs=-3'], specs, {}).jobs, -3);
+    assert.equal(parseFlags(['--bucket', '-dash-'], specs, {}).bucket, '-dash-');
+    assert.deepEqual(parseFlags(['--table', 'a.b', '--table=c.d'], multi, {}).table, ['a.b', 'c.d']);
+    assert.throws(() => parseFlags([], { jobs: { ...specs.jobs, env: 'DR_JOBS' } }, { DR_JOBS: 'many' }), (e: unknown) => e instanceof UsageError && e.message === "DR_JOBS (for --jobs) must be a number, got 'many'");
+  });
+
   it('maps the error family to exit codes in one place', () => {
     assert.equal(exitCodeFor(new UsageError('x')), 2);
     assert.equal(exitCodeFor(new RefusedError('x')), 2);

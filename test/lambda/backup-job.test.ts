@@ -15,7 +15,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CloudWatchMetrics } from '../../automation/adapters/aws/metrics';
-import { SnsNotifier } from '../../automation/adapters/aws/notifier';
+import { SnsNotifier } from '../../automation/adapters/aws/sns-notifier';
 import { ElastiCacheSnapshots, RdsSnapshots } from '../../automation/adapters/aws/snapshots';
 import { parseUntil } from '../../automation/adapters/aws/pitr';
 import { runJob } from '../../automation/lambda/handler';
@@ -122,7 +122,7 @@ describe('backup: AWS adapters (aws-sdk-client-mock)', () => {
 
   it('SNS: publishes redacted, subject cut to 100 characters', async () => {
     sns.on(PublishCommand).resolves({});
-    await new SnsNotifier(new SNSClient({ region: 'eu-west-1' }), 'arn:aws:sns:eu-west-1:1:alerts').notify('x'.repeat(150), 'failed: postgresql://bot:hunter2pass@db:5432/app');
+    await new SnsNotifier({ topics: ['arn:aws:sns:eu-west-1:1:alerts'], sns: () => new SNSClient({ region: 'eu-west-1' }) }).backupNotifier().notify('x'.repeat(150), 'failed: postgresql://bot:hunter2pass@db:5432/app');
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     assert.equal(input.TopicArn, 'arn:aws:sns:eu-west-1:1:alerts');
     assert.equal(input.Subject?.length, 100);

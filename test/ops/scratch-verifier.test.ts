@@ -16,6 +16,7 @@ import { httpHealthProbe } from '../../automation/adapters/tools/http-health';
 import { LocalPgTools } from '../../automation/adapters/tools/pg-tools';
 import { LocalRedisTools } from '../../automation/adapters/tools/redis-tools';
 import { isRoot, userIds } from '../../automation/adapters/tools/proc';
+import { secretStringReader } from '../../automation/adapters/aws/secret-values';
 import { productionScratchVerifier, scratchDatabaseUrl } from '../../automation/ops/scratch-verifier';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import type { CheckResult } from '../../automation/backup/index';
@@ -73,7 +74,7 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
 
   const verifier = (seen: CheckResult[] = []) =>
     productionScratchVerifier({
-      secretsManager: () => sm,
+      secrets: secretStringReader(() => sm),
       store: (region, bucket) => new S3Store({ bucket, region, env }),
       pg: new LocalPgTools(),
       redis: new LocalRedisTools(),

@@ -10,6 +10,7 @@
 import { Client, ClientConfig } from 'pg';
 import { registerSecret } from '../../core/redact';
 import type { SqlProbe } from './rds';
+import { OperationError } from '../../core/errors';
 
 /** Region → connection config (or undefined when there is no SQL reach into that region). */
 export type PgConnectionResolver = (region: string) => Promise<ClientConfig | undefined> | ClientConfig | undefined;
@@ -38,7 +39,7 @@ export function pgSqlProbe(resolve: PgConnectionResolver, opts: PgProbeOptions =
   return {
     async query(region: string, sql: string): Promise<Array<Record<string, unknown>>> {
       const cfg = await resolve(region);
-      if (!cfg) throw new Error(`no SQL connection is configured for region ${region}`);
+      if (!cfg) throw new OperationError(`no SQL connection is configured for region ${region}`);
       if (typeof cfg.password === 'string') registerSecret(cfg.password);
       const client = new Client({ ...cfg, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000, statement_timeout: opts.statementTimeoutMs ?? 10_000, application_name: 'dr-failover' });
       client.on('error', () => undefined);

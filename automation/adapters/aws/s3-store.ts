@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectInfo, ObjectStore } from '../../backup/index';
-import { NotFoundError } from '../../core/errors';
+import { NotFoundError, OperationError } from '../../core/errors';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -134,7 +134,7 @@ export class S3Store implements ObjectStore {
       const batch = keys.slice(i, i + 1000);
       const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const errors = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-      if (errors.length) throw new Error(`could not delete ${errors.map((e) => `${e.Key} (${e.Code})`).join(', ')}`);
+      if (errors.length) throw new OperationError(`could not delete ${errors.map((e) => `${e.Key} (${e.Code})`).join(', ')}`);
     }
   }
 }

@@ -42,6 +42,7 @@ import {
 } from '@aws-sdk/client-elasticache';
 import type { BackupTier } from '../../../lib/lifecycle';
 import type { CacheExporter, CacheSnapshots, DbSnapshots, ObjectStore } from '../../backup/index';
+import { OperationError } from '../../core/errors';
 
 export const TIER_TAG = 'dr:tier';
 export const MANAGED_TAG = 'dr:managed-by';
@@ -125,7 +126,7 @@ export class RdsSnapshots implements DbSnapshots {
       async () => {
         const s = (await client.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))).DBSnapshots?.[0];
         if (s?.Status === 'available') return { done: true, value: s };
-        if (s?.Status === 'failed' || s?.Status === 'deleted') throw new Error(`snapshot ${id} is ${s.Status}`);
+        if (s?.Status === 'failed' || s?.Status === 'deleted') throw new OperationError(`snapshot ${id} is ${s.Status}`);
         return { done: false, status: `${s?.Status ?? 'not visible yet'} (${s?.PercentProgress ?? 0}%)` };
       },
       log,
@@ -246,7 +247,7 @@ export class ElastiCacheSnapshots implements CacheSnapshots, CacheExporter {
       async () => {
         const s = await this.describe(name);
         if (s?.SnapshotStatus === 'available') return { done: true, value: s };
-        if (s?.SnapshotStatus === 'failed' || s?.SnapshotStatus === 'deleting') throw new Error(`ElastiCache snapshot ${name} is ${s.SnapshotStatus}`);
+        if (s?.SnapshotStatus === 'failed' || s?.SnapshotStatus === 'deleting') throw new OperationError(`ElastiCache snapshot ${name} is ${s.SnapshotStatus}`);
         return { done: false, status: s?.SnapshotStatus ?? 'not visible yet' };
       },
       log,
@@ -261,10 +262,10 @@ export class ElastiCacheSnapshots implements CacheSnapshots, CacheExporter {
    */
   async exportSnapshot(snapshotName: string, prefix: string, log: (l: string) => void = () => undefined): Promise<{ key: string }> {
     const target = this.o.exportBucket;
-    if (!target) throw new Error('ElastiCache export needs exportBucket (the backup bucket)');
+    if (!target) throw new OperationError('ElastiCache export needs exportBucket (the backup bucket)');
     const source = await this.waitAvailable(snapshotName, log);
     const groups = new Set((source.NodeSnapshots ?? []).map((n) => n.NodeGroupId ?? '0001'));
-    if (groups.size > 1) throw new Error(`ElastiCache snapshot ${snapshotName} has ${groups.size} shards; the portable copy supports one shard (cluster mode disabled)`);
+    if (groups.size > 1) throw new OperationError(`ElastiCache snapshot ${snapshotName} has ${groups.size} shards; the portable copy supports one shard (cluster mode disabled)`);
     const targetName = `${prefix}${snapshotName}`;
     await this.o.client.send(new CopySnapshotCommand({ SourceSnapshotName: snapshotName, TargetSnapshotName: targetName, TargetBucket: target.name }));
     log(`exporting ElastiCache snapshot ${snapshotName} to s3://${target.name}/${targetName}`);
@@ -276,7 +277,7 @@ export class ElastiCacheSnapshots implements CacheSnapshots, CacheExporter {
       { pollMs: 5_000, timeoutMs: 5 * 60_000 },
       async () => {
         const found = (await target.store.list(targetName)).filter((o) => o.key.endsWith('.rdb'));
-        if (found.length > 1) throw new Error(`export of ${snapshotName} produced ${found.length} RDB files (${found.map((f) => f.key).join(', ')}); expected one`);
+        if (found.length > 1) throw new OperationError(`export of ${snapshotName} produced ${found.length} RDB files (${found.map((f) => f.key).join(', ')}); expected one`);
         return found.length === 1 ? { done: true, value: found[0].key } : { done: false, status: 'not listed yet' };
       },
       log,

@@ -1,15 +1,20 @@
 /**
- * NotifierPort on AWS: SNS `Publish` to BOTH regions' alert topics (each with a client in the topic's region), so
- * people hear about a failover whichever region is down. A topic that cannot be reached (region down, throttled
- * beyond the retry bound, access denied) is reported in `failed`, never thrown.
+ * SNS notifications, one class for every engine:
+ * - the failover's NotifierPort ({@link SnsNotifier.notify}): `Publish` to BOTH regions' alert topics (each with a
+ *   client in the topic's region), so people hear about a failover whichever region is down. A topic that cannot
+ *   be reached (region down, throttled beyond the retry bound, access denied) is reported in `failed`, never thrown.
+ * - the backup jobs' {@link Notifier} ({@link SnsNotifier.backupNotifier}): a one-line alert (subject redacted and
+ *   cut to SNS's 100-character limit) to the configured topics; it throws when no topic took it, so the job can
+ *   say the alert was lost.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
+import type { Notifier } from '../../backup/index';
 import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/index';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
 import { arnRegion } from './topology';
 import { systemClock, type Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
+import { errorSummary, OperationError } from '../../core/errors';
 
 export interface SnsNotifierOptions {
   /** Topic ARNs (one per region). */
@@ -23,6 +28,12 @@ export interface SnsNotifierOptions {
 export function noticeSubject(n: FailoverNotice): string {
   const s = `[dr] failover ${n.kind}: ${n.incident} ${n.from} -> ${n.to} (${n.mode})`;
   return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+/** A backup alert's subject: redacted, on one line, at most 100 characters (SNS's limit). */
+export function alertSubject(subject: string): string {
+  const s = redact(subject).replace(/[\r\n]+/g, ' ');
+  return s.length > 100 ? s.slice(0, 99) + '…' : s;
 }
 
 /** The SNS message body: the one-line message, then the steps so far. Redacted. */
@@ -44,9 +55,22 @@ export class SnsNotifier implements NotifierPort {
   }
 
   async notify(notice: FailoverNotice, opts?: CallOptions): Promise<NotifyReport> {
+    return this.publish(noticeSubject(notice), noticeBody(notice), opts);
+  }
+
+  /** The backup jobs' notifier over the same topics. */
+  backupNotifier(): Notifier {
+    return {
+      notify: async (subject, message) => {
+        const r = await this.publish(alertSubject(subject), redact(message));
+        if (r.failed.length && !r.delivered.length) throw new OperationError(`SNS alert not delivered: ${r.failed.map((f) => `${f.target}: ${f.error}`).join('; ')}`);
+      },
+    };
+  }
+
+  /** Publish to every topic (in its own region); each topic's outcome is reported, never thrown. */
+  private async publish(subject: string, body: string, opts?: CallOptions): Promise<NotifyReport> {
     const report: NotifyReport = { delivered: [], failed: [] };
-    const subject = noticeSubject(notice);
-    const body = noticeBody(notice);
     await Promise.all(
       this.o.topics.map(async (topic) => {
         const region = arnRegion(topic) ?? 'us-east-1';

@@ -15,6 +15,7 @@ import type { CachePort, CallOptions, DataRole } from '../../failover/index';
 import { redisClient } from './processes';
 import { LocalEnv } from './local-env';
 import { sleep } from '../tools/proc';
+import { OperationError } from '../../core/errors';
 
 /** No deployment has this many replicas: a primary configured to need them refuses every write. */
 export const CACHE_FENCE_REPLICAS = 1000;
@@ -73,7 +74,7 @@ export class LocalCache implements CachePort {
       }
       await sleep(20);
     }
-    throw new Error(`cache ${replica} did not catch up with ${primary} within ${timeoutMs} ms (${last})`);
+    throw new OperationError(`cache ${replica} did not catch up with ${primary} within ${timeoutMs} ms (${last})`);
   }
 
   async isFenced(region: string): Promise<boolean> {

@@ -19,6 +19,7 @@ import { type CallOptions, compareLsn, type DatabasePort, type DataRole, lsnDiff
 import { writeFileAtomic } from './state';
 import { LocalEnv } from './local-env';
 import { chownRecursive, isRoot, sleep, userIds } from '../tools/proc';
+import { OperationError } from '../../core/errors';
 
 const FENCE_MARK = '# dr-fence: application writes refused after a failover';
 
@@ -144,7 +145,7 @@ export class LocalDatabase implements DatabasePort {
       if (v === want) return;
       await sleep(20);
     }
-    throw new Error(`database ${region}: default_transaction_read_only is still not '${want}' 2 s after the reload`);
+    throw new OperationError(`database ${region}: default_transaction_read_only is still not '${want}' 2 s after the reload`);
   }
 
   async currentLsn(region: string): Promise<string> {
@@ -171,13 +172,13 @@ export class LocalDatabase implements DatabasePort {
     // pg_promote(wait => true) polls every 100 ms; asking without waiting and polling pg_is_in_recovery() every
     // 10 ms returns as soon as the standby has left recovery (the check that matters: it accepts writes).
     const asked = (await this.env.superQuery<{ ok: boolean }>(region, 'SELECT pg_promote(false) AS ok'))[0].ok;
-    if (!asked) throw new Error(`pg_promote() on ${region} refused to signal the promotion`);
+    if (!asked) throw new OperationError(`pg_promote() on ${region} refused to signal the promotion`);
     const c = await this.env.superClient(region);
     try {
       for (;;) {
         if (!(await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0].r) break;
-        if (Date.now() - t0 > 60_000) throw new Error(`the database in ${region} is still in recovery 60 s after pg_promote()`);
-        if (opts.signal?.aborted) throw new Error(`interrupted while waiting for ${region} to leave recovery`);
+        if (Date.now() - t0 > 60_000) throw new OperationError(`the database in ${region} is still in recovery 60 s after pg_promote()`);
+        if (opts.signal?.aborted) throw new OperationError(`interrupted while waiting for ${region} to leave recovery`);
         await sleep(10);
       }
     } finally {

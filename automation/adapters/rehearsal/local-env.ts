@@ -5,12 +5,13 @@
 import { Client } from 'pg';
 import type { LocalState, RegionName } from './state';
 import { isRegion } from './state';
+import { UsageError } from '../../core/errors';
 
 export class LocalEnv {
   constructor(readonly state: LocalState) {}
 
   region(name: string): RegionName {
-    if (!isRegion(name)) throw new Error(`unknown local region '${name}' (allowed: a, b)`);
+    if (!isRegion(name)) throw new UsageError(`unknown local region '${name}' (allowed: a, b)`);
     return name;
   }
 

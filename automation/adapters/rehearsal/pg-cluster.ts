@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { findBinary } from '../tools/binaries';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, run, sleep, ToolEnv, userIds, waitForExit } from '../tools/proc';
+import { OperationError } from '../../core/errors';
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
@@ -159,7 +160,7 @@ export class PgCluster {
   static open(dir: string, password: string, opts: { superuser?: string; osUser?: string; env?: ToolEnv } = {}): PgCluster {
     const conf = fs.readFileSync(path.join(dir, 'data', 'dr.conf'), 'utf8');
     const m = /^port = (\d+)$/m.exec(conf);
-    if (!m) throw new Error(`${dir}/data/dr.conf has no port line`);
+    if (!m) throw new OperationError(`${dir}/data/dr.conf has no port line`);
     return new PgCluster({ dir, port: Number(m[1]), superuser: opts.superuser ?? 'postgres', password, osUser: opts.osUser ?? 'postgres', env: opts.env });
   }
 
@@ -253,7 +254,7 @@ export class PgCluster {
   }
 
   private prepareDirs(): void {
-    if (fs.existsSync(this.dir) && fs.readdirSync(this.dir).length > 0) throw new Error(`${this.dir} is not empty; PgCluster needs a fresh directory`);
+    if (fs.existsSync(this.dir) && fs.readdirSync(this.dir).length > 0) throw new OperationError(`${this.dir} is not empty; PgCluster needs a fresh directory`);
     fs.mkdirSync(this.socketDir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     if (isRoot()) {

@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 import { findBinary } from '../tools/binaries';
 import { isAlive, run, sleep, ToolEnv, waitForExit } from '../tools/proc';
 import { S3RVER_PROCESS_TAG, s3rverConfig, spawnS3rver } from './s3-server';
+import { OperationError } from '../../core/errors';
 
 /** True when `pid` is alive and its command line mentions `needle`. */
 export function pidIs(pid: number | undefined, needle: string): boolean {
@@ -131,7 +132,7 @@ async function waitRedisReady(port: number, password: string, timeoutMs: number)
     }
     await sleep(50);
   }
-  throw new Error(`redis-server on port ${port} not ready after ${timeoutMs} ms: ${last}`);
+  throw new OperationError(`redis-server on port ${port} not ready after ${timeoutMs} ms: ${last}`);
 }
 
 /** SHUTDOWN NOSAVE (or SIGKILL if it does not answer), by the pid file. */
@@ -161,15 +162,15 @@ export async function startS3(o: { dir: string; port: number; buckets: string[];
   fs.mkdirSync(o.dir, { recursive: true });
   const child = spawnS3rver(s3rverConfig(path.join(o.dir, 'data'), o.port, o.buckets), { detachedLog: o.log, env: o.env });
   const pid = child.pid;
-  if (!pid) throw new Error('could not start s3rver');
+  if (!pid) throw new OperationError('could not start s3rver');
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) throw new Error(`s3rver exited during start; see ${o.log}`);
+    if (!isAlive(pid)) throw new OperationError(`s3rver exited during start; see ${o.log}`);
     if (await portOpen(o.port)) return pid;
     await sleep(50);
   }
   await killVerified(pid, S3RVER_PROCESS_TAG);
-  throw new Error(`s3rver did not listen on ${o.port} within 30 s; see ${o.log}`);
+  throw new OperationError(`s3rver did not listen on ${o.port} within 30 s; see ${o.log}`);
 }
 
 export async function stopS3(pid: number | undefined): Promise<void> {

@@ -2,6 +2,7 @@
  * Turn a PostgreSQL URL into libpq environment variables, so child tools never get a password on their
  * command line (where `ps` would show it).
  */
+import { UsageError } from '../../core/errors';
 export interface PgConn {
   host: string;
   port: number;
@@ -17,9 +18,9 @@ export function parsePgUrl(url: string): PgConn {
   try {
     u = new URL(url);
   } catch {
-    throw new Error('not a valid PostgreSQL URL (expected postgresql://user:password@host:port/database)');
+    throw new UsageError('not a valid PostgreSQL URL (expected postgresql://user:password@host:port/database)');
   }
-  if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') throw new Error(`URL scheme must be postgresql://, got ${u.protocol}//`);
+  if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') throw new UsageError(`URL scheme must be postgresql://, got ${u.protocol}//`);
   const params: Record<string, string> = {};
   u.searchParams.forEach((v, k) => (params[k] = v));
   return {

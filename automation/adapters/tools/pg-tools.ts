@@ -9,7 +9,7 @@ import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';
-import { UnreachableError } from '../../core/errors';
+import { OperationError, UnreachableError, UsageError } from '../../core/errors';
 
 export interface LocalPgToolsOptions {
   /** Override binaries (tests use a failing pg_dump wrapper). */
@@ -33,7 +33,7 @@ const USER_TABLES_SQL = `
 const SAFE_DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function assertSafeName(name: string): void {
-  if (!SAFE_DB_NAME.test(name)) throw new Error(`refusing database name '${name}': only [a-z0-9_], at most 63 characters`);
+  if (!SAFE_DB_NAME.test(name)) throw new UsageError(`refusing database name '${name}': only [a-z0-9_], at most 63 characters`);
 }
 
 /** `url` with its database replaced by `name` (credentials and parameters kept). */
@@ -204,7 +204,7 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     if (opts.clean) args.push('--clean', '--if-exists');
     args.push(file);
     const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url), baseEnv: this.opts.env, check: false, signal: opts.signal });
-    if (res.code !== 0) throw new Error(`pg_restore exited with ${res.code ?? res.signal}: ${redact(lastLines(res.stderr, 8))}`);
+    if (res.code !== 0) throw new OperationError(`pg_restore exited with ${res.code ?? res.signal}: ${redact(lastLines(res.stderr, 8))}`);
   }
 
   tableCounts(url: string): Promise<Record<string, number>> {

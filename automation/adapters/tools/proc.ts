@@ -6,6 +6,7 @@ import { spawn, SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { OperationError, UsageError } from '../../core/errors';
 
 export interface RunResult {
   code: number | null;
@@ -117,7 +118,7 @@ export function freePort(): Promise<number> {
 export async function waitForExit(pid: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still running after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new OperationError(`process ${pid} still running after ${timeoutMs} ms`);
     await sleep(50);
   }
 }
@@ -144,7 +145,7 @@ export function assertTraversable(dir: string): void {
   while (true) {
     const st = fs.statSync(cur);
     if ((st.mode & 0o001) === 0) {
-      throw new Error(`directory ${cur} is not traversable by the postgres user (mode ${(st.mode & 0o777).toString(8)}); put the cluster under /tmp or run: chmod o+x ${cur}`);
+      throw new UsageError(`directory ${cur} is not traversable by the postgres user (mode ${(st.mode & 0o777).toString(8)}); put the cluster under /tmp or run: chmod o+x ${cur}`);
     }
     const parent = path.dirname(cur);
     if (parent === cur) break;
@@ -166,7 +167,7 @@ export function userIds(user: string): { uid: number; gid: number } {
     .readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new Error(`OS user '${user}' does not exist (PostgreSQL cannot run as root; create it or install the postgresql package)`);
+  if (!line) throw new OperationError(`OS user '${user}' does not exist (PostgreSQL cannot run as root; create it or install the postgresql package)`);
   const parts = line.split(':');
   return { uid: Number(parts[2]), gid: Number(parts[3]) };
 }

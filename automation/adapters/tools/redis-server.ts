@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { findBinary } from './binaries';
 import { freePort, lastLines, sleep, ToolEnv, toolEnv } from './proc';
+import { OperationError } from '../../core/errors';
 
 export interface RedisServerOptions {
   /** Working directory for config, log and any RDB/AOF. Created if missing. */
@@ -164,7 +165,7 @@ export class RedisServer {
     const deadline = Date.now() + timeoutMs;
     let lastErr = '';
     while (Date.now() < deadline) {
-      if (!this.alive) throw new Error(`redis-server exited during start: ${lastLines(this.stderrTail, 5)}`);
+      if (!this.alive) throw new OperationError(`redis-server exited during start: ${lastLines(this.stderrTail, 5)}`);
       const c = this.client();
       try {
         await c.connect();
@@ -178,6 +179,6 @@ export class RedisServer {
       }
       await sleep(50);
     }
-    throw new Error(`redis-server on port ${this.port} not ready after ${timeoutMs} ms: ${lastErr} ${lastLines(this.stderrTail, 5)}`);
+    throw new OperationError(`redis-server on port ${this.port} not ready after ${timeoutMs} ms: ${lastErr} ${lastLines(this.stderrTail, 5)}`);
   }
 }

@@ -13,7 +13,7 @@ import { DumpProcess, RedisInfo, RedisTools, TempRedis } from '../../backup/inde
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { RedisServer } from './redis-server';
-import { UnreachableError } from '../../core/errors';
+import { OperationError, UnreachableError, UsageError } from '../../core/errors';
 
 interface RedisConn {
   host: string;
@@ -29,11 +29,11 @@ export function parseRedisUrl(url: string): RedisConn {
   try {
     u = new URL(url);
   } catch {
-    throw new Error('not a valid Redis URL (expected redis://[:password@]host:port[/db])');
+    throw new UsageError('not a valid Redis URL (expected redis://[:password@]host:port[/db])');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`URL scheme must be redis:// or rediss://, got ${u.protocol}//`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError(`URL scheme must be redis:// or rediss://, got ${u.protocol}//`);
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
-  if (!Number.isInteger(db) || db < 0) throw new Error(`Redis URL database must be a number, got '${u.pathname.slice(1)}'`);
+  if (!Number.isInteger(db) || db < 0) throw new UsageError(`Redis URL database must be a number, got '${u.pathname.slice(1)}'`);
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
@@ -226,7 +226,7 @@ export class LocalRedisTools implements RedisTools {
           }
           const out = (await write.exec()) ?? [];
           const failed = out.find(([e]) => e);
-          if (failed?.[0]) throw new Error(`RESTORE failed: ${failed[0].message}`);
+          if (failed?.[0]) throw new OperationError(`RESTORE failed: ${failed[0].message}`);
           copied += n;
         } while (cursor !== '0');
         return copied;

@@ -4,12 +4,12 @@
  */
 import { restoreConfig, validateStackName } from '../../ops/config-backup';
 import { Command, JSON_FLAG } from '../command';
-import { RefusedError } from '../../core/errors';
+import { OperationError, RefusedError } from '../../core/errors';
 import { configDeps, parseBucketFlag } from './config-backup';
 import { projectDir, stackDeps } from './deploy';
 
 const notNeeded = async (): Promise<never> => {
-  throw new Error('internal: --verify-only must not touch a stack');
+  throw new OperationError('internal: --verify-only must not touch a stack');
 };
 
 export const command: Command = {

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { secretStringReader } from '../../adapters/aws/secret-values';
 import { LocalPgTools } from '../../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../../adapters/tools/redis-tools';
 import { httpHealthProbe } from '../../adapters/tools/http-health';
@@ -121,7 +122,7 @@ async function awsDrill(ctx: CommandContext): Promise<number> {
   const clock = awsDeps.clock ?? systemClock;
   const pg = new LocalPgTools({ pgDump: ctx.env.DR_PG_DUMP, pgRestore: ctx.env.DR_PG_RESTORE, env: ctx.env });
   const verifier = productionScratchVerifier({
-    secretsManager: clients.secretsManager,
+    secrets: secretStringReader(clients.secretsManager),
     store: (region, bucket) => awsDeps.store(region, bucket, ctx.env),
     pg,
     redis: new LocalRedisTools({ env: ctx.env }),

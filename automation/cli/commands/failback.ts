@@ -4,6 +4,7 @@
  * the old primary as a snapshot, rebuild it as a replica through its stack, wait for the lag, switch back
  * (ops/failback.ts), with the engine's split-brain guard and a planned switchover over the AWS ports.
  */
+import { rdsFailbackDatabase } from '../../adapters/aws/failback-db';
 import { awsFailoverPorts } from '../../adapters/aws/index';
 import { awsRegion, type BuiltTopology } from '../../adapters/aws/topology';
 import { requireState } from '../../adapters/rehearsal/state';
@@ -99,7 +100,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
     driver,
     built,
     home,
-    rds: clients.rds,
+    db: (region) => rdsFailbackDatabase(clients.rds(region)),
     lag: (region, id) => probes.replicaLag(region, id),
     maxLagSeconds: maxLag,
     guard: async () => {

@@ -1,6 +1,6 @@
-import { RDSClient } from '@aws-sdk/client-rds';
 import { restorePointInTime, parseUntil } from '../../adapters/aws/pitr';
 import { restorePostgres } from '../../backup/index';
+import { awsDeps } from '../aws';
 import { Command, JSON_FLAG } from '../command';
 import { UsageError } from '../../core/errors';
 import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
@@ -31,13 +31,9 @@ export const command: Command = {
       const target = ctx.flags.required('target-instance', 'a new instance name for the scratch restore');
       const region = ctx.flags.required('region', 'or set AWS_REGION');
       for (const f of ['file', 'target-url', 'force'] as const) if (ctx.flags.has(f) && ctx.flags.string(f) !== 'false') throw new UsageError(`--${f} cannot be combined with --until`);
-      const rds = new RDSClient({ region });
-      try {
-        const res = await restorePointInTime(rds, { sourceInstance: source, targetInstance: target, region, restoreTime: at, log: (l) => ctx.out.info(l), signal: ctx.signal });
-        ctx.out.result({ ok: true, ...res }, `restored ${source} to ${at.toISOString()} into ${target} (${res.mode}); endpoint ${res.endpoint}`);
-      } finally {
-        rds.destroy();
-      }
+      const rds = awsDeps.clients(ctx.env).rds(region);
+      const res = await restorePointInTime(rds, { sourceInstance: source, targetInstance: target, region, restoreTime: at, log: (l) => ctx.out.info(l), signal: ctx.signal });
+      ctx.out.result({ ok: true, ...res }, `restored ${source} to ${at.toISOString()} into ${target} (${res.mode}); endpoint ${res.endpoint}`);
       return 0;
     }
     const targetUrl = requiredUrl(ctx, 'target-url', 'a database URL');

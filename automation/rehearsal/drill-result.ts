@@ -1,0 +1,134 @@
+/**
+ * The local drill's contract: its scenarios and steps, its options (checked before anything starts) and the
+ * result that the CLI prints, the JSON carries and the Markdown report renders.
+ */
+import type { FailoverResult, StepEvent } from '../failover/index';
+import { UsageError } from '../core/errors';
+import type { ReplicationHold } from './environment';
+
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'report', 'teardown'] as const;
+export type DrillStepName = (typeof DRILL_STEPS)[number];
+
+export interface DrillOptions {
+  scenario: Scenario;
+  /** Writes per second of the traffic simulator. */
+  loadTps: number;
+  /** Seconds of steady traffic before the failure is injected. */
+  durationSeconds: number;
+  dir: string;
+  keep: boolean;
+  /** Directory for the Markdown report (default `<cwd>/reports`). */
+  reportsDir: string;
+  /** Health check interval and threshold (defaults 1000 ms × 3). */
+  checkIntervalMs?: number;
+  checkThreshold?: number;
+  /** Extra wait before the failure, in ms (default: random within one check interval). */
+  failurePhaseMs?: number;
+  /** How long to wait for traffic to resume (default 60 s). */
+  resumeTimeoutMs?: number;
+  /**
+   * Hold replication back for this long before the failure (datacenter and database scenarios only), so the
+   * standby really lags when the primary dies: the unplanned RPO and the engine's loss estimate are then
+   * measured against real lag. `replicationHold` says how (default `sender`: nothing reaches the standby, the
+   * writes meanwhile are really lost; `replay`: received but not applied, promotion replays them).
+   */
+  replicationDelayMs?: number;
+  replicationHold?: ReplicationHold;
+  signal?: AbortSignal;
+  onStep?: (name: string, status: 'running' | 'ok' | 'failed' | 'skipped', durationMs?: number, detail?: string) => void;
+  onEngineStep?: (e: StepEvent) => void;
+  log?: (line: string) => void;
+}
+
+export interface DrillStep {
+  name: DrillStepName;
+  status: 'ok' | 'failed' | 'skipped';
+  duration_ms: number;
+  detail?: string;
+  started_at: string;
+}
+
+export interface DrillCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DrillResult {
+  ok: boolean;
+  scenario: Scenario;
+  rto_seconds: number | null;
+  detection_seconds: number | null;
+  rpo: {
+    acked_writes: number;
+    lost_writes: number;
+    lag_at_failure_seconds: number | null;
+    lag_at_failure_bytes: number | null;
+    cache_acked_writes: number;
+    cache_lost_writes: number;
+    /** Ids of lost database writes (at most {@link LOST_IDS_SHOWN}), for reconciling them with the old primary. */
+    lost_write_ids: string[];
+    estimated_data_loss?: FailoverResult['estimated_data_loss'];
+    /** Replication held back before the failure (replicationDelayMs). */
+    replication_hold?: { how: ReplicationHold; ms: number };
+  };
+  steps: DrillStep[];
+  failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
+  /**
+   * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,
+   * `tables` and `bucket` describe the PostgreSQL restore (the original shape); `postgresql` / `redis` the detail.
+   */
+  restore: {
+    verified: boolean;
+    duration_seconds: number | null;
+    backup?: string;
+    tables?: Array<{ table: string; expected: number | null; actual: number | null; ok: boolean }>;
+    bucket?: string;
+    error?: string;
+    postgresql?: ServiceRestore & { tables: Array<{ table: string; expected: number | null; actual: number | null; ok: boolean }> };
+    redis?: ServiceRestore & { keys: { backup: number; restored: number; target: number }; sample: { compared: number; mismatched: number } };
+  };
+  traffic: { load_tps: number; ops: number; db_acked: number; cache_acked: number; db_errors: number; cache_errors: number; reconnects: number };
+  timeline: Array<{ at: string; t_seconds: number; event: string }>;
+  checks: DrillCheck[];
+  notifications: Array<{ kind: string; message: string }>;
+  report: string;
+  env_dir: string;
+  kept: boolean;
+  started_at: string;
+  finished_at: string;
+  error?: string;
+}
+
+export interface ServiceRestore {
+  verified: boolean;
+  backup: string;
+  bucket: string;
+  checksum: 'verified';
+  duration_seconds: number;
+  /** Where it was restored (scratch database / scratch redis-server), without credentials. */
+  target: string;
+}
+
+export const LOST_IDS_SHOWN = 100;
+
+/** Check the drill options before anything starts (the CLI maps the thrown message to a usage error). */
+export function checkDrillOptions(o: Pick<DrillOptions, 'scenario' | 'loadTps' | 'durationSeconds' | 'replicationDelayMs' | 'replicationHold'>): void {
+  if (!(SCENARIOS as readonly string[]).includes(o.scenario)) throw new UsageError(`scenario must be one of ${SCENARIOS.join(', ')}, got '${o.scenario}'`);
+  if (!(o.loadTps > 0 && o.loadTps <= 1000)) throw new UsageError(`--load-tps must be between 1 and 1000, got ${o.loadTps}`);
+  if (!(o.durationSeconds > 0 && o.durationSeconds <= 3600)) throw new UsageError(`--duration must be between 1 and 3600 seconds, got ${o.durationSeconds}`);
+  if (o.replicationDelayMs !== undefined) {
+    if (!(Number.isFinite(o.replicationDelayMs) && o.replicationDelayMs > 0 && o.replicationDelayMs <= 600_000)) throw new UsageError(`--replication-delay-ms must be between 1 and 600000, got ${o.replicationDelayMs}`);
+    if (o.scenario !== 'datacenter' && o.scenario !== 'database') throw new UsageError(`--replication-delay-ms applies to the datacenter and database scenarios (the primary database dies lagging), not to '${o.scenario}'`);
+  }
+  if (o.replicationHold !== undefined && !['sender', 'replay'].includes(o.replicationHold)) throw new UsageError(`replication hold must be 'sender' or 'replay', got '${String(o.replicationHold)}'`);
+}
+
+
+/** Seconds with two decimals, as the report shows them. */
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
