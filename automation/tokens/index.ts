@@ -11,3 +11,5 @@ export * from './ports';
 export * from './record';
 export * from './decide';
 export * from './pin';
+export * from './manual';
+export * from './check';

@@ -135,12 +135,12 @@ export class TokenFileStore implements TokenStore {
     return entryOf(bot, raw);
   }
 
-  async read(bot: string): Promise<StoredTokenRecord> {
+  async read(bot: string, _opts?: { signal?: AbortSignal }): Promise<StoredTokenRecord> {
     const e = this.entry(await this.load(), bot);
     return { record: e.record, version: e.version };
   }
 
-  async currentVersion(bot: string): Promise<string> {
+  async currentVersion(bot: string, _opts?: { signal?: AbortSignal }): Promise<string> {
     return this.entry(await this.load(), bot).version;
   }
 
