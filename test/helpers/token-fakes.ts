@@ -4,6 +4,7 @@
  * semantics, and a notifier that keeps what it was told.
  */
 import { createHash } from 'node:crypto';
+import * as net from 'node:net';
 import type { Clock } from '../../automation/core/clock';
 import { registerSecret } from '../../automation/core/redact';
 import {
@@ -83,6 +84,15 @@ export class ManualClock implements Clock {
     }
     await settle();
   }
+}
+
+/** `http://127.0.0.1:<port>` of a port that was free a moment ago and has nothing listening (connection refused). */
+export async function refusedUrl(): Promise<string> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Let pending promise continuations (and a few I/O turns) run. */

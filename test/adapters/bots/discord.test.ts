@@ -7,7 +7,7 @@ import { botTokenProber, DiscordProber } from '../../../automation/adapters/bots
 import { FakeDiscord } from '../../../automation/adapters/rehearsal/fake-discord';
 import { FakeTelegram } from '../../../automation/adapters/rehearsal/fake-telegram';
 import type { TokenProbe } from '../../../automation/tokens';
-import { discordToken, steppingClock, telegramToken } from '../../helpers/token-fakes';
+import { discordToken, refusedUrl, steppingClock, telegramToken } from '../../helpers/token-fakes';
 
 const GOOD = discordToken('dc-good');
 const OTHER = discordToken('dc-other');
@@ -88,9 +88,8 @@ describe('adapters/bots: DiscordProber against the fake Discord API', () => {
     const hung = await probe(OTHER, prober({ timeoutMs: 300 }));
     assert.deepEqual([hung.state, hung.detail], ['unreachable', 'timeout after 300 ms']);
     assert.equal(fake.callCount(OTHER, ME), 2, 'the hang was asked once (plus the 503 before)');
-    const api = fake.api;
-    await fake.stop();
-    const refused = await new DiscordProber({ api, timeoutMs: 2_000 }).probe({ platform: 'discord', token: GOOD, index: 0 });
+    // A port nobody listens on (not the stopped fake's: a pooled keep-alive socket there may be reported as closed).
+    const refused = await new DiscordProber({ api: `${await refusedUrl()}/api`, timeoutMs: 2_000 }).probe({ platform: 'discord', token: GOOD, index: 0 });
     probes.push(refused);
     assert.deepEqual([refused.state, refused.detail], ['unreachable', 'connection error (ECONNREFUSED)']);
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { TelegramProber } from '../../../automation/adapters/bots';
 import { FakeTelegram } from '../../../automation/adapters/rehearsal/fake-telegram';
 import type { TokenProbe } from '../../../automation/tokens';
-import { steppingClock, telegramToken } from '../../helpers/token-fakes';
+import { refusedUrl, steppingClock, telegramToken } from '../../helpers/token-fakes';
 
 const GOOD = telegramToken('tg-good');
 const OTHER = telegramToken('tg-other');
@@ -79,9 +79,7 @@ describe('adapters/bots: TelegramProber against the fake Bot API', () => {
     fake.fail(OTHER, 'reset');
     const reset = await probe(OTHER);
     assert.deepEqual([reset.state, reset.detail], ['unreachable', 'connection error (ECONNRESET)']);
-    const url = fake.url;
-    await fake.stop();
-    const refused = await new TelegramProber({ apiRoot: url, timeoutMs: 2_000 }).probe({ platform: 'telegram', token: GOOD, index: 0 });
+    const refused = await new TelegramProber({ apiRoot: await refusedUrl(), timeoutMs: 2_000 }).probe({ platform: 'telegram', token: GOOD, index: 0 });
     probes.push(refused);
     assert.deepEqual([refused.state, refused.detail], ['unreachable', 'connection error (ECONNREFUSED)']);
   });
