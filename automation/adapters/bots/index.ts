@@ -1,0 +1,35 @@
+/**
+ * The bot-platform probers, and one {@link TokenProber} over both platforms for `runTokenCheck`. Base URLs are
+ * options: the CLI and the Lambda pass `DR_TELEGRAM_API_URL` / `DR_DISCORD_API_URL` (defaults: the real APIs), the
+ * rehearsal and the tests pass the fake servers'.
+ */
+import type { Clock } from '../../core/clock';
+import type { Platform, ProbeRequest, TokenProbe, TokenProber } from '../../tokens';
+import { DiscordProber, type DiscordProberOptions } from './discord';
+import { TelegramProber, type TelegramProberOptions } from './telegram';
+
+export { TelegramProber, TELEGRAM_API_ROOT, type TelegramProberOptions } from './telegram';
+export { DiscordProber, DISCORD_API, SESSION_START_WARNING, sessionStartOf, type DiscordProberOptions } from './discord';
+export { PROBE_TIMEOUT_MS } from './common';
+
+/** Options of {@link botTokenProber}. */
+export interface BotTokenProberOptions {
+  telegram?: Omit<TelegramProberOptions, 'clock'>;
+  discord?: Omit<DiscordProberOptions, 'clock'>;
+  clock?: Clock;
+}
+
+/** One prober per platform behind the single {@link TokenProber} the engine takes. */
+export function botTokenProber(o: BotTokenProberOptions = {}): TokenProber {
+  const probers: Record<Platform, TokenProber> = {
+    telegram: new TelegramProber({ ...o.telegram, clock: o.clock }),
+    discord: new DiscordProber({ ...o.discord, clock: o.clock }),
+  };
+  return {
+    probe(req: ProbeRequest): Promise<TokenProbe> {
+      const p = probers[req.platform];
+      if (!p) return Promise.reject(new Error(`no prober for platform ${String(req.platform)}`));
+      return p.probe(req);
+    },
+  };
+}

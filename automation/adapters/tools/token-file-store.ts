@@ -1,0 +1,258 @@
+/**
+ * TokenStore over one local JSON file, for the CLI without AWS and for the local rehearsal:
+ *
+ *   { "bots": { "<name>": { "active": 0, "tokens": ["…"], "platform": "telegram", "version": 3, "request_id": "…",
+ *                           "pin": …, "health": […], "history": […] } } }
+ *
+ * A hand-written file with only `platform`/`active`/`tokens` per bot is accepted (its version counter is 0). A bot's
+ * version tag is `<counter>-<digest>`, the digest covering the bot's whole entry, so a hand edit between a read and
+ * a write is a conflict even though nobody bumped the counter, and the counter rules out an A→B→A lookalike.
+ *
+ * Writes are compare-and-set under an exclusive lock file (`<file>.lock`, created with O_EXCL, holding the owner's
+ * pid, host and time): read the file, compare the version, write. Two processes therefore never both switch. A lock
+ * whose pid is dead on this host, or that is older than `staleLockMs` (default 60 s), is taken over; the takeover
+ * itself is guarded by `<file>.lock.takeover` (O_EXCL), so two waiters cannot both remove a lock and one of them
+ * remove the other's new lock. The file is replaced atomically: temp file in the same directory (mode 0600), fsync,
+ * rename, fsync of the directory. Other bots' entries and unknown top-level keys are written back unchanged.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { systemClock, type Clock } from '../../core/clock';
+import { NotFoundError, OperationError } from '../../core/errors';
+import { registerSecret } from '../../core/redact';
+import { parseTokenRecord, recordToJson, serializeTokenRecord, type ParsedTokenRecord, type StoredTokenRecord, type TokenRecord, type TokenStore, type WriteOptions, type WriteOutcome } from '../../tokens';
+
+/** Options of {@link TokenFileStore}. */
+export interface TokenFileStoreOptions {
+  /** The JSON file. */
+  file: string;
+  /** Times the lock waits (default the system clock). */
+  clock?: Clock;
+  /** Give up waiting for the lock after this long (default 10 s). */
+  lockTimeoutMs?: number;
+  /** A lock older than this is stale whoever holds it (default 60 s; a write holds it for milliseconds). */
+  staleLockMs?: number;
+  /** Lock polling interval (default 20 ms). */
+  pollMs?: number;
+}
+
+interface FileShape {
+  bots: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+interface Entry {
+  record: ParsedTokenRecord;
+  counter: number;
+  requestId?: string;
+  version: string;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  at: string;
+  nonce: string;
+}
+
+function entryOf(bot: string, raw: Record<string, unknown>): Entry {
+  const { version, request_id: requestId, ...rest } = raw;
+  const counter = Number.isInteger(version) && (version as number) >= 0 ? (version as number) : 0;
+  const record = parseTokenRecord(rest, `bot ${bot}`);
+  const rid = typeof requestId === 'string' ? requestId : undefined;
+  const digest = createHash('sha256').update(`${counter}\n${rid ?? ''}\n${serializeTokenRecord(record)}`).digest('hex').slice(0, 12);
+  return { record, counter, requestId: rid, version: `${counter}-${digest}` };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(dir, 'r');
+    await fh.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Bots' token records in one local JSON file; see the module comment. */
+export class TokenFileStore implements TokenStore {
+  readonly location: string;
+  private readonly lockFile: string;
+  private readonly clock: Clock;
+  private readonly lockTimeoutMs: number;
+  private readonly staleLockMs: number;
+  private readonly pollMs: number;
+
+  constructor(o: TokenFileStoreOptions) {
+    this.location = path.resolve(o.file);
+    this.lockFile = `${this.location}.lock`;
+    this.clock = o.clock ?? systemClock;
+    this.lockTimeoutMs = o.lockTimeoutMs ?? 10_000;
+    this.staleLockMs = o.staleLockMs ?? 60_000;
+    this.pollMs = o.pollMs ?? 20;
+  }
+
+  private async load(): Promise<FileShape> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.location, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(this.location, { cause: err });
+      throw err;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new OperationError(`${this.location}: not valid JSON`);
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v) || !(v as FileShape).bots || typeof (v as FileShape).bots !== 'object' || Array.isArray((v as FileShape).bots)) {
+      throw new OperationError(`${this.location}: must be { "bots": { "<name>": { "platform", "active", "tokens" } } }`);
+    }
+    const file = v as FileShape;
+    for (const b of Object.values(file.bots)) if (b && Array.isArray(b.tokens)) b.tokens.forEach((t) => typeof t === 'string' && registerSecret(t));
+    return file;
+  }
+
+  private entry(file: FileShape, bot: string): Entry {
+    const raw = Object.prototype.hasOwnProperty.call(file.bots, bot) ? file.bots[bot] : undefined;
+    if (!raw || typeof raw !== 'object') throw new NotFoundError(`bot ${bot} in ${this.location}`);
+    return entryOf(bot, raw);
+  }
+
+  async read(bot: string, _opts?: { signal?: AbortSignal }): Promise<StoredTokenRecord> {
+    const e = this.entry(await this.load(), bot);
+    return { record: e.record, version: e.version };
+  }
+
+  async currentVersion(bot: string, _opts?: { signal?: AbortSignal }): Promise<string> {
+    return this.entry(await this.load(), bot).version;
+  }
+
+  async write(bot: string, record: TokenRecord, opts: WriteOptions): Promise<WriteOutcome> {
+    const next = parseTokenRecord(recordToJson(record), `bot ${bot}`);
+    return this.withLock(opts.signal, async () => {
+      const file = await this.load();
+      const cur = this.entry(file, bot);
+      if (cur.version !== opts.expectVersion) {
+        if (cur.requestId === opts.requestId && serializeTokenRecord(cur.record) === serializeTokenRecord(next)) {
+          return { outcome: 'written', version: cur.version, detail: 'already written by this request id' };
+        }
+        return { outcome: 'conflict', detail: `bot ${bot}: version ${opts.expectVersion} is no longer current (${cur.version} is)` };
+      }
+      file.bots[bot] = { ...recordToJson(next), version: cur.counter + 1, request_id: opts.requestId };
+      await this.replace(JSON.stringify(file, null, 2) + '\n');
+      return { outcome: 'written', version: entryOf(bot, file.bots[bot]).version };
+    });
+  }
+
+  /** Replace the file atomically (temp + fsync + rename + directory fsync), mode 0600. */
+  private async replace(text: string): Promise<void> {
+    const dir = path.dirname(this.location);
+    const tmp = path.join(dir, `.${path.basename(this.location)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.chmod(tmp, 0o600);
+      await fs.rename(tmp, this.location);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await syncDir(dir);
+  }
+
+  private async withLock<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: this.clock.now().toISOString(), nonce: randomBytes(8).toString('hex') };
+    const text = JSON.stringify(mine);
+    const deadline = this.clock.now().getTime() + this.lockTimeoutMs;
+    for (;;) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      try {
+        await fs.writeFile(this.lockFile, text, { flag: 'wx', mode: 0o600 });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      if (await this.takeOverIfStale()) continue;
+      if (this.clock.now().getTime() >= deadline) throw new OperationError(`${this.location}: locked by ${await this.describeLock()} for more than ${this.lockTimeoutMs} ms`);
+      await this.clock.sleep(this.pollMs, signal);
+    }
+    try {
+      return await fn();
+    } finally {
+      // Remove the lock only if it is still ours (a stale-lock takeover may have replaced it).
+      if ((await fs.readFile(this.lockFile, 'utf8').catch(() => '')) === text) await fs.rm(this.lockFile, { force: true });
+    }
+  }
+
+  private async describeLock(): Promise<string> {
+    const info = await this.readLock();
+    return info.lock ? `pid ${info.lock.pid} on ${info.lock.host} since ${info.lock.at}` : 'an unreadable lock file';
+  }
+
+  private async readLock(): Promise<{ text?: string; lock?: LockInfo; ageMs?: number }> {
+    try {
+      const [text, st] = await Promise.all([fs.readFile(this.lockFile, 'utf8'), fs.stat(this.lockFile)]);
+      let lock: LockInfo | undefined;
+      try {
+        const v = JSON.parse(text) as LockInfo;
+        if (Number.isInteger(v.pid) && typeof v.host === 'string') lock = v;
+      } catch {
+        lock = undefined;
+      }
+      return { text, lock, ageMs: Date.now() - st.mtimeMs };
+    } catch {
+      return {};
+    }
+  }
+
+  private isStale(l: { text?: string; lock?: LockInfo; ageMs?: number }): boolean {
+    if (l.text === undefined) return false;
+    if ((l.ageMs ?? 0) > this.staleLockMs) return true;
+    return l.lock !== undefined && l.lock.host === os.hostname() && !pidAlive(l.lock.pid);
+  }
+
+  /** Remove a stale lock under the takeover guard; true when the caller should try to lock again at once. */
+  private async takeOverIfStale(): Promise<boolean> {
+    const seen = await this.readLock();
+    if (seen.text === undefined) return true; // released meanwhile
+    if (!this.isStale(seen)) return false;
+    const guard = `${this.lockFile}.takeover`;
+    try {
+      await fs.writeFile(guard, String(process.pid), { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await fs.stat(guard).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > this.staleLockMs) await fs.rm(guard, { force: true });
+      return false;
+    }
+    try {
+      const again = await this.readLock();
+      if (again.text === seen.text && this.isStale(again)) await fs.rm(this.lockFile, { force: true });
+      return true;
+    } finally {
+      await fs.rm(guard, { force: true });
+    }
+  }
+}

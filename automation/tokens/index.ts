@@ -1,0 +1,15 @@
+/**
+ * The token engine's public API. Entry points (`dr tokens check|use|unpin`, the monitor Lambda, the bot runtime,
+ * the rehearsal) import from here only.
+ *
+ * - {@link decide}: the rules, pure (keep / switch / alert and the new record).
+ * - {@link pin} / {@link unpin}: the manual override, pure; {@link applyManualChange}: the same against a store.
+ * - {@link runTokenCheck}: one monitor run (probe, decide, compare-and-set write, notify) and its JSON contract.
+ * - Ports in `./ports`: implement them for an environment (bot probers, Secrets Manager / file stores, notifiers).
+ */
+export * from './ports';
+export * from './record';
+export * from './decide';
+export * from './pin';
+export * from './manual';
+export * from './check';
