@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
 import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
+import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { BackupJobs } from './backup-jobs';
@@ -14,24 +15,14 @@ import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
 import { Network, POSTGRES_PORT, REDIS_PORT } from './network';
 
-/** Names of the stack outputs a peer stack reads through its StackReference. */
-export const PEER_OUTPUTS = {
-  dbArn: 'dbArn',
-  kmsKeyArn: 'kmsKeyArn',
-  bucketArn: 'bucketArn',
-  globalDatastoreId: 'globalDatastoreId',
-  cacheAuthSecretArn: 'cacheAuthSecretArn',
-  dbSecretArn: 'dbSecretArn',
-} as const;
-
 /** Arguments of {@link RegionalDr}. */
 export interface RegionalDrArgs {
   /** The validated stack configuration ({@link loadConfig}). */
   config: StackConfig;
 }
 
-/** The stack outputs (names and ARNs only — never a secret value). */
-export interface RegionalDrOutputs {
+/** The stack outputs (names and ARNs only — never a secret value); exactly the names of lib/outputs.ts. */
+export type RegionalDrOutputs = StackOutputs<{
   role: string;
   region: string;
   peerRegion: string;
@@ -61,7 +52,7 @@ export interface RegionalDrOutputs {
   dbSecurityGroupId: pulumi.Output<string>;
   /** The empty fence group the failover moves an old primary's instance onto. */
   dbFenceSecurityGroupId: pulumi.Output<string>;
-}
+}>;
 
 /** `arn:aws:secretsmanager:<region>:...` → the same secret's replica ARN in `region` (same name and suffix). */
 export function secretReplicaArn(arn: string, region: string): string {
