@@ -11,6 +11,7 @@ import {
 } from '../lib/backup-metrics';
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../lib/lifecycle';
 import { alertsKeyPolicy, alertsTopicPolicy, arnAccount, arnPartition } from '../lib/policies';
+import { isEmailAddress, isHttpsUrl } from '../lib/validators';
 
 /** Route 53 health-check metrics exist only in this region. */
 export const ROUTE53_METRICS_REGION = 'us-east-1';
@@ -65,9 +66,9 @@ export interface AlertsArgs {
 /** Validates Alerts args; errors name the key and what is allowed. */
 export function validateAlertsArgs(args: AlertsArgs): void {
   for (const [i, e] of args.emails.entries()) {
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new Error(`alerts.emails[${i}]: not an email address: ${JSON.stringify(e)}`);
+    if (!isEmailAddress(e)) throw new Error(`alerts.emails[${i}]: not an email address: ${JSON.stringify(e)}`);
   }
-  if (typeof args.webhookUrl === 'string' && !/^https:\/\/[^\s/]+/.test(args.webhookUrl)) {
+  if (typeof args.webhookUrl === 'string' && !isHttpsUrl(args.webhookUrl)) {
     throw new Error('alerts.webhookUrl: must be an https:// URL');
   }
   const lag = args.replicaLagSeconds ?? 900;

@@ -12,6 +12,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
+import { BOT_NAME_RULE, HOSTNAME_PATTERN, isAdoptionAmbiguousBotName, isBotName, isEmailAddress, isHttpsUrl } from './validators';
 
 export const PROJECT = 'bot-platform-dr';
 
@@ -94,7 +95,7 @@ export interface BackupConfig {
 }
 
 export interface BotConfig {
-  /** Bot name, `[a-z0-9-]`, used in secret names. */
+  /** Bot name (lib/validators.ts `BOT_NAME_PATTERN`: 1–40 of `[a-z0-9-]`), used in secret names. */
   name: string;
   /** Tokens (several per bot for rotation/fallback); a secret Output — never log or export it. */
   tokens: pulumi.Output<string[]>;
@@ -362,13 +363,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const WEEKLY_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i;
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const BOT_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-/** A secret name ending like an ARN suffix (`-abc123`): Secrets Manager may not find it by name. */
-const ADOPT_AMBIGUOUS = /-[a-z0-9]{6}$/;
 
 /**
  * Read and validate the whole stack configuration. Throws one `ConfigError` listing every problem.
@@ -563,9 +559,9 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     tokenMap = {};
   }
   for (const name of botNames) {
-    if (!BOT_NAME.test(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be 1–40 lowercase letters, digits and hyphens`);
+    if (!isBotName(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be ${BOT_NAME_RULE}`);
     if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
-    if (adoptsBotTokens && ADOPT_AMBIGUOUS.test(name)) {
+    if (adoptsBotTokens && isAdoptionAmbiguousBotName(name)) {
       r.fail(
         K('bots'),
         `bot name ${JSON.stringify(name)} ends with a hyphen and six characters, which Secrets Manager may read as an ARN suffix, so the promoted secondary cannot adopt its secret by name; adopt it by ARN instead (pulumi import aws:secretsmanager/secret:Secret ... <arn>, docs/infra-notes.md)`,
@@ -592,9 +588,9 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   if (Object.keys(d).length > 0 && role !== 'scratch') {
     const hostedZoneId = r.pattern(K('dns.hostedZoneId'), r.str(K('dns.hostedZoneId'), d.hostedZoneId), /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
     if (d.hostedZoneId === undefined) r.fail(K('dns.hostedZoneId'), 'is required when any dns.* key is set: the Route 53 hosted zone id holding dns.recordName');
-    const recordName = r.pattern(K('dns.recordName'), r.str(K('dns.recordName'), d.recordName), HOSTNAME, 'a DNS name like bot.example.com');
+    const recordName = r.pattern(K('dns.recordName'), r.str(K('dns.recordName'), d.recordName), HOSTNAME_PATTERN, 'a DNS name like bot.example.com');
     if (d.recordName === undefined) r.fail(K('dns.recordName'), 'is required with dns: the failover record name, e.g. bot.example.com');
-    const endpoint = r.pattern(K('dns.endpoint'), r.str(K('dns.endpoint'), d.endpoint), HOSTNAME, "a hostname (this region's application endpoint, no scheme)");
+    const endpoint = r.pattern(K('dns.endpoint'), r.str(K('dns.endpoint'), d.endpoint), HOSTNAME_PATTERN, "a hostname (this region's application endpoint, no scheme)");
     if (d.endpoint === undefined) r.fail(K('dns.endpoint'), "is required with dns: this region's application endpoint hostname");
     const healthCheckPath = r.pattern(K('dns.healthCheckPath'), r.str(K('dns.healthCheckPath'), d.healthCheckPath), /^\/[^\s]*$/, 'a path starting with /') ?? DEFAULTS.dns.healthCheckPath;
     dns = {
@@ -610,18 +606,10 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   // --- alerts ---
   const a = r.object('alerts', CONFIG_KEYS.alerts.fields);
   const emails = r.stringList(K('alerts.emails'), a.emails);
-  for (const e of emails) if (!EMAIL.test(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
+  for (const e of emails) if (!isEmailAddress(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
   const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
-  if (webhookUrl !== undefined) {
-    let ok = false;
-    try {
-      ok = new URL(webhookUrl).protocol === 'https:';
-    } catch {
-      ok = false;
-    }
-    // Never echo the URL: webhooks often embed a secret in the path.
-    if (!ok) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
-  }
+  // Never echo the URL: webhooks often embed a secret in the path.
+  if (webhookUrl !== undefined && !isHttpsUrl(webhookUrl)) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
   const alerts: AlertsConfig = { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
 
   // --- scratch ---
