@@ -11,10 +11,8 @@ import {
 } from '../lib/backup-metrics';
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../lib/lifecycle';
 import { alertsKeyPolicy, alertsTopicPolicy, arnAccount, arnPartition } from '../lib/policies';
+import { ROUTE53_METRICS_REGION } from '../lib/roles';
 import { isEmailAddress, isHttpsUrl } from '../lib/validators';
-
-/** Route 53 health-check metrics exist only in this region. */
-export const ROUTE53_METRICS_REGION = 'us-east-1';
 
 /** Arguments of {@link Alerts}. */
 export interface AlertsArgs {

@@ -4,6 +4,7 @@ import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
 import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
+import { decideRegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { BackupJobs } from './backup-jobs';
@@ -78,11 +79,12 @@ export class RegionalDr extends pulumi.ComponentResource {
   constructor(name: string, args: RegionalDrArgs, opts?: pulumi.ComponentResourceOptions) {
     super('bot-dr:index:RegionalDr', name, {}, opts);
     const cfg = args.config;
-    const scratch = cfg.role === 'scratch';
+    const roles = decideRegionRoles(cfg);
+    const scratch = roles.scratch;
     const defaultTags = { tags: { project: 'bot-platform-dr', 'dr:region': cfg.region, 'dr:stack': pulumi.getStack(), ...cfg.tags } };
     const provider = new aws.Provider(`${name}-${regionShortName(cfg.region)}`, { region: cfg.region, defaultTags }, { parent: this });
-    const peerProvider = scratch ? undefined : new aws.Provider(`${name}-${regionShortName(cfg.peerRegion)}`, { region: cfg.peerRegion, defaultTags }, { parent: this });
-    const peer = cfg.peerStack && !scratch ? new pulumi.StackReference(`${name}-peer`, { name: cfg.peerStack }, { parent: this }) : undefined;
+    const peerProvider = !roles.peerRegionResources ? undefined : new aws.Provider(`${name}-${regionShortName(cfg.peerRegion)}`, { region: cfg.peerRegion, defaultTags }, { parent: this });
+    const peer = roles.readsPeerStack ? new pulumi.StackReference(`${name}-peer`, { name: cfg.peerStack! }, { parent: this }) : undefined;
     const peerOut = (key: string): pulumi.Output<string> => {
       if (!peer) throw new Error(`bot-platform-dr:peerStack is required to read the peer's ${key}`);
       return peer.requireOutput(key).apply((v) => String(v));
@@ -98,8 +100,9 @@ export class RegionalDr extends pulumi.ComponentResource {
 
     // DB credentials that survive the primary region: the primary owns a generated password in a secret
     // replicated to the peer region; a secondary (replica or promoted) reads that replica by name.
-    const dbHost = cfg.role === 'primary' ? pulumi.deferredOutput<string>() : undefined;
-    const creds = scratch
+    const dbHost = roles.dbCredentials === 'owner' ? pulumi.deferredOutput<string>() : undefined;
+    const creds =
+      roles.dbCredentials === 'none'
       ? undefined
       : new DbCredentials(
           `${name}-db-credentials`,
@@ -108,7 +111,7 @@ export class RegionalDr extends pulumi.ComponentResource {
             namePrefix: cfg.namePrefix,
             kmsKeyArn: keys.keyArn,
             mode:
-              cfg.role === 'primary'
+              roles.dbCredentials === 'owner'
                 ? {
                     kind: 'owner',
                     username: cfg.database.masterUsername,
@@ -122,8 +125,8 @@ export class RegionalDr extends pulumi.ComponentResource {
         );
 
     let dbMode: DatabaseMode;
-    if (cfg.role === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
-    else if (cfg.role === 'secondary') dbMode = cfg.database.promoted ? { kind: 'promoted', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) } : { kind: 'replica', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
+    if (roles.database === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
+    else if (roles.database === 'promoted' || roles.database === 'replica') dbMode = { kind: roles.database, sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
     else dbMode = { kind: 'scratch', restore: cfg.scratch! };
     const db = new Database(
       `${name}-db`,
@@ -133,7 +136,7 @@ export class RegionalDr extends pulumi.ComponentResource {
     if (dbHost) dbHost[1](db.address);
 
     let cacheMode: CacheMode;
-    if (cfg.role === 'secondary' && cfg.cache.globalDatastore) {
+    if (roles.cache === 'member') {
       cacheMode = {
         kind: 'member',
         globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
@@ -142,7 +145,7 @@ export class RegionalDr extends pulumi.ComponentResource {
     } else {
       cacheMode = {
         kind: 'owner',
-        globalDatastore: cfg.role === 'primary' && cfg.cache.globalDatastore,
+        globalDatastore: roles.ownsGlobalDatastore,
         peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
       };
     }
@@ -171,7 +174,7 @@ export class RegionalDr extends pulumi.ComponentResource {
         retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
         objectLock: cfg.backup.objectLock,
         replication:
-          cfg.backup.replicateToPeer && peer
+          roles.replicateBackupsToPeer
             ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
             : undefined,
         bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
@@ -186,20 +189,19 @@ export class RegionalDr extends pulumi.ComponentResource {
     // them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
     // in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
     // retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
-    const adoptTokens = cfg.role === 'secondary' && cfg.database.promoted;
     const tokens =
-      cfg.bots.length > 0 && (cfg.role !== 'secondary' || adoptTokens)
+      roles.botTokens !== 'none'
         ? new BotTokens(
             `${name}-bot-tokens`,
             {
               provider,
               kmsKeyArn: keys.keyArn,
-              peerRegion: keys.peerKeyArn && !adoptTokens ? cfg.peerRegion : undefined,
-              peerKmsKeyArn: adoptTokens ? undefined : keys.peerKeyArn,
+              peerRegion: roles.replicateTokensToPeer ? cfg.peerRegion : undefined,
+              peerKmsKeyArn: roles.replicateTokensToPeer ? keys.peerKeyArn : undefined,
               bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
               namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
               recoveryWindowInDays: scratch ? 0 : 30,
-              adopt: adoptTokens,
+              adopt: roles.adoptTokens,
               retainOnDelete: !scratch,
             },
             child,
@@ -207,7 +209,7 @@ export class RegionalDr extends pulumi.ComponentResource {
         : undefined;
 
     const dns =
-      cfg.dns && !scratch
+      cfg.dns && roles.dns
         ? new FailoverDns(
             `${name}-dns`,
             {
@@ -229,16 +231,10 @@ export class RegionalDr extends pulumi.ComponentResource {
     // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
     // A promoted secondary is the writable region now: its backup schedules run and its backup-age alarms
     // treat missing data as breaching. (Its DNS record stays SECONDARY; health checks decide routing.)
-    const activeRole = cfg.role === 'secondary' && cfg.database.promoted ? 'primary' : cfg.role;
-    const jobNames = scratch ? undefined : { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
+    const activeRole = roles.activeRole;
+    const jobNames = roles.backupJobs ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : undefined;
     const usEast1Provider =
-      cfg.region === 'us-east-1'
-        ? undefined
-        : cfg.peerRegion === 'us-east-1' && peerProvider
-          ? peerProvider
-          : dns
-            ? new aws.Provider(`${name}-use1`, { region: 'us-east-1', defaultTags }, { parent: this })
-            : undefined;
+      roles.usEast1Provider === 'peer' ? peerProvider : roles.usEast1Provider === 'extra' ? new aws.Provider(`${name}-use1`, { region: ROUTE53_METRICS_REGION, defaultTags }, { parent: this }) : undefined;
     const alerts = new Alerts(
       `${name}-alerts`,
       {
@@ -250,14 +246,14 @@ export class RegionalDr extends pulumi.ComponentResource {
         emails: cfg.alerts.emails,
         webhookUrl: cfg.alerts.webhookUrl ? pulumi.secret(cfg.alerts.webhookUrl) : undefined,
         healthCheckId: dns?.healthCheckId,
-        usEast1Provider: dns ? usEast1Provider : undefined,
-        replicaDbIdentifier: dbMode.kind === 'replica' ? db.identifier : undefined,
+        usEast1Provider,
+        replicaDbIdentifier: roles.replicaLagAlarm ? db.identifier : undefined,
         replicaLagSeconds: cfg.alerts.replicaLagSeconds,
         dbInstanceIdentifier: db.identifier,
         dbAllocatedStorageGb: cfg.database.allocatedStorage,
         backupFunctionName: jobNames?.fn[0],
         backupDlqName: jobNames?.dlq[0],
-        backupAgeAlarms: !scratch,
+        backupAgeAlarms: roles.backupJobs,
       },
       child,
     );
@@ -316,7 +312,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       topicArn: alerts.topicArn,
       backupFunctionName: jobs ? jobs.functionName : pulumi.output(undefined),
       recordName: dns ? dns.recordName : pulumi.output(undefined),
-      hostedZoneId: cfg.dns && !scratch ? cfg.dns.hostedZoneId : undefined,
+      hostedZoneId: cfg.dns && roles.dns ? cfg.dns.hostedZoneId : undefined,
       vpcId: network.vpcId,
       subnetIds: network.subnetIds,
       appSecurityGroupId: network.appSecurityGroupId,
