@@ -366,25 +366,26 @@ function createFunction(
   deps: { image: docker.Image; role: aws.iam.Role; dependsOn: pulumi.Resource[]; logGroup: aws.cloudwatch.LogGroup; dlq: aws.sqs.Queue; env: Record<string, pulumi.Input<string>> },
 ): aws.lambda.Function {
   const child = { parent, provider: args.provider };
+  const { image, role, logGroup, dlq, env } = deps;
   const fn = new aws.lambda.Function(
     `${name}-function`,
     {
       name: fnName,
       description: 'bot-platform-dr scheduled backup job (pg_dump / redis RDB → S3)',
       packageType: 'Image',
-      imageUri: deps.image.repoDigest,
+      imageUri: image.repoDigest,
       imageConfig: { commands: [BACKUP_JOB_HANDLER] },
       architectures: ['x86_64'],
-      role: deps.role.arn,
+      role: role.arn,
       memorySize: args.memoryMb ?? 2048,
       timeout: args.timeoutSeconds ?? 900,
       ephemeralStorage: { size: args.ephemeralStorageMb ?? 4096 },
       // One dump at a time: two concurrent dumps would double the load on the DB for no gain.
       reservedConcurrentExecutions: 1,
       vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
-      environment: { variables: deps.env },
+      environment: { variables: env },
       kmsKeyArn: args.kmsKeyArn,
-      loggingConfig: { logFormat: 'JSON', logGroup: deps.logGroup.name },
+      loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
       tags,
     },
     { ...child, dependsOn: deps.dependsOn },
@@ -397,7 +398,7 @@ function createFunction(
       // One retry of a failed dump; events may wait up to 6 h (throttled behind the single slot).
       maximumRetryAttempts: 1,
       maximumEventAgeInSeconds: 21600,
-      destinationConfig: { onFailure: { destination: deps.dlq.arn } },
+      destinationConfig: { onFailure: { destination: dlq.arn } },
     },
     child,
   );

@@ -171,7 +171,7 @@ function createNetwork(name: string, { cfg, roles, provider }: Region, parent: p
  * password in a secret replicated to the peer region; a secondary (replica or promoted) reads that replica by name.
  */
 function createDatabase(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): { creds?: DbCredentials; db: Database } {
-  const { cfg, roles, provider } = region;
+  const { cfg, roles, provider, peerOut } = region;
   const dbHost = roles.dbCredentials === 'owner' ? pulumi.deferredOutput<string>() : undefined;
   const creds =
     roles.dbCredentials === 'none'
@@ -190,13 +190,13 @@ function createDatabase(name: string, region: Region, parent: pulumi.Resource, {
           { parent },
         );
 
-  let mode: DatabaseMode;
-  if (roles.database === 'primary') mode = { kind: 'primary', masterPassword: creds!.password! };
-  else if (roles.database === 'promoted' || roles.database === 'replica') mode = { kind: roles.database, sourceDbArn: region.peerOut(PEER_OUTPUTS.dbArn) };
-  else mode = { kind: 'scratch', restore: cfg.scratch! };
+  let dbMode: DatabaseMode;
+  if (roles.database === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
+  else if (roles.database === 'promoted' || roles.database === 'replica') dbMode = { kind: roles.database, sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
+  else dbMode = { kind: 'scratch', restore: cfg.scratch! };
   const db = new Database(
     `${name}-db`,
-    { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
+    { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode: dbMode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
     { parent },
   );
   if (dbHost) dbHost[1](db.address);
@@ -205,13 +205,13 @@ function createDatabase(name: string, region: Region, parent: pulumi.Resource, {
 
 /** The cache: owner of its auth token (and of the global datastore on the primary), or a member of the peer's. */
 function createCache(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): Cache {
-  const { cfg, roles, provider } = region;
+  const { cfg, roles, provider, peerOut } = region;
   const mode: CacheMode =
     roles.cache === 'member'
       ? {
           kind: 'member',
-          globalReplicationGroupId: region.peerOut(PEER_OUTPUTS.globalDatastoreId),
-          authSecretArn: region.peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
+          globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
+          authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
         }
       : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
   return new Cache(
@@ -233,7 +233,7 @@ function createCache(name: string, region: Region, parent: pulumi.Resource, { ke
 
 /** The backup bucket, replicating to the peer's bucket when the peer stack names it. */
 function createBackupBucket(name: string, region: Region, parent: pulumi.Resource, { keys }: Pick<RegionParts, 'keys'>): BackupBucket {
-  const { cfg, roles, provider } = region;
+  const { cfg, roles, provider, peerOut } = region;
   const scratch = roles.scratch;
   return new BackupBucket(
     `${name}-backups`,
@@ -244,7 +244,7 @@ function createBackupBucket(name: string, region: Region, parent: pulumi.Resourc
       retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
       objectLock: cfg.backup.objectLock,
       replication: roles.replicateBackupsToPeer
-        ? { destinationBucketArn: region.peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: region.peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
+        ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
         : undefined,
       bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
       // The backup job's Redis copy is an ElastiCache export (ElastiCache refuses SYNC); scratch runs no job.
