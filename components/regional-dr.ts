@@ -116,7 +116,7 @@ interface Region {
   /** The peer region's provider (not for scratch). */
   peerProvider?: aws.Provider;
   /** A peer stack output by name ({@link PEER_OUTPUTS}); throws without a peer stack. */
-  peerOut(key: string): pulumi.Output<string>;
+  peerOut: (key: string) => pulumi.Output<string>;
 }
 
 /** The parts of a region that later parts and the outputs are wired from. */
