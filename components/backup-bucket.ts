@@ -79,157 +79,15 @@ export class BackupBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('bot-dr:backup:BackupBucket', name, {}, opts);
-
     // Validate everything before declaring anything.
-    const retention = validateRetention(args.retention ?? DEFAULT_RETENTION);
-    const rules = lifecycleRules(retention, args.lifecycle);
-    const lock = args.objectLock ? validateObjectLock(args.objectLock, retention) : undefined;
-    if (args.replication && args.replication.destinationRegion === args.region) {
-      throw new Error(`replication.destinationRegion: must differ from the bucket's region (${args.region})`);
-    }
-    // Fails here (before any resource) on a bad prefix or region.
-    if (args.elastiCacheExportPrefix !== undefined) elastiCacheExportStatements({ bucketArn: 'arn:aws:s3:::validate', region: args.region, prefix: args.elastiCacheExportPrefix });
-    if (args.bucketPrefix !== undefined && !/^[a-z0-9][a-z0-9.-]{1,36}$/.test(args.bucketPrefix)) {
-      throw new Error(`bucketPrefix: must be 2-37 lowercase letters, digits, dots or hyphens, got ${JSON.stringify(args.bucketPrefix)}`);
-    }
-
-    const provider = args.provider;
-    const child = { parent: this, provider };
+    const { rules, lock } = validateBackupBucketArgs(args);
     const tags = { ...args.tags, 'bot-dr:component': 'backup-bucket' };
 
-    const bucket = new aws.s3.Bucket(
-      `${name}-bucket`,
-      {
-        bucketPrefix: args.bucketPrefix,
-        forceDestroy: args.forceDestroy ?? false,
-        objectLockEnabled: lock ? true : undefined,
-        tags,
-      },
-      child,
-    );
-
-    const ownership = new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
-      child,
-    );
-
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      child,
-    );
-
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
-      child,
-    );
+    const b = createBucket(name, args, this, { lock, tags });
+    const { bucket, versioning, encryption } = b;
     this.versioning = versioning;
-
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
-      },
-      child,
-    );
-
-    new aws.s3.BucketPolicy(
-      `${name}-policy`,
-      {
-        bucket: bucket.id,
-        policy: pulumi.all([bucket.arn, args.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) => JSON.stringify(
-            backupBucketPolicy({
-              bucketArn,
-              kmsKeyArn,
-              elastiCacheExport: args.elastiCacheExportPrefix !== undefined ? { region: args.region, prefix: args.elastiCacheExportPrefix } : undefined,
-            }),
-          ),
-        ),
-      },
-      // S3 rejects concurrent policy and public-access-block changes ("OperationAborted").
-      { ...child, dependsOn: [publicAccess, ownership] },
-    );
-
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-lifecycle`,
-      { bucket: bucket.id, rules },
-      // Noncurrent-version rules only mean something once versioning is on.
-      { ...child, dependsOn: [versioning] },
-    );
-
-    if (lock) {
-      new aws.s3.BucketObjectLockConfiguration(
-        `${name}-object-lock`,
-        { bucket: bucket.id, objectLockEnabled: 'Enabled', rule: { defaultRetention: { mode: lock.mode, days: lock.days } } },
-        { ...child, dependsOn: [versioning] },
-      );
-    }
-
-    if (args.replication) {
-      const rep = args.replication;
-      const role = new aws.iam.Role(
-        `${name}-replication-role`,
-        {
-          description: 'S3 cross-region replication of the backup bucket to the peer region',
-          assumeRolePolicy: pulumi
-            .all([bucket.arn, args.kmsKeyArn])
-            .apply(([sourceBucketArn, keyArn]) => JSON.stringify(s3ReplicationTrustPolicy({ sourceBucketArn, account: arnAccount(keyArn) }))),
-          tags,
-        },
-        child,
-      );
-      const rolePolicy = new aws.iam.RolePolicy(
-        `${name}-replication-policy`,
-        {
-          role: role.id,
-          policy: pulumi
-            .all([bucket.arn, rep.destinationBucketArn, args.kmsKeyArn, rep.destinationKmsKeyArn])
-            .apply(([sourceBucketArn, destinationBucketArn, sourceKmsKeyArn, destinationKmsKeyArn]) =>
-              JSON.stringify(
-                replicationRolePolicy({
-                  sourceBucketArn,
-                  destinationBucketArn,
-                  sourceKmsKeyArn,
-                  destinationKmsKeyArn,
-                  sourceRegion: args.region,
-                  destinationRegion: rep.destinationRegion,
-                  objectLock: lock !== undefined,
-                }),
-              ),
-            ),
-        },
-        child,
-      );
-      new aws.s3.BucketReplicationConfig(
-        `${name}-replication`,
-        {
-          bucket: bucket.id,
-          role: role.arn,
-          rules: [
-            {
-              id: 'to-peer-region',
-              status: 'Enabled',
-              priority: 1,
-              filter: {},
-              deleteMarkerReplication: { status: 'Enabled' },
-              sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
-              destination: {
-                bucket: rep.destinationBucketArn,
-                storageClass: 'STANDARD',
-                encryptionConfiguration: { replicaKmsKeyId: rep.destinationKmsKeyArn },
-                replicationTime: { status: 'Enabled', time: { minutes: 15 } },
-                metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } },
-              },
-            },
-          ],
-        },
-        { ...child, dependsOn: [versioning, encryption, rolePolicy, ...(rep.dependsOn ?? [])] },
-      );
-      this.replicationRoleArn = role.arn;
-    }
+    createBucketPolicyAndLifecycle(name, args, this, { ...b, rules, lock });
+    if (args.replication) this.replicationRoleArn = createReplication(name, args, this, args.replication, { bucket, versioning, encryption, lock, tags });
 
     this.bucketName = bucket.bucket;
     // Gate the exported ARN on versioning + encryption: a peer stack that reads it for its replication
@@ -238,4 +96,183 @@ export class BackupBucket extends pulumi.ComponentResource {
 
     this.registerOutputs({ bucketName: this.bucketName, arn: this.arn, replicationRoleArn: this.replicationRoleArn });
   }
+}
+
+/** Validates BackupBucket args (before any resource); returns the lifecycle rules and the Object Lock settings. */
+function validateBackupBucketArgs(args: BackupBucketArgs): { rules: ReturnType<typeof lifecycleRules>; lock?: ObjectLockSettings } {
+  const retention = validateRetention(args.retention ?? DEFAULT_RETENTION);
+  const rules = lifecycleRules(retention, args.lifecycle);
+  const lock = args.objectLock ? validateObjectLock(args.objectLock, retention) : undefined;
+  if (args.replication && args.replication.destinationRegion === args.region) {
+    throw new Error(`replication.destinationRegion: must differ from the bucket's region (${args.region})`);
+  }
+  // Fails here (before any resource) on a bad prefix or region.
+  if (args.elastiCacheExportPrefix !== undefined) elastiCacheExportStatements({ bucketArn: 'arn:aws:s3:::validate', region: args.region, prefix: args.elastiCacheExportPrefix });
+  if (args.bucketPrefix !== undefined && !/^[a-z0-9][a-z0-9.-]{1,36}$/.test(args.bucketPrefix)) {
+    throw new Error(`bucketPrefix: must be 2-37 lowercase letters, digits, dots or hyphens, got ${JSON.stringify(args.bucketPrefix)}`);
+  }
+  return { rules, lock };
+}
+
+/** The bucket and what makes it a bucket: owner-enforced, no public access, versioned, SSE-KMS with a Bucket Key. */
+function createBucket(name: string, args: BackupBucketArgs, parent: pulumi.Resource, { lock, tags }: { lock?: ObjectLockSettings; tags: Record<string, string> }) {
+  const child = { parent, provider: args.provider };
+  const bucket = new aws.s3.Bucket(
+    `${name}-bucket`,
+    {
+      bucketPrefix: args.bucketPrefix,
+      forceDestroy: args.forceDestroy ?? false,
+      objectLockEnabled: lock ? true : undefined,
+      tags,
+    },
+    child,
+  );
+
+  const ownership = new aws.s3.BucketOwnershipControls(
+    `${name}-ownership`,
+    { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+    child,
+  );
+
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    child,
+  );
+
+  const versioning = new aws.s3.BucketVersioning(
+    `${name}-versioning`,
+    { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } },
+    child,
+  );
+
+  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-encryption`,
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
+    },
+    child,
+  );
+  return { bucket, ownership, publicAccess, versioning, encryption };
+}
+
+/** The bucket policy (TLS only, the region key, the optional ElastiCache export), the tier lifecycle and Object Lock. */
+function createBucketPolicyAndLifecycle(
+  name: string,
+  args: BackupBucketArgs,
+  parent: pulumi.Resource,
+  deps: {
+    bucket: aws.s3.Bucket;
+    ownership: aws.s3.BucketOwnershipControls;
+    publicAccess: aws.s3.BucketPublicAccessBlock;
+    versioning: aws.s3.BucketVersioning;
+    rules: ReturnType<typeof lifecycleRules>;
+    lock?: ObjectLockSettings;
+  },
+): void {
+  const child = { parent, provider: args.provider };
+  const { bucket, ownership, publicAccess, versioning, rules, lock } = deps;
+  new aws.s3.BucketPolicy(
+    `${name}-policy`,
+    {
+      bucket: bucket.id,
+      policy: pulumi.all([bucket.arn, args.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) => JSON.stringify(
+          backupBucketPolicy({
+            bucketArn,
+            kmsKeyArn,
+            elastiCacheExport: args.elastiCacheExportPrefix !== undefined ? { region: args.region, prefix: args.elastiCacheExportPrefix } : undefined,
+          }),
+        ),
+      ),
+    },
+    // S3 rejects concurrent policy and public-access-block changes ("OperationAborted").
+    { ...child, dependsOn: [publicAccess, ownership] },
+  );
+
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-lifecycle`,
+    { bucket: bucket.id, rules },
+    // Noncurrent-version rules only mean something once versioning is on.
+    { ...child, dependsOn: [versioning] },
+  );
+
+  if (lock) {
+    new aws.s3.BucketObjectLockConfiguration(
+      `${name}-object-lock`,
+      { bucket: bucket.id, objectLockEnabled: 'Enabled', rule: { defaultRetention: { mode: lock.mode, days: lock.days } } },
+      { ...child, dependsOn: [versioning] },
+    );
+  }
+}
+
+/** Cross-region replication to the peer's bucket: the replication role, its policy, the rule. Returns the role's ARN. */
+function createReplication(
+  name: string,
+  args: BackupBucketArgs,
+  parent: pulumi.Resource,
+  rep: BackupBucketReplicationArgs,
+  deps: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning; encryption: aws.s3.BucketServerSideEncryptionConfiguration; lock?: ObjectLockSettings; tags: Record<string, string> },
+): pulumi.Output<string> {
+  const child = { parent, provider: args.provider };
+  const { bucket, versioning, encryption, lock, tags } = deps;
+  const role = new aws.iam.Role(
+    `${name}-replication-role`,
+    {
+      description: 'S3 cross-region replication of the backup bucket to the peer region',
+      assumeRolePolicy: pulumi
+        .all([bucket.arn, args.kmsKeyArn])
+        .apply(([sourceBucketArn, keyArn]) => JSON.stringify(s3ReplicationTrustPolicy({ sourceBucketArn, account: arnAccount(keyArn) }))),
+      tags,
+    },
+    child,
+  );
+  const rolePolicy = new aws.iam.RolePolicy(
+    `${name}-replication-policy`,
+    {
+      role: role.id,
+      policy: pulumi
+        .all([bucket.arn, rep.destinationBucketArn, args.kmsKeyArn, rep.destinationKmsKeyArn])
+        .apply(([sourceBucketArn, destinationBucketArn, sourceKmsKeyArn, destinationKmsKeyArn]) =>
+          JSON.stringify(
+            replicationRolePolicy({
+              sourceBucketArn,
+              destinationBucketArn,
+              sourceKmsKeyArn,
+              destinationKmsKeyArn,
+              sourceRegion: args.region,
+              destinationRegion: rep.destinationRegion,
+              objectLock: lock !== undefined,
+            }),
+          ),
+        ),
+    },
+    child,
+  );
+  new aws.s3.BucketReplicationConfig(
+    `${name}-replication`,
+    {
+      bucket: bucket.id,
+      role: role.arn,
+      rules: [
+        {
+          id: 'to-peer-region',
+          status: 'Enabled',
+          priority: 1,
+          filter: {},
+          deleteMarkerReplication: { status: 'Enabled' },
+          sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+          destination: {
+            bucket: rep.destinationBucketArn,
+            storageClass: 'STANDARD',
+            encryptionConfiguration: { replicaKmsKeyId: rep.destinationKmsKeyArn },
+            replicationTime: { status: 'Enabled', time: { minutes: 15 } },
+            metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } },
+          },
+        },
+      ],
+    },
+    { ...child, dependsOn: [versioning, encryption, rolePolicy, ...(rep.dependsOn ?? [])] },
+  );
+  return role.arn;
 }

@@ -151,226 +151,16 @@ export class BackupJobs extends pulumi.ComponentResource {
     validateBackupJobsArgs(args);
     const retention = validateRetention(args.retention ?? DEFAULT_RETENTION);
     const counts = retentionCounts(retention);
+    const base = jobBase(args);
 
-    const child = { parent: this, provider: args.provider };
-    const tags = { ...args.tags, 'bot-dr:component': 'backup-jobs' };
-    const fnName = `${args.namePrefix}-backup-job`;
-    const account = pulumi.output(args.kmsKeyArn).apply(arnAccount);
-    const partition = pulumi.output(args.kmsKeyArn).apply(arnPartition);
-
-    // --- image ------------------------------------------------------------------------------
-    const repo = new aws.ecr.Repository(
-      `${name}-repo`,
-      {
-        name: fnName,
-        imageTagMutability: 'IMMUTABLE',
-        imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: 'KMS', kmsKey: args.kmsKeyArn }],
-        tags,
-      },
-      child,
-    );
-    new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, { repository: repo.name, policy: JSON.stringify(ecrLifecyclePolicy(args.keepImages ?? 10)) }, child);
-    const repoPolicy = new aws.ecr.RepositoryPolicy(
-      `${name}-repo-policy`,
-      { repository: repo.name, policy: pulumi.all([account, partition]).apply(([a, p]) => JSON.stringify(ecrLambdaPullPolicy({ account: a, region: args.region, partition: p }))) },
-      child,
-    );
-
-    const context = args.buildContext ?? path.resolve(__dirname, '..');
-    const tag = args.imageTag ?? buildContextHash(context);
-    const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this, provider: args.provider });
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: pulumi.interpolate`${repo.repositoryUrl}:${tag}`,
-        build: {
-          context,
-          dockerfile: path.join(context, BACKUP_JOB_DOCKERFILE),
-          platform: 'linux/amd64',
-          args: { PG_MAJOR: String(args.postgresMajorVersion ?? 16) },
-        },
-        registry: { server: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
-      },
-      // A docker resource: no AWS provider.
-      { parent: this },
-    );
-
-    // --- logs, dead letters -----------------------------------------------------------------
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, kmsKeyId: args.kmsKeyArn, tags },
-      child,
-    );
-    const dlq = new aws.sqs.Queue(
-      `${name}-dlq`,
-      { name: `${fnName}-dlq`, kmsMasterKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 86400, tags },
-      child,
-    );
-
-    // --- role -------------------------------------------------------------------------------
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
-      child,
-    );
-    const exportPrefix = args.cacheExportPrefix ?? BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default;
-    const secretArns = pulumi.all([args.dbSecretArn, args.cacheAuthSecretArn]).apply(([db, cache]) => (cache ? [db, cache] : [db]));
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-role-policy`,
-      {
-        role: role.id,
-        policy: pulumi
-          .all([
-            pulumi.all([account, partition, args.bucketArn, args.kmsKeyArn, secretArns]),
-            pulumi.all([args.alertsTopicArn, logGroup.arn, dlq.arn, args.dbInstanceArn, args.cacheReplicationGroupId, args.peer?.kmsKeyArn]),
-          ])
-          .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId, peerKmsKeyArn]]) =>
-            JSON.stringify(
-              backupJobPolicy({
-                region: args.region,
-                account: acct,
-                partition: part,
-                bucketArn,
-                prefixes: BACKUP_SERVICES.map((s) => `${s}/`),
-                kmsKeyArn,
-                secretArns: secrets,
-                metricsNamespace: BACKUP_METRICS_NAMESPACE,
-                topicArn,
-                logGroupArn,
-                dlqArn,
-                dbInstanceArn,
-                snapshotPrefix: BACKUP_SNAPSHOT_PREFIX,
-                cacheReplicationGroupId: cacheId,
-                peer: args.peer && peerKmsKeyArn ? { region: args.peer.region, kmsKeyArn: peerKmsKeyArn } : undefined,
-                cacheExportPrefix: exportPrefix,
-              }),
-            ),
-          ),
-      },
-      child,
-    );
-
-    // --- function ---------------------------------------------------------------------------
-    // The handler's environment contract is lib/backup-job-env.ts (test/components/backup-jobs.test.ts derives the
-    // required names from it, so this list and the handler cannot drift).
-    const env: Partial<Record<BackupJobEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> = {
-      DR_REGION: args.region,
-      BACKUP_BUCKET: args.bucketName,
-      DB_SECRET_ARN: args.dbSecretArn,
-      METRICS_NAMESPACE: BACKUP_METRICS_NAMESPACE,
-      ALERTS_TOPIC_ARN: args.alertsTopicArn,
-      SNAPSHOT_PREFIX: BACKUP_SNAPSHOT_PREFIX,
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    if (args.database) {
-      env.DB_HOST = args.database.host;
-      env.DB_PORT = String(args.database.port);
-      env.DB_NAME = args.database.name;
-      env.DB_INSTANCE_ID = args.database.instanceId;
-    }
-    if (args.peer) {
-      env.PEER_REGION = args.peer.region;
-      env.PEER_KMS_KEY_ARN = args.peer.kmsKeyArn;
-    }
-    if (args.cache) {
-      env.CACHE_HOST = args.cache.host;
-      env.CACHE_PORT = String(args.cache.port);
-      env.CACHE_TLS = String(args.cache.tls);
-    }
-    if (args.cacheAuthSecretArn !== undefined) env.CACHE_SECRET_ARN = args.cacheAuthSecretArn;
-    if (args.cacheReplicationGroupId !== undefined) {
-      env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
-      // Stated, not defaulted: the same value scopes the role's and the bucket policy's export permissions.
-      env.CACHE_EXPORT_PREFIX = exportPrefix;
-    }
-    for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
-
-    const fn = new aws.lambda.Function(
-      `${name}-function`,
-      {
-        name: fnName,
-        description: 'bot-platform-dr scheduled backup job (pg_dump / redis RDB → S3)',
-        packageType: 'Image',
-        imageUri: image.repoDigest,
-        imageConfig: { commands: [BACKUP_JOB_HANDLER] },
-        architectures: ['x86_64'],
-        role: role.arn,
-        memorySize: args.memoryMb ?? 2048,
-        timeout: args.timeoutSeconds ?? 900,
-        ephemeralStorage: { size: args.ephemeralStorageMb ?? 4096 },
-        // One dump at a time: two concurrent dumps would double the load on the DB for no gain.
-        reservedConcurrentExecutions: 1,
-        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
-        environment: { variables: env },
-        kmsKeyArn: args.kmsKeyArn,
-        loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
-        tags,
-      },
-      { ...child, dependsOn: [rolePolicy, repoPolicy, logGroup] },
-    );
-
-    new aws.lambda.FunctionEventInvokeConfig(
-      `${name}-async`,
-      {
-        functionName: fn.name,
-        // One retry of a failed dump; events may wait up to 6 h (throttled behind the single slot).
-        maximumRetryAttempts: 1,
-        maximumEventAgeInSeconds: 21600,
-        destinationConfig: { onFailure: { destination: dlq.arn } },
-      },
-      child,
-    );
-
-    // --- schedules --------------------------------------------------------------------------
-    const schedulerRole = new aws.iam.Role(
-      `${name}-scheduler-role`,
-      { description: 'EventBridge Scheduler: invoke the backup job', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', a))), tags },
-      child,
-    );
-    const schedulerRolePolicy = new aws.iam.RolePolicy(
-      `${name}-scheduler-policy`,
-      {
-        role: schedulerRole.id,
-        policy: pulumi.all([fn.arn, dlq.arn, args.kmsKeyArn]).apply(([functionArn, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerPolicy({ functionArn, dlqArn, kmsKeyArn, region: args.region }))),
-      },
-      child,
-    );
+    const { repo, repoPolicy, image } = createImage(name, args, this, base);
+    const { logGroup, dlq } = createLogsAndDeadLetters(name, args, this, base);
+    const { role, rolePolicy } = createJobRole(name, args, this, base, { logGroup, dlq });
+    const env = backupJobEnvironment(args, counts, base.exportPrefix);
+    const fn = createFunction(name, args, this, base, { image, role, dependsOn: [rolePolicy, repoPolicy, logGroup], logGroup, dlq, env });
 
     this.scheduleState = args.role === 'primary' ? 'ENABLED' : 'DISABLED';
-    this.scheduleNames = [];
-    /** One EventBridge Scheduler schedule invoking the job with `input`, in UTC, dead letters to the DLQ. */
-    const schedule = (key: string, description: string, expression: string, input: object, maximumRetryAttempts: number) => {
-      const scheduleName = `${args.namePrefix}-${key}`;
-      this.scheduleNames.push(scheduleName);
-      new aws.scheduler.Schedule(
-        `${name}-${key}`,
-        {
-          name: scheduleName,
-          description,
-          scheduleExpression: expression,
-          scheduleExpressionTimezone: 'UTC',
-          state: this.scheduleState,
-          flexibleTimeWindow: { mode: 'OFF' },
-          target: {
-            arn: fn.arn,
-            roleArn: schedulerRole.arn,
-            input: JSON.stringify(input),
-            retryPolicy: { maximumRetryAttempts, maximumEventAgeInSeconds: 3600 },
-            deadLetterConfig: { arn: dlq.arn },
-          },
-        },
-        { ...child, dependsOn: [schedulerRolePolicy] },
-      );
-    };
-    for (const s of backupSchedules()) {
-      schedule(`${s.service}-${s.tier}`, `${s.tier} ${s.service} backup (${s.expression} UTC)`, s.expression, { tier: s.tier, service: s.service }, 3);
-    }
-    // The weekly restore test (C2's handler, `action: restore-test`): restores the newest PostgreSQL backup into a
-    // scratch database dr_restore_test_<stamp> on the same server, compares row counts, marks the manifest
-    // VERIFIED or FAILED (+ SNS alert), then drops it. Enabled exactly where the backups are. The job's DB user
-    // needs CREATEDB (the RDS master user has it; see docs/infra-notes.md).
-    schedule(RESTORE_TEST_SCHEDULE.name, `weekly PostgreSQL restore test (${RESTORE_TEST_SCHEDULE.expression} UTC)`, RESTORE_TEST_SCHEDULE.expression, RESTORE_TEST_SCHEDULE.input, 1);
+    this.scheduleNames = createSchedules(name, args, this, base, { fn, dlq, state: this.scheduleState });
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
@@ -387,4 +177,292 @@ export class BackupJobs extends pulumi.ComponentResource {
       scheduleNames: this.scheduleNames,
     });
   }
+}
+
+/** What every part of the job is named, tagged and scoped with. */
+interface JobBase {
+  /** Tags of taggable children. */
+  tags: Record<string, string>;
+  /** The function's name (also the repository's, the log group's and the queue's stem). */
+  fnName: string;
+  /** The account of the region's key (the job's IAM scope). */
+  account: pulumi.Output<string>;
+  /** The partition of the region's key. */
+  partition: pulumi.Output<string>;
+  /** Where ElastiCache exports land (the role's, the bucket policy's and the job's CACHE_EXPORT_PREFIX). */
+  exportPrefix: string;
+}
+
+/** The names, tags and IAM scope shared by the job's parts. */
+function jobBase(args: BackupJobsArgs): JobBase {
+  return {
+    tags: { ...args.tags, 'bot-dr:component': 'backup-jobs' },
+    fnName: `${args.namePrefix}-backup-job`,
+    account: pulumi.output(args.kmsKeyArn).apply(arnAccount),
+    partition: pulumi.output(args.kmsKeyArn).apply(arnPartition),
+    exportPrefix: args.cacheExportPrefix ?? BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default,
+  };
+}
+
+/** The job's image: an IMMUTABLE, scanned, KMS-encrypted ECR repository Lambda may pull from, and the image built into it. */
+function createImage(name: string, args: BackupJobsArgs, parent: pulumi.Resource, { tags, fnName, account, partition }: JobBase) {
+  const child = { parent, provider: args.provider };
+  const repo = new aws.ecr.Repository(
+    `${name}-repo`,
+    {
+      name: fnName,
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfigurations: [{ encryptionType: 'KMS', kmsKey: args.kmsKeyArn }],
+      tags,
+    },
+    child,
+  );
+  new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, { repository: repo.name, policy: JSON.stringify(ecrLifecyclePolicy(args.keepImages ?? 10)) }, child);
+  const repoPolicy = new aws.ecr.RepositoryPolicy(
+    `${name}-repo-policy`,
+    { repository: repo.name, policy: pulumi.all([account, partition]).apply(([a, p]) => JSON.stringify(ecrLambdaPullPolicy({ account: a, region: args.region, partition: p }))) },
+    child,
+  );
+
+  const context = args.buildContext ?? path.resolve(__dirname, '..');
+  const tag = args.imageTag ?? buildContextHash(context);
+  const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, child);
+  const image = new docker.Image(
+    `${name}-image`,
+    {
+      imageName: pulumi.interpolate`${repo.repositoryUrl}:${tag}`,
+      build: {
+        context,
+        dockerfile: path.join(context, BACKUP_JOB_DOCKERFILE),
+        platform: 'linux/amd64',
+        args: { PG_MAJOR: String(args.postgresMajorVersion ?? 16) },
+      },
+      registry: { server: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
+    },
+    // A docker resource: no AWS provider.
+    { parent },
+  );
+  return { repo, repoPolicy, image };
+}
+
+/** The function's KMS-encrypted log group and its dead-letter queue. */
+function createLogsAndDeadLetters(name: string, args: BackupJobsArgs, parent: pulumi.Resource, { tags, fnName }: JobBase) {
+  const child = { parent, provider: args.provider };
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, kmsKeyId: args.kmsKeyArn, tags },
+    child,
+  );
+  const dlq = new aws.sqs.Queue(
+    `${name}-dlq`,
+    { name: `${fnName}-dlq`, kmsMasterKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 86400, tags },
+    child,
+  );
+  return { logGroup, dlq };
+}
+
+/** The job's least-privilege role (lib/policies.ts `backupJobPolicy`). */
+function createJobRole(
+  name: string,
+  args: BackupJobsArgs,
+  parent: pulumi.Resource,
+  { tags, account, partition, exportPrefix }: JobBase,
+  { logGroup, dlq }: { logGroup: aws.cloudwatch.LogGroup; dlq: aws.sqs.Queue },
+) {
+  const child = { parent, provider: args.provider };
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
+    child,
+  );
+  const secretArns = pulumi.all([args.dbSecretArn, args.cacheAuthSecretArn]).apply(([db, cache]) => (cache ? [db, cache] : [db]));
+  const rolePolicy = new aws.iam.RolePolicy(
+    `${name}-role-policy`,
+    {
+      role: role.id,
+      policy: pulumi
+        .all([
+          pulumi.all([account, partition, args.bucketArn, args.kmsKeyArn, secretArns]),
+          pulumi.all([args.alertsTopicArn, logGroup.arn, dlq.arn, args.dbInstanceArn, args.cacheReplicationGroupId, args.peer?.kmsKeyArn]),
+        ])
+        .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId, peerKmsKeyArn]]) =>
+          JSON.stringify(
+            backupJobPolicy({
+              region: args.region,
+              account: acct,
+              partition: part,
+              bucketArn,
+              prefixes: BACKUP_SERVICES.map((s) => `${s}/`),
+              kmsKeyArn,
+              secretArns: secrets,
+              metricsNamespace: BACKUP_METRICS_NAMESPACE,
+              topicArn,
+              logGroupArn,
+              dlqArn,
+              dbInstanceArn,
+              snapshotPrefix: BACKUP_SNAPSHOT_PREFIX,
+              cacheReplicationGroupId: cacheId,
+              peer: args.peer && peerKmsKeyArn ? { region: args.peer.region, kmsKeyArn: peerKmsKeyArn } : undefined,
+              cacheExportPrefix: exportPrefix,
+            }),
+          ),
+        ),
+    },
+    child,
+  );
+  return { role, rolePolicy };
+}
+
+/**
+ * The function's environment. The handler's environment contract is lib/backup-job-env.ts
+ * (test/components/backup-jobs.test.ts derives the required names from it, so this list and the handler cannot drift).
+ */
+function backupJobEnvironment(
+  args: BackupJobsArgs,
+  counts: ReturnType<typeof retentionCounts>,
+  exportPrefix: string,
+): Partial<Record<BackupJobEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> {
+  const env: Partial<Record<BackupJobEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> = {
+    DR_REGION: args.region,
+    BACKUP_BUCKET: args.bucketName,
+    DB_SECRET_ARN: args.dbSecretArn,
+    METRICS_NAMESPACE: BACKUP_METRICS_NAMESPACE,
+    ALERTS_TOPIC_ARN: args.alertsTopicArn,
+    SNAPSHOT_PREFIX: BACKUP_SNAPSHOT_PREFIX,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  if (args.database) {
+    env.DB_HOST = args.database.host;
+    env.DB_PORT = String(args.database.port);
+    env.DB_NAME = args.database.name;
+    env.DB_INSTANCE_ID = args.database.instanceId;
+  }
+  if (args.peer) {
+    env.PEER_REGION = args.peer.region;
+    env.PEER_KMS_KEY_ARN = args.peer.kmsKeyArn;
+  }
+  if (args.cache) {
+    env.CACHE_HOST = args.cache.host;
+    env.CACHE_PORT = String(args.cache.port);
+    env.CACHE_TLS = String(args.cache.tls);
+  }
+  if (args.cacheAuthSecretArn !== undefined) env.CACHE_SECRET_ARN = args.cacheAuthSecretArn;
+  if (args.cacheReplicationGroupId !== undefined) {
+    env.CACHE_REPLICATION_GROUP_ID = args.cacheReplicationGroupId;
+    // Stated, not defaulted: the same value scopes the role's and the bucket policy's export permissions.
+    env.CACHE_EXPORT_PREFIX = exportPrefix;
+  }
+  for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
+  return env;
+}
+
+/** The function (in the VPC, one reserved execution) and its async config: one retry, failures to the DLQ. */
+function createFunction(
+  name: string,
+  args: BackupJobsArgs,
+  parent: pulumi.Resource,
+  { tags, fnName }: JobBase,
+  deps: { image: docker.Image; role: aws.iam.Role; dependsOn: pulumi.Resource[]; logGroup: aws.cloudwatch.LogGroup; dlq: aws.sqs.Queue; env: Record<string, pulumi.Input<string>> },
+): aws.lambda.Function {
+  const child = { parent, provider: args.provider };
+  const { image, role, logGroup, dlq, env } = deps;
+  const fn = new aws.lambda.Function(
+    `${name}-function`,
+    {
+      name: fnName,
+      description: 'bot-platform-dr scheduled backup job (pg_dump / redis RDB → S3)',
+      packageType: 'Image',
+      imageUri: image.repoDigest,
+      imageConfig: { commands: [BACKUP_JOB_HANDLER] },
+      architectures: ['x86_64'],
+      role: role.arn,
+      memorySize: args.memoryMb ?? 2048,
+      timeout: args.timeoutSeconds ?? 900,
+      ephemeralStorage: { size: args.ephemeralStorageMb ?? 4096 },
+      // One dump at a time: two concurrent dumps would double the load on the DB for no gain.
+      reservedConcurrentExecutions: 1,
+      vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds },
+      environment: { variables: env },
+      kmsKeyArn: args.kmsKeyArn,
+      loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
+      tags,
+    },
+    { ...child, dependsOn: deps.dependsOn },
+  );
+
+  new aws.lambda.FunctionEventInvokeConfig(
+    `${name}-async`,
+    {
+      functionName: fn.name,
+      // One retry of a failed dump; events may wait up to 6 h (throttled behind the single slot).
+      maximumRetryAttempts: 1,
+      maximumEventAgeInSeconds: 21600,
+      destinationConfig: { onFailure: { destination: dlq.arn } },
+    },
+    child,
+  );
+  return fn;
+}
+
+/**
+ * The scheduler's role and one EventBridge Scheduler schedule per service and tier, plus the weekly restore test, all
+ * in `state`. Returns the schedule names, `<prefix>-<service>-<tier>` and the restore test's.
+ */
+function createSchedules(
+  name: string,
+  args: BackupJobsArgs,
+  parent: pulumi.Resource,
+  { tags, account }: JobBase,
+  { fn, dlq, state }: { fn: aws.lambda.Function; dlq: aws.sqs.Queue; state: 'ENABLED' | 'DISABLED' },
+): string[] {
+  const child = { parent, provider: args.provider };
+  const schedulerRole = new aws.iam.Role(
+    `${name}-scheduler-role`,
+    { description: 'EventBridge Scheduler: invoke the backup job', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', a))), tags },
+    child,
+  );
+  const schedulerRolePolicy = new aws.iam.RolePolicy(
+    `${name}-scheduler-policy`,
+    {
+      role: schedulerRole.id,
+      policy: pulumi.all([fn.arn, dlq.arn, args.kmsKeyArn]).apply(([functionArn, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerPolicy({ functionArn, dlqArn, kmsKeyArn, region: args.region }))),
+    },
+    child,
+  );
+
+  const names: string[] = [];
+  /** One EventBridge Scheduler schedule invoking the job with `input`, in UTC, dead letters to the DLQ. */
+  const schedule = (key: string, description: string, expression: string, input: object, maximumRetryAttempts: number) => {
+    const scheduleName = `${args.namePrefix}-${key}`;
+    names.push(scheduleName);
+    new aws.scheduler.Schedule(
+      `${name}-${key}`,
+      {
+        name: scheduleName,
+        description,
+        scheduleExpression: expression,
+        scheduleExpressionTimezone: 'UTC',
+        state,
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: {
+          arn: fn.arn,
+          roleArn: schedulerRole.arn,
+          input: JSON.stringify(input),
+          retryPolicy: { maximumRetryAttempts, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: dlq.arn },
+        },
+      },
+      { ...child, dependsOn: [schedulerRolePolicy] },
+    );
+  };
+  for (const s of backupSchedules()) {
+    schedule(`${s.service}-${s.tier}`, `${s.tier} ${s.service} backup (${s.expression} UTC)`, s.expression, { tier: s.tier, service: s.service }, 3);
+  }
+  // The weekly restore test (C2's handler, `action: restore-test`): restores the newest PostgreSQL backup into a
+  // scratch database dr_restore_test_<stamp> on the same server, compares row counts, marks the manifest
+  // VERIFIED or FAILED (+ SNS alert), then drops it. Enabled exactly where the backups are. The job's DB user
+  // needs CREATEDB (the RDS master user has it; see docs/infra-notes.md).
+  schedule(RESTORE_TEST_SCHEDULE.name, `weekly PostgreSQL restore test (${RESTORE_TEST_SCHEDULE.expression} UTC)`, RESTORE_TEST_SCHEDULE.expression, RESTORE_TEST_SCHEDULE.input, 1);
+  return names;
 }

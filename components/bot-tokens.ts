@@ -1,9 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { BOT_NAME_RULE, isBotName } from '../lib/validators';
 
 /** One bot and its tokens. */
 export interface BotTokenSpec {
-  /** Bot name: letters, digits, `_` and `-` (it becomes part of the secret's name). */
+  /** Bot name: 1–40 lowercase letters, digits and hyphens (lib/validators.ts; it becomes part of the secret's name). */
   name: string;
   /**
    * The bot's tokens, in rotation order; index 0 is the active one. Pass them from secret stack config
@@ -52,8 +53,6 @@ export interface BotTokenSecretValue {
   tokens: string[];
 }
 
-const BOT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** Validates bot specs that are known at construction time. Errors name the key `bots[...]`. */
 export function validateBotTokensArgs(args: BotTokensArgs): void {
   if (!/^[A-Za-z0-9/_+=.@-]{1,200}$/.test(args.namePrefix)) {
@@ -62,7 +61,7 @@ export function validateBotTokensArgs(args: BotTokensArgs): void {
   if (args.bots.length === 0) throw new Error('bots: at least one bot is required');
   const seen = new Set<string>();
   for (const [i, bot] of args.bots.entries()) {
-    if (!BOT_NAME.test(bot.name)) throw new Error(`bots[${i}].name: must be 1-64 letters, digits, _ or -, got ${JSON.stringify(bot.name)}`);
+    if (!isBotName(bot.name)) throw new Error(`bots[${i}].name: must be ${BOT_NAME_RULE}, got ${JSON.stringify(bot.name)}`);
     if (seen.has(bot.name)) throw new Error(`bots[${i}].name: duplicate bot ${JSON.stringify(bot.name)}`);
     seen.add(bot.name);
     if (Array.isArray(bot.tokens) && bot.tokens.length === 0) throw new Error(`bots.${bot.name}.tokens: at least one token is required`);

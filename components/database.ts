@@ -91,8 +91,7 @@ export class Database extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.provider };
     const c = args.config;
     const mode = args.mode;
-    const scratch = mode.kind === 'scratch';
-    const identifier = dbIdentifier(args.namePrefix, args.region, scratch);
+    const identifier = dbIdentifier(args.namePrefix, args.region, mode.kind === 'scratch');
     const family = postgresParameterGroupFamily(c.engineVersion);
 
     const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { name: `${identifier}-subnets`, subnetIds: args.subnetIds, description: `${identifier} private subnets`, tags: args.tags }, o);
@@ -102,84 +101,8 @@ export class Database extends pulumi.ComponentResource {
       o,
     );
 
-    const common: aws.rds.InstanceArgs = {
-      identifier,
-      instanceClass: c.instanceClass,
-      storageType: 'gp3',
-      storageEncrypted: true,
-      kmsKeyId: args.kmsKeyArn,
-      dbSubnetGroupName: subnetGroup.name,
-      vpcSecurityGroupIds: [args.securityGroupId],
-      parameterGroupName: params.name,
-      port: POSTGRES_PORT,
-      publiclyAccessible: false,
-      multiAz: c.multiAz,
-      maxAllocatedStorage: c.maxAllocatedStorage,
-      performanceInsightsEnabled: true,
-      performanceInsightsKmsKeyId: args.kmsKeyArn,
-      performanceInsightsRetentionPeriod: 7,
-      enabledCloudwatchLogsExports: ['postgresql', 'upgrade'],
-      copyTagsToSnapshot: true,
-      autoMinorVersionUpgrade: true,
-      caCertIdentifier: 'rds-ca-rsa2048-g1',
-      maintenanceWindow: c.maintenanceWindow,
-      deletionProtection: scratch ? false : c.deletionProtection,
-      skipFinalSnapshot: scratch,
-      finalSnapshotIdentifier: scratch ? undefined : `${identifier}-final`,
-      deleteAutomatedBackups: scratch,
-      tags: args.tags,
-    };
-    const managedSecret = { manageMasterUserPassword: true, masterUserSecretKmsKeyId: args.kmsKeyArn };
-    const backups = { backupRetentionPeriod: c.backupRetentionDays, backupWindow: c.backupWindow };
-
-    let instanceArgs: aws.rds.InstanceArgs;
-    switch (mode.kind) {
-      case 'primary':
-        instanceArgs = {
-          ...common,
-          ...backups,
-          engine: 'postgres',
-          engineVersion: c.engineVersion,
-          allocatedStorage: c.allocatedStorage,
-          dbName: c.dbName,
-          username: c.masterUsername,
-          password: mode.masterPassword,
-        };
-        break;
-      case 'replica':
-        // No engine/username/password/dbName: all come from the source. Own subnet group, own region key.
-        // RDS refuses a final snapshot when deleting a read replica (FinalDBSnapshotIdentifier "must not be
-        // provided when deleting a read replica"): skip it; the data lives on in the source and its backups.
-        instanceArgs = { ...common, replicateSourceDb: mode.sourceDbArn, backupRetentionPeriod: 0, skipFinalSnapshot: true, finalSnapshotIdentifier: undefined };
-        break;
-      case 'promoted':
-        instanceArgs = { ...common, ...backups };
-        break;
-      case 'scratch': {
-        const r = mode.restore;
-        const base = { ...common, ...managedSecret, ...backups, backupRetentionPeriod: 1, multiAz: false };
-        if (r.restoreFrom === 'latest-snapshot') {
-          const snapshot =
-            r.snapshotIdentifier ??
-            aws.rds.getSnapshotOutput({ dbInstanceIdentifier: r.sourceDbIdentifier, mostRecent: true, includeShared: false }, o).apply((s) => s.dbSnapshotArn);
-          instanceArgs = { ...base, snapshotIdentifier: snapshot };
-        } else {
-          instanceArgs = {
-            ...base,
-            engine: 'postgres',
-            restoreToPointInTime: {
-              sourceDbInstanceIdentifier: r.sourceDbIdentifier,
-              sourceDbInstanceAutomatedBackupsArn: r.sourceDbAutomatedBackupsArn,
-              restoreTime: r.restoreTime,
-              useLatestRestorableTime: r.restoreTime === undefined ? true : undefined,
-            },
-          };
-        }
-        break;
-      }
-    }
-
-    this.instance = new aws.rds.Instance(`${name}-instance`, instanceArgs, {
+    const common = commonInstanceArgs(args, identifier, subnetGroup, params);
+    this.instance = new aws.rds.Instance(`${name}-instance`, instanceArgsFor(args, this, common), {
       ...o,
       ignoreChanges: mode.kind === 'scratch' ? ['snapshotIdentifier'] : [],
       additionalSecretOutputs: mode.kind === 'primary' ? ['password'] : [],
@@ -201,4 +124,93 @@ export class Database extends pulumi.ComponentResource {
       mode.kind === 'scratch' ? this.instance.masterUserSecrets.apply((s) => (s && s.length > 0 ? s[0].secretArn : undefined)) : pulumi.output(undefined);
     this.registerOutputs({ identifier: this.identifier, arn: this.arn, endpoint: this.endpoint, masterSecretArn: this.masterSecretArn });
   }
+}
+
+/** What every instance has, whatever its mode: encryption, network, parameters, monitoring, protection. */
+function commonInstanceArgs(args: DatabaseArgs, identifier: string, subnetGroup: aws.rds.SubnetGroup, params: aws.rds.ParameterGroup): aws.rds.InstanceArgs {
+  const c = args.config;
+  const scratch = args.mode.kind === 'scratch';
+  return {
+    identifier,
+    instanceClass: c.instanceClass,
+    storageType: 'gp3',
+    storageEncrypted: true,
+    kmsKeyId: args.kmsKeyArn,
+    dbSubnetGroupName: subnetGroup.name,
+    vpcSecurityGroupIds: [args.securityGroupId],
+    parameterGroupName: params.name,
+    port: POSTGRES_PORT,
+    publiclyAccessible: false,
+    multiAz: c.multiAz,
+    maxAllocatedStorage: c.maxAllocatedStorage,
+    performanceInsightsEnabled: true,
+    performanceInsightsKmsKeyId: args.kmsKeyArn,
+    performanceInsightsRetentionPeriod: 7,
+    enabledCloudwatchLogsExports: ['postgresql', 'upgrade'],
+    copyTagsToSnapshot: true,
+    autoMinorVersionUpgrade: true,
+    caCertIdentifier: 'rds-ca-rsa2048-g1',
+    maintenanceWindow: c.maintenanceWindow,
+    deletionProtection: scratch ? false : c.deletionProtection,
+    skipFinalSnapshot: scratch,
+    finalSnapshotIdentifier: scratch ? undefined : `${identifier}-final`,
+    deleteAutomatedBackups: scratch,
+    tags: args.tags,
+  };
+}
+
+/** The instance's arguments for its mode ({@link DatabaseMode}) on top of `common`. */
+function instanceArgsFor(args: DatabaseArgs, parent: pulumi.Resource, common: aws.rds.InstanceArgs): aws.rds.InstanceArgs {
+  const c = args.config;
+  const mode = args.mode;
+  const managedSecret = { manageMasterUserPassword: true, masterUserSecretKmsKeyId: args.kmsKeyArn };
+  const backups = { backupRetentionPeriod: c.backupRetentionDays, backupWindow: c.backupWindow };
+
+  let instanceArgs: aws.rds.InstanceArgs;
+  switch (mode.kind) {
+    case 'primary':
+      instanceArgs = {
+        ...common,
+        ...backups,
+        engine: 'postgres',
+        engineVersion: c.engineVersion,
+        allocatedStorage: c.allocatedStorage,
+        dbName: c.dbName,
+        username: c.masterUsername,
+        password: mode.masterPassword,
+      };
+      break;
+    case 'replica':
+      // No engine/username/password/dbName: all come from the source. Own subnet group, own region key.
+      // RDS refuses a final snapshot when deleting a read replica (FinalDBSnapshotIdentifier "must not be
+      // provided when deleting a read replica"): skip it; the data lives on in the source and its backups.
+      instanceArgs = { ...common, replicateSourceDb: mode.sourceDbArn, backupRetentionPeriod: 0, skipFinalSnapshot: true, finalSnapshotIdentifier: undefined };
+      break;
+    case 'promoted':
+      instanceArgs = { ...common, ...backups };
+      break;
+    case 'scratch': {
+      const r = mode.restore;
+      const base = { ...common, ...managedSecret, ...backups, backupRetentionPeriod: 1, multiAz: false };
+      if (r.restoreFrom === 'latest-snapshot') {
+        const snapshot =
+          r.snapshotIdentifier ??
+          aws.rds.getSnapshotOutput({ dbInstanceIdentifier: r.sourceDbIdentifier, mostRecent: true, includeShared: false }, { parent, provider: args.provider }).apply((s) => s.dbSnapshotArn);
+        instanceArgs = { ...base, snapshotIdentifier: snapshot };
+      } else {
+        instanceArgs = {
+          ...base,
+          engine: 'postgres',
+          restoreToPointInTime: {
+            sourceDbInstanceIdentifier: r.sourceDbIdentifier,
+            sourceDbInstanceAutomatedBackupsArn: r.sourceDbAutomatedBackupsArn,
+            restoreTime: r.restoreTime,
+            useLatestRestorableTime: r.restoreTime === undefined ? true : undefined,
+          },
+        };
+      }
+      break;
+    }
+  }
+  return instanceArgs;
 }

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { isHostname } from '../lib/validators';
 
 /** Arguments of {@link FailoverDns}. */
 export interface FailoverDnsArgs {
@@ -33,15 +34,13 @@ export interface FailoverDnsArgs {
   tags?: Record<string, string>;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i;
-
 /** Validates FailoverDns args; errors name the key and what is allowed. */
 export function validateFailoverDnsArgs(args: FailoverDnsArgs): void {
   if (args.role !== 'primary' && args.role !== 'secondary') {
     throw new Error(`role: failover DNS exists only for primary or secondary stacks, got ${JSON.stringify(args.role)}`);
   }
-  if (!HOSTNAME.test(args.recordName)) throw new Error(`dns.recordName: must be a DNS name like bot.example.com, got ${JSON.stringify(args.recordName)}`);
-  if (!HOSTNAME.test(args.endpoint)) throw new Error(`dns.endpoint: must be a hostname without scheme or path, got ${JSON.stringify(args.endpoint)}`);
+  if (!isHostname(args.recordName)) throw new Error(`dns.recordName: must be a DNS name like bot.example.com, got ${JSON.stringify(args.recordName)}`);
+  if (!isHostname(args.endpoint)) throw new Error(`dns.endpoint: must be a hostname without scheme or path, got ${JSON.stringify(args.endpoint)}`);
   if (args.endpoint.replace(/\.$/, '').toLowerCase() === args.recordName.replace(/\.$/, '').toLowerCase()) {
     throw new Error('dns.endpoint: must differ from dns.recordName (the record would point at itself)');
   }

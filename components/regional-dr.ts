@@ -3,6 +3,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
 import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
+import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
+import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { BackupJobs } from './backup-jobs';
@@ -14,24 +16,14 @@ import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
 import { Network, POSTGRES_PORT, REDIS_PORT } from './network';
 
-/** Names of the stack outputs a peer stack reads through its StackReference. */
-export const PEER_OUTPUTS = {
-  dbArn: 'dbArn',
-  kmsKeyArn: 'kmsKeyArn',
-  bucketArn: 'bucketArn',
-  globalDatastoreId: 'globalDatastoreId',
-  cacheAuthSecretArn: 'cacheAuthSecretArn',
-  dbSecretArn: 'dbSecretArn',
-} as const;
-
 /** Arguments of {@link RegionalDr}. */
 export interface RegionalDrArgs {
   /** The validated stack configuration ({@link loadConfig}). */
   config: StackConfig;
 }
 
-/** The stack outputs (names and ARNs only — never a secret value). */
-export interface RegionalDrOutputs {
+/** The stack outputs (names and ARNs only — never a secret value); exactly the names of lib/outputs.ts. */
+export type RegionalDrOutputs = StackOutputs<{
   role: string;
   region: string;
   peerRegion: string;
@@ -61,7 +53,7 @@ export interface RegionalDrOutputs {
   dbSecurityGroupId: pulumi.Output<string>;
   /** The empty fence group the failover moves an old primary's instance onto. */
   dbFenceSecurityGroupId: pulumi.Output<string>;
-}
+}>;
 
 /** `arn:aws:secretsmanager:<region>:...` → the same secret's replica ARN in `region` (same name and suffix). */
 export function secretReplicaArn(arn: string, region: string): string {
@@ -86,29 +78,103 @@ export class RegionalDr extends pulumi.ComponentResource {
 
   constructor(name: string, args: RegionalDrArgs, opts?: pulumi.ComponentResourceOptions) {
     super('bot-dr:index:RegionalDr', name, {}, opts);
-    const cfg = args.config;
-    const scratch = cfg.role === 'scratch';
-    const defaultTags = { tags: { project: 'bot-platform-dr', 'dr:region': cfg.region, 'dr:stack': pulumi.getStack(), ...cfg.tags } };
-    const provider = new aws.Provider(`${name}-${regionShortName(cfg.region)}`, { region: cfg.region, defaultTags }, { parent: this });
-    const peerProvider = scratch ? undefined : new aws.Provider(`${name}-${regionShortName(cfg.peerRegion)}`, { region: cfg.peerRegion, defaultTags }, { parent: this });
-    const peer = cfg.peerStack && !scratch ? new pulumi.StackReference(`${name}-peer`, { name: cfg.peerStack }, { parent: this }) : undefined;
-    const peerOut = (key: string): pulumi.Output<string> => {
-      if (!peer) throw new Error(`bot-platform-dr:peerStack is required to read the peer's ${key}`);
-      return peer.requireOutput(key).apply((v) => String(v));
-    };
-    const child = { parent: this };
+    const region = createRegion(name, args.config, this);
+    const keys = createKeys(name, region, this);
+    const network = createNetwork(name, region, this);
+    const { creds, db } = createDatabase(name, region, this, { keys, network });
+    const cache = createCache(name, region, this, { keys, network });
+    const bucket = createBackupBucket(name, region, this, { keys });
+    const tokens = createBotTokens(name, region, this, { keys });
+    const dns = createFailoverDns(name, region, this);
 
-    const keys = new Keys(
-      `${name}-keys`,
-      { provider, region: cfg.region, namePrefix: cfg.namePrefix, peer: peerProvider ? { provider: peerProvider, region: cfg.peerRegion } : undefined, deletionWindowInDays: scratch ? 7 : 30 },
-      child,
-    );
-    const network = new Network(`${name}-network`, { provider, region: cfg.region, namePrefix: cfg.namePrefix + (scratch ? '-scratch' : ''), network: cfg.network }, child);
+    // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
+    // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
+    const jobNames = region.roles.backupJobs ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : undefined;
+    const alerts = createAlerts(name, region, this, { keys, db, dns, jobNames });
+    let jobs: BackupJobs | undefined;
+    if (jobNames) {
+      jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
+      jobNames.fn[1](jobs.functionName);
+      jobNames.dlq[1](jobs.dlqName);
+    }
 
-    // DB credentials that survive the primary region: the primary owns a generated password in a secret
-    // replicated to the peer region; a secondary (replica or promoted) reads that replica by name.
-    const dbHost = cfg.role === 'primary' ? pulumi.deferredOutput<string>() : undefined;
-    const creds = scratch
+    this.outputs = regionalDrOutputs(region, { keys, network, creds, db, cache, bucket, tokens, dns, alerts, jobs });
+    this.registerOutputs({ ...this.outputs });
+  }
+}
+
+/** What every part of one region is declared with ({@link createRegion}). */
+interface Region {
+  /** The validated stack configuration. */
+  cfg: StackConfig;
+  /** What this region declares, from its role ({@link decideRegionRoles}). */
+  roles: RegionRoles;
+  /** Default tags of the region's providers. */
+  defaultTags: { tags: Record<string, string> };
+  /** This region's provider: every AWS child of the region is created through it. */
+  provider: aws.Provider;
+  /** The peer region's provider (not for scratch). */
+  peerProvider?: aws.Provider;
+  /** A peer stack output by name ({@link PEER_OUTPUTS}); throws without a peer stack. */
+  peerOut: (key: string) => pulumi.Output<string>;
+}
+
+/** The parts of a region that later parts and the outputs are wired from. */
+interface RegionParts {
+  keys: Keys;
+  network: Network;
+  creds?: DbCredentials;
+  db: Database;
+  cache: Cache;
+  bucket: BackupBucket;
+  tokens?: BotTokens;
+  dns?: FailoverDns;
+  alerts: Alerts;
+  jobs?: BackupJobs;
+}
+
+/** The roles, the providers of this region and the peer region, and the peer stack's outputs. */
+function createRegion(name: string, cfg: StackConfig, parent: pulumi.Resource): Region {
+  const roles = decideRegionRoles(cfg);
+  const defaultTags = { tags: { project: 'bot-platform-dr', 'dr:region': cfg.region, 'dr:stack': pulumi.getStack(), ...cfg.tags } };
+  const provider = new aws.Provider(`${name}-${regionShortName(cfg.region)}`, { region: cfg.region, defaultTags }, { parent });
+  const peerProvider = !roles.peerRegionResources ? undefined : new aws.Provider(`${name}-${regionShortName(cfg.peerRegion)}`, { region: cfg.peerRegion, defaultTags }, { parent });
+  const peer = roles.readsPeerStack ? new pulumi.StackReference(`${name}-peer`, { name: cfg.peerStack! }, { parent }) : undefined;
+  const peerOut = (key: string): pulumi.Output<string> => {
+    if (!peer) throw new Error(`bot-platform-dr:peerStack is required to read the peer's ${key}`);
+    return peer.requireOutput(key).apply((v) => String(v));
+  };
+  return { cfg, roles, defaultTags, provider, peerProvider, peerOut };
+}
+
+/** The peer region's key (for the replicas this stack places there) as DbCredentials/Cache/BackupJobs take it. */
+function peerKey(region: Region, keys: Keys): { region: string; kmsKeyArn: pulumi.Input<string> } | undefined {
+  return keys.peerKeyArn ? { region: region.cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined;
+}
+
+/** The region's KMS key, and a replica key in the peer region (not for scratch, whose key waits 7 days to be deleted). */
+function createKeys(name: string, { cfg, roles, provider, peerProvider }: Region, parent: pulumi.Resource): Keys {
+  return new Keys(
+    `${name}-keys`,
+    { provider, region: cfg.region, namePrefix: cfg.namePrefix, peer: peerProvider ? { provider: peerProvider, region: cfg.peerRegion } : undefined, deletionWindowInDays: roles.scratch ? 7 : 30 },
+    { parent },
+  );
+}
+
+/** The region's network (a scratch drill's names carry `-scratch`). */
+function createNetwork(name: string, { cfg, roles, provider }: Region, parent: pulumi.Resource): Network {
+  return new Network(`${name}-network`, { provider, region: cfg.region, namePrefix: cfg.namePrefix + (roles.scratch ? '-scratch' : ''), network: cfg.network }, { parent });
+}
+
+/**
+ * The DB credentials and the database. Credentials that survive the primary region: the primary owns a generated
+ * password in a secret replicated to the peer region; a secondary (replica or promoted) reads that replica by name.
+ */
+function createDatabase(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): { creds?: DbCredentials; db: Database } {
+  const { cfg, roles, provider, peerOut } = region;
+  const dbHost = roles.dbCredentials === 'owner' ? pulumi.deferredOutput<string>() : undefined;
+  const creds =
+    roles.dbCredentials === 'none'
       ? undefined
       : new DbCredentials(
           `${name}-db-credentials`,
@@ -117,224 +183,230 @@ export class RegionalDr extends pulumi.ComponentResource {
             namePrefix: cfg.namePrefix,
             kmsKeyArn: keys.keyArn,
             mode:
-              cfg.role === 'primary'
-                ? {
-                    kind: 'owner',
-                    username: cfg.database.masterUsername,
-                    dbName: cfg.database.dbName,
-                    host: dbHost![0],
-                    peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
-                  }
+              roles.dbCredentials === 'owner'
+                ? { kind: 'owner', username: cfg.database.masterUsername, dbName: cfg.database.dbName, host: dbHost![0], peer: peerKey(region, keys) }
                 : { kind: 'reader' },
           },
-          child,
+          { parent },
         );
 
-    let dbMode: DatabaseMode;
-    if (cfg.role === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
-    else if (cfg.role === 'secondary') dbMode = cfg.database.promoted ? { kind: 'promoted', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) } : { kind: 'replica', sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
-    else dbMode = { kind: 'scratch', restore: cfg.scratch! };
-    const db = new Database(
-      `${name}-db`,
-      { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode: dbMode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
-      child,
-    );
-    if (dbHost) dbHost[1](db.address);
+  let dbMode: DatabaseMode;
+  if (roles.database === 'primary') dbMode = { kind: 'primary', masterPassword: creds!.password! };
+  else if (roles.database === 'promoted' || roles.database === 'replica') dbMode = { kind: roles.database, sourceDbArn: peerOut(PEER_OUTPUTS.dbArn) };
+  else dbMode = { kind: 'scratch', restore: cfg.scratch! };
+  const db = new Database(
+    `${name}-db`,
+    { provider, region: cfg.region, namePrefix: cfg.namePrefix, config: cfg.database, mode: dbMode, kmsKeyArn: keys.keyArn, subnetIds: network.subnetIds, securityGroupId: network.dbSecurityGroupId },
+    { parent },
+  );
+  if (dbHost) dbHost[1](db.address);
+  return { creds, db };
+}
 
-    let cacheMode: CacheMode;
-    if (cfg.role === 'secondary' && cfg.cache.globalDatastore) {
-      cacheMode = {
-        kind: 'member',
-        globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
-        authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
-      };
-    } else {
-      cacheMode = {
-        kind: 'owner',
-        globalDatastore: cfg.role === 'primary' && cfg.cache.globalDatastore,
-        peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
-      };
-    }
-    const cache = new Cache(
-      `${name}-cache`,
-      {
-        provider,
-        region: cfg.region,
-        namePrefix: cfg.namePrefix,
-        config: cfg.cache,
-        mode: cacheMode,
-        scratch,
-        kmsKeyArn: keys.keyArn,
-        subnetIds: network.subnetIds,
-        securityGroupId: network.cacheSecurityGroupId,
-      },
-      child,
-    );
+/** The cache: owner of its auth token (and of the global datastore on the primary), or a member of the peer's. */
+function createCache(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): Cache {
+  const { cfg, roles, provider, peerOut } = region;
+  const mode: CacheMode =
+    roles.cache === 'member'
+      ? {
+          kind: 'member',
+          globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
+          authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
+        }
+      : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
+  return new Cache(
+    `${name}-cache`,
+    {
+      provider,
+      region: cfg.region,
+      namePrefix: cfg.namePrefix,
+      config: cfg.cache,
+      mode,
+      scratch: roles.scratch,
+      kmsKeyArn: keys.keyArn,
+      subnetIds: network.subnetIds,
+      securityGroupId: network.cacheSecurityGroupId,
+    },
+    { parent },
+  );
+}
 
-    const bucket = new BackupBucket(
-      `${name}-backups`,
-      {
-        provider,
-        region: cfg.region,
-        kmsKeyArn: keys.keyArn,
-        retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
-        objectLock: cfg.backup.objectLock,
-        replication:
-          cfg.backup.replicateToPeer && peer
-            ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
-            : undefined,
-        bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
-        // The backup job's Redis copy is an ElastiCache export (ElastiCache refuses SYNC); scratch runs no job.
-        elastiCacheExportPrefix: scratch ? undefined : BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default,
-        forceDestroy: scratch,
-      },
-      child,
-    );
+/** The backup bucket, replicating to the peer's bucket when the peer stack names it. */
+function createBackupBucket(name: string, region: Region, parent: pulumi.Resource, { keys }: Pick<RegionParts, 'keys'>): BackupBucket {
+  const { cfg, roles, provider, peerOut } = region;
+  const scratch = roles.scratch;
+  return new BackupBucket(
+    `${name}-backups`,
+    {
+      provider,
+      region: cfg.region,
+      kmsKeyArn: keys.keyArn,
+      retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
+      objectLock: cfg.backup.objectLock,
+      replication: roles.replicateBackupsToPeer
+        ? { destinationBucketArn: peerOut(PEER_OUTPUTS.bucketArn), destinationKmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn), destinationRegion: cfg.peerRegion }
+        : undefined,
+      bucketPrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}-backups${scratch ? '-s' : ''}`,
+      // The backup job's Redis copy is an ElastiCache export (ElastiCache refuses SYNC); scratch runs no job.
+      elastiCacheExportPrefix: scratch ? undefined : BACKUP_JOB_ENV.CACHE_EXPORT_PREFIX.default,
+      forceDestroy: scratch,
+    },
+    { parent },
+  );
+}
 
-    // Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them and replicates
-    // them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
-    // in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
-    // retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
-    const adoptTokens = cfg.role === 'secondary' && cfg.database.promoted;
-    const tokens =
-      cfg.bots.length > 0 && (cfg.role !== 'secondary' || adoptTokens)
-        ? new BotTokens(
-            `${name}-bot-tokens`,
-            {
-              provider,
-              kmsKeyArn: keys.keyArn,
-              peerRegion: keys.peerKeyArn && !adoptTokens ? cfg.peerRegion : undefined,
-              peerKmsKeyArn: adoptTokens ? undefined : keys.peerKeyArn,
-              bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
-              namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
-              recoveryWindowInDays: scratch ? 0 : 30,
-              adopt: adoptTokens,
-              retainOnDelete: !scratch,
-            },
-            child,
-          )
-        : undefined;
+/**
+ * Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them and replicates
+ * them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
+ * in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
+ * retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
+ */
+function createBotTokens(name: string, { cfg, roles, provider }: Region, parent: pulumi.Resource, { keys }: Pick<RegionParts, 'keys'>): BotTokens | undefined {
+  if (roles.botTokens === 'none') return undefined;
+  const scratch = roles.scratch;
+  return new BotTokens(
+    `${name}-bot-tokens`,
+    {
+      provider,
+      kmsKeyArn: keys.keyArn,
+      peerRegion: roles.replicateTokensToPeer ? cfg.peerRegion : undefined,
+      peerKmsKeyArn: roles.replicateTokensToPeer ? keys.peerKeyArn : undefined,
+      bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
+      namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
+      recoveryWindowInDays: scratch ? 0 : 30,
+      adopt: roles.adoptTokens,
+      retainOnDelete: !scratch,
+    },
+    { parent },
+  );
+}
 
-    const dns =
-      cfg.dns && !scratch
-        ? new FailoverDns(
-            `${name}-dns`,
-            {
-              provider,
-              role: cfg.role,
-              region: cfg.region,
-              hostedZoneId: cfg.dns.hostedZoneId,
-              recordName: cfg.dns.recordName,
-              endpoint: cfg.dns.endpoint,
-              healthCheckPath: cfg.dns.healthCheckPath,
-              healthCheckPort: cfg.dns.healthCheckPort,
-              ttl: cfg.dns.ttl,
-            },
-            child,
-          )
-        : undefined;
-
-    // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
-    // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
-    // A promoted secondary is the writable region now: its backup schedules run and its backup-age alarms
-    // treat missing data as breaching. (Its DNS record stays SECONDARY; health checks decide routing.)
-    const activeRole = cfg.role === 'secondary' && cfg.database.promoted ? 'primary' : cfg.role;
-    const jobNames = scratch ? undefined : { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
-    const usEast1Provider =
-      cfg.region === 'us-east-1'
-        ? undefined
-        : cfg.peerRegion === 'us-east-1' && peerProvider
-          ? peerProvider
-          : dns
-            ? new aws.Provider(`${name}-use1`, { region: 'us-east-1', defaultTags }, { parent: this })
-            : undefined;
-    const alerts = new Alerts(
-      `${name}-alerts`,
-      {
-        provider,
-        region: cfg.region,
-        role: activeRole,
-        namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
-        kmsKeyArn: keys.keyArn,
-        emails: cfg.alerts.emails,
-        webhookUrl: cfg.alerts.webhookUrl ? pulumi.secret(cfg.alerts.webhookUrl) : undefined,
-        healthCheckId: dns?.healthCheckId,
-        usEast1Provider: dns ? usEast1Provider : undefined,
-        replicaDbIdentifier: dbMode.kind === 'replica' ? db.identifier : undefined,
-        replicaLagSeconds: cfg.alerts.replicaLagSeconds,
-        dbInstanceIdentifier: db.identifier,
-        dbAllocatedStorageGb: cfg.database.allocatedStorage,
-        backupFunctionName: jobNames?.fn[0],
-        backupDlqName: jobNames?.dlq[0],
-        backupAgeAlarms: !scratch,
-      },
-      child,
-    );
-
-    // Backup jobs: schedules ENABLED only on primary (BackupJobs decides); none at all for scratch.
-    let jobs: BackupJobs | undefined;
-    if (jobNames) {
-      jobs = new BackupJobs(
-        `${name}-backup-jobs`,
-        {
-          provider,
-          region: cfg.region,
-          role: activeRole,
-          namePrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}`,
-          kmsKeyArn: keys.keyArn,
-          bucketName: bucket.bucketName,
-          bucketArn: bucket.arn,
-          subnetIds: network.subnetIds,
-          securityGroupIds: [network.backupSecurityGroupId],
-          // The DB secret in the job's OWN region (the primary's, or its replica here): it outlives the other region.
-          dbSecretArn: creds!.secretArn,
-          dbInstanceArn: db.arn,
-          database: { host: db.address, port: POSTGRES_PORT, name: cfg.database.dbName, instanceId: db.identifier },
-          cache: { host: cache.endpoint, port: REDIS_PORT, tls: true },
-          peer: keys.peerKeyArn ? { region: cfg.peerRegion, kmsKeyArn: keys.peerKeyArn } : undefined,
-          cacheAuthSecretArn: cache.authSecretArn,
-          cacheReplicationGroupId: cache.replicationGroupId,
-          alertsTopicArn: alerts.topicArn,
-          retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
-          postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
-        },
-        child,
-      );
-      jobNames.fn[1](jobs.functionName);
-      jobNames.dlq[1](jobs.dlqName);
-    }
-
-    this.outputs = {
+/** Route 53 failover DNS for this region (configured, and not scratch). */
+function createFailoverDns(name: string, { cfg, roles, provider }: Region, parent: pulumi.Resource): FailoverDns | undefined {
+  if (!cfg.dns || !roles.dns) return undefined;
+  return new FailoverDns(
+    `${name}-dns`,
+    {
+      provider,
       role: cfg.role,
       region: cfg.region,
-      peerRegion: cfg.peerRegion,
-      dbIdentifier: db.identifier,
-      dbEndpoint: db.endpoint,
-      dbArn: db.arn,
-      dbSecretArn: creds ? creds.secretArn : db.masterSecretArn,
-      cacheEndpoint: cache.endpoint,
-      cacheReplicationGroupId: cache.replicationGroupId,
-      cacheAuthSecretArn: cache.authSecretArn,
-      globalDatastoreId: cache.globalReplicationGroupId,
+      hostedZoneId: cfg.dns.hostedZoneId,
+      recordName: cfg.dns.recordName,
+      endpoint: cfg.dns.endpoint,
+      healthCheckPath: cfg.dns.healthCheckPath,
+      healthCheckPort: cfg.dns.healthCheckPort,
+      ttl: cfg.dns.ttl,
+    },
+    { parent },
+  );
+}
+
+/** The deferred names of the backup job's function and dead-letter queue (resolved once the job is declared). */
+type JobNames = Record<'fn' | 'dlq', ReturnType<typeof pulumi.deferredOutput<string>>>;
+
+/**
+ * The alerts. A promoted secondary is the writable region now (`activeRole` primary): its backup-age alarms treat
+ * missing data as breaching. (Its DNS record stays SECONDARY; health checks decide routing.)
+ */
+function createAlerts(
+  name: string,
+  { cfg, roles, provider, peerProvider, defaultTags }: Region,
+  parent: pulumi.Resource,
+  { keys, db, dns, jobNames }: Pick<RegionParts, 'keys' | 'db' | 'dns'> & { jobNames?: JobNames },
+): Alerts {
+  const usEast1Provider =
+    roles.usEast1Provider === 'peer' ? peerProvider : roles.usEast1Provider === 'extra' ? new aws.Provider(`${name}-use1`, { region: ROUTE53_METRICS_REGION, defaultTags }, { parent }) : undefined;
+  return new Alerts(
+    `${name}-alerts`,
+    {
+      provider,
+      region: cfg.region,
+      role: roles.activeRole,
+      namePrefix: roles.scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
+      kmsKeyArn: keys.keyArn,
+      emails: cfg.alerts.emails,
+      webhookUrl: cfg.alerts.webhookUrl ? pulumi.secret(cfg.alerts.webhookUrl) : undefined,
+      healthCheckId: dns?.healthCheckId,
+      usEast1Provider,
+      replicaDbIdentifier: roles.replicaLagAlarm ? db.identifier : undefined,
+      replicaLagSeconds: cfg.alerts.replicaLagSeconds,
+      dbInstanceIdentifier: db.identifier,
+      dbAllocatedStorageGb: cfg.database.allocatedStorage,
+      backupFunctionName: jobNames?.fn[0],
+      backupDlqName: jobNames?.dlq[0],
+      backupAgeAlarms: roles.backupJobs,
+    },
+    { parent },
+  );
+}
+
+/** Backup jobs (not for scratch): schedules ENABLED only for the active role primary (BackupJobs decides). */
+function createBackupJobs(
+  name: string,
+  region: Region,
+  parent: pulumi.Resource,
+  { keys, network, creds, db, cache, bucket, alerts }: Pick<RegionParts, 'keys' | 'network' | 'creds' | 'db' | 'cache' | 'bucket' | 'alerts'>,
+): BackupJobs {
+  const { cfg, roles, provider } = region;
+  return new BackupJobs(
+    `${name}-backup-jobs`,
+    {
+      provider,
+      region: cfg.region,
+      role: roles.activeRole,
+      namePrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}`,
+      kmsKeyArn: keys.keyArn,
       bucketName: bucket.bucketName,
       bucketArn: bucket.arn,
-      kmsKeyArn: keys.keyArn,
-      peerReplicaKmsKeyArn: keys.peerKeyArn ?? pulumi.output(undefined),
-      botTokenSecretArns: tokens ? tokens.secretArns : pulumi.output<Record<string, string>>({}),
-      healthCheckId: dns ? dns.healthCheckId : pulumi.output(undefined),
-      topicArn: alerts.topicArn,
-      backupFunctionName: jobs ? jobs.functionName : pulumi.output(undefined),
-      recordName: dns ? dns.recordName : pulumi.output(undefined),
-      hostedZoneId: cfg.dns && !scratch ? cfg.dns.hostedZoneId : undefined,
-      vpcId: network.vpcId,
       subnetIds: network.subnetIds,
-      appSecurityGroupId: network.appSecurityGroupId,
-      backupSecurityGroupId: network.backupSecurityGroupId,
-      dbSecurityGroupId: network.dbSecurityGroupId,
-      dbFenceSecurityGroupId: network.dbFenceSecurityGroupId,
-    };
-    this.registerOutputs({ ...this.outputs });
-  }
+      securityGroupIds: [network.backupSecurityGroupId],
+      // The DB secret in the job's OWN region (the primary's, or its replica here): it outlives the other region.
+      dbSecretArn: creds!.secretArn,
+      dbInstanceArn: db.arn,
+      database: { host: db.address, port: POSTGRES_PORT, name: cfg.database.dbName, instanceId: db.identifier },
+      cache: { host: cache.endpoint, port: REDIS_PORT, tls: true },
+      peer: peerKey(region, keys),
+      cacheAuthSecretArn: cache.authSecretArn,
+      cacheReplicationGroupId: cache.replicationGroupId,
+      alertsTopicArn: alerts.topicArn,
+      retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
+      postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+    },
+    { parent },
+  );
+}
+
+/** The stack outputs (lib/outputs.ts): names, endpoints and ARNs of the region's parts. */
+function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOutputs {
+  return {
+    role: cfg.role,
+    region: cfg.region,
+    peerRegion: cfg.peerRegion,
+    dbIdentifier: p.db.identifier,
+    dbEndpoint: p.db.endpoint,
+    dbArn: p.db.arn,
+    dbSecretArn: p.creds ? p.creds.secretArn : p.db.masterSecretArn,
+    cacheEndpoint: p.cache.endpoint,
+    cacheReplicationGroupId: p.cache.replicationGroupId,
+    cacheAuthSecretArn: p.cache.authSecretArn,
+    globalDatastoreId: p.cache.globalReplicationGroupId,
+    bucketName: p.bucket.bucketName,
+    bucketArn: p.bucket.arn,
+    kmsKeyArn: p.keys.keyArn,
+    peerReplicaKmsKeyArn: p.keys.peerKeyArn ?? pulumi.output(undefined),
+    botTokenSecretArns: p.tokens ? p.tokens.secretArns : pulumi.output<Record<string, string>>({}),
+    healthCheckId: p.dns ? p.dns.healthCheckId : pulumi.output(undefined),
+    topicArn: p.alerts.topicArn,
+    backupFunctionName: p.jobs ? p.jobs.functionName : pulumi.output(undefined),
+    recordName: p.dns ? p.dns.recordName : pulumi.output(undefined),
+    hostedZoneId: cfg.dns && roles.dns ? cfg.dns.hostedZoneId : undefined,
+    vpcId: p.network.vpcId,
+    subnetIds: p.network.subnetIds,
+    appSecurityGroupId: p.network.appSecurityGroupId,
+    backupSecurityGroupId: p.network.backupSecurityGroupId,
+    dbSecurityGroupId: p.network.dbSecurityGroupId,
+    dbFenceSecurityGroupId: p.network.dbFenceSecurityGroupId,
+  };
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
+import { BOT_NAME_RULE, HOSTNAME_PATTERN, isAdoptionAmbiguousBotName, isBotName, isEmailAddress, isHttpsUrl } from './validators';
 
 export const PROJECT = 'bot-platform-dr';
 
@@ -94,7 +95,7 @@ export interface BackupConfig {
 }
 
 export interface BotConfig {
-  /** Bot name, `[a-z0-9-]`, used in secret names. */
+  /** Bot name (lib/validators.ts `BOT_NAME_PATTERN`: 1–40 of `[a-z0-9-]`), used in secret names. */
   name: string;
   /** Tokens (several per bot for rotation/fallback); a secret Output — never log or export it. */
   tokens: pulumi.Output<string[]>;
@@ -362,22 +363,35 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const WEEKLY_WINDOW = /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i;
 const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const BOT_NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-/** A secret name ending like an ARN suffix (`-abc123`): Secrets Manager may not find it by name. */
-const ADOPT_AMBIGUOUS = /-[a-z0-9]{6}$/;
 
 /**
  * Read and validate the whole stack configuration. Throws one `ConfigError` listing every problem.
  * Call it before declaring any resource.
+ *
+ * One reader per section, in this order (problems are reported in the order they are found): the stack's
+ * identity, network, database, cache, backup (then the peer stack it needs), bots, DNS, alerts, scratch, tags.
  */
 export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfig {
   const r = new Reader(src);
+  const { role, region, peerRegion, peerStack, namePrefix } = readIdentity(r);
+  const network = readNetwork(r);
+  const database = readDatabase(r, role);
+  const cache = readCache(r, role);
+  const backup = readBackup(r, role);
+  checkPeerStack(r, role, peerStack, backup);
+  const bots = readBots(r, role, database.promoted);
+  const dns = readDns(r, role);
+  const alerts = readAlerts(r);
+  const scratch = readScratch(r, role);
+  const tags = readTags(r);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { role, region, peerRegion, peerStack, namePrefix, network, database, cache, backup, bots, dns, alerts, scratch, tags };
+}
 
-  // --- role, regions, peer ---
+/** Role, regions, peer stack and name prefix. */
+function readIdentity(r: Reader): Pick<StackConfig, 'role' | 'region' | 'peerRegion' | 'peerStack' | 'namePrefix'> {
   const roleRaw = r.raw(K('role'));
   let role: Role = 'primary';
   if (roleRaw === undefined) r.fail(K('role'), `is required; allowed: ${ROLES.join(' | ')}`);
@@ -402,10 +416,12 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
       `must be ${NAME_PREFIX_MIN}–${NAME_PREFIX_MAX} characters of lowercase letters, digits and single hyphens, starting with a letter (keeps RDS, S3 and ElastiCache names valid); got ${JSON.stringify(namePrefix)}`,
     );
   }
+  return { role, region, peerRegion, peerStack, namePrefix };
+}
 
-  // --- network ---
+/** `network`: an existing VPC (`vpcId` + `subnetIds`) or one to create (`vpcCidr`, `azCount`). */
+function readNetwork(r: Reader): NetworkConfig {
   const net = r.object('network', CONFIG_KEYS.network.fields);
-  let network: NetworkConfig;
   const vpcId = r.pattern(K('network.vpcId'), r.str(K('network.vpcId'), net.vpcId), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0123456789abcdef0');
   const subnetIds = r.stringList(K('network.subnetIds'), net.subnetIds);
   if (net.vpcId !== undefined || net.subnetIds !== undefined) {
@@ -413,17 +429,18 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     if (subnetIds.length < 2) r.fail(K('network.subnetIds'), `needs at least 2 subnet ids in different AZs when network.vpcId is set, got ${subnetIds.length}`);
     for (const s of subnetIds) if (!/^subnet-[0-9a-f]{8,17}$/.test(s)) r.fail(K('network.subnetIds'), `contains ${JSON.stringify(s)}; each must be a subnet id like subnet-0123456789abcdef0`);
     if (net.vpcCidr !== undefined) r.fail(K('network.vpcCidr'), 'cannot be combined with network.vpcId: either create a VPC (vpcCidr) or use an existing one (vpcId + subnetIds)');
-    network = { mode: 'existing', vpcId: vpcId ?? '', subnetIds };
-  } else {
-    const vpcCidr = r.str(K('network.vpcCidr'), net.vpcCidr) ?? DEFAULTS.network.vpcCidr;
-    const m = CIDR.exec(vpcCidr);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
-      r.fail(K('network.vpcCidr'), `must be an IPv4 CIDR with a prefix from /16 to /24, got ${JSON.stringify(vpcCidr)}`);
-    }
-    network = { mode: 'create', vpcCidr, azCount: r.int(K('network.azCount'), net.azCount, DEFAULTS.network.azCount, 2, 3, 'availability zones') };
+    return { mode: 'existing', vpcId: vpcId ?? '', subnetIds };
   }
+  const vpcCidr = r.str(K('network.vpcCidr'), net.vpcCidr) ?? DEFAULTS.network.vpcCidr;
+  const m = CIDR.exec(vpcCidr);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 16 || Number(m[5]) > 24) {
+    r.fail(K('network.vpcCidr'), `must be an IPv4 CIDR with a prefix from /16 to /24, got ${JSON.stringify(vpcCidr)}`);
+  }
+  return { mode: 'create', vpcCidr, azCount: r.int(K('network.azCount'), net.azCount, DEFAULTS.network.azCount, 2, 3, 'availability zones') };
+}
 
-  // --- database ---
+/** `database`: engine, size, backups, windows; `promoted` only on a secondary, no deletion protection on scratch. */
+function readDatabase(r: Reader, role: Role): DatabaseConfig {
   const db = r.object('database', CONFIG_KEYS.database.fields);
   const dd = DEFAULTS.database;
   const engineVersion = r.str(K('database.engineVersion'), db.engineVersion) ?? dd.engineVersion;
@@ -440,7 +457,7 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   if (maxAllocatedStorage < allocatedStorage) r.fail(K('database.maxAllocatedStorage'), `must be ≥ database.allocatedStorage (${allocatedStorage}), got ${maxAllocatedStorage}`);
   const promoted = r.bool(K('database.promoted'), db.promoted, dd.promoted);
   if (promoted && role !== 'secondary') r.fail(K('database.promoted'), 'applies only to role secondary (it drops the read-replica relationship)');
-  const database: DatabaseConfig = {
+  return {
     engineVersion,
     parameterGroupFamily,
     instanceClass,
@@ -458,8 +475,10 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     maintenanceWindow:
       r.pattern(K('database.maintenanceWindow'), r.str(K('database.maintenanceWindow'), db.maintenanceWindow), WEEKLY_WINDOW, 'a UTC window ddd:hh:mm-ddd:hh:mm') ?? dd.maintenanceWindow,
   };
+}
 
-  // --- cache ---
+/** `cache`: engine, node type, replicas, global datastore (not on burstable nodes, never for scratch), snapshots. */
+function readCache(r: Reader, role: Role): CacheConfig {
   const c = r.object('cache', CONFIG_KEYS.cache.fields);
   const dc = DEFAULTS.cache;
   const cache: CacheConfig = {
@@ -474,42 +493,16 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     r.fail(K('cache.nodeType'), `global datastores do not support burstable ${cache.nodeType}; use an m- or r-class node (e.g. cache.r7g.large) or set cache.globalDatastore false`);
   }
   if (cache.globalDatastore && role === 'scratch') r.fail(K('cache.globalDatastore'), 'must be false for a scratch stack (a drill must not join the production global datastore)');
+  return cache;
+}
 
-  // --- backup tiers ---
+/** `backup`: tier retention per service, config days, optional Object Lock (no tier shorter than the lock), replication. */
+function readBackup(r: Reader, role: Role): BackupConfig {
   const b = r.object('backup', CONFIG_KEYS.backup.fields);
-  const tiers = (svc: 'postgresql' | 'redis'): TierRetentionDays => {
-    const full = K(`backup.${svc}`);
-    const v = b[svc];
-    if (v !== undefined && !isPlainObject(v)) {
-      r.fail(full, 'must be an object { daily, weekly, monthly } in days');
-      return { ...DEFAULTS.backup[svc] };
-    }
-    const o = (v ?? {}) as Record<string, unknown>;
-    r.unknownFields(full, o, ['daily', 'weekly', 'monthly']);
-    const d = DEFAULTS.backup[svc];
-    const t = {
-      daily: r.int(`${full}.daily`, o.daily, d.daily, 1, 36500, 'days'),
-      weekly: r.int(`${full}.weekly`, o.weekly, d.weekly, 1, 36500, 'days'),
-      monthly: r.int(`${full}.monthly`, o.monthly, d.monthly, 1, 36500, 'days'),
-    };
-    return t;
-  };
-  let objectLock: BackupConfig['objectLock'];
-  if (b.objectLock !== undefined) {
-    const full = K('backup.objectLock');
-    if (!isPlainObject(b.objectLock)) r.fail(full, 'must be an object { mode: GOVERNANCE | COMPLIANCE, days }');
-    else {
-      r.unknownFields(full, b.objectLock, ['mode', 'days']);
-      const mode = b.objectLock.mode;
-      if (typeof mode !== 'string' || !(OBJECT_LOCK_MODES as readonly string[]).includes(mode)) r.fail(`${full}.mode`, `must be ${OBJECT_LOCK_MODES.join(' | ')}, got ${JSON.stringify(mode)}`);
-      if (b.objectLock.days === undefined) r.fail(`${full}.days`, 'is required with backup.objectLock (1–36500 days)');
-      const days = r.int(`${full}.days`, b.objectLock.days, 1, 1, 36500, 'days');
-      objectLock = { mode: (mode as ObjectLockMode) ?? 'GOVERNANCE', days };
-    }
-  }
+  const objectLock = readObjectLock(r, b.objectLock);
   const backup: BackupConfig = {
-    postgresql: tiers('postgresql'),
-    redis: tiers('redis'),
+    postgresql: readTiers(r, b, 'postgresql'),
+    redis: readTiers(r, b, 'redis'),
     configDays: r.int(K('backup.configDays'), b.configDays, DEFAULTS.backup.configDays, 1, 36500, 'days'),
     objectLock,
     replicateToPeer: role === 'scratch' ? false : r.bool(K('backup.replicateToPeer'), b.replicateToPeer, DEFAULTS.backup.replicateToPeer),
@@ -523,35 +516,63 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
       }
     }
   }
+  return backup;
+}
 
-  // peerStack requirements (after backup, since replication depends on it)
-  if (!peerStack && r.raw(K('peerStack')) === undefined) {
-    if (role === 'secondary') r.fail(K('peerStack'), 'is required for role secondary: the primary stack (org/project/stack) whose DB it replicates');
-    else if (role === 'primary' && backup.replicateToPeer) {
-      r.fail(K('peerStack'), 'is required for role primary while backup.replicateToPeer is true (first deploy: set backup.replicateToPeer false, deploy the secondary, then enable it)');
-    }
+/** `backup.<svc>`: `{ daily, weekly, monthly }` in days. */
+function readTiers(r: Reader, b: Record<string, unknown>, svc: 'postgresql' | 'redis'): TierRetentionDays {
+  const full = K(`backup.${svc}`);
+  const v = b[svc];
+  if (v !== undefined && !isPlainObject(v)) {
+    r.fail(full, 'must be an object { daily, weekly, monthly } in days');
+    return { ...DEFAULTS.backup[svc] };
   }
+  const o = (v ?? {}) as Record<string, unknown>;
+  r.unknownFields(full, o, ['daily', 'weekly', 'monthly']);
+  const d = DEFAULTS.backup[svc];
+  return {
+    daily: r.int(`${full}.daily`, o.daily, d.daily, 1, 36500, 'days'),
+    weekly: r.int(`${full}.weekly`, o.weekly, d.weekly, 1, 36500, 'days'),
+    monthly: r.int(`${full}.monthly`, o.monthly, d.monthly, 1, 36500, 'days'),
+  };
+}
 
-  // --- bots ---
+/** `backup.objectLock`: `{ mode: GOVERNANCE | COMPLIANCE, days }`, or undefined when unset (or not an object). */
+function readObjectLock(r: Reader, v: unknown): BackupConfig['objectLock'] {
+  if (v === undefined) return undefined;
+  const full = K('backup.objectLock');
+  if (!isPlainObject(v)) {
+    r.fail(full, 'must be an object { mode: GOVERNANCE | COMPLIANCE, days }');
+    return undefined;
+  }
+  r.unknownFields(full, v, ['mode', 'days']);
+  const mode = v.mode;
+  if (typeof mode !== 'string' || !(OBJECT_LOCK_MODES as readonly string[]).includes(mode)) r.fail(`${full}.mode`, `must be ${OBJECT_LOCK_MODES.join(' | ')}, got ${JSON.stringify(mode)}`);
+  if (v.days === undefined) r.fail(`${full}.days`, 'is required with backup.objectLock (1–36500 days)');
+  const days = r.int(`${full}.days`, v.days, 1, 1, 36500, 'days');
+  return { mode: (mode as ObjectLockMode) ?? 'GOVERNANCE', days };
+}
+
+/** `peerStack` is required where the stack reads the peer's outputs (checked after backup: replication needs it). */
+function checkPeerStack(r: Reader, role: Role, peerStack: string | undefined, backup: BackupConfig): void {
+  if (peerStack || r.raw(K('peerStack')) !== undefined) return;
+  if (role === 'secondary') r.fail(K('peerStack'), 'is required for role secondary: the primary stack (org/project/stack) whose DB it replicates');
+  else if (role === 'primary' && backup.replicateToPeer) {
+    r.fail(K('peerStack'), 'is required for role primary while backup.replicateToPeer is true (first deploy: set backup.replicateToPeer false, deploy the secondary, then enable it)');
+  }
+}
+
+const BOT_TOKENS_SHAPE = 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)';
+
+/**
+ * `bots` and `botTokens`. Ownership of the bot-token secrets: the ACTIVE stack declares them — the primary (it creates
+ * them and replicates them to the peer region), or a secondary promoted by a failover (`database.promoted: true`: it
+ * adopts the promoted replicas in its region with the Pulumi `import` option). A non-promoted secondary holds the
+ * active stack's replicas under the same names: declaring its own would collide with them.
+ */
+function readBots(r: Reader, role: Role, promoted: boolean): BotConfig[] {
   const botNames = r.stringList(K('bots'), r.raw(K('bots')));
-  const tokensRaw = r.raw(K('botTokens'));
-  let tokenMap: Record<string, unknown> = {};
-  if (tokensRaw !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(tokensRaw);
-      if (isPlainObject(parsed)) tokenMap = parsed;
-      else r.fail(K('botTokens'), 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)');
-    } catch {
-      // Never echo the value: it is secret.
-      r.fail(K('botTokens'), 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)');
-    }
-  }
-  const bots: BotConfig[] = [];
-  const seen = new Set<string>();
-  // Ownership of the bot-token secrets: the ACTIVE stack declares them — the primary (it creates them and replicates
-  // them to the peer region), or a secondary promoted by a failover (`database.promoted: true`: it adopts the
-  // promoted replicas in its region with the Pulumi `import` option). A non-promoted secondary holds the active
-  // stack's replicas under the same names: declaring its own would collide with them.
+  let tokenMap = readTokenMap(r);
   const adoptsBotTokens = role === 'secondary' && promoted;
   if (role === 'secondary' && !promoted && (botNames.length > 0 || Object.keys(tokenMap).length > 0)) {
     const key = botNames.length > 0 ? K('bots') : K('botTokens');
@@ -562,100 +583,123 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     botNames.length = 0;
     tokenMap = {};
   }
+  const bots: BotConfig[] = [];
+  const seen = new Set<string>();
   for (const name of botNames) {
-    if (!BOT_NAME.test(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be 1–40 lowercase letters, digits and hyphens`);
+    if (!isBotName(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be ${BOT_NAME_RULE}`);
     if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
-    if (adoptsBotTokens && ADOPT_AMBIGUOUS.test(name)) {
+    if (adoptsBotTokens && isAdoptionAmbiguousBotName(name)) {
       r.fail(
         K('bots'),
         `bot name ${JSON.stringify(name)} ends with a hyphen and six characters, which Secrets Manager may read as an ARN suffix, so the promoted secondary cannot adopt its secret by name; adopt it by ARN instead (pulumi import aws:secretsmanager/secret:Secret ... <arn>, docs/infra-notes.md)`,
       );
     }
     seen.add(name);
-    const t = tokenMap[name];
-    const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : [];
-    const tokens = list.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
-    if (tokens.length === 0) {
-      r.fail(K(`botTokens.${name}`), `bot ${JSON.stringify(name)} has no token; set at least one with \`pulumi config set --secret --path 'botTokens.${name}[0]' <token>\``);
-    } else if (tokens.length !== list.length) {
-      r.fail(K(`botTokens.${name}`), 'every token must be a non-empty string');
-    }
-    bots.push({ name, tokens: pulumi.secret(tokens), tokenCount: tokens.length });
+    bots.push(readBotTokens(r, name, tokenMap[name]));
   }
   for (const name of Object.keys(tokenMap)) {
     if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${botNames.join(', ') || 'none'})`);
   }
+  return bots;
+}
 
-  // --- dns ---
-  const d = r.object('dns', CONFIG_KEYS.dns.fields);
-  let dns: DnsConfig | undefined;
-  if (Object.keys(d).length > 0 && role !== 'scratch') {
-    const hostedZoneId = r.pattern(K('dns.hostedZoneId'), r.str(K('dns.hostedZoneId'), d.hostedZoneId), /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
-    if (d.hostedZoneId === undefined) r.fail(K('dns.hostedZoneId'), 'is required when any dns.* key is set: the Route 53 hosted zone id holding dns.recordName');
-    const recordName = r.pattern(K('dns.recordName'), r.str(K('dns.recordName'), d.recordName), HOSTNAME, 'a DNS name like bot.example.com');
-    if (d.recordName === undefined) r.fail(K('dns.recordName'), 'is required with dns: the failover record name, e.g. bot.example.com');
-    const endpoint = r.pattern(K('dns.endpoint'), r.str(K('dns.endpoint'), d.endpoint), HOSTNAME, "a hostname (this region's application endpoint, no scheme)");
-    if (d.endpoint === undefined) r.fail(K('dns.endpoint'), "is required with dns: this region's application endpoint hostname");
-    const healthCheckPath = r.pattern(K('dns.healthCheckPath'), r.str(K('dns.healthCheckPath'), d.healthCheckPath), /^\/[^\s]*$/, 'a path starting with /') ?? DEFAULTS.dns.healthCheckPath;
-    dns = {
-      hostedZoneId: hostedZoneId ?? '',
-      recordName: recordName ?? '',
-      endpoint: endpoint ?? '',
-      healthCheckPath,
-      healthCheckPort: r.int(K('dns.healthCheckPort'), d.healthCheckPort, DEFAULTS.dns.healthCheckPort, 1, 65535),
-      ttl: r.int(K('dns.ttl'), d.ttl, DEFAULTS.dns.ttl, 1, 86400, 'seconds'),
-    };
+/** `botTokens`: bot name → tokens, or {} (a problem when it is not an object; the value is never echoed: it is secret). */
+function readTokenMap(r: Reader): Record<string, unknown> {
+  const tokensRaw = r.raw(K('botTokens'));
+  if (tokensRaw === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(tokensRaw);
+    if (isPlainObject(parsed)) return parsed;
+    r.fail(K('botTokens'), BOT_TOKENS_SHAPE);
+  } catch {
+    // Never echo the value: it is secret.
+    r.fail(K('botTokens'), BOT_TOKENS_SHAPE);
   }
+  return {};
+}
 
-  // --- alerts ---
+/** One bot's tokens (`botTokens.<bot>`: one token or a list; at least one, none empty), as a secret Output. */
+function readBotTokens(r: Reader, name: string, t: unknown): BotConfig {
+  const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : [];
+  const tokens = list.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+  if (tokens.length === 0) {
+    r.fail(K(`botTokens.${name}`), `bot ${JSON.stringify(name)} has no token; set at least one with \`pulumi config set --secret --path 'botTokens.${name}[0]' <token>\``);
+  } else if (tokens.length !== list.length) {
+    r.fail(K(`botTokens.${name}`), 'every token must be a non-empty string');
+  }
+  return { name, tokens: pulumi.secret(tokens), tokenCount: tokens.length };
+}
+
+/** `dns`: the failover record; absent when no dns.* key is set, and always for scratch. */
+function readDns(r: Reader, role: Role): DnsConfig | undefined {
+  const d = r.object('dns', CONFIG_KEYS.dns.fields);
+  if (Object.keys(d).length === 0 || role === 'scratch') return undefined;
+  const hostedZoneId = r.pattern(K('dns.hostedZoneId'), r.str(K('dns.hostedZoneId'), d.hostedZoneId), /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
+  if (d.hostedZoneId === undefined) r.fail(K('dns.hostedZoneId'), 'is required when any dns.* key is set: the Route 53 hosted zone id holding dns.recordName');
+  const recordName = r.pattern(K('dns.recordName'), r.str(K('dns.recordName'), d.recordName), HOSTNAME_PATTERN, 'a DNS name like bot.example.com');
+  if (d.recordName === undefined) r.fail(K('dns.recordName'), 'is required with dns: the failover record name, e.g. bot.example.com');
+  const endpoint = r.pattern(K('dns.endpoint'), r.str(K('dns.endpoint'), d.endpoint), HOSTNAME_PATTERN, "a hostname (this region's application endpoint, no scheme)");
+  if (d.endpoint === undefined) r.fail(K('dns.endpoint'), "is required with dns: this region's application endpoint hostname");
+  const healthCheckPath = r.pattern(K('dns.healthCheckPath'), r.str(K('dns.healthCheckPath'), d.healthCheckPath), /^\/[^\s]*$/, 'a path starting with /') ?? DEFAULTS.dns.healthCheckPath;
+  return {
+    hostedZoneId: hostedZoneId ?? '',
+    recordName: recordName ?? '',
+    endpoint: endpoint ?? '',
+    healthCheckPath,
+    healthCheckPort: r.int(K('dns.healthCheckPort'), d.healthCheckPort, DEFAULTS.dns.healthCheckPort, 1, 65535),
+    ttl: r.int(K('dns.ttl'), d.ttl, DEFAULTS.dns.ttl, 1, 86400, 'seconds'),
+  };
+}
+
+/** `alerts`: e-mail subscribers, an optional https webhook (never echoed), the replica-lag threshold. */
+function readAlerts(r: Reader): AlertsConfig {
   const a = r.object('alerts', CONFIG_KEYS.alerts.fields);
   const emails = r.stringList(K('alerts.emails'), a.emails);
-  for (const e of emails) if (!EMAIL.test(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
+  for (const e of emails) if (!isEmailAddress(e)) r.fail(K('alerts.emails'), `${JSON.stringify(e)} is not a valid email address`);
   const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
-  if (webhookUrl !== undefined) {
-    let ok = false;
-    try {
-      ok = new URL(webhookUrl).protocol === 'https:';
-    } catch {
-      ok = false;
-    }
-    // Never echo the URL: webhooks often embed a secret in the path.
-    if (!ok) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
-  }
-  const alerts: AlertsConfig = { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
+  // Never echo the URL: webhooks often embed a secret in the path.
+  if (webhookUrl !== undefined && !isHttpsUrl(webhookUrl)) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
+  return { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
+}
 
-  // --- scratch ---
+/** `scratch`: the restore source of a drill (role scratch only). */
+function readScratch(r: Reader, role: Role): ScratchConfig | undefined {
   const s = r.object('scratch', CONFIG_KEYS.scratch.fields);
-  let scratch: ScratchConfig | undefined;
-  if (role === 'scratch') {
-    const from = r.str(K('scratch.restoreFrom'), s.restoreFrom);
-    const sourceDbIdentifier = r.pattern(K('scratch.sourceDbIdentifier'), r.str(K('scratch.sourceDbIdentifier'), s.sourceDbIdentifier), /^[a-z][a-z0-9-]{0,62}$/, 'an RDS DB identifier');
-    if (from === 'latest-snapshot') {
-      const snapshotIdentifier = r.str(K('scratch.snapshotIdentifier'), s.snapshotIdentifier);
-      if (!snapshotIdentifier && !sourceDbIdentifier) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom latest-snapshot unless scratch.snapshotIdentifier is given');
-      if (s.restoreTime !== undefined) r.fail(K('scratch.restoreTime'), 'applies only to restoreFrom point-in-time');
-      scratch = { restoreFrom: 'latest-snapshot', sourceDbIdentifier, snapshotIdentifier };
-    } else if (from === 'point-in-time') {
-      const restoreTimeRaw = r.str(K('scratch.restoreTime'), s.restoreTime);
-      let restoreTime: string | undefined;
-      if (restoreTimeRaw !== undefined && restoreTimeRaw !== 'latest') {
-        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(restoreTimeRaw) || Number.isNaN(Date.parse(restoreTimeRaw))) {
-          r.fail(K('scratch.restoreTime'), `must be an ISO-8601 time with zone, e.g. 2024-05-01T12:00:00Z, or "latest"; got ${JSON.stringify(restoreTimeRaw)}`);
-        } else restoreTime = new Date(restoreTimeRaw).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      }
-      const arn = r.pattern(K('scratch.sourceDbAutomatedBackupsArn'), r.str(K('scratch.sourceDbAutomatedBackupsArn'), s.sourceDbAutomatedBackupsArn), /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:.+$/, 'an RDS automated-backups ARN (arn:aws:rds:<region>:<account>:auto-backup:ab-...)');
-      if (!sourceDbIdentifier && !arn) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom point-in-time (or give scratch.sourceDbAutomatedBackupsArn)');
-      if (sourceDbIdentifier && arn) r.fail(K('scratch.sourceDbAutomatedBackupsArn'), 'give either scratch.sourceDbIdentifier or scratch.sourceDbAutomatedBackupsArn, not both');
-      if (s.snapshotIdentifier !== undefined) r.fail(K('scratch.snapshotIdentifier'), 'applies only to restoreFrom latest-snapshot');
-      scratch = { restoreFrom: 'point-in-time', restoreTime, sourceDbIdentifier, sourceDbAutomatedBackupsArn: arn };
-    } else {
-      r.fail(K('scratch.restoreFrom'), `${from === undefined ? 'is required for role scratch' : `unknown value ${JSON.stringify(from)}`}; allowed: ${RESTORE_SOURCES.join(' | ')}`);
-    }
-  } else if (Object.keys(s).length > 0) {
-    r.fail(K('scratch'), 'applies only to role scratch');
+  if (role !== 'scratch') {
+    if (Object.keys(s).length > 0) r.fail(K('scratch'), 'applies only to role scratch');
+    return undefined;
   }
+  const from = r.str(K('scratch.restoreFrom'), s.restoreFrom);
+  const sourceDbIdentifier = r.pattern(K('scratch.sourceDbIdentifier'), r.str(K('scratch.sourceDbIdentifier'), s.sourceDbIdentifier), /^[a-z][a-z0-9-]{0,62}$/, 'an RDS DB identifier');
+  if (from === 'latest-snapshot') {
+    const snapshotIdentifier = r.str(K('scratch.snapshotIdentifier'), s.snapshotIdentifier);
+    if (!snapshotIdentifier && !sourceDbIdentifier) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom latest-snapshot unless scratch.snapshotIdentifier is given');
+    if (s.restoreTime !== undefined) r.fail(K('scratch.restoreTime'), 'applies only to restoreFrom point-in-time');
+    return { restoreFrom: 'latest-snapshot', sourceDbIdentifier, snapshotIdentifier };
+  }
+  if (from === 'point-in-time') return readPointInTime(r, s, sourceDbIdentifier);
+  r.fail(K('scratch.restoreFrom'), `${from === undefined ? 'is required for role scratch' : `unknown value ${JSON.stringify(from)}`}; allowed: ${RESTORE_SOURCES.join(' | ')}`);
+  return undefined;
+}
 
-  // --- tags ---
+/** `scratch` with `restoreFrom: point-in-time`: a restore time (or the latest), from a DB or replicated automated backups. */
+function readPointInTime(r: Reader, s: Record<string, unknown>, sourceDbIdentifier: string | undefined): ScratchConfig {
+  const restoreTimeRaw = r.str(K('scratch.restoreTime'), s.restoreTime);
+  let restoreTime: string | undefined;
+  if (restoreTimeRaw !== undefined && restoreTimeRaw !== 'latest') {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(restoreTimeRaw) || Number.isNaN(Date.parse(restoreTimeRaw))) {
+      r.fail(K('scratch.restoreTime'), `must be an ISO-8601 time with zone, e.g. 2024-05-01T12:00:00Z, or "latest"; got ${JSON.stringify(restoreTimeRaw)}`);
+    } else restoreTime = new Date(restoreTimeRaw).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  const arn = r.pattern(K('scratch.sourceDbAutomatedBackupsArn'), r.str(K('scratch.sourceDbAutomatedBackupsArn'), s.sourceDbAutomatedBackupsArn), /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:.+$/, 'an RDS automated-backups ARN (arn:aws:rds:<region>:<account>:auto-backup:ab-...)');
+  if (!sourceDbIdentifier && !arn) r.fail(K('scratch.sourceDbIdentifier'), 'is required for restoreFrom point-in-time (or give scratch.sourceDbAutomatedBackupsArn)');
+  if (sourceDbIdentifier && arn) r.fail(K('scratch.sourceDbAutomatedBackupsArn'), 'give either scratch.sourceDbIdentifier or scratch.sourceDbAutomatedBackupsArn, not both');
+  if (s.snapshotIdentifier !== undefined) r.fail(K('scratch.snapshotIdentifier'), 'applies only to restoreFrom latest-snapshot');
+  return { restoreFrom: 'point-in-time', restoreTime, sourceDbIdentifier, sourceDbAutomatedBackupsArn: arn };
+}
+
+/** `tags`: free-form string → string (key ≤ 128, value ≤ 256, no `aws:` prefix). */
+function readTags(r: Reader): Record<string, string> {
   const tags: Record<string, string> = {};
   const t = r.object('tags', []);
   // r.object flagged every field as unknown; tags are free-form, so re-validate instead.
@@ -664,7 +708,5 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
     if (typeof v !== 'string' || k.length > 128 || v.length > 256 || k.startsWith('aws:')) r.fail(K(`tags.${k}`), 'tags are string → string (key ≤ 128, value ≤ 256, no aws: prefix)');
     else tags[k] = v;
   }
-
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return { role, region, peerRegion, peerStack, namePrefix, network, database, cache, backup, bots, dns, alerts, scratch, tags };
+  return tags;
 }

@@ -329,12 +329,14 @@ export const BACKUP_JOB_PLATFORM_ACTIONS: Readonly<Record<string, string>> = Obj
  *    logs:CreateLogGroup on "*", which this job does not need: its log group is declared).
  */
 export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
-  const partition = p.partition ?? 'aws';
+  return doc(...backupJobCoreStatements(p), ...backupJobRdsStatements(p), ...backupJobCacheStatements(p));
+}
+
+/** The job's own data and plumbing: backup objects, the region key, the secrets, metrics, alerts, logs, DLQ, ENIs. */
+function backupJobCoreStatements(p: BackupJobPolicyInput): Statement[] {
   const objectArns = p.prefixes.map((prefix) => `${p.bucketArn}/${prefix}*`);
   const listPrefixes = p.prefixes.flatMap((prefix) => [prefix, `${prefix}*`]);
-  const rdsSnapshots = `arn:${partition}:rds:*:${p.account}:snapshot:${p.snapshotPrefix}*`;
-  const cacheSnapshots = `arn:${partition}:elasticache:${p.region}:${p.account}:snapshot:${p.snapshotPrefix}*`;
-  const statements: Statement[] = [
+  return [
     {
       Sid: 'BackupObjects',
       Effect: 'Allow',
@@ -394,59 +396,71 @@ export function backupJobPolicy(p: BackupJobPolicyInput): PolicyDocument {
       Resource: '*',
     },
   ];
-  if (p.dbInstanceArn) {
-    statements.push(
-      {
-        Sid: 'RdsSnapshotCreate',
-        Effect: 'Allow',
-        Action: ['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'],
-        Resource: [p.dbInstanceArn, rdsSnapshots],
-      },
-      {
-        Sid: 'RdsSnapshotManage',
-        Effect: 'Allow',
-        Action: ['rds:CopyDBSnapshot', 'rds:DeleteDBSnapshot', 'rds:AddTagsToResource'],
-        Resource: rdsSnapshots,
-      },
-    );
-    if (p.peer) {
-      // An encrypted cross-region CopyDBSnapshot needs grants on the source key and on the destination key;
-      // only through RDS in those two regions.
-      statements.push({
-        Sid: 'RdsSnapshotCopyKeys',
-        Effect: 'Allow',
-        Action: ['kms:CreateGrant', 'kms:DescribeKey'],
-        Resource: [p.kmsKeyArn, p.peer.kmsKeyArn],
-        Condition: { StringEquals: { 'kms:ViaService': [`rds.${p.region}.amazonaws.com`, `rds.${p.peer.region}.amazonaws.com`] } },
-      });
-    }
-  }
-  if (p.cacheReplicationGroupId) {
-    if (p.cacheExportPrefix !== undefined) {
-      assertPrefix('cacheExportPrefix', p.cacheExportPrefix);
-      if (!p.prefixes.some((x) => p.cacheExportPrefix!.startsWith(x))) {
-        throw new Error(`cacheExportPrefix: ${JSON.stringify(p.cacheExportPrefix)} must lie inside the job's prefixes (${p.prefixes.join(', ')}): the job reads and deletes the export there`);
-      }
-      statements.push(
-        // Source: this job's snapshots only. The target is the bucket (TargetBucket), not an ElastiCache snapshot.
-        { Sid: 'CacheSnapshotExport', Effect: 'Allow', Action: 'elasticache:CopySnapshot', Resource: cacheSnapshots },
-        // CopySnapshot with TargetBucket checks these on the caller; ListAllMyBuckets has no resource-level permission.
-        { Sid: 'CacheExportListBuckets', Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' },
-        { Sid: 'CacheExportBucketLocation', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: p.bucketArn },
-      );
-    }
-    statements.push({
-      Sid: 'CacheSnapshots',
+}
+
+/** The job's manual RDS snapshots (`dbInstanceArn`): create, copy (cross-region under the peer key), delete. */
+function backupJobRdsStatements(p: BackupJobPolicyInput): Statement[] {
+  if (!p.dbInstanceArn) return [];
+  const partition = p.partition ?? 'aws';
+  const rdsSnapshots = `arn:${partition}:rds:*:${p.account}:snapshot:${p.snapshotPrefix}*`;
+  const statements: Statement[] = [
+    {
+      Sid: 'RdsSnapshotCreate',
       Effect: 'Allow',
-      Action: ['elasticache:CreateSnapshot', 'elasticache:DeleteSnapshot', 'elasticache:DescribeSnapshots', 'elasticache:AddTagsToResource'],
-      Resource: [
-        `arn:${partition}:elasticache:${p.region}:${p.account}:replicationgroup:${p.cacheReplicationGroupId}`,
-        `arn:${partition}:elasticache:${p.region}:${p.account}:cluster:${p.cacheReplicationGroupId}-*`,
-        cacheSnapshots,
-      ],
+      Action: ['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'],
+      Resource: [p.dbInstanceArn, rdsSnapshots],
+    },
+    {
+      Sid: 'RdsSnapshotManage',
+      Effect: 'Allow',
+      Action: ['rds:CopyDBSnapshot', 'rds:DeleteDBSnapshot', 'rds:AddTagsToResource'],
+      Resource: rdsSnapshots,
+    },
+  ];
+  if (p.peer) {
+    // An encrypted cross-region CopyDBSnapshot needs grants on the source key and on the destination key;
+    // only through RDS in those two regions.
+    statements.push({
+      Sid: 'RdsSnapshotCopyKeys',
+      Effect: 'Allow',
+      Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+      Resource: [p.kmsKeyArn, p.peer.kmsKeyArn],
+      Condition: { StringEquals: { 'kms:ViaService': [`rds.${p.region}.amazonaws.com`, `rds.${p.peer.region}.amazonaws.com`] } },
     });
   }
-  return doc(...statements);
+  return statements;
+}
+
+/** The job's ElastiCache snapshots (`cacheReplicationGroupId`), and their export into the bucket (`cacheExportPrefix`). */
+function backupJobCacheStatements(p: BackupJobPolicyInput): Statement[] {
+  if (!p.cacheReplicationGroupId) return [];
+  const partition = p.partition ?? 'aws';
+  const cacheSnapshots = `arn:${partition}:elasticache:${p.region}:${p.account}:snapshot:${p.snapshotPrefix}*`;
+  const statements: Statement[] = [];
+  if (p.cacheExportPrefix !== undefined) {
+    assertPrefix('cacheExportPrefix', p.cacheExportPrefix);
+    if (!p.prefixes.some((x) => p.cacheExportPrefix!.startsWith(x))) {
+      throw new Error(`cacheExportPrefix: ${JSON.stringify(p.cacheExportPrefix)} must lie inside the job's prefixes (${p.prefixes.join(', ')}): the job reads and deletes the export there`);
+    }
+    statements.push(
+      // Source: this job's snapshots only. The target is the bucket (TargetBucket), not an ElastiCache snapshot.
+      { Sid: 'CacheSnapshotExport', Effect: 'Allow', Action: 'elasticache:CopySnapshot', Resource: cacheSnapshots },
+      // CopySnapshot with TargetBucket checks these on the caller; ListAllMyBuckets has no resource-level permission.
+      { Sid: 'CacheExportListBuckets', Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' },
+      { Sid: 'CacheExportBucketLocation', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: p.bucketArn },
+    );
+  }
+  statements.push({
+    Sid: 'CacheSnapshots',
+    Effect: 'Allow',
+    Action: ['elasticache:CreateSnapshot', 'elasticache:DeleteSnapshot', 'elasticache:DescribeSnapshots', 'elasticache:AddTagsToResource'],
+    Resource: [
+      `arn:${partition}:elasticache:${p.region}:${p.account}:replicationgroup:${p.cacheReplicationGroupId}`,
+      `arn:${partition}:elasticache:${p.region}:${p.account}:cluster:${p.cacheReplicationGroupId}-*`,
+      cacheSnapshots,
+    ],
+  });
+  return statements;
 }
 
 /** What EventBridge Scheduler may do with its role: invoke the job, and dead-letter undeliverable events. */

@@ -11,34 +11,13 @@
 
 import { UsageError } from '../../core/errors';
 import type { RegionTopology, Topology } from '../../failover/index';
+import { STACK_OUTPUTS } from '../../../lib/outputs';
 
-/** Output names read from a stack (components/regional-dr.ts `RegionalDrOutputs`). */
-export const OUTPUT_KEYS = {
-  role: 'role',
-  region: 'region',
-  peerRegion: 'peerRegion',
-  dbIdentifier: 'dbIdentifier',
-  dbArn: 'dbArn',
-  dbEndpoint: 'dbEndpoint',
-  dbSecretArn: 'dbSecretArn',
-  cacheReplicationGroupId: 'cacheReplicationGroupId',
-  cacheEndpoint: 'cacheEndpoint',
-  cacheAuthSecretArn: 'cacheAuthSecretArn',
-  globalDatastoreId: 'globalDatastoreId',
-  bucketName: 'bucketName',
-  bucketArn: 'bucketArn',
-  kmsKeyArn: 'kmsKeyArn',
-  botTokenSecretArns: 'botTokenSecretArns',
-  healthCheckId: 'healthCheckId',
-  recordName: 'recordName',
-  hostedZoneId: 'hostedZoneId',
-  /** Alerts topic (components/alerts.ts); `alertsTopicArn` is accepted too. */
-  topicArn: 'topicArn',
-  /** The DB security group and the empty fence group (the security-group fence of an old primary), and the app's. */
-  dbSecurityGroupId: 'dbSecurityGroupId',
-  dbFenceSecurityGroupId: 'dbFenceSecurityGroupId',
-  appSecurityGroupId: 'appSecurityGroupId',
-} as const;
+/**
+ * Output names read from a stack: the program's stack outputs (lib/outputs.ts, which components/regional-dr.ts
+ * exports exactly). The alerts topic is `topicArn`; `alertsTopicArn` is accepted too.
+ */
+export const OUTPUT_KEYS = STACK_OUTPUTS;
 
 /** Outputs without which no failover can be planned. */
 export const REQUIRED_OUTPUTS = ['role', 'region', 'dbIdentifier', 'dbArn', 'bucketName'] as const;

@@ -1,0 +1,53 @@
+/**
+ * Validation rules shared by the config loader (lib/config.ts) and the components that re-check their args
+ * (components/bot-tokens.ts, components/failover-dns.ts, components/alerts.ts), so both accept the same values.
+ * The loader's rule is the one kept: it is what reaches the components in the program.
+ *
+ * Pure: no Pulumi, no I/O. Each caller words its own error (naming its own key).
+ */
+
+/**
+ * Bot names: 1–40 lowercase letters, digits and hyphens, starting and ending with a letter or digit. A bot name is
+ * part of its secret's name (`<prefix>/bot-tokens/<bot>`), of a Pulumi resource name and of a tag value.
+ */
+export const BOT_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+/** {@link BOT_NAME_PATTERN} in words, for error messages. */
+export const BOT_NAME_RULE = '1–40 lowercase letters, digits and hyphens';
+
+/** Whether `name` is a valid bot name ({@link BOT_NAME_PATTERN}). */
+export function isBotName(name: string): boolean {
+  return BOT_NAME_PATTERN.test(name);
+}
+
+/**
+ * A bot name ending like a Secrets Manager ARN suffix (`-abc123`): Secrets Manager may read its secret's name as a
+ * partial ARN, so a promoted secondary cannot adopt that secret by name.
+ */
+export function isAdoptionAmbiguousBotName(name: string): boolean {
+  return /-[a-z0-9]{6}$/.test(name);
+}
+
+/** A DNS hostname (labels of letters, digits and inner hyphens, a final alphabetic label, optional trailing dot). */
+export const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i;
+
+/** Whether `name` is a DNS hostname ({@link HOSTNAME_PATTERN}); no scheme, port or path. */
+export function isHostname(name: string): boolean {
+  return HOSTNAME_PATTERN.test(name);
+}
+
+/** An e-mail address: `local@domain.tld` — no whitespace, exactly one `@`, a dot in the domain. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Whether `address` is an e-mail address ({@link EMAIL_PATTERN}). */
+export function isEmailAddress(address: string): boolean {
+  return EMAIL_PATTERN.test(address);
+}
+
+/** Whether `url` parses as a URL with the `https:` scheme (an SNS HTTPS subscription endpoint). */
+export function isHttpsUrl(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
