@@ -108,13 +108,14 @@ describe('GitHub Actions workflows', () => {
   });
 
   describe('ci.yml', () => {
-    it('runs the repository test entry on push to main and on pull requests with Node 20 and an npm cache', () => {
+    it('runs the repository test entry on push to main and on pull requests on Node 22 (the target) and Node 20, with an npm cache', () => {
       const { doc } = load('ci.yml');
       assert.ok(doc.on.pull_request !== undefined, 'pull_request trigger');
       assert.deepEqual(doc.on.push?.branches, ['main']);
       const [node] = stepUsing(doc, 'actions/setup-node');
       assert.ok(node, 'setup-node step');
-      assert.equal(String(node.with['node-version']), '20');
+      assert.equal(String(node.with['node-version']), '${{ matrix.node }}');
+      assert.deepEqual(doc.jobs.test.strategy?.matrix?.node, [22, 20]);
       assert.equal(node.with.cache, 'npm');
       assert.ok(stepUsing(doc, 'actions/checkout').length === 1);
       const runs = steps(doc).map((s) => s.run).filter((r): r is string => typeof r === 'string');

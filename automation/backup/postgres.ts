@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BackupTier } from '../../lib/lifecycle';
-import { OperationError, RefusedError, UnreachableError, UsageError, VerificationError } from '../core/errors';
+import { errorSummary, FlagError, OperationError, RefusedError, UnreachableError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
@@ -52,8 +52,19 @@ export interface BackupResult {
 }
 
 /** Convert a tool's UnreachableError into the CLI's usage error (exit 2), naming the redacted target. */
+/** A login the server refused (wrong password, unknown role or database, no pg_hba entry): not a network problem. */
+const LOGIN_REFUSED = /password authentication failed|authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist|database "[^"]*" does not exist|WRONGPASS|NOAUTH|invalid username-password/i;
+
+/**
+ * Say what a tool's {@link UnreachableError} means for `what` (an operational failure, exit 1): a server that
+ * refused the login is named as such, not as unreachable.
+ */
 export function unreachable(err: unknown, what: string): never {
-  if (err instanceof UnreachableError) throw new UsageError(`${what} ${redact(err.target)} is unreachable: ${redact(err.reason)}`);
+  if (err instanceof UnreachableError) {
+    const reason = redact(err.reason);
+    if (LOGIN_REFUSED.test(err.reason)) throw new OperationError(`${what} ${redact(err.target)} refused the login: ${reason}`, undefined, { cause: err });
+    throw new OperationError(`${what} ${redact(err.target)} is unreachable: ${reason}`, undefined, { cause: err });
+  }
   throw err;
 }
 
@@ -87,15 +98,22 @@ export async function streamToStore(proc: DumpProcess, store: ObjectStore, key: 
   );
   proc.stdout.on('error', (err) => counter.destroy(err));
   proc.stdout.pipe(counter);
+  // Which side failed first is the cause: a producer that dies fails the upload, and an upload that fails (no such
+  // bucket, access denied) is why the producer was stopped.
+  let first: 'producer' | 'upload' | undefined;
+  producerDone.catch(() => void (first ??= 'producer'));
   const uploaded = store.upload(key, counter, { contentType: 'application/octet-stream', signal });
+  uploaded.catch(() => {
+    first ??= 'upload';
+    proc.kill();
+  });
   const results = await Promise.allSettled([producerDone, uploaded]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     proc.kill();
     await store.delete([key]).catch(() => undefined);
-    // Prefer the producer's error: it is the cause; the upload error is its consequence.
-    const cause = results[0].status === 'rejected' ? results[0].reason : failed.reason;
-    throw cause;
+    if (first === 'upload' && results[1].status === 'rejected') throw new OperationError(`the upload to ${store.location}/${key} failed: ${redact(errorSummary(results[1].reason))}`, undefined, { cause: results[1].reason });
+    throw results[0].status === 'rejected' ? results[0].reason : failed.reason;
   }
   const end = Date.now();
   return { bytes: counter.bytes, sha256: counter.hex(), producerMs: producerAt - t0, uploadTailMs: Math.max(0, end - producerAt) };
@@ -162,7 +180,7 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
     streamed = s.value;
     tables = t.value;
   } catch (err) {
-    throw new OperationError(`pg_dump of ${info.database} failed; no backup was recorded: ${redact(err instanceof Error ? err.message : String(err))}`);
+    throw new OperationError(`backup of ${info.database} failed; no backup was recorded: ${redact(err instanceof Error ? err.message : String(err))}`, undefined, { cause: err });
   } finally {
     await snap.close();
   }
@@ -204,11 +222,11 @@ export async function selectBackup(store: ObjectStore, service: 'postgresql' | '
     const dataK = file.replace(/\.metadata\.json$/, '');
     try {
       const m = await readManifest(store, dataK);
-      if (m.service !== service) throw new UsageError(`--file ${file} is a ${m.service} backup, not ${service}`);
+      if (m.service !== service) throw new FlagError(`--file ${file} is a ${m.service} backup, not ${service}`);
       return m;
     } catch (err) {
       if (err instanceof UsageError) throw err;
-      throw new UsageError(`--file ${file}: no complete backup with that key (${err instanceof Error ? err.message : String(err)}); run 'dr backups list'`);
+      throw new FlagError(`--file ${file}: no complete backup with that key (${err instanceof Error ? err.message : String(err)}); run 'dr backups list'`);
     }
   }
   const entry = resolveFrom(from ?? 'latest', await listBackups(store, { service }));
@@ -282,7 +300,7 @@ export interface PgRestoreResult {
 export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreResult> {
   const log = o.log ?? noop;
   const jobs = o.jobs ?? 1;
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number between 1 and 64, got ${jobs}`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new FlagError(`--jobs must be a whole number between 1 and 64, got ${jobs}`);
   const t0 = Date.now();
   const manifest = await selectBackup(o.store, 'postgresql', o.from, o.file);
   const target = await o.tools.inspect(o.targetUrl).catch((e: unknown) => unreachable(e, 'target database'));

@@ -3,7 +3,7 @@
  * Wrong forms and empty days are usage errors that say what is allowed and which days exist.
  */
 import { BACKUP_TIERS } from '../../lib/lifecycle';
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 import type { BackupEntry } from './catalog';
 import { isTier } from './keys';
 
@@ -35,20 +35,20 @@ export function availableDays(entries: readonly BackupEntry[]): string[] {
 export function resolveFrom(from: string, entries: readonly BackupEntry[]): BackupEntry {
   const complete = entries.filter((e) => e.complete).sort((a, b) => b.date.getTime() - a.date.getTime() || b.dataKey.localeCompare(a.dataKey));
   const days = availableDays(entries);
-  const existing = days.length ? `days with backups: ${days.slice(0, 14).join(', ')}${days.length > 14 ? ', …' : ''}` : 'there are no complete backups';
+  const existing = days.length ? `days with backups: ${days.slice(0, 14).join(', ')}${days.length > 14 ? ', …' : ''}` : 'the bucket holds no complete backup of it yet';
   let pick: BackupEntry | undefined;
   if (from === 'latest') {
     pick = complete[0];
-    if (!pick) throw new UsageError(`--from latest: no complete backup found (${existing})`);
+    if (!pick) throw new UsageError(`--from latest: ${existing}`);
   } else if (isTier(from)) {
     pick = complete.find((e) => e.tier === from);
-    if (!pick) throw new UsageError(`--from ${from}: no complete ${from} backup found (${existing})`);
+    if (!pick) throw new UsageError(`--from ${from}: no complete ${from} backup (${existing})`);
   } else if (/^\d{8}$/.test(from)) {
-    if (!validDay(from)) throw new UsageError(`--from ${from} is not a real calendar date; allowed: ${FROM_FORMS}`);
+    if (!validDay(from)) throw new FlagError(`--from ${from} is not a real calendar date; allowed: ${FROM_FORMS}`);
     pick = complete.find((e) => dayOf(e) === from);
     if (!pick) throw new UsageError(`--from ${from}: no backup on that day (UTC); ${existing}`);
   } else {
-    throw new UsageError(`--from '${from}' is not allowed; allowed: ${FROM_FORMS}`);
+    throw new FlagError(`--from '${from}' is not allowed; allowed: ${FROM_FORMS}`);
   }
   return pick;
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 
 /** One flag a command accepts. */
 export interface FlagSpec {
@@ -30,17 +30,17 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: Recor
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const out: ParsedFlags = {};
   for (const t of tokens) {
-    if (t.kind === 'positional') throw new UsageError(`unexpected argument '${t.value}'`);
+    if (t.kind === 'positional') throw new FlagError(`unexpected argument '${t.value}'`);
     if (t.kind === 'option-terminator') throw unknownFlag('', specs);
-    if (!t.rawName.startsWith('--')) throw new UsageError(`unexpected argument '${argv[t.index]}'`);
+    if (!t.rawName.startsWith('--')) throw new FlagError(`unexpected argument '${argv[t.index]}'`);
     const spec = specs[t.name];
     if (!spec) throw unknownFlag(t.name, specs);
     if (spec.type === 'boolean') {
-      if (t.inlineValue && t.value !== 'true' && t.value !== 'false') throw new UsageError(`--${t.name} takes no value (or true|false), got '${t.value}'`);
+      if (t.inlineValue && t.value !== 'true' && t.value !== 'false') throw new FlagError(`--${t.name} takes no value (or true|false), got '${t.value}'`);
       out[t.name] = !t.inlineValue || t.value === 'true';
       continue;
     }
-    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new UsageError(`--${t.name} needs a value`);
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new FlagError(`--${t.name} needs a value`);
     const value = convert(t.name, spec, t.value);
     if (spec.multiple) {
       const prev = out[t.name];
@@ -58,9 +58,9 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: Recor
   return out;
 }
 
-function unknownFlag(name: string, specs: FlagSpecs): UsageError {
+function unknownFlag(name: string, specs: FlagSpecs): FlagError {
   const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
-  return new UsageError(`unknown flag --${name}; allowed: ${known || '(none)'}`);
+  return new FlagError(`unknown flag --${name}; allowed: ${known || '(none)'}`);
 }
 
 function convert(name: string, spec: FlagSpec, raw: string, envName?: string): string | number | boolean {
@@ -90,7 +90,7 @@ export class Flags {
   /** A string flag that must be present (directly or through its env variable). */
   required(name: string, hint?: string): string {
     const v = this.string(name);
-    if (v === undefined || v === '') throw new UsageError(`--${name} is required${hint ? ` (${hint})` : ''}`);
+    if (v === undefined || v === '') throw new FlagError(`--${name} is required${hint ? ` (${hint})` : ''}`);
     return v;
   }
   number(name: string): number | undefined {

@@ -17,7 +17,7 @@ import { awsStatusProbes, type StatusProbes } from '../adapters/aws/status-probe
 import type { BuiltTopology } from '../adapters/aws/topology';
 import type { ObjectStore } from '../backup/index';
 import type { Clock } from '../core/clock';
-import { UsageError } from '../core/errors';
+import { FlagError } from '../core/errors';
 import { registerUrlSecret } from '../core/redact';
 import { loadTopology } from '../ops/offline-plan';
 import { outputsCacheDir, readStacksOnline } from '../ops/stack-outputs';
@@ -68,14 +68,14 @@ export const AWS_STACK_FLAGS: FlagSpecs = {
 /** The Pulumi project directory: --work-dir or the cwd; it must hold Pulumi.yaml. */
 export function pulumiProjectDir(ctx: CommandContext): string {
   const dir = path.resolve(ctx.cwd, ctx.flags.string('work-dir') ?? '.');
-  if (!fs.existsSync(path.join(dir, 'Pulumi.yaml'))) throw new UsageError(`--work-dir ${dir} is not a Pulumi project (no Pulumi.yaml); pass --work-dir, or --local for the local rehearsal`);
+  if (!fs.existsSync(path.join(dir, 'Pulumi.yaml'))) throw new FlagError(`--work-dir ${dir} is not a Pulumi project (no Pulumi.yaml); pass --work-dir, or --local for the local rehearsal`);
   return dir;
 }
 
 export function stackNames(ctx: CommandContext): { primary: string; secondary: string } {
   const primary = ctx.flags.required('primary-stack');
   const secondary = ctx.flags.required('secondary-stack');
-  if (primary === secondary) throw new UsageError(`--primary-stack and --secondary-stack name the same stack '${primary}'`);
+  if (primary === secondary) throw new FlagError(`--primary-stack and --secondary-stack name the same stack '${primary}'`);
   return { primary, secondary };
 }
 
@@ -94,7 +94,7 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
       try {
         new URL(u);
       } catch {
-        throw new UsageError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db?sslmode=require`);
+        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db?sslmode=require`);
       }
       urls[r.region] = u;
     }

@@ -10,6 +10,8 @@ export interface CommandContext {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM; long-running commands stop cleanly when it fires. */
   signal: AbortSignal;
+  /** What to run if a forced exit (a second Ctrl-C) leaves processes behind; undefined clears it. */
+  setCleanupHint(hint: string | undefined): void;
 }
 
 /** One `dr` command, one module in `automation/cli/commands/`. */

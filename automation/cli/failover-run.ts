@@ -2,7 +2,7 @@
  * The one place `dr failover` (local and AWS) turns a prepared request into output: the dry-run plan, the
  * confirmation, the run and its summary. The two command branches only differ in how they build the ports.
  */
-import { RefusedError, UsageError } from '../core/errors';
+import { FlagError, RefusedError } from '../core/errors';
 import { formatPlan, runFailover, type FailoverRequest, type FailoverResult, type StepEvent } from '../failover/index';
 import type { CommandContext } from './command';
 
@@ -29,7 +29,7 @@ export function stepListener(ctx: CommandContext, prefix = ''): (e: StepEvent) =
 /** Dry-run (plan, act on nothing), or confirm and run; prints the result. Exit code 0 (failures throw). */
 export async function runFailoverCommand(ctx: CommandContext, p: PreparedFailover): Promise<number> {
   if (ctx.flags.bool('dry-run')) {
-    if ('resume' in p.target) throw new UsageError('--dry-run and --resume do not go together: a dry-run plans a new failover');
+    if ('resume' in p.target) throw new FlagError('--dry-run and --resume do not go together: a dry-run plans a new failover');
     const res = await runFailover({ ...p.base, ...p.target, dryRun: true });
     ctx.out.result({ ok: true, dry_run: true, ...res.plan }, formatPlan(res.plan));
     return 0;

@@ -5,17 +5,33 @@
 import * as path from 'node:path';
 import type { FlagSpec } from './args';
 import type { CommandContext } from './command';
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 import { type FailoverPorts, isStepName, type JournalEntry } from '../failover/index';
-import { DEFAULT_DIR } from '../rehearsal/environment';
+import { DEFAULT_DIR, lockEnvironment } from '../rehearsal/environment';
 
-export const DIR_FLAG: FlagSpec = { type: 'string', description: `local environment directory (default ${DEFAULT_DIR} under the working directory)`, env: 'DR_LOCAL_DIR', default: DEFAULT_DIR };
+export const DIR_FLAG: FlagSpec = { type: 'string', description: 'local environment directory, relative to the working directory', env: 'DR_LOCAL_DIR', default: DEFAULT_DIR };
 export const LOCAL_FLAG: FlagSpec = { type: 'boolean', description: 'act on the local two-region environment (dr local up)' };
 
 export function localDir(ctx: CommandContext): string {
   const d = ctx.flags.string('dir') ?? DEFAULT_DIR;
-  if (d.trim() === '') throw new UsageError('--dir must not be empty');
+  if (d.trim() === '') throw new FlagError('--dir must not be empty');
   return path.resolve(ctx.cwd, d);
+}
+
+/**
+ * Run `fn` holding the local environment's exclusive lock as `command` (e.g. `dr failover --local`): a second
+ * command that changes the environment exits 2 naming this one; the lock goes when `fn` ends, however it ends.
+ * While it runs, a forced exit (a second Ctrl-C) prints how to stop what the environment runs.
+ */
+export async function withLocalLock<T>(ctx: CommandContext, dir: string, command: string, fn: () => Promise<T>): Promise<T> {
+  const lock = lockEnvironment(dir, command, (l) => ctx.out.warn(l));
+  ctx.setCleanupHint(`dr local down --dir ${dir}`);
+  try {
+    return await fn();
+  } finally {
+    ctx.setCleanupHint(undefined);
+    lock.release();
+  }
 }
 
 /** For now only the local mode exists: without --local, say so (the AWS adapters replace this branch). */

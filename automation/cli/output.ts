@@ -17,30 +17,55 @@ export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed' | 'planned' | '
  * until {@link Output.result}, which prints exactly one JSON document on stdout. Everything is redacted.
  */
 export class Output {
+  /** A live line is on screen (TTY only) and must be cleared before the next write. */
+  private liveShown = false;
+
   constructor(private readonly io: Io, readonly json: boolean) {}
 
-  /** A progress line (stderr in JSON mode, so stdout stays one parseable document). */
+  /** Progress goes to stderr in JSON mode, so stdout stays one parseable document. */
+  private progress(text: string): void {
+    this.clearLive();
+    if (this.json) this.io.stderr(text);
+    else this.io.stdout(text);
+  }
+
+  private clearLive(): void {
+    if (!this.liveShown) return;
+    this.liveShown = false;
+    if (this.json) this.io.stderr('\r\x1b[2K');
+    else this.io.stdout('\r\x1b[2K');
+  }
+
+  /** A progress line. */
   info(message: string): void {
-    const line = redact(message) + '\n';
+    this.progress(redact(message) + '\n');
+  }
+
+  warn(message: string): void {
+    this.clearLive();
+    this.io.stderr(`warning: ${redact(message)}\n`);
+  }
+
+  /** Step progress: `[ok] fence (412 ms) detail` (on stderr in JSON mode). */
+  step(name: string, status: StepStatus, durationMs?: number, detail?: string): void {
+    const icon = STATUS_ICON[status];
+    const ms = durationMs === undefined ? '' : ` (${formatMs(durationMs)})`;
+    const tail = detail ? `  ${detail}` : '';
+    this.progress(redact(`${icon} ${name}${ms}${tail}`) + '\n');
+  }
+
+  /** A status line rewritten in place while something runs (a terminal only; nothing is printed otherwise). */
+  live(message: string): void {
+    if (!this.io.isTTY) return;
+    const line = `\r\x1b[2K${redact(message)}`;
+    this.liveShown = true;
     if (this.json) this.io.stderr(line);
     else this.io.stdout(line);
   }
 
-  warn(message: string): void {
-    this.io.stderr(`warning: ${redact(message)}\n`);
-  }
-
-  /** Step progress: `[ok] fence (412 ms) detail`. */
-  step(name: string, status: StepStatus, durationMs?: number, detail?: string): void {
-    if (this.json) return;
-    const icon = STATUS_ICON[status];
-    const ms = durationMs === undefined ? '' : ` (${formatMs(durationMs)})`;
-    const tail = detail ? `  ${detail}` : '';
-    this.io.stdout(redact(`${icon} ${name}${ms}${tail}`) + '\n');
-  }
-
   /** The final result. JSON mode prints `value`; human mode prints `human` (or nothing). */
   result(value: unknown, human?: string): void {
+    this.clearLive();
     if (this.json) this.io.stdout(JSON.stringify(redactValue(value), null, 2) + '\n');
     else if (human) this.io.stdout(redact(human.endsWith('\n') ? human : human + '\n'));
   }

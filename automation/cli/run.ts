@@ -1,6 +1,6 @@
 import { parseFlags, Flags } from './args';
 import { Command, CommandContext } from './command';
-import { exitCodeFor, DrError, UsageError } from '../core/errors';
+import { DrError, exitCodeFor, FlagError } from '../core/errors';
 import { Io, Output } from './output';
 import { redact, redactValue } from '../core/redact';
 import { COMMANDS, resolveCommand } from './registry';
@@ -10,6 +10,8 @@ export interface RunOptions {
   cwd: string;
   io: Io;
   signal?: AbortSignal;
+  /** The entry file prints this when a second signal forces the exit (the cleanup command, e.g. `dr local down`). */
+  onCleanupHint?: (hint: string | undefined) => void;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
   }
   try {
     const flags = new Flags(parseFlags(found.rest, command.flags, opts.env));
-    const ctx: CommandContext = { flags, out, env: opts.env, cwd: opts.cwd, signal: opts.signal ?? new AbortController().signal };
+    const ctx: CommandContext = { flags, out, env: opts.env, cwd: opts.cwd, signal: opts.signal ?? new AbortController().signal, setCleanupHint: (h) => opts.onCleanupHint?.(h) };
     return await command.run(ctx);
   } catch (err) {
     const code = exitCodeFor(err);
@@ -51,7 +53,7 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
       opts.io.stdout(JSON.stringify(redactValue({ ok: false, error: err instanceof Error ? err.name : 'Error', message, exit_code: code, ...(detail ? { detail } : {}) }), null, 2) + '\n');
     }
     opts.io.stderr(`dr ${found.name}: ${redact(message)}\n`);
-    if (err instanceof UsageError) opts.io.stderr(`Run 'dr ${found.name} --help' for the allowed flags.\n`);
+    if (err instanceof FlagError) opts.io.stderr(`Run 'dr ${found.name} --help' for the allowed flags.\n`);
     else if (!(err instanceof DrError) && err instanceof Error && err.stack && opts.env.DR_DEBUG) opts.io.stderr(redact(err.stack) + '\n');
     return code;
   }
@@ -62,7 +64,8 @@ function usage(command: Command): string {
   for (const [name, spec] of Object.entries(command.flags)) {
     const value = spec.type === 'boolean' ? '' : spec.choices ? ` ${spec.choices.join('|')}` : ` ${spec.type === 'number' ? 'N' : 'VALUE'}`;
     const env = spec.env ? ` [env ${spec.env}]` : '';
-    lines.push(`  --${name}${value}  ${spec.description}${env}`);
+    const def = spec.default !== undefined && spec.type !== 'boolean' ? ` (default ${String(spec.default)})` : '';
+    lines.push(`  --${name}${value}  ${spec.description}${def}${env}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -5,11 +5,13 @@
  *
  *   DrError               exit 1 unless a subclass says otherwise
  *   ├── UsageError        exit 2: bad flags or arguments, or input naming something that does not exist
+ *   │   └── FlagError     a flag or argument itself is wrong (the CLI points at `--help`)
  *   ├── RefusedError      exit 2: refused on purpose before anything was touched, because acting would be unsafe
  *   ├── OperationError    exit 1: it ran and failed
  *   │   ├── NotFoundError     an object (backup, manifest, journal) is not in the store
  *   │   └── UnreachableError  a database, cache or endpoint did not answer (or refused the credentials)
- *   └── VerificationError exit 1: a check ran and found the thing broken (checksum, missing backup, failed probe)
+ *   ├── VerificationError exit 1: a check ran and found the thing broken (checksum, missing backup, failed probe)
+ *   └── InterruptedError  exit 130: the operator interrupted (Ctrl-C) and the command stopped cleanly
  */
 
 export interface DrErrorOptions {
@@ -34,6 +36,9 @@ export class DrError extends Error {
 export class UsageError extends DrError {
   override readonly exitCode = 2;
 }
+
+/** A usage error about the command line's flags or arguments: the CLI adds where to find the allowed flags (exit 2). */
+export class FlagError extends UsageError {}
 
 /** The operation was refused on purpose, before acting, because acting would be unsafe (exit 2). */
 export class RefusedError extends DrError {
@@ -65,6 +70,11 @@ export class UnreachableError extends OperationError {
   ) {
     super(`cannot reach ${target}: ${reason}`, undefined, options);
   }
+}
+
+/** The operator interrupted (SIGINT/SIGTERM) and the command stopped cleanly (exit 130, as shells report Ctrl-C). */
+export class InterruptedError extends DrError {
+  override readonly exitCode = 130;
 }
 
 /** Exit code for anything thrown: DrError subclasses carry their own, anything else is a failure. */

@@ -8,7 +8,7 @@
  */
 
 import { systemClock } from '../core/clock';
-import { DrError, errorText, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
+import { DrError, errorText, FlagError, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { findResumable, stepDone, summarize, JournalSummary } from './journal';
 import type { CallOptions, FailoverNotice, FailoverPorts, JournalEntry, ReplicationState, StepListener } from './ports';
@@ -118,7 +118,7 @@ export async function runFailover(req: FailoverRequest): Promise<FailoverResult>
 
   // Dry-run: plan only, touch nothing (not even the journal).
   if (req.dryRun) {
-    if (req.resume) throw new UsageError('--dry-run and --resume do not go together: a dry-run plans a new failover');
+    if (req.resume) throw new FlagError('--dry-run and --resume do not go together: a dry-run plans a new failover');
     const { mode, incident, from, to } = required(req);
     const plan = planFailover({ mode, incident, from, to, topology: req.topology, unavailable: unavailableOf(ports), limits });
     const at = clock.now().toISOString();
@@ -134,7 +134,7 @@ export async function runFailover(req: FailoverRequest): Promise<FailoverResult>
   if (req.resume) {
     const r = await findResumable(journal);
     if (!r) throw new UsageError(`there is no unfinished failover to resume in ${journal.location}`);
-    if (req.id && req.id !== r.id) throw new UsageError(`--resume continues the latest unfinished failover '${r.id}', not '${req.id}'`);
+    if (req.id && req.id !== r.id) throw new FlagError(`--resume continues the latest unfinished failover '${r.id}', not '${req.id}'`);
     id = r.id;
   } else {
     id = req.id ?? newFailoverId(clock.now());
@@ -235,7 +235,7 @@ class Run {
 
     if (!this.summary?.end) {
       await this.append({ kind: 'end', id, at: this.at(), outcome: 'completed' });
-      await this.notify('finished', `${mode} ${incident} failover ${id}: ${to} now serves (${from} lost)${this.state.estimatedLoss ? `; estimated data loss: ${describeLoss(this.state.estimatedLoss)}` : ''}${this.state.pendingFences.length ? `; fence pending for ${this.state.pendingFences.map((f) => f.region).join(', ')}` : ''}`);
+      await this.notify('finished', `${mode} ${incident} failover ${id}: ${to} now serves (${from} ${mode === 'planned' ? 'handed over' : 'lost'})${this.state.estimatedLoss ? `; estimated data loss: ${describeLoss(this.state.estimatedLoss)}` : ''}${this.state.pendingFences.length ? `; fence pending for ${this.state.pendingFences.map((f) => f.region).join(', ')}` : ''}`);
     }
     return this.result('completed');
   }
@@ -331,7 +331,7 @@ class Run {
   /** Re-establish what a journaled-done step computed, for the result of a resumed run. */
   private restore(name: StepName, data: Record<string, unknown> | undefined): void {
     if (!data) return;
-    if (name === 'preflight' && data.estimated_data_loss) this.state.estimatedLoss = data.estimated_data_loss as EstimatedDataLoss;
+    if ((name === 'preflight' || name === 'catch-up') && data.estimated_data_loss) this.state.estimatedLoss = data.estimated_data_loss as EstimatedDataLoss;
     if (name === 'catch-up' && typeof data.final_lsn === 'string') this.state.finalLsn = data.final_lsn;
   }
 

@@ -4,7 +4,7 @@
  * executes it. No I/O here.
  */
 
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 import { FailoverMode, Incident, INCIDENTS, FAILOVER_MODES, STEP_NAMES, StepName, incidentMoves, isIncident, isMode } from './step-names';
 
 /** One region's identifiers. */
@@ -65,9 +65,14 @@ export interface FailoverLimits {
   maxLagSeconds: number;
   /** Planned mode aborts (and unfences) when the standby has not replayed the final WAL position by then. */
   catchUpTimeoutMs: number;
+  /**
+   * Unplanned mode, when the old primary still answers: how long the standby may take to replay its final WAL
+   * position (after the fence) before it is promoted anyway, with the remaining lag as the estimated loss.
+   */
+  unplannedCatchUpTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: FailoverLimits = { maxLagSeconds: 30, catchUpTimeoutMs: 60_000 };
+export const DEFAULT_LIMITS: FailoverLimits = { maxLagSeconds: 30, catchUpTimeoutMs: 60_000, unplannedCatchUpTimeoutMs: 10_000 };
 
 export type StepTarget = Record<string, string | string[]>;
 
@@ -94,7 +99,7 @@ export interface FailoverPlan {
 /** Validate a request; every problem is a {@link UsageError} naming the key and what is allowed. */
 export function validatePlanRequest(req: { mode: string; incident: string; from: string; to: string; topology: Topology }): void {
   if (!isMode(req.mode)) throw new UsageError(`mode '${req.mode}' is not allowed; allowed: ${FAILOVER_MODES.join(', ')}`);
-  if (!isIncident(req.incident)) throw new UsageError(`--incident '${req.incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
+  if (!isIncident(req.incident)) throw new FlagError(`--incident '${req.incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
   const names = req.topology.regions.map((r) => r.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new UsageError(`topology names region '${dup}' twice: the two stacks must be in different regions`);
@@ -184,7 +189,13 @@ const planCatchUp: StepPlanner = (c, add) => {
   if (!moves.database) {
     add('catch-up', false, 'wait for the standby to replay the primary\'s final WAL position', { region: to.name }, `skipped: a ${incident} incident leaves the database where it is`);
   } else if (!planned) {
-    add('catch-up', false, 'wait for the standby to replay the primary\'s final WAL position', { region: to.name, database: to.database }, 'skipped: unplanned, the primary is gone; the estimated data loss is recorded instead of waiting');
+    add(
+      'catch-up',
+      true,
+      `if ${from.name} still answers (fenced above): read ${from.database}'s final WAL position and wait up to ${Math.round(limits.unplannedCatchUpTimeoutMs / 1000)}s until ${to.database} has replayed it, then promote anyway; if it does not answer, skip (the estimated data loss is recorded)`,
+      { region: to.name, database: to.database, source: from.database },
+      'an unplanned failover keeps every write it can: a primary that still answers is caught up, within a bound, before the standby is promoted',
+    );
   } else {
     add(
       'catch-up',

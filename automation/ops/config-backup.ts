@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CONFIG_PREFIX } from '../../lib/lifecycle';
-import { errorSummary, NotFoundError, UsageError, VerificationError } from '../core/errors';
+import { errorSummary, FlagError, NotFoundError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { ObjectStore, parseStamp, readText, stampOf } from '../backup/index';
 import { AdminDriver } from '../adapters/aws/stacks';
@@ -164,7 +164,7 @@ export interface ConfigRestoreResult {
 export async function restoreConfig(o: { driver: AdminDriver; stack: string; store: ObjectStore; from?: string; verifyOnly?: boolean; log?: (line: string) => void }): Promise<ConfigRestoreResult> {
   validateStackName(o.stack);
   const from = o.from ?? 'latest';
-  if (from !== 'latest' && !parseStamp(from)) throw new UsageError(`--from must be latest or a version stamp YYYYMMDD_HHMMSS, got '${from}'`);
+  if (from !== 'latest' && !parseStamp(from)) throw new FlagError(`--from must be latest or a version stamp YYYYMMDD_HHMMSS, got '${from}'`);
   const log = (l: string) => o.log?.(redact(l));
   const versions = await listConfigVersions(o.store, o.stack);
   if (versions.length === 0) throw new UsageError(`no config backup of stack ${o.stack} in ${o.store.location}/${configPrefix(o.stack)}`);

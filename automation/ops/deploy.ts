@@ -13,7 +13,7 @@
  * deployed so far; rerunning resumes (finished steps preview as no changes). Concurrent updates are waited for
  * (bounded), never cancelled. `pulumi` output is redacted and streamed into the step log.
  */
-import { errorSummary, OperationError, UsageError } from '../core/errors';
+import { errorSummary, FlagError, OperationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, STACK_RETRY, withRetry } from '../adapters/aws/retry';
 import { systemClock, type Clock } from '../core/clock';
@@ -69,10 +69,10 @@ export function validateDeployStacks(stacks: { primary?: string; secondary?: str
   const NAME = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
   for (const k of ['primary', 'secondary'] as const) {
     const v = stacks[k];
-    if (!v) throw new UsageError(`--${k}-stack is required`);
-    if (!NAME.test(v)) throw new UsageError(`--${k}-stack '${v}' is not a stack name (stack or org/project/stack)`);
+    if (!v) throw new FlagError(`--${k}-stack is required`);
+    if (!NAME.test(v)) throw new FlagError(`--${k}-stack '${v}' is not a stack name (stack or org/project/stack)`);
   }
-  if (stacks.primary === stacks.secondary) throw new UsageError(`--primary-stack and --secondary-stack are the same stack '${stacks.primary}'`);
+  if (stacks.primary === stacks.secondary) throw new FlagError(`--primary-stack and --secondary-stack are the same stack '${stacks.primary}'`);
   return stacks as { primary: string; secondary: string };
 }
 

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RefusedError, UsageError } from '../core/errors';
+import { FlagError, RefusedError, UsageError } from '../core/errors';
 import { FAILOVER_MODES, FailoverMode, FailoverPlan, Incident, INCIDENTS, isIncident, isMode, planFailover, planToJson } from '../failover/index';
 import { buildAwsTopology, BuiltTopology, defaultDirection } from '../adapters/aws/topology';
 
@@ -47,8 +47,8 @@ export function readOutputsFile(dir: string, file: string): unknown {
 
 /** Load both stacks' outputs from DIR and build the validated AWS topology (E1's {@link buildAwsTopology}). */
 export function loadTopology(dir: string, stacks: OfflinePlanOptions['stacks'] = {}): BuiltTopology {
-  if (!dir) throw new UsageError('--outputs-dir is required for an offline plan');
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--outputs-dir ${dir} is not a directory`);
+  if (!dir) throw new FlagError('--outputs-dir is required for an offline plan');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new FlagError(`--outputs-dir ${dir} is not a directory`);
   const primary = readOutputsFile(dir, OUTPUT_FILES.primary);
   const secondary = readOutputsFile(dir, OUTPUT_FILES.secondary);
   for (const [file, doc] of [[OUTPUT_FILES.primary, primary], [OUTPUT_FILES.secondary, secondary]] as const) {
@@ -64,7 +64,7 @@ export function loadTopology(dir: string, stacks: OfflinePlanOptions['stacks'] =
 export function planFromOutputsDir(dir: string, mode: string, incident: string, opts: OfflinePlanOptions = {}): FailoverPlan {
   // Flags first: a bad mode or incident fails before any file is read.
   if (!isMode(mode)) throw new UsageError(`mode '${mode}' is not allowed; allowed: ${FAILOVER_MODES.join(', ')}`);
-  if (!isIncident(incident)) throw new UsageError(`--incident '${incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
+  if (!isIncident(incident)) throw new FlagError(`--incident '${incident}' is not allowed; allowed: ${INCIDENTS.join(', ')}`);
   const built = loadTopology(dir, opts.stacks);
   const regions = built.aws.regions.map((r) => r.region);
   let dir2 = defaultDirection(built.aws);

@@ -10,7 +10,7 @@
  *
  * The report never carries a secret: the verifier reads credentials itself and registers them for redaction.
  */
-import { OperationError, UsageError, errorSummary } from '../core/errors';
+import { errorSummary, FlagError, OperationError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { type CheckResult, type ObjectStore, stampOf } from '../backup/index';
 import { plainOutputs } from '../adapters/aws/topology';
@@ -28,7 +28,7 @@ export function parseRestorePoint(value: string | undefined): RestorePoint {
   if (v === 'latest') return { from: 'latest-snapshot' };
   if (v === 'pitr-latest') return { from: 'point-in-time', time: 'latest' };
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v))) return { from: 'point-in-time', time: new Date(v).toISOString().replace(/\.\d{3}Z$/, 'Z') };
-  throw new UsageError(`--restore-point must be latest, pitr-latest or an ISO-8601 time with zone (e.g. 2026-05-01T12:00:00Z), got '${v}'`);
+  throw new FlagError(`--restore-point must be latest, pitr-latest or an ISO-8601 time with zone (e.g. 2026-05-01T12:00:00Z), got '${v}'`);
 }
 
 /** What the verifier gets: the restored endpoints and the ARNs to read their credentials from. */

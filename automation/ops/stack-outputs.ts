@@ -10,7 +10,7 @@ import { S3Journal } from '../adapters/aws/s3-journal';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { buildAwsTopology, type BuiltTopology, defaultDirection, plainOutputs } from '../adapters/aws/topology';
 import { FileJournal } from '../adapters/tools/file-journal';
-import { errorSummary, OperationError, UsageError } from '../core/errors';
+import { errorSummary, FlagError, OperationError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { type FailoverMode, findResumable, type Incident } from '../failover/index';
 
@@ -95,7 +95,7 @@ export async function failoverDirection(
     for (const [flag, r] of [['--from', from], ['--to', to]] as const) {
       if (!regions.includes(r)) throw new UsageError(`${flag} ${r} is not one of the stacks' regions (${regions.join(', ')})`);
     }
-    if (from === to) throw new UsageError(`--from and --to name the same region ${from}`);
+    if (from === to) throw new FlagError(`--from and --to name the same region ${from}`);
     return { from, to };
   }
   const d = defaultDirection(built.aws);

@@ -3,7 +3,7 @@
  * result that the CLI prints, the JSON carries and the Markdown report renders.
  */
 import type { FailoverResult, StepEvent } from '../failover/index';
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
 
 export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned'] as const;
@@ -40,6 +40,8 @@ export interface DrillOptions {
   signal?: AbortSignal;
   onStep?: (name: string, status: 'running' | 'ok' | 'failed' | 'skipped', durationMs?: number, detail?: string) => void;
   onEngineStep?: (e: StepEvent) => void;
+  /** A live status line (the CLI shows it on a TTY only): traffic so far and the monitor's latest check. */
+  onLive?: (text: string) => void;
   log?: (line: string) => void;
 }
 
@@ -62,6 +64,11 @@ export interface DrillResult {
   scenario: Scenario;
   rto_seconds: number | null;
   detection_seconds: number | null;
+  /**
+   * The monitor's failed checks up to the incident (`at`: when the check ran, `slot`: when it was due, both ms
+   * since the epoch): the detection measured on the monitor's own clock, not on the drill's wall time.
+   */
+  detection_checks: Array<{ tier: 'database' | 'cache'; region: string; consecutive: number; at: number; slot: number }>;
   rpo: {
     acked_writes: number;
     lost_writes: number;
@@ -118,11 +125,11 @@ export const LOST_IDS_SHOWN = 100;
 /** Check the drill options before anything starts (the CLI maps the thrown message to a usage error). */
 export function checkDrillOptions(o: Pick<DrillOptions, 'scenario' | 'loadTps' | 'durationSeconds' | 'replicationDelayMs' | 'replicationHold'>): void {
   if (!(SCENARIOS as readonly string[]).includes(o.scenario)) throw new UsageError(`scenario must be one of ${SCENARIOS.join(', ')}, got '${o.scenario}'`);
-  if (!(o.loadTps > 0 && o.loadTps <= 1000)) throw new UsageError(`--load-tps must be between 1 and 1000, got ${o.loadTps}`);
-  if (!(o.durationSeconds > 0 && o.durationSeconds <= 3600)) throw new UsageError(`--duration must be between 1 and 3600 seconds, got ${o.durationSeconds}`);
+  if (!(o.loadTps > 0 && o.loadTps <= 1000)) throw new FlagError(`--load-tps must be between 1 and 1000, got ${o.loadTps}`);
+  if (!(o.durationSeconds > 0 && o.durationSeconds <= 3600)) throw new FlagError(`--duration must be between 1 and 3600 seconds, got ${o.durationSeconds}`);
   if (o.replicationDelayMs !== undefined) {
-    if (!(Number.isFinite(o.replicationDelayMs) && o.replicationDelayMs > 0 && o.replicationDelayMs <= 600_000)) throw new UsageError(`--replication-delay-ms must be between 1 and 600000, got ${o.replicationDelayMs}`);
-    if (o.scenario !== 'datacenter' && o.scenario !== 'database') throw new UsageError(`--replication-delay-ms applies to the datacenter and database scenarios (the primary database dies lagging), not to '${o.scenario}'`);
+    if (!(Number.isFinite(o.replicationDelayMs) && o.replicationDelayMs > 0 && o.replicationDelayMs <= 600_000)) throw new FlagError(`--replication-delay-ms must be between 1 and 600000, got ${o.replicationDelayMs}`);
+    if (o.scenario !== 'datacenter' && o.scenario !== 'database') throw new FlagError(`--replication-delay-ms applies to the datacenter and database scenarios (the primary database dies lagging), not to '${o.scenario}'`);
   }
   if (o.replicationHold !== undefined && !['sender', 'replay'].includes(o.replicationHold)) throw new UsageError(`replication hold must be 'sender' or 'replay', got '${String(o.replicationHold)}'`);
 }

@@ -28,14 +28,14 @@ import type { LocalState } from '../adapters/rehearsal/state';
 import { LocalPgTools } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
 import { backupPostgres, backupRedis, type ObjectStore } from '../backup/index';
-import { systemClock } from '../core/clock';
-import { OperationError } from '../core/errors';
+import { sleep, systemClock } from '../core/clock';
+import { InterruptedError, OperationError, RefusedError } from '../core/errors';
 import { redact } from '../core/redact';
 import { type FailoverPorts, type FailoverResult, incidentMoves, type ReplicationState, runFailover } from '../failover/index';
 import { checkDrillOptions, DRILL_STEPS, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
 import { restoreAndVerify } from './drill-restore';
-import { down, killRegion, type ReplicationStall, stallReplication, up } from './environment';
-import { runMonitor, type MonitorOutcome } from './monitor';
+import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
+import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
 import { seedBotData, TrafficSimulator } from './traffic';
 
@@ -61,6 +61,11 @@ class DrillRun {
   stall?: ReplicationStall;
   monitor?: { abort: () => void; done: Promise<MonitorOutcome> };
   failAt = 0;
+  /** True once this drill started creating its environment: only then does it tear one down. */
+  owned = false;
+  /** The monitor's latest check, for the live line. */
+  lastCheck?: Extract<MonitorEvent, { kind: 'check' }>;
+  checks = 0;
 
   constructor(readonly o: DrillOptions) {
     const startedAt = new Date(this.t0).toISOString();
@@ -70,6 +75,7 @@ class DrillRun {
       scenario: o.scenario,
       rto_seconds: null,
       detection_seconds: null,
+      detection_checks: [],
       rpo: { acked_writes: 0, lost_writes: 0, lag_at_failure_seconds: null, lag_at_failure_bytes: null, cache_acked_writes: 0, cache_lost_writes: 0, lost_write_ids: [] },
       steps: [],
       restore: { verified: false, duration_seconds: null },
@@ -102,7 +108,7 @@ class DrillRun {
 
   /** Run one drill step: announce it, time it, record it (a failure stops the drill with StepFailed). */
   async step<T>(name: DrillStepName, fn: () => Promise<{ value: T; detail?: string }>): Promise<T> {
-    if (this.o.signal?.aborted) throw new StepFailed(`interrupted before ${name}`);
+    if (this.o.signal?.aborted) throw new InterruptedError(`interrupted before ${name}`);
     const s0 = Date.now();
     this.o.onStep?.(name, 'running');
     this.mark(`${name} started`, s0);
@@ -112,6 +118,8 @@ class DrillRun {
       this.mark(`${name} ok${detail ? `: ${detail}` : ''}`);
       return value;
     } catch (err) {
+      // An interrupt is not a failure of the step: it is reported once, by whoever called the drill.
+      if (this.o.signal?.aborted) throw new InterruptedError(`interrupted during ${name}`);
       const msg = redact(err instanceof Error ? err.message : String(err));
       this.record({ name, status: 'failed', duration_ms: Date.now() - s0, started_at: new Date(s0).toISOString(), detail: msg });
       this.mark(`${name} failed: ${msg}`);
@@ -127,6 +135,7 @@ class DrillRun {
   async prepare(): Promise<{ st: LocalState; ports: FailoverPorts; storeB: ObjectStore; env: LocalEnv }> {
     const { o } = this;
     const st = await this.step('env-up', async () => {
+      this.owned = true;
       const s = await up(o.dir, this.log);
       return { value: s, detail: `PostgreSQL a:${s.regions.a.postgres.port} → b:${s.regions.b.postgres.port}, Redis a:${s.regions.a.redis.port} → b:${s.regions.b.redis.port}, s3 :${s.s3.port}` };
     });
@@ -178,7 +187,14 @@ class DrillRun {
       signal: abort.signal,
       listener: o.onEngineStep,
       onEvent: (e) => {
-        if (e.kind === 'failure') this.mark(`monitor: ${e.tier} in ${e.region} failed check ${e.consecutive} (${e.error ?? ''})`, e.at);
+        if (e.kind === 'check') {
+          this.lastCheck = e;
+          this.checks++;
+        }
+        if (e.kind === 'failure') {
+          this.mark(`monitor: ${e.tier} in ${e.region} failed check ${e.consecutive} (${e.error ?? ''})`, e.at);
+          if (!this.result.failover) this.result.detection_checks.push({ tier: e.tier, region: e.region, consecutive: e.consecutive, at: e.at, slot: e.slot });
+        }
         if (e.kind === 'incident') this.mark(`monitor: ${e.incident} incident, failing over ${e.from} → ${e.to}`, e.at);
       },
     });
@@ -289,6 +305,37 @@ class DrillRun {
     }
   }
 
+  /** On a TTY, one live line while traffic runs and the monitor checks: writes so far, the latest check. */
+  liveTicker(): { start(): void; stop(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const tick = () => {
+      const t = this.traffic?.stats;
+      if (!t) return;
+      const c = this.lastCheck;
+      const check = c ? ` · check ${this.checks}: database ${c.db_region} ${c.database ? 'ok' : 'FAILED'}, cache ${c.cache_region} ${c.cache ? 'ok' : 'FAILED'}` : '';
+      this.o.onLive?.(`traffic: ${t.db_acked} database / ${t.cache_acked} cache writes acknowledged, ${t.db_errors + t.cache_errors} failed${check}`);
+    };
+    return {
+      start: () => {
+        if (this.o.onLive && !timer) timer = setInterval(tick, 250);
+      },
+      stop: () => {
+        if (timer) clearInterval(timer);
+        timer = undefined;
+      },
+    };
+  }
+
+  /** After an interrupt: stop what this drill started (unless --keep), write no report, say so once. */
+  async interrupted(): Promise<never> {
+    const { o } = this;
+    if (!this.owned) throw new InterruptedError('interrupted before anything was started');
+    if (o.keep) throw new InterruptedError(`interrupted; the environment stays up in ${this.result.env_dir} ('dr local down --dir ${o.dir}' stops it)`);
+    const rep = await down(o.dir).catch(() => undefined);
+    if (!rep) throw new InterruptedError(`interrupted; stopping the environment failed: run 'dr local down --dir ${o.dir}'`);
+    throw new InterruptedError(`interrupted; the environment it started is stopped${rep.removed ? ' and removed' : ''}`);
+  }
+
   /** The verdict: every required check present and passing, no error. */
   conclude(): void {
     const { result, o } = this;
@@ -314,7 +361,9 @@ class DrillRun {
       result.ok = false;
     }
     const d0 = Date.now();
-    if (o.keep) {
+    if (!this.owned) {
+      this.skip('teardown', 'the drill started no environment');
+    } else if (o.keep) {
       this.skip('teardown', `--keep: the environment stays up in ${result.env_dir} ('dr local down --dir ${o.dir}' stops it)`);
     } else {
       try {
@@ -336,25 +385,48 @@ class DrillRun {
   }
 }
 
+/**
+ * Run the drill in `o.dir`, which must hold no environment: the drill starts its own and tears down only what it
+ * started. Holds the environment's lock throughout (a second drill, or any command that changes it, exits 2).
+ * Throws {@link RefusedError} before touching anything when `o.dir` is taken, {@link InterruptedError} when the
+ * operator interrupts (after stopping what it started, unless `keep`; no report is written then).
+ */
 export async function runDrill(o: DrillOptions): Promise<DrillResult> {
   checkDrillOptions(o);
-  const run = new DrillRun(o);
+  const lock = lockEnvironment(o.dir, `dr drill --local --scenario ${o.scenario}`, (l) => o.log?.(l));
+  try {
+    const taken = occupied(o.dir);
+    if (taken) throw new RefusedError(`the drill starts its own environment and tears it down afterwards, so it needs an empty --dir: ${taken}. Use an environment you started with 'dr failover --local' and 'dr status --local', or pass the drill another --dir; nothing was changed`);
+    return await drive(new DrillRun(o));
+  } finally {
+    lock.release();
+  }
+}
+
+async function drive(run: DrillRun): Promise<DrillResult> {
+  const { o } = run;
+  const ticker = run.liveTicker();
   try {
     const { st, ports, storeB, env } = await run.prepare();
     run.startMonitor(st, ports);
     // Steady traffic (and monitoring) before the failure. The failure lands at a random phase of the monitor's
     // check cycle, as a real one does (a whole-second wait would always hit just after a check: the worst case).
+    run.log(`steady traffic for ${o.durationSeconds} s at ${o.loadTps} writes/s${o.scenario === 'planned' ? '' : `; the monitor checks every ${(o.checkIntervalMs ?? 1000) / 1000} s (${o.checkThreshold ?? 3} failed checks = incident)`}`);
+    ticker.start();
     await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * (o.checkIntervalMs ?? 1000)), o.signal);
     await run.injectFailure(st, env);
     await run.detectFailover(st, ports);
     const dbTarget = run.moves.database ? TO : FROM;
     await run.trafficResumed(dbTarget, run.moves.cache ? TO : FROM);
+    ticker.stop();
     await run.restoreVerify(st, env, storeB, dbTarget);
   } catch (err) {
     run.result.error = redact(err instanceof Error ? err.message : String(err));
   } finally {
+    ticker.stop();
     await run.stopBackground();
   }
+  if (o.signal?.aborted) return run.interrupted();
   run.conclude();
   await run.reportAndTeardown();
   return run.result;
@@ -382,17 +454,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 }
 
 
+/** Sleep, or reject with an {@link InterruptedError} as soon as the operator interrupts. */
 function sleepAbortable(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('interrupted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Error('interrupted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return sleep(ms, signal).catch(() => {
+    throw new InterruptedError('interrupted');
   });
 }

@@ -19,9 +19,10 @@ import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
+import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/file-lock';
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
-import { killVerified, pidIs, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
+import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
 import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
 
 export type Log = (line: string) => void;
@@ -61,6 +62,42 @@ function pgRunning(s: LocalState, r: RegionName): boolean {
   }
 }
 
+/** The lock file of the environment in `dir`: beside it, so it outlives `down` and exists before `up`. */
+export function lockFileOf(dir: string): string {
+  return `${path.resolve(dir)}.lock`;
+}
+
+/**
+ * Take the environment's exclusive lock for `command` (e.g. `dr drill --local`): every command that changes the
+ * environment holds it while it runs. A live holder → {@link LockHeldError} (exit 2, naming it); a dead one's lock
+ * is taken over and the takeover logged.
+ */
+export function lockEnvironment(dir: string, command: string, log: Log = noop): HeldLock {
+  const lock = acquireLock(lockFileOf(dir), { pid: process.pid, command, what: `the local environment in ${path.resolve(dir)}` });
+  if (lock.tookOverFrom) log(describeTakeover(lock.tookOverFrom));
+  return lock;
+}
+
+/**
+ * Why `dir` cannot take a new environment, or undefined when it can (missing or empty). Checked before anything
+ * is started, so a refusal touches nothing.
+ */
+export function occupied(dirArg: string): string | undefined {
+  const dir = path.resolve(dirArg);
+  let existing: LocalState | undefined;
+  try {
+    existing = readState(dir);
+  } catch (err) {
+    return `${dir} holds an unreadable environment state (${err instanceof Error ? err.message : String(err)}): run 'dr local down --dir ${dirArg}' first`;
+  }
+  if (existing) {
+    if (existing.complete && pgRunning(existing, 'a')) return `a local environment is already up in ${dir}: use it, or run 'dr local down --dir ${dirArg}' first`;
+    return `${dir} holds a stopped or partly started environment: run 'dr local down --dir ${dirArg}' first`;
+  }
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) return `${dir} exists and is not empty; pass another --dir or remove it`;
+  return undefined;
+}
+
 /**
  * Bring the environment up in `dir`. Refuses when one is already there (run `down` first). `toolEnv`: the
  * caller's environment, where the tools are looked up (PATH, DR_PG_BIN).
@@ -68,12 +105,8 @@ function pgRunning(s: LocalState, r: RegionName): boolean {
 export async function up(dirArg: string, log: Log = noop, toolEnv?: ToolEnv): Promise<LocalState> {
   checkTools(toolEnv);
   const dir = path.resolve(dirArg);
-  const existing = readState(dir);
-  if (existing) {
-    if (existing.complete && pgRunning(existing, 'a')) throw new UsageError(`a local environment is already up in ${dir}: use it, or run 'dr local down --dir ${dirArg}' first`);
-    throw new UsageError(`${dir} holds a stopped or partly started environment: run 'dr local down --dir ${dirArg}' first`);
-  }
-  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UsageError(`${dir} exists and is not empty; pass another --dir or remove it`);
+  const refusal = occupied(dirArg);
+  if (refusal) throw new UsageError(refusal);
   fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
   fs.chmodSync(dir, 0o711);
   if (isRoot()) {
@@ -241,11 +274,21 @@ export async function down(dirArg: string, opts: { keepData?: boolean } = {}): P
     await stopS3(s3pid);
     stopped.push('s3rver');
   }
+  // What a forced exit may leave running while the environment was starting (initdb, pg_basebackup, …).
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      stopped.push(`stray process ${pid}`);
+    } catch {
+      /* gone meanwhile */
+    }
+    await waitForExit(pid, 5_000).catch(() => undefined);
+  }
   let removed = false;
   if (!opts.keepData && fs.existsSync(dir)) {
     const looksOurs = fs.existsSync(statePath(dir)) || REGIONS.some((r) => fs.existsSync(path.join(dir, r)));
     if (looksOurs) {
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       removed = true;
     }
   }
@@ -525,6 +568,24 @@ export async function status(s: LocalState): Promise<EnvStatus> {
   };
 }
 
+/**
+ * What is wrong with the environment right now: a service that does not run, the S3 server down, or a service
+ * name whose record points at a region that does not serve it. Empty when all is well (`dr status --local`
+ * exits 1 otherwise and prints these).
+ */
+export function statusProblems(st: EnvStatus): string[] {
+  const problems: string[] = [];
+  for (const x of st.services) if (!x.running) problems.push(`${x.service === 'postgresql' ? 'PostgreSQL' : 'Redis'} in ${x.region} is not running`);
+  if (!st.s3.running) problems.push('the S3 server (s3rver) is not running');
+  const serves = (service: ServiceStatus['service'], region: string) => st.services.some((x) => x.service === service && x.region === region && x.running && x.role === 'primary');
+  for (const [record, service] of [['database', 'postgresql'], ['cache', 'redis']] as const) {
+    const region = st.dns[record];
+    if (!region) problems.push(`the DNS record file names no region for '${record}'`);
+    else if (!serves(service, region)) problems.push(`'${record}' points at ${region}, where ${service === 'postgresql' ? 'PostgreSQL' : 'Redis'} does not serve as the primary`);
+  }
+  return problems;
+}
+
 export function formatStatus(st: EnvStatus): string {
   const lines = [`local environment ${st.dir}`];
   lines.push(`  ${'region'.padEnd(7)}${'service'.padEnd(12)}${'port'.padEnd(7)}${'role'.padEnd(13)}${'fenced'.padEnd(8)}replication`);
@@ -540,6 +601,8 @@ export function formatStatus(st: EnvStatus): string {
   }
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  const problems = statusProblems(st);
+  lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');
   return lines.join('\n') + '\n';
 }
 

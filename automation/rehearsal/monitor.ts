@@ -18,8 +18,8 @@ import { isRegion, type LocalState, otherRegion } from '../adapters/rehearsal/st
 import { UsageError } from '../core/errors';
 
 export type MonitorEvent =
-  | { kind: 'check'; at: number; database: boolean; cache: boolean; db_region: string; cache_region: string; lag_seconds?: number; lag_bytes?: number }
-  | { kind: 'failure'; at: number; tier: 'database' | 'cache'; region: string; consecutive: number; error?: string }
+  | { kind: 'check'; at: number; slot: number; database: boolean; cache: boolean; db_region: string; cache_region: string; lag_seconds?: number; lag_bytes?: number }
+  | { kind: 'failure'; at: number; slot: number; tier: 'database' | 'cache'; region: string; consecutive: number; error?: string }
   | { kind: 'recovered'; at: number; tier: 'database' | 'cache'; region: string }
   | { kind: 'incident'; at: number; incident: Incident; from: string; to: string; auto_failover: boolean; alerted: boolean }
   | { kind: 'failover'; at: number; result?: FailoverResult; error?: string }
@@ -69,6 +69,8 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorOutcome> {
   let guardActive = (await readAll(ports.journal)).some((s) => s.steps['promote-database']?.phase === 'done' || s.steps['promote-cache']?.phase === 'done');
   let next = Date.now();
   while (!o.signal?.aborted) {
+    // `slot`: when this check was due. Slots are at least one interval apart, however late a check starts.
+    const slot = next;
     const at = Date.now();
     let records: Record<string, string> = {};
     try {
@@ -81,7 +83,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorOutcome> {
     const [dbRole, cacheRole] = await Promise.all([ports.database.role(dbRegion), ports.cache.role(cacheRegion)]);
     const dbOk = dbRole === 'primary';
     const cacheOk = cacheRole === 'primary';
-    const check: MonitorEvent = { kind: 'check', at, database: dbOk, cache: cacheOk, db_region: dbRegion, cache_region: cacheRegion };
+    const check: MonitorEvent = { kind: 'check', at, slot, database: dbOk, cache: cacheOk, db_region: dbRegion, cache_region: cacheRegion };
     if (dbOk && isRegion(dbRegion)) {
       try {
         const rep = await ports.database.replicationState(dbRegion, otherRegion(dbRegion));
@@ -102,7 +104,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorOutcome> {
       } else {
         if (fails[tier] === 0) firstFail[tier] = at;
         fails[tier]++;
-        emit({ kind: 'failure', at, tier, region, consecutive: fails[tier], error: role === 'unreachable' ? 'does not answer' : `answers as ${role}` });
+        emit({ kind: 'failure', at, slot, tier, region, consecutive: fails[tier], error: role === 'unreachable' ? 'does not answer' : `answers as ${role}` });
       }
     }
     if (!fails.database && !fails.cache) alerted = false;

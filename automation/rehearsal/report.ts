@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { redact } from '../core/redact';
 import type { DrillResult } from './drill-result';
 
-export function reportFileName(r: Pick<DrillResult, 'scenario' | 'started_at'>): string {
-  return `drill-local-${r.scenario}-${r.started_at.replace(/[:.]/g, '-')}.md`;
+export function reportFileName(r: Pick<DrillResult, 'scenario' | 'started_at'>, n = 1): string {
+  return `drill-local-${r.scenario}-${r.started_at.replace(/[:.]/g, '-')}${n > 1 ? `-${n}` : ''}.md`;
 }
 
 export function renderReport(r: DrillResult): string {
@@ -16,7 +16,7 @@ export function renderReport(r: DrillResult): string {
   const yes = (b: boolean) => (b ? 'yes' : 'no');
   L.push(`# Local DR drill: ${r.scenario}`, '');
   L.push(`**Verdict: ${r.ok ? 'PASSED' : 'FAILED'}**${r.error ? ` — ${r.error}` : ''}`, '');
-  L.push(`Started ${r.started_at}, finished ${r.finished_at}. Environment: \`${r.env_dir}\`${r.kept ? ' (kept)' : ''}.`, '');
+  L.push(`Started ${r.started_at}, finished ${r.finished_at}. ${r.kept ? `Environment: \`${r.env_dir}\`, kept (\`dr local down --dir ${r.env_dir}\` stops it).` : 'The environment was started for this drill and torn down after it.'}`, '');
   L.push('## Figures', '');
   L.push('| measure | value |', '|---|---|');
   L.push(`| RTO (failure → first acknowledged write through the service names, detection included) | ${r.rto_seconds === null ? 'n/a' : `${r.rto_seconds} s`} |`);
@@ -44,7 +44,7 @@ export function renderReport(r: DrillResult): string {
     L.push(`## Failover ${r.failover.id} (${r.failover.mode} ${r.failover.incident}, ${r.failover.from} → ${r.failover.to}): ${r.failover.outcome}`, '');
     L.push('| engine step | status | duration | detail |', '|---|---|---|---|');
     for (const s of r.failover.steps) L.push(`| ${s.name} | ${s.status} | ${s.duration_ms} ms | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`);
-    L.push('', `Journal: \`${r.failover.journal}\``, '');
+    L.push('', r.kept ? `Journal: \`${r.failover.journal}\`` : 'The journal went with the environment (rerun with `--keep` to keep both); its steps are above.', '');
   }
   if (r.rpo.lost_writes > 0) {
     L.push('## Lost writes', '');
@@ -57,7 +57,7 @@ export function renderReport(r: DrillResult): string {
     L.push('');
   }
   L.push('## Timeline', '', '| t (s) | event |', '|---|---|');
-  for (const e of r.timeline) L.push(`| ${e.t_seconds.toFixed(2)} | ${e.event.replace(/\|/g, '\\|')} |`);
+  for (const e of [...r.timeline].sort((a, b) => a.t_seconds - b.t_seconds)) L.push(`| ${e.t_seconds.toFixed(2)} | ${e.event.replace(/\|/g, '\\|')} |`);
   L.push('');
   if (r.notifications.length) {
     L.push('## Notifications', '');
@@ -68,10 +68,23 @@ export function renderReport(r: DrillResult): string {
   return redact(L.join('\n'));
 }
 
-/** Write the report; returns its path. `file` rewrites an existing report in place. */
+/**
+ * Write the report; returns its path. A new report never replaces another one (two drills started in the same
+ * millisecond get `-2`, `-3`…); `file` rewrites this drill's own report in place.
+ */
 export function writeReport(r: DrillResult, reportsDir: string, file?: string): string {
   fs.mkdirSync(reportsDir, { recursive: true });
-  const target = file ?? path.join(reportsDir, reportFileName(r));
-  fs.writeFileSync(target, renderReport(r));
-  return target;
+  if (file) {
+    fs.writeFileSync(file, renderReport(r));
+    return file;
+  }
+  for (let n = 1; ; n++) {
+    const target = path.join(reportsDir, reportFileName(r, n));
+    try {
+      fs.writeFileSync(target, renderReport(r), { flag: 'wx' });
+      return target;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }

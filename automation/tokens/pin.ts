@@ -3,7 +3,7 @@
  * monitor never switches away from it, though it still alerts), `dr tokens unpin BOT` lifts the pin. Both validate
  * their input and return the new record plus the history entry (with its decision id) to append.
  */
-import { UsageError } from '../core/errors';
+import { FlagError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import type { HistoryEntry } from './ports';
 import { appendHistory, checkActor, cloneRecord, decisionId, HISTORY_LIMIT, recordFingerprint, type ParsedTokenRecord } from './record';
@@ -37,7 +37,7 @@ export function pin(record: ParsedTokenRecord, index: number, reason: string, by
     throw new UsageError(`token index ${index}: the bot has ${record.tokens.length} token(s), use 0..${record.tokens.length - 1}`);
   }
   const why = redact(reason.trim());
-  if (why === '') throw new UsageError('--reason: say why the token is pinned (it is kept in the history and the notification)');
+  if (why === '') throw new FlagError('--reason: say why the token is pinned (it is kept in the history and the notification)');
   checkActor(by);
   const next = cloneRecord(record);
   const iso = at.toISOString();

@@ -177,12 +177,30 @@ describe('backup & restore: PostgreSQL @integration', function () {
     assert.match(tier.stderr, /no complete monthly backup/);
   });
 
-  it('an unreachable target exits 2 naming the URL without its password', async () => {
+  it('an unreachable target exits 1 (an operational failure, not bad usage) naming the URL without its password', async () => {
     const url = `postgresql://bot:Sup3rS3cretPw@127.0.0.1:1/app`;
     const r = await dr(['restore', 'postgres', '--target-url', url], env);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /target database postgresql:\/\/bot:\*\*\*@127\.0\.0\.1:1\/app is unreachable/);
+    assert.doesNotMatch(r.stderr, /--help/, 'not a flag problem: no pointer at --help');
     assert.ok(!(r.stdout + r.stderr).includes('Sup3rS3cretPw'));
+  });
+
+  it('a wrong password is a refused login (exit 1), not "unreachable"', async () => {
+    const u = new URL(sourceUrl);
+    u.password = 'WrongPassw0rdHere';
+    const r = await dr(['backup', 'postgres', '--database-url', u.toString()], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /refused the login: .*password authentication failed for user/);
+    assert.doesNotMatch(r.stderr, /unreachable/);
+    assert.ok(!(r.stdout + r.stderr).includes('WrongPassw0rdHere'));
+  });
+
+  it('a missing bucket is blamed on the upload, not on pg_dump (exit 1)', async () => {
+    const r = await dr(['backup', 'postgres', '--database-url', sourceUrl, '--bucket', 'no-such-bucket-here'], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no backup was recorded: the upload to s3:\/\/no-such-bucket-here\/postgresql\/daily\/backup_\d{8}_\d{6}\.dump failed: .*bucket does not exist/i);
+    assert.doesNotMatch(r.stderr, /pg_dump (of|exited)/);
   });
 
   it('never prints the database password, in human or JSON output', async () => {

@@ -82,7 +82,7 @@ describe('backup engine: pure parts', () => {
     assert.throws(() => resolveFrom('2025-01-02', entries), /allowed: latest\|daily\|weekly\|monthly\|YYYYMMDD/);
     assert.throws(() => resolveFrom('20250132', entries), /not a real calendar date/);
     assert.throws(() => resolveFrom('hourly', entries), (e: unknown) => e instanceof UsageError && e.exitCode === 2);
-    assert.throws(() => resolveFrom('latest', []), /there are no complete backups/);
+    assert.throws(() => resolveFrom('latest', []), /--from latest: the bucket holds no complete backup of it yet$/);
   });
 
   it("backups check: today's backup missing, or >50% smaller than the previous of its tier", () => {

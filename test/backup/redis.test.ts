@@ -88,9 +88,9 @@ describe('backup & restore: Redis @integration', function () {
     assert.equal(runs[2].code, 2);
   });
 
-  it('an unreachable Redis exits 2', async () => {
+  it('an unreachable Redis exits 1 (an operational failure)', async () => {
     const r = await dr(['backup', 'redis', '--redis-url', 'redis://:pw123456@127.0.0.1:1'], env);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /redis redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable/);
   });
 });

@@ -7,7 +7,7 @@ import { PgSnapshotSession } from '../../automation/backup/ports';
 import { backupPostgres } from '../../automation/backup/postgres';
 import { scratchName, SCRATCH_PREFIX, staleScratch, verifyRestore, withRestoreOutcome } from '../../automation/backup/restore-test';
 import { checkRestorability } from '../../automation/backup/check';
-import { OperationError, UsageError, VerificationError } from '../../automation/core/errors';
+import { OperationError, VerificationError } from '../../automation/core/errors';
 import { dr } from '../helpers/cli';
 import { usePostgres, useS3 } from '../helpers/services';
 import { fixedClock } from '../../automation/core/clock';
@@ -276,12 +276,12 @@ describe('restore test and overlapped counting on real PostgreSQL + s3rver @inte
     assert.match(bad.stderr, /--verified-within applies to postgresql/);
   });
 
-  it('an unreachable scratch server is exit 2 and an alert, and leaves the manifest alone', async () => {
+  it('an unreachable scratch server is an operational failure (exit 1) and an alert, and leaves the manifest alone', async () => {
     const latest = await backupPostgres({ url: sourceUrl, tier: 'monthly', store, tools, clock, prune: false });
     const alerts: string[] = [];
     await assert.rejects(
       () => verifyRestore({ temp: localTempFiles(), store, tools, scratch: tools, scratchServerUrl: 'postgresql://u:Hush1234@127.0.0.1:1/postgres', from: 'monthly', clock, notifier: { notify: async (s) => void alerts.push(s) } }),
-      (e: unknown) => e instanceof UsageError && /scratch server postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/postgres is unreachable/.test(e.message),
+      (e: unknown) => e instanceof OperationError && /scratch server postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/postgres is unreachable/.test(e.message),
     );
     assert.deepEqual(alerts, ['[bot-dr] postgresql restore test could not run (local)']);
     assert.equal((await readManifest(store, latest.manifest.key)).restorability, 'UNVERIFIED');

@@ -94,9 +94,9 @@ describe('components/BackupJobs', () => {
       assert.equal(tokenCall.region, 'us-east-1');
     });
 
-    it('the Dockerfile carries pg_dump/pg_restore and redis-cli on the Lambda Node 20 base and runs the handler', () => {
+    it('the Dockerfile carries pg_dump/pg_restore and redis-cli on the Lambda Node 22 base and runs the handler', () => {
       const df = fs.readFileSync(path.join(REPO_ROOT, 'docker/backup-job/Dockerfile'), 'utf8');
-      assert.match(df, /public\.ecr\.aws\/lambda\/nodejs:20/);
+      assert.match(df, /public\.ecr\.aws\/lambda\/nodejs:22/);
       assert.match(df, /postgresql\$\{PG_MAJOR\}/);
       assert.match(df, /pg_dump --version && pg_restore --version && redis-cli --version/);
       assert.match(df, /npm ci --omit=dev/);

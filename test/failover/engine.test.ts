@@ -35,9 +35,9 @@ describe('failover engine', () => {
   describe('step order and effects for each mode × incident', () => {
     const expectRuns: Record<`${FailoverMode}/${Incident}`, string[]> = {
       'planned/datacenter': [...STEP_NAMES],
-      'unplanned/datacenter': STEP_NAMES.filter((s) => s !== 'catch-up'),
+      'unplanned/datacenter': [...STEP_NAMES],
       'planned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record'],
-      'unplanned/database': ['preflight', 'fence', 'promote-database', 'switch-dns', 'verify', 'record'],
+      'unplanned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record'],
       'planned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record'],
       'unplanned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record'],
     };
@@ -209,7 +209,11 @@ describe('failover engine', () => {
       assert.equal(world.db.a.fenced, true);
       assert.ok(world.ops.indexOf('database.fence') < world.ops.indexOf('database.promote'));
       assert.deepEqual(res.pending_fences, []);
-      assert.match(res.estimated_data_loss!.basis, /current replication lag/);
+      // It still answered: fenced, then caught up before the promotion, so the estimate is what is really left.
+      assert.equal(world.calls.get('database.waitForReplay'), 1, 'caught up once, between the fence and the promotion');
+      assert.match(res.estimated_data_loss!.basis, /caught up/);
+      assert.equal(res.estimated_data_loss!.lag_bytes, 0);
+      assert.match(res.steps.find((x) => x.name === 'preflight')!.detail ?? '', /WARNING: the primary database in a still answers/);
     });
 
     it('says the loss is unknown when no lag was ever observed', async () => {

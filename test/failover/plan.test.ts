@@ -24,9 +24,9 @@ describe('failover plan', () => {
 
   it('runs the steps each mode × incident needs, in order', () => {
     assert.deepEqual(runs('planned', 'datacenter'), [...STEP_NAMES]);
-    assert.deepEqual(runs('unplanned', 'datacenter'), STEP_NAMES.filter((s) => s !== 'catch-up'));
+    assert.deepEqual(runs('unplanned', 'datacenter'), [...STEP_NAMES]);
     assert.deepEqual(runs('planned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record']);
-    assert.deepEqual(runs('unplanned', 'database'), ['preflight', 'fence', 'promote-database', 'switch-dns', 'verify', 'record']);
+    assert.deepEqual(runs('unplanned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record']);
     assert.deepEqual(runs('planned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record']);
     assert.deepEqual(runs('unplanned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record']);
   });
@@ -51,11 +51,14 @@ describe('failover plan', () => {
     assert.deepEqual(cache.steps.find((s) => s.name === 'fence')!.target, { region: 'a', cache: 'redis-a' });
   });
 
-  it('says why catch-up is skipped in unplanned mode', () => {
+  it('unplanned: plans a bounded catch-up for a primary that still answers (10 s by default), skipped when it does not', () => {
     const plan = planFailover({ mode: 'unplanned', incident: 'datacenter', from: 'a', to: 'b', topology: fakeTopology() });
     const cu = plan.steps.find((s) => s.name === 'catch-up')!;
-    assert.equal(cu.runs, false);
-    assert.match(cu.reason, /estimated data loss/);
+    assert.equal(cu.runs, true);
+    assert.match(cu.action, /if a still answers.*up to 10s.*then promote anyway; if it does not answer, skip \(the estimated data loss is recorded\)/);
+    assert.deepEqual(cu.target, { region: 'b', database: 'pg-b', source: 'pg-a' });
+    const bounded = planFailover({ mode: 'unplanned', incident: 'datacenter', from: 'a', to: 'b', topology: fakeTopology(), limits: { unplannedCatchUpTimeoutMs: 3000 } });
+    assert.match(bounded.steps.find((s) => s.name === 'catch-up')!.action, /up to 3s/);
   });
 
   it('skips steps whose capability is unavailable, with the port\'s reason', () => {

@@ -64,6 +64,7 @@ function drillResult(over: Partial<DrillResult> = {}): DrillResult {
     scenario: 'database',
     rto_seconds: 2.5,
     detection_seconds: 2.1,
+    detection_checks: [],
     rpo: {
       acked_writes: 110,
       lost_writes: 40,

@@ -15,12 +15,12 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
   RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
-import { OperationError, UsageError } from '../../core/errors';
+import { FlagError, OperationError, UsageError } from '../../core/errors';
 
 /** `YYYY-MM-DD HH:MM:SS` (UTC) → Date; UsageError naming the form otherwise. */
 export function parseUntil(value: string): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})Z?$/.exec(value.trim());
-  const bad = () => new UsageError(`--until '${value}' is not allowed; expected "YYYY-MM-DD HH:MM:SS" in UTC`);
+  const bad = () => new FlagError(`--until '${value}' is not allowed; expected "YYYY-MM-DD HH:MM:SS" in UTC`);
   if (!m) throw bad();
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
@@ -60,7 +60,7 @@ function isNotFound(err: unknown): boolean {
 
 function checkWindow(at: Date, earliest: Date | undefined, latest: Date | undefined, what: string): void {
   if ((earliest && at < earliest) || (latest && at > latest)) {
-    throw new UsageError(`--until ${at.toISOString()} is outside the restorable window of ${what}: ${earliest?.toISOString() ?? '?'} … ${latest?.toISOString() ?? '?'}`);
+    throw new FlagError(`--until ${at.toISOString()} is outside the restorable window of ${what}: ${earliest?.toISOString() ?? '?'} … ${latest?.toISOString() ?? '?'}`);
   }
 }
 

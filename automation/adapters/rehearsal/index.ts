@@ -18,7 +18,7 @@ export { LocalCache } from './local-cache';
 export { LocalDns, readDnsFile, writeDnsFile } from './local-dns';
 export { LocalNotifier } from './local-notifier';
 
-const NO_SECRETS = 'no local counterpart: the local environment has no replicated secret store (credentials live in its state file)';
+const NO_SECRETS = 'no local counterpart: the local environment has no replicated secret store (its generated credentials live in secrets.json, beside state.json)';
 const NO_STACKS = 'no local counterpart: the local environment is not a Pulumi stack (its state file and the journal record the roles)';
 
 function unavailableSecrets(): SecretsPort {

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { type CallOptions, compareLsn, type DatabasePort, type DataRole, lsnDiffBytes, type ReplicationState } from '../../failover/index';
-import { writeFileAtomic } from './state';
+import { replaceFileSync } from '../tools/atomic-file';
 import { LocalEnv } from './local-env';
 import { chownRecursive, isRoot, sleep, userIds } from '../tools/proc';
 import { OperationError } from '../../core/errors';
@@ -73,7 +73,7 @@ export class LocalDatabase implements DatabasePort {
 
   private saveSample(r: ReplicationState): void {
     try {
-      writeFileAtomic(this.s.replication_sample_file, JSON.stringify(r) + '\n');
+      replaceFileSync(this.s.replication_sample_file, JSON.stringify(r) + '\n', 0o644);
     } catch {
       /* best effort: the lag is also reported live */
     }
@@ -114,7 +114,7 @@ export class LocalDatabase implements DatabasePort {
       const rule = `host    all          ${this.s.app.user}    127.0.0.1/32    reject  ${FENCE_MARK}`;
       lines.splice(idx < 0 ? lines.length : idx, 0, rule);
     }
-    writeFileAtomic(file, lines.join('\n'), 0o600);
+    replaceFileSync(file, lines.join('\n'), 0o600);
     if (isRoot()) {
       const { uid, gid } = userIds(this.s.pg_os_user);
       chownRecursive(file, uid, gid);

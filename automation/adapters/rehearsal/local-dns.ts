@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { DnsPort } from '../../failover/index';
-import { writeFileAtomic } from './state';
+import { replaceFileSync } from '../tools/atomic-file';
 
 export interface DnsFile {
   records: Record<string, string>;
@@ -20,7 +20,7 @@ export function readDnsFile(file: string): DnsFile {
 
 export function writeDnsFile(file: string, records: Record<string, string>, serial: number): void {
   const body: DnsFile = { records, serial, updated_at: new Date().toISOString() };
-  writeFileAtomic(file, JSON.stringify(body, null, 2) + '\n');
+  replaceFileSync(file, JSON.stringify(body, null, 2) + '\n', 0o644);
 }
 
 export class LocalDns implements DnsPort {

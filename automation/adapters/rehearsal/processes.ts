@@ -32,6 +32,32 @@ export function readPidFile(file: string): number | undefined {
   }
 }
 
+/** The programs the environment runs; nothing else is ever signalled by {@link processesUnder}'s callers. */
+const ENV_PROGRAMS = new Set(['postgres', 'postmaster', 'initdb', 'pg_ctl', 'pg_basebackup', 'pg_rewind', 'pg_dump', 'pg_restore', 'redis-server', 'redis-cli', 'runuser']);
+
+/**
+ * The environment's programs (PostgreSQL and Redis tools and servers, the s3rver child) whose command line names a
+ * path under `dir`: what a forced exit can leave behind while the environment was starting (initdb, pg_basebackup,
+ * pg_ctl, a server not yet in the state file). Anything else that mentions the path (an editor, a shell) is not ours.
+ */
+export function processesUnder(dir: string): number[] {
+  const needle = dir.endsWith(path.sep) ? dir : dir + path.sep;
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      const prog = path.basename(argv[0] ?? '').split(':')[0];
+      const ours = ENV_PROGRAMS.has(prog) || argv.includes(S3RVER_PROCESS_TAG);
+      const cmd = argv.join(' ');
+      if (ours && (cmd.includes(needle) || argv.includes(dir))) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 /** SIGKILL `pid` if it is still `needle`, and wait until it is gone. */
 export async function killVerified(pid: number | undefined, needle: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
   if (!pidIs(pid, needle)) return false;
@@ -106,7 +132,9 @@ export async function startRedis(o: RedisLaunch): Promise<void> {
     ];
     fs.writeFileSync(o.confFile, lines.join('\n') + '\n', { mode: 0o600 });
   }
-  await run(findBinary('redis-server', { env: o.env }), [o.confFile], { cwd: o.dir, baseEnv: o.env });
+  // umask 077: `CONFIG REWRITE` (a fence, a promotion, REPLICAOF) replaces redis.conf, which holds the password;
+  // the daemon's umask decides the new file's mode, and it must stay 0600.
+  await run(findBinary('redis-server', { env: o.env }), [o.confFile], { cwd: o.dir, baseEnv: o.env, umask: 0o077 });
   await waitRedisReady(o.port, o.password, 30_000);
 }
 

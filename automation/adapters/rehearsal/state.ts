@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../core/errors';
 import { registerSecret } from '../../core/redact';
+import { replaceFileSync } from '../tools/atomic-file';
 
 export const REGIONS = ['a', 'b'] as const;
 export type RegionName = (typeof REGIONS)[number];
@@ -163,23 +164,21 @@ export function requireState(dir: string): LocalState {
  */
 export function writeState(s: LocalState): void {
   fs.mkdirSync(s.dir, { recursive: true });
-  if (!fs.existsSync(secretsPath(s.dir))) writeFileAtomic(secretsPath(s.dir), JSON.stringify({ format: SECRETS_FORMAT, secrets: s.secrets }, null, 2) + '\n', 0o600);
+  if (!fs.existsSync(secretsPath(s.dir))) replaceFileSync(secretsPath(s.dir), JSON.stringify({ format: SECRETS_FORMAT, secrets: s.secrets }, null, 2) + '\n', 0o600);
   const { secrets: _secrets, ...rest } = s;
   void _secrets;
-  writeFileAtomic(statePath(s.dir), JSON.stringify(rest, null, 2) + '\n', 0o600);
+  replaceFileSync(statePath(s.dir), JSON.stringify(rest, null, 2) + '\n', 0o600);
 }
 
-/** Write via temp file + fsync + rename, so readers see the old or the new content, never half of it. */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+
+/**
+ * Every file of the environment that holds a credential, or could: the credentials file, the state file, each
+ * region's redis.conf (requirepass/masterauth) and replication passfile. Each must be 0600, always.
+ */
+export function credentialFiles(s: LocalState): string[] {
+  const files = [secretsPath(s.dir), statePath(s.dir)];
+  for (const r of REGIONS) files.push(s.regions[r].redis.confFile, path.join(s.regions[r].postgres.dir, 'replication.pgpass'));
+  return files.filter((f) => fs.existsSync(f));
 }
 
 export function otherRegion(r: RegionName): RegionName {

@@ -10,11 +10,12 @@
  * keeps a copy of the damaged file (`<id>.jsonl.damaged-<time>`) before rewriting it.
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../core/errors';
 import type { JournalEntry, JournalPort, JournalRead } from '../../failover/index';
+import { replaceFile } from './atomic-file';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const SUFFIX = '.jsonl';
@@ -115,21 +116,7 @@ export class FileJournal implements JournalPort {
     }
     const lines = [...current.lines, { seq: current.lines.length + 1, sha: digest(entry), entry }];
     const text = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
-    const tmp = path.join(this.location, `.${entry.id}${SUFFIX}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const fh = await fs.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.rename(tmp, target);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-    await syncDir(this.location);
+    await replaceFile(target, text, 0o600);
   }
 
   async read(id: string): Promise<JournalRead> {
@@ -149,19 +136,5 @@ export class FileJournal implements JournalPort {
     const withTime = await Promise.all(ids.map(async (id) => ({ id, at: (await this.load(id)).firstAt ?? '' })));
     withTime.sort((x, y) => (x.at === y.at ? x.id.localeCompare(y.id) : x.at.localeCompare(y.at)));
     return withTime.map((x) => x.id);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let fh: fs.FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, 'r');
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await fh?.close();
   }
 }

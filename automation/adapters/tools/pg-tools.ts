@@ -185,7 +185,7 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
   dump(url: string, opts: { compressLevel: number; snapshotId?: string }): DumpProcess {
     const args = ['--format=custom', `--compress=${opts.compressLevel}`, '--no-password'];
     if (opts.snapshotId) args.push(`--snapshot=${opts.snapshotId}`);
-    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url), this.opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url), this.opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const done = new Promise<void>((resolve, reject) => {

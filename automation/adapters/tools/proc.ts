@@ -1,6 +1,10 @@
 /**
  * Small process helpers shared by the local adapters: run a tool to completion, run it as the `postgres`
  * OS user when we are root (PostgreSQL refuses to run as root), and find a free TCP port on 127.0.0.1.
+ *
+ * Tools run in their own process group (`detached`): a Ctrl-C in the terminal reaches `dr` alone, which stops
+ * cleanly and stops its tools itself (through the abort signal), instead of every tool dying mid-write with its
+ * own error.
  */
 import { spawn, SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,6 +37,11 @@ export interface RunOptions {
   /** Throw when the exit code is not 0 (default true). */
   check?: boolean;
   signal?: AbortSignal;
+  /**
+   * Run the tool (and whatever it starts, such as a daemon) under this umask, e.g. 0o077 so that every file it
+   * writes later (a rewritten config holding a password) is private to its owner.
+   */
+  umask?: number;
 }
 
 export class ProcessError extends Error {
@@ -78,8 +87,10 @@ export function toolEnv(extra: Record<string, string | undefined> = {}, from: To
 
 /** Run a command to completion, capturing stdout and stderr. */
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const [cmd, argv] = asUserArgv(file, args, opts.asUser);
-  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env, opts.baseEnv), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: opts.signal };
+  const [cmd0, argv0] = asUserArgv(file, args, opts.asUser);
+  // `sh -c 'umask 077 && exec "$0" "$@"' tool args…`: the umask applies to the tool and to what it forks.
+  const [cmd, argv] = opts.umask === undefined ? [cmd0, argv0] : ['/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, cmd0, ...argv0]];
+  const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env, opts.baseEnv), stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], signal: opts.signal, detached: true };
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, spawnOpts);
     let stdout = '';

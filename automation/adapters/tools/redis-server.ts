@@ -87,7 +87,7 @@ export class RedisServer {
     for (const [k, v] of Object.entries(opts.config ?? {})) lines.push(`${k} ${typeof v === 'number' ? v : q(v)}`);
     const confFile = path.join(dir, 'redis.conf');
     fs.writeFileSync(confFile, lines.join('\n') + '\n', { mode: 0o600 });
-    const child = spawn(findBinary('redis-server', { env: opts.env }), [confFile], { env: toolEnv({}, opts.env), stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const child = spawn(findBinary('redis-server', { env: opts.env }), [confFile], { env: toolEnv({}, opts.env), stdio: ['ignore', 'pipe', 'pipe'], cwd: dir, detached: true });
     const server = new RedisServer(dir, port, opts.password, child);
     try {
       await server.waitReady(opts.rdbFile ? 120_000 : 30_000);

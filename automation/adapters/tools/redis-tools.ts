@@ -112,7 +112,7 @@ export class LocalRedisTools implements RedisTools {
     if (c.username) args.push('--user', c.username);
     if (c.tls) args.push('--tls');
     args.push('--rdb', '-');
-    const child = spawn(findBinary('redis-cli', { env: this.opts.env }), args, { env: toolEnv({ REDISCLI_AUTH: c.password }, this.opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(findBinary('redis-cli', { env: this.opts.env }), args, { env: toolEnv({ REDISCLI_AUTH: c.password }, this.opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const done = new Promise<void>((resolve, reject) => {

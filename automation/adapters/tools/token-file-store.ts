@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { systemClock, type Clock } from '../../core/clock';
 import { NotFoundError, OperationError } from '../../core/errors';
 import { registerSecret } from '../../core/redact';
+import { replaceFile } from './atomic-file';
 import { parseTokenRecord, recordToJson, serializeTokenRecord, type ParsedTokenRecord, type StoredTokenRecord, type TokenRecord, type TokenStore, type WriteOptions, type WriteOutcome } from '../../tokens';
 
 /** Options of {@link TokenFileStore}. */
@@ -72,20 +73,6 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let fh: fs.FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, 'r');
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await fh?.close();
   }
 }
 
@@ -163,23 +150,7 @@ export class TokenFileStore implements TokenStore {
 
   /** Replace the file atomically (temp + fsync + rename + directory fsync), mode 0600. */
   private async replace(text: string): Promise<void> {
-    const dir = path.dirname(this.location);
-    const tmp = path.join(dir, `.${path.basename(this.location)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fs.chmod(tmp, 0o600);
-      await fs.rename(tmp, this.location);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-    await syncDir(dir);
+    await replaceFile(this.location, text, 0o600);
   }
 
   private async withLock<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {

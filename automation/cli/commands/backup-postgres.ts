@@ -1,8 +1,8 @@
 import { BackupTier } from '../../../lib/lifecycle';
 import { backupPostgres } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../../core/errors';
-import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { FlagError } from '../../core/errors';
+import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, LOCAL_SOURCE_FLAGS, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
@@ -13,6 +13,7 @@ export const command: Command = {
     bucket: BUCKET_FLAG,
     tier: TIER_FLAG,
     compress: { type: 'number', description: 'pg_dump compression level 0-9', default: 6 },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
@@ -20,7 +21,7 @@ export const command: Command = {
     const bucket = bucketName(ctx);
     const tier = ctx.flags.required('tier') as BackupTier;
     const level = ctx.flags.number('compress') ?? 6;
-    if (!Number.isInteger(level) || level < 0 || level > 9) throw new UsageError(`--compress must be a whole number 0-9, got ${level}`);
+    if (!Number.isInteger(level) || level < 0 || level > 9) throw new FlagError(`--compress must be a whole number 0-9, got ${level}`);
     const keep = keepCounts(ctx.env);
     const t0 = Date.now();
     const res = await backupPostgres({

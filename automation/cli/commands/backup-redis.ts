@@ -1,13 +1,13 @@
 import { BackupTier } from '../../../lib/lifecycle';
 import { backupRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, keepCounts, makeStore, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { BUCKET_FLAG, bucketName, keepCounts, LOCAL_SOURCE_FLAGS, makeStore, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
   name: 'backup redis',
   summary: 'stream an RDB snapshot (redis-cli --rdb) to the backup bucket with a sha256 manifest, prune the tier',
-  flags: { 'redis-url': REDIS_URL_FLAG, bucket: BUCKET_FLAG, tier: TIER_FLAG, ...JSON_FLAG },
+  flags: { 'redis-url': REDIS_URL_FLAG, bucket: BUCKET_FLAG, tier: TIER_FLAG, ...LOCAL_SOURCE_FLAGS, ...JSON_FLAG },
   async run(ctx) {
     const url = requiredUrl(ctx, 'redis-url', 'REDIS_URL');
     const bucket = bucketName(ctx);

@@ -1,8 +1,8 @@
 import { BACKUP_SERVICES, BackupService } from '../../../lib/lifecycle';
 import { checkBackups, CheckFinding, checkRestorability, listBackups, Manifest, readManifest } from '../../backup/index';
-import { UsageError } from '../../core/errors';
+import { FlagError } from '../../core/errors';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG } from './backup-shared';
+import { BUCKET_FLAG, bucketName, LOCAL_SOURCE_FLAGS, makeStore, SERVICE_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
@@ -12,6 +12,7 @@ export const command: Command = {
     bucket: BUCKET_FLAG,
     service: SERVICE_FLAG,
     'verified-within': { type: 'number', description: 'PostgreSQL: also fail unless a restore test proved a backup restorable within this many days (and the newest test passed)' },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
@@ -19,8 +20,8 @@ export const command: Command = {
     const only = ctx.flags.string('service') as BackupService | undefined;
     const services = only ? [only] : [...BACKUP_SERVICES];
     const within = ctx.flags.number('verified-within');
-    if (within !== undefined && (!Number.isFinite(within) || within <= 0)) throw new UsageError(`--verified-within must be a positive number of days, got ${within}`);
-    if (within !== undefined && only === 'redis') throw new UsageError('--verified-within applies to postgresql (restore tests restore PostgreSQL backups)');
+    if (within !== undefined && (!Number.isFinite(within) || within <= 0)) throw new FlagError(`--verified-within must be a positive number of days, got ${within}`);
+    if (within !== undefined && only === 'redis') throw new FlagError('--verified-within applies to postgresql (restore tests restore PostgreSQL backups)');
     const store = makeStore(ctx, bucket);
     const entries = await listBackups(store, { service: only });
     const now = systemClock.now();

@@ -1,12 +1,12 @@
 import { BackupService, BackupTier } from '../../../lib/lifecycle';
 import { listBackups, sizeReadable } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, makeStore, SERVICE_FLAG, TIER_FILTER_FLAG } from './backup-shared';
+import { BUCKET_FLAG, bucketName, LOCAL_SOURCE_FLAGS, makeStore, SERVICE_FLAG, TIER_FILTER_FLAG } from './backup-shared';
 
 export const command: Command = {
   name: 'backups list',
   summary: 'list backups in the bucket (newest first), marking incomplete ones',
-  flags: { bucket: BUCKET_FLAG, service: SERVICE_FLAG, tier: TIER_FILTER_FLAG, ...JSON_FLAG },
+  flags: { bucket: BUCKET_FLAG, service: SERVICE_FLAG, tier: TIER_FILTER_FLAG, ...LOCAL_SOURCE_FLAGS, ...JSON_FLAG },
   async run(ctx) {
     const bucket = bucketName(ctx);
     const entries = (

@@ -1,7 +1,7 @@
 import { verifyRestore } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../../core/errors';
-import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
+import { FlagError } from '../../core/errors';
+import { BUCKET_FLAG, bucketName, FROM_FLAG, LOCAL_SOURCE_FLAGS, makeStore, pgTools, requiredUrl } from './backup-shared';
 import { systemClock } from '../../core/clock';
 import { localTempFiles } from '../../adapters/tools/temp-files';
 
@@ -18,13 +18,14 @@ export const command: Command = {
       env: 'DR_SCRATCH_DATABASE_URL',
     },
     jobs: { type: 'number', description: 'parallel pg_restore jobs', default: 2 },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
     const bucket = bucketName(ctx);
     const scratchUrl = requiredUrl(ctx, 'scratch-url', 'DR_SCRATCH_DATABASE_URL');
     const jobs = ctx.flags.number('jobs') ?? 2;
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number between 1 and 64, got ${jobs}`);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new FlagError(`--jobs must be a whole number between 1 and 64, got ${jobs}`);
     const tools = pgTools(ctx);
     const t0 = Date.now();
     const res = await verifyRestore({

@@ -7,7 +7,7 @@ import { S3Store } from '../../adapters/aws/s3-store';
 import { backupConfig, NamedStore, validateStackName } from '../../ops/config-backup';
 import { ObjectStore } from '../../backup/index';
 import { Command, CommandContext, JSON_FLAG } from '../command';
-import { UsageError } from '../../core/errors';
+import { FlagError, UsageError } from '../../core/errors';
 import { projectDir, STACK_FLAGS, stackDeps } from './deploy';
 import { AdminDriver } from '../../adapters/aws/stacks';
 
@@ -21,8 +21,8 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** `name` or `name@region` → bucket and region. */
 export function parseBucketFlag(value: string): { bucket: string; region?: string } {
   const [bucket, region] = value.split('@');
-  if (!BUCKET.test(bucket)) throw new UsageError(`--bucket '${bucket}' is not a valid S3 bucket name (3-63 of a-z 0-9 . -)`);
-  if (region !== undefined && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) throw new UsageError(`--bucket ${value}: '${region}' is not an AWS region`);
+  if (!BUCKET.test(bucket)) throw new FlagError(`--bucket '${bucket}' is not a valid S3 bucket name (3-63 of a-z 0-9 . -)`);
+  if (region !== undefined && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) throw new FlagError(`--bucket ${value}: '${region}' is not an AWS region`);
   return { bucket, region };
 }
 

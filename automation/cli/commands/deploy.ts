@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deploy, formatDeploy } from '../../ops/deploy';
 import { Command, CommandContext, JSON_FLAG } from '../command';
-import { RefusedError, UsageError } from '../../core/errors';
+import { FlagError, RefusedError } from '../../core/errors';
 import { FlagSpecs } from '../args';
 import { AdminDriver, describeChanges } from '../../adapters/aws/stacks';
 import { automationAdminDriver } from '../../adapters/aws/automation';
@@ -26,7 +26,7 @@ export const stackDeps: { driver: (workDir: string, env: Record<string, string |
 /** The Pulumi project directory: --work-dir or the cwd; it must hold Pulumi.yaml. */
 export function projectDir(ctx: CommandContext): string {
   const dir = path.resolve(ctx.cwd, ctx.flags.string('work-dir') ?? '.');
-  if (!fs.existsSync(path.join(dir, 'Pulumi.yaml'))) throw new UsageError(`--work-dir ${dir} is not a Pulumi project (no Pulumi.yaml)`);
+  if (!fs.existsSync(path.join(dir, 'Pulumi.yaml'))) throw new FlagError(`--work-dir ${dir} is not a Pulumi project (no Pulumi.yaml)`);
   return dir;
 }
 

@@ -11,7 +11,7 @@ import { LocalPgTools } from '../../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../../adapters/tools/redis-tools';
 import { httpHealthProbe } from '../../adapters/tools/http-health';
 import { systemClock } from '../../core/clock';
-import { UsageError } from '../../core/errors';
+import { FlagError, UsageError } from '../../core/errors';
 import { redactValue } from '../../core/redact';
 import { drillMarkdown, parseRestorePoint, scratchDrill } from '../../ops/scratch-drill';
 import { productionScratchVerifier } from '../../ops/scratch-verifier';
@@ -20,6 +20,7 @@ import type { ReplicationHold } from '../../rehearsal/environment';
 import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, pulumiProjectDir } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
+import { stepListener } from '../failover-run';
 import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
 
 
@@ -49,28 +50,30 @@ export const command: Command = {
     ...JSON_FLAG,
   },
   async run(ctx) {
-    if (ctx.flags.bool('local') && ctx.flags.has('stack')) throw new UsageError('--local and --stack exclude each other: the local rehearsal or the scratch-stack drill on AWS');
+    if (ctx.flags.bool('local') && ctx.flags.has('stack')) throw new FlagError('--local and --stack exclude each other: the local rehearsal or the scratch-stack drill on AWS');
     if (!ctx.flags.bool('local')) return awsDrill(ctx);
     const tps = ctx.flags.number('load-tps') ?? 20;
     const duration = ctx.flags.number('duration') ?? 5;
-    if (!(tps >= 1 && tps <= 1000)) throw new UsageError(`--load-tps must be between 1 and 1000, got ${tps}`);
-    if (!(duration >= 1 && duration <= 3600)) throw new UsageError(`--duration must be between 1 and 3600 seconds, got ${duration}`);
+    if (!(tps >= 1 && tps <= 1000)) throw new FlagError(`--load-tps must be between 1 and 1000, got ${tps}`);
+    if (!(duration >= 1 && duration <= 3600)) throw new FlagError(`--duration must be between 1 and 3600 seconds, got ${duration}`);
     const scenario = ctx.flags.required('scenario') as Scenario;
     const replicationDelayMs = ctx.flags.number('replication-delay-ms');
     const replicationHold = ctx.flags.string('replication-hold') as ReplicationHold | undefined;
-    if (replicationHold !== undefined && replicationDelayMs === undefined) throw new UsageError('--replication-hold needs --replication-delay-ms');
+    if (replicationHold !== undefined && replicationDelayMs === undefined) throw new FlagError('--replication-hold needs --replication-delay-ms');
     try {
       checkDrillOptions({ scenario, loadTps: tps, durationSeconds: duration, replicationDelayMs, replicationHold });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    const dir = localDir(ctx);
+    ctx.setCleanupHint(`dr local down --dir ${dir}`);
     const r = await runDrill({
       scenario,
       loadTps: tps,
       durationSeconds: duration,
       replicationDelayMs,
       replicationHold,
-      dir: localDir(ctx),
+      dir,
       keep: ctx.flags.bool('keep'),
       reportsDir: path.resolve(ctx.cwd, ctx.flags.string('reports-dir') ?? 'reports'),
       signal: ctx.signal,
@@ -78,16 +81,16 @@ export const command: Command = {
         if (status === 'running') ctx.out.info(`[..] ${name}`);
         else ctx.out.step(name, status, ms, detail);
       },
-      onEngineStep: (e) => {
-        if (e.status !== 'running') ctx.out.step(`  failover ${e.step}`, e.status, e.duration_ms, e.detail);
-      },
+      onEngineStep: stepListener(ctx, '  failover '),
+      onLive: (t) => ctx.out.live(t),
       log: (l) => ctx.out.info(`     ${l}`),
-    });
+    }).finally(() => ctx.setCleanupHint(undefined));
     const json = {
       ok: r.ok,
       scenario: r.scenario,
       rto_seconds: r.rto_seconds,
       detection_seconds: r.detection_seconds,
+      detection_checks: r.detection_checks,
       rpo: r.rpo,
       steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms, ...(s.detail ? { detail: s.detail } : {}) })),
       restore: r.restore,
@@ -100,7 +103,7 @@ export const command: Command = {
     const human = [
       '',
       `drill ${r.scenario}: ${r.ok ? 'PASSED' : 'FAILED'}${r.error ? ` (${r.error})` : ''}`,
-      `  RTO ${r.rto_seconds ?? 'n/a'} s (detection ${r.detection_seconds ?? 'n/a'} s)`,
+      `  RTO ${seconds(r.rto_seconds)} (detection ${r.scenario === 'planned' ? 'n/a: planned' : seconds(r.detection_seconds)})`,
       `  RPO ${r.rpo.lost_writes} of ${r.rpo.acked_writes} acknowledged database writes lost (cache ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes}); lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes`,
       `  restore ${r.restore.verified ? 'verified' : 'NOT verified'}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}`,
       ...r.checks.map((c) => `  [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`),
@@ -157,4 +160,8 @@ async function awsDrill(ctx: CommandContext): Promise<number> {
   ].join('\n');
   ctx.out.result({ ...report, reports: { json: jsonFile, markdown: mdFile } }, human);
   return report.ok ? 0 : 1;
+}
+
+function seconds(v: number | null): string {
+  return v === null ? 'n/a' : `${v} s`;
 }

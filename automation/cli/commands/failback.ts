@@ -8,7 +8,7 @@ import { rdsFailbackDatabase } from '../../adapters/aws/failback-db';
 import { awsFailoverPorts } from '../../adapters/aws/index';
 import { awsRegion, type BuiltTopology } from '../../adapters/aws/topology';
 import { requireState } from '../../adapters/rehearsal/state';
-import { RefusedError, UsageError } from '../../core/errors';
+import { FlagError, RefusedError, UsageError } from '../../core/errors';
 import { guardOldPrimary, runFailover } from '../../failover/index';
 import { awsFailback as runAwsFailback, type AwsFailbackResult } from '../../ops/failback';
 import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
@@ -17,7 +17,7 @@ import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, awsTuning, defaultJournalDir, pulumiProjectDir, sqlProbeFromFlags, stackNames } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { stepListener } from '../failover-run';
-import { DIR_FLAG, LOCAL_FLAG, localDir } from '../local';
+import { DIR_FLAG, LOCAL_FLAG, localDir, withLocalLock } from '../local';
 
 
 const AWS_FAILBACK_FLAGS: FlagSpecs = {
@@ -43,30 +43,36 @@ export const command: Command = {
   },
   async run(ctx) {
     if (!ctx.flags.bool('local')) return awsFailback(ctx);
-    const state = requireState(localDir(ctx));
-    let confirm = ctx.flags.bool('yes');
-    if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(`Rebuild ${ctx.flags.string('home')} as a replica and switch back to it?`);
-    const res = await failback(state, {
-      home: ctx.flags.string('home') === 'b' ? 'b' : 'a',
-      confirm,
-      log: (l) => ctx.out.info(l),
-      listener: stepListener(ctx),
-      signal: ctx.signal,
-    });
-    ctx.out.result(
-      { ok: true, ...res },
-      `failback to ${res.home} (${res.incident}): rebuilt with ${res.rebuilt.database ?? 'no database rebuild'}${res.rebuilt.cache ? ' + redis replicaof' : ''}; switchover ${res.switchover.id} ${res.switchover.outcome}; ${res.from} is a replica of ${res.home} again`,
-    );
-    return 0;
+    const dir = localDir(ctx);
+    return withLocalLock(ctx, dir, 'dr failback --local', () => localFailback(ctx, dir));
   },
 };
+
+/** The rehearsal environment: rebuild home from the serving region, switch back, re-protect. */
+async function localFailback(ctx: CommandContext, dir: string): Promise<number> {
+  const state = requireState(dir);
+  let confirm = ctx.flags.bool('yes');
+  if (!confirm && ctx.out.isTTY) confirm = await ctx.out.confirm(`Rebuild ${ctx.flags.string('home')} as a replica and switch back to it?`);
+  const res = await failback(state, {
+    home: ctx.flags.string('home') === 'b' ? 'b' : 'a',
+    confirm,
+    log: (l) => ctx.out.info(l),
+    listener: stepListener(ctx),
+    signal: ctx.signal,
+  });
+  ctx.out.result(
+    { ok: true, ...res },
+    `failback to ${res.home} (${res.incident}): rebuilt with ${res.rebuilt.database ?? 'no database rebuild'}${res.rebuilt.cache ? ' + redis replicaof' : ''}; switchover ${res.switchover.id} ${res.switchover.outcome}; ${res.from} is a replica of ${res.home} again`,
+  );
+  return 0;
+}
 
 async function awsFailback(ctx: CommandContext): Promise<number> {
   const names = stackNames(ctx);
   const maxLag = ctx.flags.number('max-lag') ?? 30;
-  if (!(maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
+  if (!(maxLag >= 0)) throw new FlagError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
   const retention = ctx.flags.number('backup-retention-days') ?? 14;
-  if (!(Number.isInteger(retention) && retention >= 1 && retention <= 35)) throw new UsageError(`--backup-retention-days must be a whole number 1-35, got ${retention}`);
+  if (!(Number.isInteger(retention) && retention >= 1 && retention <= 35)) throw new FlagError(`--backup-retention-days must be a whole number 1-35, got ${retention}`);
   const workDir = pulumiProjectDir(ctx);
   const driver = awsDeps.driver(workDir, ctx.env);
   const log = (l: string) => ctx.out.info(l);

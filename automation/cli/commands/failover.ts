@@ -10,15 +10,15 @@ import type { StackLike } from '../../adapters/aws/stacks';
 import { awsRegion } from '../../adapters/aws/topology';
 import { localPorts, localTopology, readDnsFile } from '../../adapters/rehearsal/index';
 import { isRegion, otherRegion, requireState } from '../../adapters/rehearsal/state';
-import { UsageError } from '../../core/errors';
-import { formatPlan, INCIDENTS, type FailoverMode, type Incident } from '../../failover/index';
+import { FlagError, UsageError } from '../../core/errors';
+import { type FailoverLimits, type FailoverMode, formatPlan, type Incident, INCIDENTS } from '../../failover/index';
 import { offlinePlanJson, planFromOutputsDir } from '../../ops/offline-plan';
 import { failoverDirection, findResumableAws, promotedRegionOf } from '../../ops/stack-outputs';
 import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, awsSetup, awsTuning, sqlProbeFromFlags, stackNames } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { runFailoverCommand, stepListener } from '../failover-run';
-import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook } from '../local';
+import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook, withLocalLock } from '../local';
 
 const AWS_FAILOVER_FLAGS: FlagSpecs = {
   ...AWS_STACK_FLAGS,
@@ -35,6 +35,7 @@ interface FailoverFlags {
   mode: FailoverMode;
   incident: Incident;
   maxLag: number;
+  limits: Partial<FailoverLimits>;
 }
 
 export const command: Command = {
@@ -50,26 +51,38 @@ export const command: Command = {
     resume: { type: 'boolean', description: 'continue the latest unfinished failover from its journal' },
     id: { type: 'string', description: 'failover id (rerun with the same id to resume it)' },
     'max-lag': { type: 'number', description: 'planned: refuse when the standby lags more than this many seconds', default: 30 },
+    'catch-up-timeout': { type: 'number', description: 'seconds the standby may take to replay the fenced old primary\'s final WAL position: unplanned (the primary still answers) promotes anyway after it, planned aborts and unfences (default 10 unplanned, 60 planned)' },
     dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
     ...AWS_FAILOVER_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
-    if (ctx.flags.bool('planned') && ctx.flags.bool('unplanned')) throw new UsageError('--planned and --unplanned exclude each other');
-    if (ctx.flags.bool('dry-run') && ctx.flags.bool('resume')) throw new UsageError('--dry-run and --resume do not go together: a dry-run plans a new failover');
+    if (ctx.flags.bool('planned') && ctx.flags.bool('unplanned')) throw new FlagError('--planned and --unplanned exclude each other');
+    if (ctx.flags.bool('dry-run') && ctx.flags.bool('resume')) throw new FlagError('--dry-run and --resume do not go together: a dry-run plans a new failover');
+    const mode: FailoverMode = ctx.flags.bool('unplanned') ? 'unplanned' : 'planned';
+    const maxLag = ctx.flags.number('max-lag') ?? 30;
+    if (!(maxLag >= 0)) throw new FlagError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
+    const catchUp = ctx.flags.number('catch-up-timeout');
+    if (catchUp !== undefined && !(catchUp > 0 && catchUp <= 3600)) throw new FlagError(`--catch-up-timeout must be between 0 and 3600 seconds (more than 0), got ${catchUp}`);
     const o: FailoverFlags = {
-      mode: ctx.flags.bool('unplanned') ? 'unplanned' : 'planned',
+      mode,
       incident: ctx.flags.required('incident') as Incident,
-      maxLag: ctx.flags.number('max-lag') ?? 30,
+      maxLag,
+      limits: { maxLagSeconds: maxLag, ...(catchUp === undefined ? {} : mode === 'unplanned' ? { unplannedCatchUpTimeoutMs: catchUp * 1000 } : { catchUpTimeoutMs: catchUp * 1000 }) },
     };
-    if (!(o.maxLag >= 0)) throw new UsageError(`--max-lag must be a number of seconds ≥ 0, got ${o.maxLag}`);
     return ctx.flags.bool('local') ? localFailover(ctx, o) : awsFailover(ctx, o);
   },
 };
 
 /** The rehearsal environment: the DNS record file says which region serves; the other one takes over. */
 async function localFailover(ctx: CommandContext, o: FailoverFlags): Promise<number> {
-  const state = requireState(localDir(ctx));
+  const dir = localDir(ctx);
+  if (ctx.flags.bool('dry-run')) return prepareLocal(ctx, o, dir);
+  return withLocalLock(ctx, dir, `dr failover --local${ctx.flags.bool('resume') ? ' --resume' : ` --${o.mode}`}`, () => prepareLocal(ctx, o, dir));
+}
+
+async function prepareLocal(ctx: CommandContext, o: FailoverFlags, dir: string): Promise<number> {
+  const state = requireState(dir);
   const ports = withCrashHook(localPorts(state), ctx);
   const records = readDnsFile(state.dns_file).records;
   const tier = o.incident === 'cache' ? 'cache' : 'database';
@@ -79,7 +92,7 @@ async function localFailover(ctx: CommandContext, o: FailoverFlags): Promise<num
   const id = ctx.flags.string('id');
   const resume = ctx.flags.bool('resume');
   return runFailoverCommand(ctx, {
-    base: { ports, topology: localTopology(state), limits: { maxLagSeconds: o.maxLag }, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    base: { ports, topology: localTopology(state), limits: o.limits, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
     target: resume ? { resume: true, ...(id ? { id } : {}) } : { mode: o.mode, incident: o.incident, from, to, ...(id ? { id } : {}) },
     question: resume ? 'Resume the unfinished failover?' : `${o.mode} ${o.incident} failover from ${from} to ${to}: continue?`,
     pendingFenceHint: "the split-brain guard in 'dr watch --local' applies it when it answers",
@@ -90,7 +103,7 @@ async function localFailover(ctx: CommandContext, o: FailoverFlags): Promise<num
 async function retentionDays(ctx: CommandContext, survivor: StackLike | undefined): Promise<number> {
   const flag = ctx.flags.number('backup-retention-days');
   if (flag !== undefined) {
-    if (!(Number.isInteger(flag) && flag >= 1 && flag <= 35)) throw new UsageError(`--backup-retention-days must be a whole number 1-35 (RDS's range), got ${flag}`);
+    if (!(Number.isInteger(flag) && flag >= 1 && flag <= 35)) throw new FlagError(`--backup-retention-days must be a whole number 1-35 (RDS's range), got ${flag}`);
     return flag;
   }
   const v = survivor ? await survivor.getConfig('bot-platform-dr:database.backupRetentionDays', true).catch(() => undefined) : undefined;
@@ -121,8 +134,8 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
   let dir: { from: string; to: string; mode: FailoverMode; incident: Incident; id?: string };
   if (resume) {
     const hit = await findResumableAws(built, journalDir, clients.s3, (l) => ctx.out.info(l));
-    if (!hit) throw new UsageError(`--resume: no unfinished failover in ${journalDir} or in either region's bucket (failover/journal/)`);
-    if (id && id !== hit.id) throw new UsageError(`--resume: the unfinished failover is ${hit.id}, not ${id}`);
+    if (!hit) throw new FlagError(`--resume: no unfinished failover in ${journalDir} or in either region's bucket (failover/journal/)`);
+    if (id && id !== hit.id) throw new FlagError(`--resume: the unfinished failover is ${hit.id}, not ${id}`);
     dir = { ...hit };
     ctx.out.info(`resuming failover ${hit.id}: ${hit.mode} ${hit.incident} ${hit.from} → ${hit.to}`);
   } else {
@@ -147,7 +160,7 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     log: (l) => ctx.out.info(l),
   });
   return runFailoverCommand(ctx, {
-    base: { ports, topology: built.topology, limits: { maxLagSeconds: o.maxLag }, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    base: { ports, topology: built.topology, limits: o.limits, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
     target: resume ? { resume: true, ...(dir.id ? { id: dir.id } : {}) } : { mode: dir.mode, incident: dir.incident, from: dir.from, to: dir.to, ...(dir.id ? { id: dir.id } : {}) },
     question: resume ? `Resume failover ${dir.id}?` : `${dir.mode} ${dir.incident} failover on AWS from ${dir.from} (${lost.stack}) to ${dir.to} (${survivor.stack}): continue?`,
     pendingFenceHint: "the old primary did not answer; 'dr failback' fences it before rebuilding it",

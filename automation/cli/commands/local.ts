@@ -1,7 +1,7 @@
 import { Command, JSON_FLAG } from '../command';
-import { down, formatStatus, status, up } from '../../rehearsal/environment';
+import { DEFAULT_DIR, down, formatStatus, status, statusProblems, up } from '../../rehearsal/environment';
 import { requireState } from '../../adapters/rehearsal/state';
-import { DIR_FLAG, localDir } from '../local';
+import { DIR_FLAG, localDir, withLocalLock } from '../local';
 
 export const upCommand: Command = {
   name: 'local up',
@@ -10,10 +10,12 @@ export const upCommand: Command = {
   async run(ctx) {
     const dir = localDir(ctx);
     const t0 = Date.now();
-    const s = await up(dir, (l) => ctx.out.info(l), ctx.env);
-    const st = await status(s);
-    ctx.out.result({ ok: true, duration_ms: Date.now() - t0, ...st }, `local environment up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n${formatStatus(st)}`);
-    return 0;
+    return withLocalLock(ctx, dir, 'dr local up', async () => {
+      const s = await up(dir, (l) => ctx.out.info(l), ctx.env);
+      const st = await status(s);
+      ctx.out.result({ ok: true, duration_ms: Date.now() - t0, ...st }, `local environment up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n${formatStatus(st)}\n${useItWith(ctx.flags.string('dir'))}`);
+      return 0;
+    });
   },
 };
 
@@ -22,7 +24,8 @@ export const downCommand: Command = {
   summary: 'stop every process of the local environment (also from a stale state) and remove its directory',
   flags: { dir: DIR_FLAG, 'keep-data': { type: 'boolean', description: 'stop the processes but keep the directory' }, ...JSON_FLAG },
   async run(ctx) {
-    const rep = await down(localDir(ctx), { keepData: ctx.flags.bool('keep-data') });
+    const dir = localDir(ctx);
+    const rep = await withLocalLock(ctx, dir, 'dr local down', () => down(dir, { keepData: ctx.flags.bool('keep-data') }));
     ctx.out.result({ ok: true, ...rep }, `stopped: ${rep.stopped.join(', ') || 'nothing was running'}${rep.removed ? `; removed ${rep.dir}` : ''}`);
     return 0;
   },
@@ -34,9 +37,21 @@ export const statusCommand: Command = {
   flags: { dir: DIR_FLAG, ...JSON_FLAG },
   async run(ctx) {
     const st = await status(requireState(localDir(ctx)));
-    ctx.out.result(st, formatStatus(st));
-    return 0;
+    const problems = statusProblems(st);
+    ctx.out.result({ ...st, ok: problems.length === 0, problems }, formatStatus(st));
+    return problems.length ? 1 : 0;
   },
 };
 
 export const command = upCommand;
+
+/** How to point the other commands at a local environment (they read its state: no credentials are printed). */
+function useItWith(dir: string | undefined): string {
+  const d = !dir || dir === DEFAULT_DIR ? '' : ` --dir ${dir}`;
+  return [
+    'use it with:',
+    `  dr failover --local${d} --dry-run        dr status --local${d}        dr watch --local${d}`,
+    `  dr backup postgres --local${d}           dr backups list --local${d}    dr verify --local${d} --full`,
+    `  dr restore postgres --local${d} --target-db restored      dr local down${d}`,
+  ].join('\n');
+}

@@ -1,9 +1,9 @@
 import { restorePointInTime, parseUntil } from '../../adapters/aws/pitr';
 import { restorePostgres } from '../../backup/index';
 import { awsDeps } from '../aws';
-import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../../core/errors';
-import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, pgTools, requiredUrl } from './backup-shared';
+import { Command, type CommandContext, JSON_FLAG } from '../command';
+import { FlagError } from '../../core/errors';
+import { BUCKET_FLAG, bucketName, FROM_FLAG, LOCAL_SOURCE_FLAGS, localSources, makeStore, pgTools, requiredUrl } from './backup-shared';
 import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
@@ -14,6 +14,7 @@ export const command: Command = {
     from: FROM_FLAG,
     file: { type: 'string', description: 'restore this object key instead of --from' },
     'target-url': { type: 'string', description: 'database to restore into (must be empty unless --force)' },
+    'target-db': { type: 'string', description: '--local: restore into this database of the serving primary (created when missing; must be empty unless --force)' },
     force: { type: 'boolean', description: 'restore over a database that already has tables (pg_restore --clean --if-exists)' },
     'skip-verify': { type: 'boolean', description: 'skip the post-restore row-count comparison (the checksum is always verified)' },
     jobs: { type: 'number', description: 'parallel pg_restore jobs', default: 2 },
@@ -21,6 +22,7 @@ export const command: Command = {
     'source-instance': { type: 'string', description: 'AWS --until: the RDS instance identifier to restore from', env: 'DR_DB_INSTANCE' },
     'target-instance': { type: 'string', description: 'AWS --until: name of the new scratch instance' },
     region: { type: 'string', description: 'AWS --until: region to restore in (the secondary uses replicated automated backups)', env: 'AWS_REGION' },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
@@ -30,13 +32,13 @@ export const command: Command = {
       const source = ctx.flags.required('source-instance', 'the RDS instance to restore from, or set DR_DB_INSTANCE');
       const target = ctx.flags.required('target-instance', 'a new instance name for the scratch restore');
       const region = ctx.flags.required('region', 'or set AWS_REGION');
-      for (const f of ['file', 'target-url', 'force'] as const) if (ctx.flags.has(f) && ctx.flags.string(f) !== 'false') throw new UsageError(`--${f} cannot be combined with --until`);
+      for (const f of ['file', 'target-url', 'force'] as const) if (ctx.flags.has(f) && ctx.flags.string(f) !== 'false') throw new FlagError(`--${f} cannot be combined with --until`);
       const rds = awsDeps.clients(ctx.env).rds(region);
       const res = await restorePointInTime(rds, { sourceInstance: source, targetInstance: target, region, restoreTime: at, log: (l) => ctx.out.info(l), signal: ctx.signal });
       ctx.out.result({ ok: true, ...res }, `restored ${source} to ${at.toISOString()} into ${target} (${res.mode}); endpoint ${res.endpoint}`);
       return 0;
     }
-    const targetUrl = requiredUrl(ctx, 'target-url', 'a database URL');
+    const targetUrl = await restoreTarget(ctx);
     const bucket = bucketName(ctx);
     const jobs = ctx.flags.number('jobs') ?? 2;
     const res = await restorePostgres({
@@ -60,3 +62,19 @@ store: makeStore(ctx, bucket),
     return 0;
   },
 };
+
+/** The restore's target: --target-url, or with --local a database of the serving primary (--target-db). */
+async function restoreTarget(ctx: CommandContext): Promise<string> {
+  const local = localSources(ctx);
+  const name = ctx.flags.string('target-db');
+  if (!local) {
+    if (name !== undefined) throw new FlagError('--target-db goes with --local (a database of the local environment\'s serving primary); elsewhere pass --target-url');
+    return requiredUrl(ctx, 'target-url', 'a database URL');
+  }
+  if (ctx.flags.has('target-url')) return requiredUrl(ctx, 'target-url', 'a database URL');
+  if (name === undefined) throw new FlagError(`--local restores into a database of the serving primary (${local.region}): pass --target-db NAME (created when missing), or --target-url`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new FlagError(`--target-db '${name}' must be 1-63 of a-z 0-9 _ (not starting with a digit)`);
+  const exists = await local.env.superQuery(local.region, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (!exists.length) await local.env.superQuery(local.region, `CREATE DATABASE ${name}`);
+  return local.env.superUrl(local.region, name);
+}

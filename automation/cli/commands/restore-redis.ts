@@ -1,6 +1,6 @@
 import { restoreRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, FROM_FLAG, makeStore, redisTools, requiredUrl } from './backup-shared';
+import { BUCKET_FLAG, bucketName, FROM_FLAG, LOCAL_SOURCE_FLAGS, localSources, makeStore, redisTools, requiredUrl } from './backup-shared';
 import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
@@ -10,12 +10,14 @@ export const command: Command = {
     bucket: BUCKET_FLAG,
     from: FROM_FLAG,
     file: { type: 'string', description: 'restore this object key instead of --from' },
-    'target-url': { type: 'string', description: 'Redis to restore into (must be empty unless --force)' },
+    'target-url': { type: 'string', description: 'Redis to restore into (must be empty unless --force; --local: the serving cache by default)' },
     force: { type: 'boolean', description: 'restore into a non-empty Redis, replacing keys present in the backup' },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
-    const targetUrl = requiredUrl(ctx, 'target-url', 'a Redis URL');
+    const local = localSources(ctx);
+    const targetUrl = local && !ctx.flags.has('target-url') ? local.urls['redis-url'] : requiredUrl(ctx, 'target-url', 'a Redis URL');
     const bucket = bucketName(ctx);
     const res = await restoreRedis({
       temp: localTempFiles(),

@@ -7,11 +7,11 @@
 import * as path from 'node:path';
 import { requireState } from '../../adapters/rehearsal/state';
 import { systemClock } from '../../core/clock';
-import { UsageError } from '../../core/errors';
+import { FlagError } from '../../core/errors';
 import { loadTopology } from '../../ops/offline-plan';
 import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
 import { awsStatus, formatAwsStatus } from '../../ops/status';
-import { formatStatus, status } from '../../rehearsal/environment';
+import { formatStatus, status, statusProblems } from '../../rehearsal/environment';
 import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, pulumiProjectDir, stackNames } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
@@ -32,15 +32,16 @@ export const command: Command = {
   async run(ctx) {
     if (!ctx.flags.bool('local')) return awsStatusCommand(ctx);
     const st = await status(requireState(localDir(ctx)));
-    ctx.out.result(st, formatStatus(st));
-    return 0;
+    const problems = statusProblems(st);
+    ctx.out.result({ ...st, ok: problems.length === 0, problems }, formatStatus(st));
+    return problems.length ? 1 : 0;
   },
 };
 
 async function awsStatusCommand(ctx: CommandContext): Promise<number> {
   const names = stackNames(ctx);
   const promotion = ctx.flags.number('promotion-seconds');
-  if (promotion !== undefined && !(promotion >= 0 && promotion <= 86_400)) throw new UsageError(`--promotion-seconds must be between 0 and 86400, got ${promotion}`);
+  if (promotion !== undefined && !(promotion >= 0 && promotion <= 86_400)) throw new FlagError(`--promotion-seconds must be between 0 and 86400, got ${promotion}`);
   const outputsDir = ctx.flags.string('outputs-dir');
   let built;
   if (outputsDir) {

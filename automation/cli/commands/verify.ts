@@ -1,9 +1,9 @@
 import { httpHealthProbe } from '../../adapters/tools/http-health';
 import { verify } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { UsageError } from '../../core/errors';
+import { FlagError, UsageError } from '../../core/errors';
 import { registerUrlSecret } from '../../core/redact';
-import { DATABASE_URL_FLAG, makeStore, pgTools, REDIS_URL_FLAG, redisTools } from './backup-shared';
+import { DATABASE_URL_FLAG, LOCAL_SOURCE_FLAGS, localSources, makeStore, pgTools, REDIS_URL_FLAG, redisTools } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
@@ -18,22 +18,24 @@ export const command: Command = {
     'health-url': { type: 'string', description: 'HTTP health endpoint of the bot', env: 'DR_HEALTH_URL' },
     'replica-url': { type: 'string', description: 'PostgreSQL standby URL (for --full replica lag)', env: 'DR_REPLICA_URL' },
     'max-replica-lag': { type: 'number', description: 'replica lag limit in seconds', default: 60 },
+    ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
   async run(ctx) {
     const quick = ctx.flags.bool('quick');
     const full = ctx.flags.bool('full');
     if (quick === full) throw new UsageError('pass exactly one of --quick or --full');
-    const databaseUrl = ctx.flags.string('database-url');
-    const redisUrl = ctx.flags.string('redis-url');
+    const local = localSources(ctx);
+    const databaseUrl = local?.urls['database-url'] ?? ctx.flags.string('database-url');
+    const redisUrl = local?.urls['redis-url'] ?? ctx.flags.string('redis-url');
     const healthUrl = ctx.flags.string('health-url');
-    const replicaUrl = ctx.flags.string('replica-url');
-    const bucket = ctx.flags.string('bucket');
+    const replicaUrl = local ? (full ? local.urls['replica-url'] : undefined) : ctx.flags.string('replica-url');
+    const bucket = local?.bucket ?? ctx.flags.string('bucket');
     [databaseUrl, redisUrl, healthUrl, replicaUrl].forEach(registerUrlSecret);
     if (!databaseUrl && !redisUrl && !healthUrl && !(full && bucket)) {
       throw new UsageError('nothing to verify: give --database-url, --redis-url, --health-url (or DATABASE_URL, REDIS_URL, DR_HEALTH_URL) and, for --full, --bucket');
     }
-    if (replicaUrl && !databaseUrl) throw new UsageError('--replica-url needs --database-url (the primary) to measure lag against');
+    if (replicaUrl && !databaseUrl) throw new FlagError('--replica-url needs --database-url (the primary) to measure lag against');
     const results = await verify({
       mode: full ? 'full' : 'quick',
       databaseUrl,

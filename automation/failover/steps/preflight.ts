@@ -20,6 +20,9 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
     if (roleTo === 'unreachable') throw new RefusedError(`the database in ${to} does not answer: there is nothing to fail over to`);
     if (planned && roleFrom === 'unreachable') throw new RefusedError(`the primary database in ${from} does not answer, so a planned switchover cannot guarantee zero loss; use --unplanned to promote ${to} anyway`);
     if (planned && roleFrom !== 'primary') throw new RefusedError(`the database in ${from} is a ${roleFrom}, not the primary: nothing to switch over from ${from}`);
+    if (roleTo === 'primary' && (await ports.database.isFenced(to, call))) {
+      throw new RefusedError(`${from} already serves: the database in ${to} is the fenced old primary of an earlier failover, not a standby, so there is nothing to ${planned ? 'switch over' : 'fail over'} to. To make ${to} serve again, run 'dr failback' (it rebuilds ${to} as a replica of ${from}, then switches back)`);
+    }
     if (planned && roleTo === 'primary') throw new RefusedError(`both ${from} and ${to} report a primary database (split brain): fence one by hand before any switchover`);
     const rep = await ports.database.replicationState(from, to, call);
     if (planned) {
@@ -41,6 +44,11 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
             : `last known replication lag before ${from} was lost`,
       };
       data.estimated_data_loss = ctx.state.estimatedLoss;
+      if (roleFrom !== 'unreachable') {
+        const warning = `WARNING: the primary database in ${from} still answers (${roleFrom}): an unplanned failover fences it and waits up to ${Math.round(ctx.limits.unplannedCatchUpTimeoutMs / 1000)}s for ${to} to catch up before promoting; a planned switchover (--planned) would lose nothing and wait as long as it takes`;
+        call.log?.(warning);
+        notes.push(warning);
+      }
       notes.push(`database: ${to} is ${roleTo}, ${from} is ${roleFrom}; estimated data loss ${describeLoss(ctx.state.estimatedLoss)}`);
     }
   }

@@ -10,7 +10,8 @@ export async function recordStep(_step: PlanStep, ctx: StepContext): Promise<Ste
   const { to, from, incident } = ctx.plan;
   const hasStacks = ctx.topology.regions.some((r) => r.stack);
   if (!hasStacks || ports.stacks.unavailable) {
-    return { status: 'ok', detail: `journal ${ports.journal.location}: ${to} serves, ${from} lost${ports.stacks.unavailable ? ` (stacks: ${ports.stacks.unavailable})` : ''}` };
+    const handover = ctx.plan.mode === 'planned' ? `${from} handed over (planned switchover)` : `${from} lost`;
+    return { status: 'ok', detail: `journal ${ports.journal.location}: ${to} serves, ${handover}${ports.stacks.unavailable ? ` (stacks: ${ports.stacks.unavailable})` : ''}` };
   }
   const change = { id: ctx.id, incident, survivor: to, lost: from };
   if (await ports.stacks.isRetargeted(change, call)) return { status: 'done-before', detail: `stacks already say ${to} serves and ${from} is secondary` };
