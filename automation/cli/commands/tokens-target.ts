@@ -79,11 +79,14 @@ function apiUrl(ctx: CommandContext, flag: string): string | undefined {
   return v;
 }
 
-/** The probers of both platforms, pointed at the API roots from the flags / environment. */
-export function tokenProber(ctx: CommandContext, clock: Clock): TokenProber {
+/**
+ * The probers of both platforms, pointed at the API roots from the flags / environment. The roots are checked at
+ * once (a bad URL is a usage error before anything is read); the clock is the target's.
+ */
+export function tokenProber(ctx: CommandContext): (clock: Clock) => TokenProber {
   const telegram = apiUrl(ctx, 'telegram-api-url');
   const discord = apiUrl(ctx, 'discord-api-url');
-  return botTokenProber({ telegram: telegram ? { apiRoot: telegram } : {}, discord: discord ? { api: discord } : {}, clock });
+  return (clock) => botTokenProber({ telegram: telegram ? { apiRoot: telegram } : {}, discord: discord ? { api: discord } : {}, clock });
 }
 
 /** What the command is about to do with the target. */

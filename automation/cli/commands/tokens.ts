@@ -55,8 +55,9 @@ export const checkCommand: Command = {
   async run(ctx) {
     const apply = ctx.flags.bool('apply');
     const actor = operatorFromEnv(ctx.env);
+    const proberWith = tokenProber(ctx);
     const t = await openTokenTarget(ctx, { write: apply });
-    const prober = tokenProber(ctx, t.clock);
+    const prober = proberWith(t.clock);
     const report = await runTokenCheck({ bots: t.bots, store: t.store, prober, notifier: t.notifier, clock: t.clock, apply, actor, signal: ctx.signal });
     for (const c of report.bots) {
       for (const w of c.warnings) ctx.out.warn(`${c.result.bot}: ${w}`);
