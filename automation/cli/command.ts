@@ -1,4 +1,4 @@
-import { Flags, FlagSpecs } from './args';
+import { ArgSpecs, Flags, FlagSpecs } from './args';
 import { Output } from './output';
 
 /** What every command receives. Nothing here is global: tests build one with fake io and env. */
@@ -20,6 +20,8 @@ export interface Command {
   name: string;
   summary: string;
   flags: FlagSpecs;
+  /** Positional arguments after the command's words, in order (none when absent); read with `ctx.flags.arg`. */
+  args?: ArgSpecs;
   /** Runs the command. Returns the exit code for non-error outcomes (0, or 1 for "checks failed"). */
   run(ctx: CommandContext): Promise<number>;
 }

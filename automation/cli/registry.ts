@@ -27,6 +27,11 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   deploy: async () => (await import('./commands/deploy')).command,
   'backup config': async () => (await import('./commands/config-backup')).command,
   'restore config': async () => (await import('./commands/config-restore')).command,
+  // --- bot tokens (issue 10) ---
+  'tokens status': async () => (await import('./commands/tokens')).statusCommand,
+  'tokens check': async () => (await import('./commands/tokens')).checkCommand,
+  'tokens use': async () => (await import('./commands/tokens')).useCommand,
+  'tokens unpin': async () => (await import('./commands/tokens')).unpinCommand,
 };
 
 /** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */

@@ -1,4 +1,4 @@
-import { parseFlags, Flags } from './args';
+import { argsUsage, parseFlags, Flags } from './args';
 import { Command, CommandContext } from './command';
 import { DrError, exitCodeFor, FlagError } from '../core/errors';
 import { Io, Output } from './output';
@@ -42,7 +42,7 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
     return 0;
   }
   try {
-    const flags = new Flags(parseFlags(found.rest, command.flags, opts.env));
+    const flags = new Flags(parseFlags(found.rest, command.flags, opts.env, command.args));
     const ctx: CommandContext = { flags, out, env: opts.env, cwd: opts.cwd, signal: opts.signal ?? new AbortController().signal, setCleanupHint: (h) => opts.onCleanupHint?.(h) };
     return await command.run(ctx);
   } catch (err) {
@@ -60,7 +60,13 @@ export async function runCli(argv: readonly string[], opts: RunOptions): Promise
 }
 
 function usage(command: Command): string {
-  const lines = [`dr ${command.name}: ${command.summary}`, '', 'Flags:'];
+  const lines = [`dr ${command.name}: ${command.summary}`, ''];
+  if (command.args?.length) {
+    lines.push(`Usage: dr ${command.name} ${argsUsage(command.args)} [flags]`, '', 'Arguments:');
+    for (const a of command.args) lines.push(`  ${a.name.toUpperCase()}  ${a.description}${a.optional ? ' (optional)' : ''}`);
+    lines.push('');
+  }
+  lines.push('Flags:');
   for (const [name, spec] of Object.entries(command.flags)) {
     const value = spec.type === 'boolean' ? '' : spec.choices ? ` ${spec.choices.join('|')}` : ` ${spec.type === 'number' ? 'N' : 'VALUE'}`;
     const env = spec.env ? ` [env ${spec.env}]` : '';

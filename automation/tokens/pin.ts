@@ -60,7 +60,7 @@ export function pin(record: ParsedTokenRecord, index: number, reason: string, by
 
 /** Lift the pin (the active token stays; the monitor decides again from the next run). UsageError when not pinned. */
 export function unpin(record: ParsedTokenRecord, by: string, at: Date, ref?: DecisionRef): ManualDecision {
-  if (!record.pin) throw new UsageError('the bot has no pinned token: nothing to unpin');
+  if (!record.pin) throw new UsageError('the bot has no pinned token, so there is nothing to unpin');
   checkActor(by);
   const next = cloneRecord(record);
   delete next.pin;

@@ -44,6 +44,23 @@ describe('cli: flags, errors, redaction', () => {
     assert.throws(() => parseFlags([], { jobs: { ...specs.jobs, env: 'DR_JOBS' } }, { DR_JOBS: 'many' }), (e: unknown) => e instanceof UsageError && e.message === "DR_JOBS (for --jobs) must be a number, got 'many'");
   });
 
+  it('positional arguments a command declares: in order, extra ones and missing ones are usage errors', () => {
+    const args = [
+      { name: 'bot', description: 'the bot' },
+      { name: 'index', description: 'token index' },
+      { name: 'note', description: 'a note', optional: true },
+    ];
+    const f = new Flags(parseFlags(['community', '--force', '2', '--bucket', 'b'], specs, {}, args));
+    assert.deepEqual([f.arg('bot'), f.arg('index'), f.arg('note'), f.bool('force'), f.string('bucket')], ['community', '2', undefined, true, 'b']);
+    assert.equal(new Flags(parseFlags(['a', '1', 'n'], specs, {}, args)).arg('note'), 'n');
+    assert.throws(() => parseFlags(['a', '1', 'n', 'stray'], specs, {}, args), (e: unknown) => e instanceof UsageError && e.message === "unexpected argument 'stray'");
+    assert.throws(() => parseFlags(['a'], specs, {}, args), (e: unknown) => e instanceof UsageError && e.message === 'missing INDEX (arguments: BOT INDEX [NOTE])');
+    assert.throws(() => parseFlags(['--force'], specs, {}, args), (e: unknown) => e instanceof UsageError && e.message === 'missing BOT and INDEX (arguments: BOT INDEX [NOTE])');
+    assert.throws(() => parseFlags(['a', '-1'], specs, {}, args), (e: unknown) => e instanceof UsageError && e.message === "unexpected argument '-1'");
+    assert.throws(() => parseFlags([], specs, {}, [{ name: 'bucket', description: 'x' }]), /declared both as a flag and as an argument/);
+    assert.equal(parseFlags(['--bucket', 'community'], specs, {}, args.slice(2)).bucket, 'community', 'a flag value is not a positional');
+  });
+
   it('maps the error family to exit codes in one place', () => {
     assert.equal(exitCodeFor(new UsageError('x')), 2);
     assert.equal(exitCodeFor(new RefusedError('x')), 2);

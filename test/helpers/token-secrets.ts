@@ -27,8 +27,13 @@ function awsError(name: string, message: string): Error {
 
 /** One region's Secrets Manager, in memory. */
 export class TokenSecrets {
-  readonly client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } });
-  readonly mock: AwsClientStub<SecretsManagerClient> = mockClient(this.client);
+  readonly client: SecretsManagerClient;
+  readonly mock: AwsClientStub<SecretsManagerClient>;
+  /**
+   * Secret id → the region it replicates from: such a secret is a read-only replica here (DescribeSecret reports
+   * that `PrimaryRegion`; PutSecretValue is refused as the service refuses it). Delete the entry to promote it.
+   */
+  readonly replicaOf: Record<string, string> = {};
   private readonly secrets = new Map<string, Map<string, Version>>();
   /** Throttle the next N calls of a command name (e.g. `PutSecretValue`). */
   readonly throttleNext: Record<string, number> = {};
@@ -40,7 +45,9 @@ export class TokenSecrets {
   down = false;
   private seq = 0;
 
-  constructor() {
+  constructor(readonly region = 'us-east-1') {
+    this.client = new SecretsManagerClient({ region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example' } });
+    this.mock = mockClient(this.client);
     this.mock.on(GetSecretValueCommand).callsFake((i: { SecretId?: string; VersionStage?: string; VersionId?: string }) => {
       this.gate('GetSecretValue');
       const vs = this.secret(i.SecretId);
@@ -51,10 +58,12 @@ export class TokenSecrets {
     this.mock.on(DescribeSecretCommand).callsFake((i: { SecretId?: string }) => {
       this.gate('DescribeSecret');
       const vs = this.secret(i.SecretId);
-      return { ARN: `arn:${i.SecretId}`, Name: i.SecretId, VersionIdsToStages: Object.fromEntries([...vs].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, [...v.stages]])) };
+      const primary = this.replicaOf[i.SecretId ?? ''];
+      return { ARN: `arn:${i.SecretId}`, Name: i.SecretId, ...(primary ? { PrimaryRegion: primary } : {}), VersionIdsToStages: Object.fromEntries([...vs].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, [...v.stages]])) };
     });
     this.mock.on(PutSecretValueCommand).callsFake((i: { SecretId?: string; SecretString?: string; ClientRequestToken?: string }) => {
       this.gate('PutSecretValue');
+      if (this.replicaOf[i.SecretId ?? '']) throw awsError('InvalidRequestException', `Operation not permitted on a replica secret. Call must be made in primary secret's region ${this.replicaOf[i.SecretId ?? '']}.`);
       this.beforePut?.(i.SecretId ?? '');
       const r = this.put(i.SecretId ?? '', i.SecretString ?? '', i.ClientRequestToken);
       this.afterPut?.(i.SecretId ?? '');

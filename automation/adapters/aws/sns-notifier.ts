@@ -6,11 +6,15 @@
  * - the backup jobs' {@link Notifier} ({@link SnsNotifier.backupNotifier}): a one-line alert (subject redacted and
  *   cut to SNS's 100-character limit) to the configured topics; it throws when no topic took it, so the job can
  *   say the alert was lost.
+ * - the token engine's {@link TokenNotifier} ({@link SnsNotifier.tokenNotifier}): a bot-token switch, alert,
+ *   platform outage or pin change to the configured topics; it throws when no topic took it, so `runTokenCheck` /
+ *   `applyManualChange` report the notice as not delivered.
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
 import type { Notifier } from '../../backup/index';
 import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/index';
+import type { TokenNotice, TokenNotifier } from '../../tokens';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
 import { arnRegion } from './topology';
 import { systemClock, type Clock } from '../../core/clock';
@@ -43,6 +47,17 @@ export function noticeBody(n: FailoverNotice): string {
   return redact(lines.join('\n'));
 }
 
+/** A token notice's SNS subject (≤ 100 ASCII characters, no newlines). */
+export function tokenNoticeSubject(n: TokenNotice): string {
+  const what = n.from === n.to ? `token ${n.to}` : `token ${n.from} -> ${n.to}`;
+  return redact(`[dr] bot token ${n.kind}: ${n.bot} (${n.platform}) ${what}`).replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+/** A token notice's SNS body: the sentence for people, then the decision's fields. Redacted; never a token. */
+export function tokenNoticeBody(n: TokenNotice): string {
+  return redact([n.message, '', `bot ${n.bot} (${n.platform}): ${n.kind}, reason ${n.reason}, active ${n.from} -> ${n.to}`, `decision ${n.id} by ${n.by} at ${n.at}`].join('\n'));
+}
+
 export class SnsNotifier implements NotifierPort {
   readonly unavailable: string | undefined;
   private readonly clock: Clock;
@@ -64,6 +79,19 @@ export class SnsNotifier implements NotifierPort {
       notify: async (subject, message) => {
         const r = await this.publish(alertSubject(subject), redact(message));
         if (r.failed.length && !r.delivered.length) throw new OperationError(`SNS alert not delivered: ${r.failed.map((f) => `${f.target}: ${f.error}`).join('; ')}`);
+      },
+    };
+  }
+
+  /** The token engine's notifier over the same topics. */
+  tokenNotifier(): TokenNotifier {
+    return {
+      notify: async (notice, opts) => {
+        const r = await this.publish(tokenNoticeSubject(notice), tokenNoticeBody(notice), opts);
+        if (!r.delivered.length) {
+          const why = r.failed.length ? r.failed.map((f) => `${f.target}: ${f.error}`).join('; ') : (this.unavailable ?? 'no topic');
+          throw new OperationError(`SNS token notice not delivered: ${why}`);
+        }
       },
     };
   }

@@ -66,6 +66,11 @@ export interface AwsRegionTopology {
   appSecurityGroupId?: string;
   /** Secrets this region OWNS and replicates to the peer (bot tokens, cache auth token). */
   ownedSecretArns: string[];
+  /**
+   * The `botTokenSecretArns` output: bot name → its token secret's ARN, in this stack's region. Empty on a secondary
+   * that has not adopted the promoted replicas (it outputs `{}`); `dr tokens` maps the ARNs to the region it uses.
+   */
+  botTokenSecrets: Record<string, string>;
   /** Replicas in THIS region of the peer's owned secrets: what `promote-secrets` makes writable here. */
   replicaSecretArns: string[];
 }
@@ -154,13 +159,17 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
   if (dbArn && reg && ARN.test(dbArn) && arnRegion(dbArn) !== reg) p.add(`stack ${stack}: output 'dbArn' is in ${arnRegion(dbArn)}, but the stack's region is ${reg}`);
 
   const owned: string[] = [];
+  const botTokenSecrets: Record<string, string> = {};
   const tokens = o[K.botTokenSecretArns];
   if (tokens !== undefined && tokens !== null) {
     if (typeof tokens !== 'object' || Array.isArray(tokens)) p.add(`stack ${stack}: output 'botTokenSecretArns' must be an object bot → secret ARN`);
     else {
       for (const [bot, arn] of Object.entries(tokens as Record<string, unknown>)) {
         if (typeof arn !== 'string' || !ARN.test(arn) || arn.split(':')[2] !== 'secretsmanager') p.add(`stack ${stack}: output 'botTokenSecretArns.${bot}' must be a Secrets Manager ARN`);
-        else owned.push(arn);
+        else {
+          owned.push(arn);
+          botTokenSecrets[bot] = arn;
+        }
       }
     }
   }
@@ -179,6 +188,7 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
     dbArn: dbArn!,
     bucketName: bucketName!,
     ownedSecretArns: owned,
+    botTokenSecrets,
     replicaSecretArns: [],
   };
   const opt = (field: keyof AwsRegionTopology, k: string): void => {

@@ -122,6 +122,11 @@ export class TokenFileStore implements TokenStore {
     return entryOf(bot, raw);
   }
 
+  /** The names of the bots in the file, in file order (reading registers every token for redaction). */
+  async bots(): Promise<string[]> {
+    return Object.keys((await this.load()).bots);
+  }
+
   async read(bot: string, _opts?: { signal?: AbortSignal }): Promise<StoredTokenRecord> {
     const e = this.entry(await this.load(), bot);
     return { record: e.record, version: e.version };

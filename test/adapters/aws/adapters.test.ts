@@ -18,6 +18,7 @@ import { SnsNotifier } from '../../../automation/adapters/aws/sns-notifier';
 import { S3Journal } from '../../../automation/adapters/aws/s3-journal';
 import { FileJournal } from '../../../automation/adapters/tools/file-journal';
 import type { FailoverNotice } from '../../../automation/failover';
+import type { TokenNotice } from '../../../automation/tokens';
 import { A, B, FakeClock, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, World } from '../../helpers/aws-world';
 
 const FAST = { attempts: 4, baseDelayMs: 100, maxDelayMs: 400 };
@@ -285,6 +286,25 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
       assert.equal(r.failed.length, 1);
       assert.equal(r.failed[0].target, PRIMARY_OUTPUTS.topicArn);
       assert.match(r.failed[0].error, /ENOTFOUND sns\.us-east-1/);
+    });
+  });
+
+  describe('SNS notifier for the token engine', () => {
+    const notice: TokenNotice = { kind: 'switch', bot: 'community', platform: 'telegram', id: 'a'.repeat(40), from: 0, to: 1, reason: 'revoked', by: 'monitor@us-east-1', at: '2026-11-22T10:00:00.000Z', message: 'community (telegram): token 0 is revoked; switched to token 1 (healthy)' };
+    it('publishes subject and body to both topics; throws only when no topic took it', async () => {
+      const n = new SnsNotifier({ topics: [PRIMARY_OUTPUTS.topicArn, SECONDARY_OUTPUTS.topicArn], sns: (r) => w.sns[r], clock, retry: FAST }).tokenNotifier();
+      await n.notify(notice);
+      const sent = [A, B].map((r) => w.mocks.sns[r].commandCalls(PublishCommand)[0].args[0].input);
+      assert.deepEqual(sent.map((i) => [i.TopicArn, i.Subject]), [
+        [PRIMARY_OUTPUTS.topicArn, '[dr] bot token switch: community (telegram) token 0 -> 1'],
+        [SECONDARY_OUTPUTS.topicArn, '[dr] bot token switch: community (telegram) token 0 -> 1'],
+      ]);
+      assert.equal(sent[0].Message, `${notice.message}\n\nbot community (telegram): switch, reason revoked, active 0 -> 1\ndecision ${notice.id} by monitor@us-east-1 at 2026-11-22T10:00:00.000Z`);
+      w.down.add(A);
+      await n.notify(notice);
+      w.down.add(B);
+      await assert.rejects(n.notify(notice), (e: unknown) => e instanceof OperationError && /SNS token notice not delivered: .*us-east-1.*ENOTFOUND.*us-west-2.*ENOTFOUND/.test(e.message));
+      await assert.rejects(new SnsNotifier({ topics: [], sns: (r) => w.sns[r] }).tokenNotifier().notify(notice), /no alerts topic ARN/);
     });
   });
 

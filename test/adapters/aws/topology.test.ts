@@ -26,6 +26,9 @@ describe('aws topology from stack outputs', () => {
     // B owns nothing that is replicated to A (its cache auth and DB secret ARNs are A's replicas, not its own).
     assert.deepEqual(topology.regions[0].secrets, []);
     assert.equal(aws.regions[0].topicArn, PRIMARY_OUTPUTS.topicArn);
+    // The bot → secret map as output (dr tokens maps it to the region it uses); the unadopted secondary outputs {}.
+    assert.deepEqual(aws.regions[0].botTokenSecrets, PRIMARY_OUTPUTS.botTokenSecretArns);
+    assert.deepEqual(aws.regions[1].botTokenSecrets, {});
     assert.deepEqual(defaultDirection(aws), { from: A, to: B });
     const plan = planToJson(planFailover({ mode: 'unplanned', incident: 'datacenter', from: A, to: B, topology }));
     const text = JSON.stringify(plan);

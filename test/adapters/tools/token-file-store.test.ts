@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TokenFileStore } from '../../../automation/adapters/tools/token-file-store';
+import { TokenNoticeLog } from '../../../automation/adapters/tools/token-notice-log';
+import type { TokenNotice } from '../../../automation/tokens';
 import { NotFoundError, OperationError } from '../../../automation/core/errors';
 import { telegramToken, discordToken } from '../../helpers/token-fakes';
 
@@ -35,6 +37,22 @@ describe('adapters/tools: TokenFileStore', () => {
     assert.equal(await store().currentVersion('community'), r.version);
     await assert.rejects(store().read('nobody'), NotFoundError);
     await assert.rejects(new TokenFileStore({ file: path.join(dir, 'none.json') }).read('community'), NotFoundError);
+  });
+
+  it('lists the bots in file order; a missing file is NotFoundError', async () => {
+    assert.deepEqual(await store().bots(), ['community', 'mod']);
+    await assert.rejects(new TokenFileStore({ file: path.join(dir, 'none.json') }).bots(), NotFoundError);
+  });
+
+  it('TokenNoticeLog appends one JSON line per notice, mode 0600 (narrowed again if widened)', async () => {
+    const log = new TokenNoticeLog(path.join(dir, 'notices.log'));
+    const n: TokenNotice = { kind: 'pin', bot: 'community', platform: 'telegram', id: 'x'.repeat(40), from: 0, to: 1, reason: 'manual', by: 'operator:alice', at: '2026-11-22T10:00:00.000Z', message: 'community (telegram): token 1 pinned' };
+    await log.notify(n);
+    fs.chmodSync(log.file, 0o644);
+    await log.notify({ ...n, kind: 'unpin' });
+    assert.deepEqual(fs.readFileSync(log.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)), [n, { ...n, kind: 'unpin' }]);
+    assert.equal(fs.statSync(log.file).mode & 0o777, 0o600);
+    await assert.rejects(new TokenNoticeLog(path.join(dir, 'no-such-dir', 'x.log')).notify(n), /ENOENT/);
   });
 
   it('compare-and-set: writes a new version (mode 0600, other bots and keys kept), refuses a stale version', async () => {
