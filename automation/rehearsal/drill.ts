@@ -368,8 +368,7 @@ class DrillRun {
     } else {
       try {
         const rep = await down(o.dir);
-        result.steps.push({ name: 'teardown', status: 'ok', duration_ms: Date.now() - d0, started_at: new Date(d0).toISOString(), detail: `stopped ${rep.stopped.join(', ') || 'nothing'}` });
-        o.onStep?.('teardown', 'ok', Date.now() - d0, `stopped ${rep.stopped.join(', ')}`);
+        this.record({ name: 'teardown', status: 'ok', duration_ms: Date.now() - d0, started_at: new Date(d0).toISOString(), detail: `stopped ${rep.stopped.join(', ') || 'nothing'}` });
       } catch (err) {
         this.record({ name: 'teardown', status: 'failed', duration_ms: Date.now() - d0, started_at: new Date(d0).toISOString(), detail: String(err) });
         result.ok = false;
