@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runDrill, SCENARIOS, Scenario, DrillResult } from '../automation/rehearsal/drill';
+import { runDrill, SCENARIOS, Scenario, DrillResult, isTokenScenario } from '../automation/rehearsal/drill';
 import { down } from '../automation/rehearsal/environment';
 
 function median(xs: number[]): number {
@@ -21,7 +21,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const tps = Number(process.env.BENCH_TPS ?? 20);
-  const scenarios = (process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : [...SCENARIOS]) as Scenario[];
+  const scenarios = (process.env.BENCH_SCENARIOS ? process.env.BENCH_SCENARIOS.split(',') : SCENARIOS.filter((s) => !isTokenScenario(s))) as Scenario[];
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dr-bench-'));
   fs.chmodSync(root, 0o711);
   const lagMs = Number(process.env.BENCH_LAG_MS ?? 2000);

@@ -3,7 +3,12 @@
  */
 
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*)(?::([^@/\s]*))?@/gi;
-const KEY_VALUE = /\b(password|passwd|pwd|token|secret|auth|authorization|api[_-]?key)(["']?\s*[:=]\s*["']?)([^"'\s,;&}]+)/gi;
+const KEY_VALUE = /\b(password|passwd|pwd|secret|authorization|api[_-]?key)(["']?\s*[:=]\s*["']?)([^"'\s,;&}]+)/gi;
+/**
+ * `token` and `auth` are words of ordinary prose too ("drill token: PASSED", "auth: refused"): after them, only a
+ * value that looks like a credential is scrubbed — one with a digit, or 20 characters or more.
+ */
+const PROSE_KEY_VALUE = /\b(token|auth)(["']?\s*[:=]\s*["']?)(?=[^"'\s,;&}]*\d|[^"'\s,;&}]{20})([^"'\s,;&}]+)/gi;
 
 /** Extra literal values to scrub (for example bot tokens read from Secrets Manager). */
 const registered = new Set<string>();
@@ -19,6 +24,7 @@ export function redact(text: string): string {
     pass === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`,
   );
   out = out.replace(KEY_VALUE, (_m, key: string, sep: string) => `${key}${sep}***`);
+  out = out.replace(PROSE_KEY_VALUE, (_m, key: string, sep: string) => `${key}${sep}***`);
   for (const s of registered) out = out.split(s).join('***');
   return out;
 }

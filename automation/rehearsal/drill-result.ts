@@ -6,8 +6,14 @@ import type { FailoverResult, StepEvent } from '../failover/index';
 import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
 
-export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned'] as const;
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+
+/** The scenarios that fail a bot token or its platform, not a region. */
+export const TOKEN_SCENARIOS = ['token', 'token-outage'] as const;
+export function isTokenScenario(s: Scenario): s is (typeof TOKEN_SCENARIOS)[number] {
+  return (TOKEN_SCENARIOS as readonly string[]).includes(s);
+}
 
 export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'report', 'teardown'] as const;
 export type DrillStepName = (typeof DRILL_STEPS)[number];
@@ -83,6 +89,12 @@ export interface DrillResult {
     replication_hold?: { how: ReplicationHold; ms: number };
   };
   steps: DrillStep[];
+  /**
+   * The token scenarios: `switch_seconds` from the revocation to the bot worker's first successful call with the new
+   * token (`token`; null for `token-outage`), the worker's calls, and how many of its conversations (Redis
+   * sessions) kept counting across the failure out of `sessions`.
+   */
+  token?: { switch_seconds: number | null; calls_ok: number; calls_failed: number; sessions_kept: number; sessions: number };
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
   /**
    * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,

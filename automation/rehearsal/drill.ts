@@ -32,8 +32,9 @@ import { sleep, systemClock } from '../core/clock';
 import { InterruptedError, OperationError, RefusedError } from '../core/errors';
 import { redact } from '../core/redact';
 import { type FailoverPorts, type FailoverResult, incidentMoves, type ReplicationState, runFailover } from '../failover/index';
-import { checkDrillOptions, DRILL_STEPS, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
+import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
 import { restoreAndVerify } from './drill-restore';
+import { TOKEN_BOT, TokenDrill } from './drill-token';
 import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
@@ -63,13 +64,15 @@ class DrillRun {
   failAt = 0;
   /** True once this drill started creating its environment: only then does it tear one down. */
   owned = false;
+  /** The token scenarios' bot tier. */
+  tokens?: TokenDrill;
   /** The monitor's latest check, for the live line. */
   lastCheck?: Extract<MonitorEvent, { kind: 'check' }>;
   checks = 0;
 
   constructor(readonly o: DrillOptions) {
     const startedAt = new Date(this.t0).toISOString();
-    this.moves = o.scenario === 'planned' ? incidentMoves('datacenter') : incidentMoves(o.scenario);
+    this.moves = o.scenario === 'planned' || isTokenScenario(o.scenario) ? incidentMoves('datacenter') : incidentMoves(o.scenario);
     this.result = {
       ok: false,
       scenario: o.scenario,
@@ -169,7 +172,7 @@ class DrillRun {
   /** The health monitor runs from steady state on, like a real one: it detects the failure and triggers the engine. */
   startMonitor(st: LocalState, ports: FailoverPorts): void {
     const { o } = this;
-    if (o.scenario === 'planned') return;
+    if (o.scenario === 'planned' || isTokenScenario(o.scenario)) return;
     const abort = new AbortController();
     const stop = () => abort.abort();
     o.signal?.addEventListener('abort', stop, { once: true });
@@ -291,8 +294,37 @@ class DrillRun {
     });
   }
 
+  /** Token scenarios, steps 5–7: fail the token (or its platform), the monitor reacts, the bot carries on. */
+  async tokenFailure(st: LocalState): Promise<void> {
+    const { o, result } = this;
+    const td = (this.tokens = new TokenDrill(st, o.scenario as 'token' | 'token-outage'));
+    await td.start();
+    this.log(`bot worker posting with ${TOKEN_BOT}'s active token through the bot runtime; token monitor probing every 1 s`);
+    // The revocation lands at a random phase of the monitor's 1 s cycle, as a real one does.
+    await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * 1000), o.signal);
+    await this.step('inject-failure', async () => ({ value: undefined, detail: await td.inject() }));
+    this.failAt = td.failAt;
+    this.mark('failure injected', this.failAt);
+    await this.step('detect-failover', async () => {
+      const d = await td.detect(o.resumeTimeoutMs ?? 60_000);
+      result.detection_seconds = d.seconds;
+      await td.endOutage(3000);
+      return { value: undefined, detail: `${d.detail} after ${d.seconds}s` };
+    });
+    let seconds: number | null = null;
+    await this.step('traffic-resumed', async () => {
+      const r = await td.resumed(o.resumeTimeoutMs ?? 60_000);
+      seconds = r.seconds;
+      result.rto_seconds = r.seconds;
+      await sleepAbortable(1000, o.signal);
+      return { value: undefined, detail: `the bot posted again ${r.seconds}s after the failure, with token ${r.index}` };
+    });
+    for (const c of await td.conclude(result, seconds)) this.check(c);
+  }
+
   /** Stop what runs in the background: the replication hold, the monitor, the traffic. */
   async stopBackground(): Promise<void> {
+    await this.tokens?.stop().catch(() => undefined);
     // A stopped walsender would hang the old primary's shutdown; a paused replay would keep b behind.
     await this.stall?.release().catch(() => undefined);
     if (this.monitor) {
@@ -339,7 +371,10 @@ class DrillRun {
   /** The verdict: every required check present and passing, no error. */
   conclude(): void {
     const { result, o } = this;
-    for (const required of ['failover completed', 'traffic resumed', 'restore verified']) {
+    const requiredChecks = isTokenScenario(o.scenario)
+      ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
+      : ['failover completed', 'traffic resumed', 'restore verified'];
+    for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });
     }
     if (o.scenario === 'planned' && !result.checks.some((c) => c.name === 'planned switchover lost nothing')) this.check({ name: 'planned switchover lost nothing', ok: false, detail: 'not reached' });
@@ -412,13 +447,19 @@ async function drive(run: DrillRun): Promise<DrillResult> {
     // check cycle, as a real one does (a whole-second wait would always hit just after a check: the worst case).
     run.log(`steady traffic for ${o.durationSeconds} s at ${o.loadTps} writes/s${o.scenario === 'planned' ? '' : `; the monitor checks every ${(o.checkIntervalMs ?? 1000) / 1000} s (${o.checkThreshold ?? 3} failed checks = incident)`}`);
     ticker.start();
-    await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * (o.checkIntervalMs ?? 1000)), o.signal);
-    await run.injectFailure(st, env);
-    await run.detectFailover(st, ports);
-    const dbTarget = run.moves.database ? TO : FROM;
-    await run.trafficResumed(dbTarget, run.moves.cache ? TO : FROM);
-    ticker.stop();
-    await run.restoreVerify(st, env, storeB, dbTarget);
+    if (isTokenScenario(o.scenario)) {
+      await run.tokenFailure(st);
+      ticker.stop();
+      await run.restoreVerify(st, env, storeB, FROM);
+    } else {
+      await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * (o.checkIntervalMs ?? 1000)), o.signal);
+      await run.injectFailure(st, env);
+      await run.detectFailover(st, ports);
+      const dbTarget = run.moves.database ? TO : FROM;
+      await run.trafficResumed(dbTarget, run.moves.cache ? TO : FROM);
+      ticker.stop();
+      await run.restoreVerify(st, env, storeB, dbTarget);
+    }
   } catch (err) {
     run.result.error = redact(err instanceof Error ? err.message : String(err));
   } finally {

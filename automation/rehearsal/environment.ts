@@ -18,12 +18,15 @@ import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
+import { generateToken, PLATFORM_PROCESS_TAG, startPlatform } from '../adapters/rehearsal/platform-server';
+import { replaceFileSync } from '../adapters/tools/atomic-file';
+import { registerSecret } from '../core/redact';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
 import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/file-lock';
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
 import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
-import { DNS_RECORDS, LocalState, RegionName, REGIONS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
+import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
 
 export type Log = (line: string) => void;
 const noop: Log = () => undefined;
@@ -116,7 +119,7 @@ export async function up(dirArg: string, log: Log = noop, toolEnv?: ToolEnv): Pr
       throw new UsageError((err as Error).message);
     }
   }
-  const s = newState(dir, { pgA: await freePort(), pgB: await freePort(), redisA: await freePort(), redisB: await freePort(), s3: await freePort() });
+  const s = newState(dir, { pgA: await freePort(), pgB: await freePort(), redisA: await freePort(), redisB: await freePort(), s3: await freePort(), telegram: await freePort(), discord: await freePort(), control: await freePort() });
   registerStateSecrets(s);
   writeState(s);
   try {
@@ -158,11 +161,24 @@ async function startEnvironment(s: LocalState, log: Log, toolEnv: ToolEnv | unde
   fs.writeFileSync(path.join(s.s3.dir, 's3rver.pid'), String(s.s3.pid));
   writeState(s);
   log(`s3: s3rver on 127.0.0.1:${s.s3.port}, buckets ${REGIONS.map((r) => s.regions[r].bucket).join(', ')} (${Date.now() - t} ms)`);
+  t = Date.now();
+  await startBotTier(s, toolEnv);
+  log(`bots: fake Telegram on 127.0.0.1:${s.platform!.telegram_port}, fake Discord on 127.0.0.1:${s.platform!.discord_port}; ${REHEARSAL_BOTS.map((b) => `${b.name} (${b.platform}, ${b.tokens} tokens)`).join(', ')} in ${s.tokens_file} (${Date.now() - t} ms)`);
   writeDnsFile(s.dns_file, Object.fromEntries(DNS_RECORDS.map((r) => [r.name, 'a'])), 1);
   fs.mkdirSync(s.journal_dir, { recursive: true, mode: 0o700 });
   s.complete = true;
   writeState(s);
   log(`dns: ${DNS_RECORDS.map((r) => r.name).join(', ')} → a (${s.dns_file})`);
+}
+
+/** The bots' tokens (generated, in the local token store's file, 0600) and the fake platforms that accept them. */
+async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promise<void> {
+  if (!s.platform || !s.tokens_file) return;
+  const bots = REHEARSAL_BOTS.map((b) => ({ name: b.name, platform: b.platform, tokens: Array.from({ length: b.tokens }, () => generateToken(b.platform)) }));
+  for (const b of bots) b.tokens.forEach((t) => registerSecret(t));
+  replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
+  s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, bots }, { log: s.platform.log, env: toolEnv });
+  writeState(s);
 }
 
 /** Settings for both clusters: small, fast to promote, ready for pg_rewind (wal_log_hints from PgCluster). */
@@ -268,6 +284,10 @@ export async function down(dirArg: string, opts: { keepData?: boolean } = {}): P
       if (pidIs(redisPid, 'redis-server')) await killVerified(redisPid, 'redis-server');
       stopped.push(`redis ${r}`);
     }
+  }
+  if (pidIs(s?.platform?.pid, PLATFORM_PROCESS_TAG)) {
+    await killVerified(s!.platform!.pid, PLATFORM_PROCESS_TAG, 'SIGTERM');
+    stopped.push('bot platforms');
   }
   const s3pid = s?.s3.pid ?? readPidFile(path.join(dir, 's3', 's3rver.pid'));
   if (pidIs(s3pid, S3RVER_PROCESS_TAG)) {
@@ -405,8 +425,9 @@ export async function stallReplication(s: LocalState, primary: RegionName, stand
 /** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF). */
 export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
   if (tiers.database && !pgRunning(s, region)) {
-    fs.rmSync(path.join(s.regions[region].postgres.dir, 'data', 'postmaster.pid'), { force: true });
-    await cluster(s, region).start();
+    const c = cluster(s, region);
+    c.removeStaleLockFiles();
+    await c.start();
   }
   const r = s.regions[region].redis;
   if (tiers.cache && !pidIs(readPidFile(r.pidFile), 'redis-server')) await startRedis({ dir: r.dir, port: r.port, password: s.secrets.redis_password, pidFile: r.pidFile, confFile: r.confFile });
@@ -421,7 +442,7 @@ export async function rebuildDatabaseStandby(s: LocalState, region: RegionName, 
   const env = new LocalEnv(s);
   const c = cluster(s, region);
   if (c.isRunning()) await c.stop('fast');
-  else fs.rmSync(path.join(c.dataDir, 'postmaster.pid'), { force: true });
+  else c.removeStaleLockFiles();
   const drConf = fs.readFileSync(path.join(c.dataDir, 'dr.conf'), 'utf8');
   await env.superQuery(primary, `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, [s.regions[region].postgres.slot]);
   const source = `host=127.0.0.1 port=${s.regions[primary].postgres.port} user=postgres dbname=postgres`;
@@ -495,6 +516,8 @@ export interface EnvStatus {
   up: boolean;
   services: ServiceStatus[];
   s3: { port: number; running: boolean; buckets: string[] };
+  /** The fake bot platforms (environments made before the bot tier have none). */
+  platform?: { telegram_port: number; discord_port: number; running: boolean };
   dns: Record<string, string>;
   /** Region each tier's primary is in (undefined when none answers). */
   primaries: { database?: RegionName; cache?: RegionName };
@@ -558,11 +581,13 @@ export async function status(s: LocalState): Promise<EnvStatus> {
     dns = {};
   }
   const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
+  const platform = s.platform ? { telegram_port: s.platform.telegram_port, discord_port: s.platform.discord_port, running: pidIs(s.platform.pid, PLATFORM_PROCESS_TAG) } : undefined;
   return {
     dir: s.dir,
     up: services.some((x) => x.running),
     services,
     s3: { port: s.s3.port, running: s3running, buckets: REGIONS.map((r) => s.regions[r].bucket) },
+    ...(platform ? { platform } : {}),
     dns,
     primaries: { database: dbPrimary, cache: cachePrimary },
   };
@@ -577,6 +602,7 @@ export function statusProblems(st: EnvStatus): string[] {
   const problems: string[] = [];
   for (const x of st.services) if (!x.running) problems.push(`${x.service === 'postgresql' ? 'PostgreSQL' : 'Redis'} in ${x.region} is not running`);
   if (!st.s3.running) problems.push('the S3 server (s3rver) is not running');
+  if (st.platform && !st.platform.running) problems.push('the fake bot platforms (Telegram, Discord) are not running');
   const serves = (service: ServiceStatus['service'], region: string) => st.services.some((x) => x.service === service && x.region === region && x.running && x.role === 'primary');
   for (const [record, service] of [['database', 'postgresql'], ['cache', 'redis']] as const) {
     const region = st.dns[record];
@@ -600,6 +626,7 @@ export function formatStatus(st: EnvStatus): string {
     lines.push(`  ${x.region.padEnd(7)}${x.service.padEnd(12)}${String(x.port).padEnd(7)}${role.padEnd(13)}${(x.fenced ? 'yes' : 'no').padEnd(8)}${rep}`);
   }
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
+  if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');

@@ -34,6 +34,15 @@ export function renderReport(r: DrillResult): string {
   L.push(`| Redis restore | ${rd ? `${yes(rd.verified)}: ${rd.backup} from ${rd.bucket} into a ${rd.target}, checksum ${rd.checksum}, ${rd.keys.restored}/${rd.keys.backup} keys, ${rd.sample.compared - rd.sample.mismatched}/${rd.sample.compared} sampled values match (${rd.duration_seconds} s)` : 'not run'} |`);
   L.push(`| traffic | ${r.traffic.load_tps} writes/s: ${r.traffic.ops} ops, ${r.traffic.db_errors} database / ${r.traffic.cache_errors} cache errors, ${r.traffic.reconnects} (re)connects |`);
   L.push('');
+  if (r.token) {
+    L.push('## Bot token', '');
+    L.push(r.scenario === 'token'
+      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed; the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
+      : 'Every call to the fake Telegram API answered 502 for 3 s (the platform was down). The monitor reported `platform-degraded` and did not switch: another token cannot help when the platform itself is down, and switching burns tokens. When the platform answered again the bot carried on with the same token.', '');
+    L.push('| measure | value |', '|---|---|');
+    L.push(`| bot calls ok / failed | ${r.token.calls_ok} / ${r.token.calls_failed} |`);
+    L.push(`| conversations (Redis sessions) kept across the ${r.scenario === 'token' ? 'switch' : 'outage'} | ${r.token.sessions_kept} of ${r.token.sessions} |`, '');
+  }
   L.push('## Checks', '');
   for (const c of r.checks) L.push(`- [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`);
   L.push('');

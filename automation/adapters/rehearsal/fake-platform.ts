@@ -86,15 +86,15 @@ export abstract class FakePlatformServer {
     return this.origin;
   }
 
-  /** Listen on 127.0.0.1, on an ephemeral port. */
-  async start(): Promise<this> {
+  /** Listen on 127.0.0.1, on `port` (default: an ephemeral one). */
+  async start(listenPort = 0): Promise<this> {
     if (this.server) return this;
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(listenPort, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     this.server = server;

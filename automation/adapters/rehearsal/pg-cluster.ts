@@ -176,6 +176,7 @@ export class PgCluster {
 
   /** Start and wait until it accepts connections. */
   async start(): Promise<void> {
+    this.removeStaleLockFiles();
     await this.tool('pg_ctl', ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '60', '-s']);
   }
 
@@ -215,6 +216,17 @@ export class PgCluster {
   isRunning(): boolean {
     const pid = this.pid();
     return pid !== undefined && isAlive(pid);
+  }
+
+  /**
+   * After the postmaster was killed (not stopped): remove what it left behind that would stop a new start —
+   * postmaster.pid and the socket lock files. PostgreSQL judges those by `kill(pid, 0)`, which a killed postmaster
+   * still answers while it waits, a zombie, to be reaped. Only when no postmaster runs.
+   */
+  removeStaleLockFiles(): void {
+    if (this.isRunning()) return;
+    fs.rmSync(path.join(this.dataDir, 'postmaster.pid'), { force: true });
+    for (const f of fs.existsSync(this.socketDir) ? fs.readdirSync(this.socketDir) : []) if (/^\.s\.PGSQL\.\d+\.lock$/.test(f)) fs.rmSync(path.join(this.socketDir, f), { force: true });
   }
 
   /** Run SQL as the superuser and return the rows. */

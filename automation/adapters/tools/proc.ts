@@ -134,12 +134,21 @@ export async function waitForExit(pid: number, timeoutMs = 30_000): Promise<void
   }
 }
 
+/**
+ * Whether `pid` is a running process. A zombie (exited, not yet reaped by its parent — for a daemon whose starter
+ * is gone, by init, which may take seconds) is not running: it answers signals but holds nothing.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

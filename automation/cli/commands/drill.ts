@@ -94,6 +94,7 @@ export const command: Command = {
       rpo: r.rpo,
       steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms, ...(s.detail ? { detail: s.detail } : {}) })),
       restore: r.restore,
+      ...(r.token ? { token: r.token } : {}),
       failover: r.failover,
       traffic: r.traffic,
       checks: r.checks,
@@ -104,7 +105,9 @@ export const command: Command = {
       '',
       `drill ${r.scenario}: ${r.ok ? 'PASSED' : 'FAILED'}${r.error ? ` (${r.error})` : ''}`,
       `  RTO ${seconds(r.rto_seconds)} (detection ${r.scenario === 'planned' ? 'n/a: planned' : seconds(r.detection_seconds)})`,
-      `  RPO ${r.rpo.lost_writes} of ${r.rpo.acked_writes} acknowledged database writes lost (cache ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes}); lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes`,
+      r.token
+        ? `  bot: ${r.token.switch_seconds !== null ? `token switched and the bot posting again ${r.token.switch_seconds} s after the revocation; ` : ''}${r.token.calls_ok} calls ok, ${r.token.calls_failed} failed; ${r.token.sessions_kept}/${r.token.sessions} conversations kept`
+        : `  RPO ${r.rpo.lost_writes} of ${r.rpo.acked_writes} acknowledged database writes lost (cache ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes}); lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes`,
       `  restore ${r.restore.verified ? 'verified' : 'NOT verified'}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}`,
       ...r.checks.map((c) => `  [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`),
       `  report: ${r.report}`,

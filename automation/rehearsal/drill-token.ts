@@ -1,0 +1,143 @@
+/**
+ * The drill's bot-token scenarios, on the environment's fake Telegram API and its token file:
+ * - `token`: the community bot's active token is revoked mid-traffic; the token monitor (1 s probes) switches to the
+ *   next healthy token and the bot worker, following the bot runtime, posts again with it. `switch_seconds` runs from
+ *   the revocation to the worker's first successful call with the new token.
+ * - `token-outage`: every token gets 5xx (the platform is down): the monitor must NOT switch (it cannot help and it
+ *   burns tokens) and must raise a `platform-degraded` alert; when the platform is back the bot carries on with the
+ *   same token.
+ */
+import { PlatformControl } from '../adapters/rehearsal/platform-server';
+import type { LocalState } from '../adapters/rehearsal/state';
+import { OperationError } from '../core/errors';
+import type { TokenCheckReport, TokenNotice } from '../tokens/index';
+import { BotWorker, CONVERSATIONS } from './bot-worker';
+import type { DrillCheck, DrillResult } from './drill-result';
+import { round2 } from './drill-result';
+import { localTokenStore, runTokenMonitor } from './token-monitor';
+
+export const TOKEN_BOT = 'community';
+
+/** The bot tier of one token drill: worker, monitor, platform control, and what they saw. */
+export class TokenDrill {
+  readonly worker: BotWorker;
+  private readonly control: PlatformControl;
+  private readonly abort = new AbortController();
+  private monitor?: Promise<void>;
+  private readonly reports: Array<{ at: number; report: TokenCheckReport }> = [];
+  readonly notices: TokenNotice[] = [];
+  private revoked?: { index: number; at: number };
+  private outageEndedAt?: number;
+  private sessionsBefore: Record<string, number> = {};
+
+  constructor(
+    private readonly state: LocalState,
+    private readonly scenario: 'token' | 'token-outage',
+  ) {
+    this.worker = new BotWorker(state, TOKEN_BOT);
+    this.control = new PlatformControl(state.platform!.control_port);
+  }
+
+  /** Start the bot worker and the token monitor (1 s probes). */
+  async start(): Promise<void> {
+    await this.worker.start();
+    this.monitor = runTokenMonitor({ state: this.state, intervalMs: 1000, signal: this.abort.signal, onRun: (report, at) => this.reports.push({ at, report }), onNotice: (n) => this.notices.push(n) });
+  }
+
+  /** Revoke the active token, or take the platform down. Returns a line for the step. */
+  async inject(): Promise<string> {
+    this.sessionsBefore = await this.worker.conversations();
+    const { record } = await localTokenStore(this.state).read(TOKEN_BOT);
+    if (this.scenario === 'token') {
+      await this.control.revoke(record.tokens[record.active]);
+      this.revoked = { index: record.active, at: Date.now() };
+      return `revoked ${TOKEN_BOT}'s active token ${record.active} on the fake Telegram API (it now answers 401)`;
+    }
+    await this.control.outage('telegram', { status: 502 });
+    this.revoked = { index: record.active, at: Date.now() };
+    return 'fake Telegram API down: every call answers 502';
+  }
+
+  get failAt(): number {
+    return this.revoked?.at ?? 0;
+  }
+
+  private monitorRunsAfter(at: number): Array<{ at: number; report: TokenCheckReport }> {
+    return this.reports.filter((r) => r.at > at);
+  }
+
+  /** `token`: the monitor's switch away from the revoked token; `token-outage`: its platform-degraded alert. */
+  async detect(timeoutMs: number): Promise<{ detail: string; seconds: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const { at, report } of this.monitorRunsAfter(this.failAt)) {
+        const bot = report.bots.find((b) => b.result.bot === TOKEN_BOT);
+        if (this.scenario === 'token' && bot?.result.action === 'switch') return { seconds: round2((at - this.failAt) / 1000), detail: `the monitor switched ${TOKEN_BOT} from token ${bot.result.active_before} to ${bot.result.active_after} (${bot.result.reason})` };
+        if (this.scenario === 'token-outage' && report.degraded.includes('telegram')) return { seconds: round2((at - this.failAt) / 1000), detail: `the monitor reported platform-degraded for telegram and kept token ${bot?.result.active_after}` };
+      }
+      if (Date.now() > deadline) throw new OperationError(`the token monitor did not ${this.scenario === 'token' ? 'switch' : 'report the outage'} within ${timeoutMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** `token-outage`: hold the outage a few monitor runs (no switch may happen), then end it. */
+  async endOutage(holdMs: number): Promise<void> {
+    if (this.scenario !== 'token-outage') return;
+    await new Promise((r) => setTimeout(r, holdMs));
+    await this.control.outage('telegram', false);
+    this.outageEndedAt = Date.now();
+  }
+
+  /** The worker's first successful call after the failure (with the new token, for `token`). */
+  async resumed(timeoutMs: number): Promise<{ seconds: number; index: number }> {
+    const deadline = Date.now() + timeoutMs;
+    const after = this.outageEndedAt ?? this.failAt;
+    for (;;) {
+      const ok = this.worker.calls.find((c) => c.ok && c.at > after && (this.scenario !== 'token' || c.index !== this.revoked!.index));
+      if (ok) return { seconds: round2((ok.at - this.failAt) / 1000), index: ok.index };
+      if (Date.now() > deadline) throw new OperationError(`the bot made no successful call within ${timeoutMs / 1000}s of the failure`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * Conversations that kept counting across the failure: begun before it (step ≥ 1) and advanced since, none
+   * restarted. Waits (at most `timeoutMs`) until each has had its turn after the failure.
+   */
+  async sessionsKept(timeoutMs = 5000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await this.worker.conversations();
+      const kept = Object.keys(now).filter((k) => (this.sessionsBefore[k] ?? 0) > 0 && now[k] > this.sessionsBefore[k]).length;
+      if (kept === CONVERSATIONS || Date.now() > deadline) return kept;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.monitor?.catch(() => undefined);
+    await this.worker.stop().catch(() => undefined);
+  }
+
+  /** The scenario's checks and its `token` figures. */
+  async conclude(result: DrillResult, switchSeconds: number | null): Promise<DrillCheck[]> {
+    const kept = await this.sessionsKept().catch(() => 0);
+    await this.stop();
+    const switches = this.monitorRunsAfter(this.failAt).flatMap(({ report }) => report.bots.filter((b) => b.result.bot === TOKEN_BOT && b.result.action === 'switch'));
+    result.token = { switch_seconds: this.scenario === 'token' ? switchSeconds : null, calls_ok: this.worker.stats.calls_ok, calls_failed: this.worker.stats.calls_failed, sessions_kept: kept, sessions: CONVERSATIONS };
+    const resumedWith = this.worker.calls.filter((c) => c.ok && c.at > this.failAt).at(-1)?.index;
+    const checks: DrillCheck[] = [];
+    if (this.scenario === 'token') {
+      checks.push({ name: 'token switched', ok: switches.length === 1 && switches[0].result.active_after !== this.revoked?.index, detail: `${switches.length} switch(es): ${switches.map((s) => `${s.result.active_before} → ${s.result.active_after}`).join(', ') || 'none'}` });
+      checks.push({ name: 'bot calls resumed with the new token', ok: switchSeconds !== null && resumedWith !== undefined && resumedWith !== this.revoked?.index, detail: `first successful call ${switchSeconds ?? '?'}s after the revocation, with token ${resumedWith ?? '?'}` });
+    } else {
+      checks.push({ name: 'no switch during the outage', ok: switches.length === 0, detail: `${switches.length} switch(es) while every token got 502` });
+      const alert = this.notices.find((n) => n.kind === 'platform-degraded');
+      checks.push({ name: 'platform-degraded alert raised', ok: !!alert, detail: alert ? 'notified: platform-degraded (telegram)' : 'no platform-degraded notice' });
+      checks.push({ name: 'bot calls resumed with the same token', ok: switchSeconds !== null && resumedWith === this.revoked?.index, detail: `calls resumed ${switchSeconds ?? '?'}s after the outage began, with token ${resumedWith ?? '?'}` });
+    }
+    checks.push({ name: 'sessions kept', ok: kept === CONVERSATIONS, detail: `${kept}/${CONVERSATIONS} conversations kept counting across the ${this.scenario === 'token' ? 'switch' : 'outage'}` });
+    return checks;
+  }
+}
