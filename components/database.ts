@@ -24,9 +24,11 @@ export type DatabaseMode =
    * `sourceDbArn` keeps the automated-backups replication resource in place (removing it could delete the
    * replicated backups).
    *
-   * Caveat (PostgreSQL): a read replica has no automated backups, and RDS ignores a backup-retention change
-   * made in the same modification that promotes it. The promoting `pulumi up` therefore leaves retention at
-   * 0; run `pulumi up` a second time to apply `backupRetentionDays` (the failover engine does this).
+   * The failover promotes the instance directly (RDS `PromoteReadReplica`, then `ModifyDBInstance` for the backup
+   * retention, which RDS ignores on the call that promotes a PostgreSQL replica) and then applies this mode with a
+   * refresh, so the stack records what the world already is. Multi-AZ follows `promotedMultiAz` (default true).
+   * Applied without the failover (a hand-written `database.promoted = true`), the first `up` promotes and a
+   * second one sets the retention (the same PostgreSQL caveat).
    */
   | { kind: 'promoted'; sourceDbArn: pulumi.Input<string> }
   /** A drill instance restored from a snapshot or to a point in time; deletion protection off, no final snapshot. */
@@ -187,7 +189,8 @@ function instanceArgsFor(args: DatabaseArgs, parent: pulumi.Resource, common: aw
       instanceArgs = { ...common, replicateSourceDb: mode.sourceDbArn, backupRetentionPeriod: 0, skipFinalSnapshot: true, finalSnapshotIdentifier: undefined };
       break;
     case 'promoted':
-      instanceArgs = { ...common, ...backups };
+      // The survivor takes the primary's posture: its backup retention, and Multi-AZ unless turned off.
+      instanceArgs = { ...common, ...backups, multiAz: c.promotedMultiAz || c.multiAz };
       break;
     case 'scratch': {
       const r = mode.restore;

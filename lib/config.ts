@@ -49,6 +49,11 @@ export interface DatabaseConfig {
   deletionProtection: boolean;
   /** Secondary only: true drops the replica relationship (the failover promotes this way). Default false. */
   promoted: boolean;
+  /**
+   * A promoted secondary takes the primary's posture: Multi-AZ (whatever `multiAz` says for the replica), so the
+   * region that now serves keeps AZ redundancy. Default true; false keeps `multiAz` as set.
+   */
+  promotedMultiAz: boolean;
   /** Initial database name (primary/scratch). Default `bot`. */
   dbName: string;
   /** Master user name (primary). Default `botadmin`. */
@@ -179,6 +184,7 @@ export const DEFAULTS = {
     backupRetentionDays: 14,
     deletionProtection: true,
     promoted: false,
+    promotedMultiAz: true,
     dbName: 'bot',
     masterUsername: 'botadmin',
     backupWindow: '03:00-04:00',
@@ -467,6 +473,7 @@ function readDatabase(r: Reader, role: Role): DatabaseConfig {
     backupRetentionDays: r.int(K('database.backupRetentionDays'), db.backupRetentionDays, dd.backupRetentionDays, 7, 35, 'days (point-in-time recovery window)'),
     deletionProtection: role === 'scratch' ? false : r.bool(K('database.deletionProtection'), db.deletionProtection, dd.deletionProtection),
     promoted,
+    promotedMultiAz: r.bool(K('database.promotedMultiAz'), db.promotedMultiAz, dd.promotedMultiAz),
     dbName: r.pattern(K('database.dbName'), r.str(K('database.dbName'), db.dbName), /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/, 'a PostgreSQL database name (letter first, letters/digits/_)') ?? dd.dbName,
     masterUsername:
       r.pattern(K('database.masterUsername'), r.str(K('database.masterUsername'), db.masterUsername), /^(?!rdsadmin$|postgres$)[a-zA-Z][a-zA-Z0-9_]{0,62}$/, 'a user name (letter first, not rdsadmin/postgres)') ??

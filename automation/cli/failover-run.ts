@@ -48,6 +48,9 @@ export function failoverSummary(r: FailoverResult, pendingFenceHint: string, ext
   if (r.estimated_data_loss) lines.push(`estimated data loss: ${r.estimated_data_loss.lag_seconds ?? '?'} s / ${r.estimated_data_loss.lag_bytes ?? '?'} bytes (${r.estimated_data_loss.basis})`);
   if (r.pending_fences.length) lines.push(`fence pending (${pendingFenceHint}): ${r.pending_fences.map((f) => `${f.region} ${f.tiers.join('+')}`).join(', ')}`);
   for (const n of r.notifications) for (const f of n.failed) lines.push(`notification ${n.kind} not delivered to ${f.target}: ${f.error}`);
+  const pending = r.steps.filter((x) => x.status === 'pending');
+  for (const x of pending) lines.push(`PENDING ${x.name}: ${x.detail ?? ''}`);
+  if (pending.length) lines.push(`traffic is served by ${r.to}; the failover stays open until 'dr failover --resume' finishes ${pending.map((x) => x.name).join(', ')}`);
   lines.push(...extra);
   lines.push(`journal: ${r.journal}`);
   return lines.join('\n');

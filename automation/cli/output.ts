@@ -10,7 +10,7 @@ export interface Io {
   confirm(question: string): Promise<boolean>;
 }
 
-export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed' | 'planned' | 'done-before';
+export type StepStatus = 'running' | 'ok' | 'skipped' | 'failed' | 'planned' | 'done-before' | 'pending';
 
 /**
  * Output for one command run. Human mode prints progress lines as things happen; JSON mode stays silent
@@ -86,6 +86,7 @@ const STATUS_ICON: Record<StepStatus, string> = {
   failed: '[!!]',
   planned: '[plan]',
   'done-before': '[ok*]',
+  pending: '[..!]',
 };
 
 export function formatMs(ms: number): string {

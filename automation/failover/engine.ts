@@ -61,7 +61,11 @@ export interface FailoverResult {
   to: string;
   dry_run: boolean;
   /** `planned` for a dry-run. */
-  outcome: 'completed' | 'aborted' | 'failed' | 'planned';
+  /**
+   * `serving`: traffic moved and was verified, but a step had to stay `pending` (the stacks could not be
+   * re-targeted): the failover is open, and `--resume` finishes it when it can.
+   */
+  outcome: 'completed' | 'serving' | 'aborted' | 'failed' | 'planned';
   steps: StepResult[];
   /** The plan (always present: dry-run prints it, execution reports it). */
   plan: ReturnType<typeof planToJson>;
@@ -86,6 +90,7 @@ export function unavailableOf(ports: FailoverPorts): Unavailable {
   if (ports.secrets.unavailable) u.secrets = ports.secrets.unavailable;
   if (ports.dns.unavailable) u.dns = ports.dns.unavailable;
   if (ports.stacks.unavailable) u.stacks = ports.stacks.unavailable;
+  if (ports.stacks.unreachable) u.stacksUnreachable = ports.stacks.unreachable;
   return u;
 }
 
@@ -233,9 +238,16 @@ class Run {
       await this.runStep(step);
     }
 
+    const pending = this.steps.filter((x) => x.status === 'pending').map((x) => x.name);
+    const serves = `${to} now serves (${from} ${mode === 'planned' ? 'handed over' : 'lost'})${this.state.estimatedLoss ? `; estimated data loss: ${describeLoss(this.state.estimatedLoss)}` : ''}${this.state.pendingFences.length ? `; fence pending for ${this.state.pendingFences.map((f) => f.region).join(', ')}` : ''}`;
+    if (pending.length) {
+      // Traffic is served; what is left does not block it. The failover stays open so --resume finishes it.
+      await this.notify('finished', `${mode} ${incident} failover ${id}: ${serves}; PENDING: ${pending.join(', ')} (resume with --resume)`);
+      return this.result('serving');
+    }
     if (!this.summary?.end) {
       await this.append({ kind: 'end', id, at: this.at(), outcome: 'completed' });
-      await this.notify('finished', `${mode} ${incident} failover ${id}: ${to} now serves (${from} ${mode === 'planned' ? 'handed over' : 'lost'})${this.state.estimatedLoss ? `; estimated data loss: ${describeLoss(this.state.estimatedLoss)}` : ''}${this.state.pendingFences.length ? `; fence pending for ${this.state.pendingFences.map((f) => f.region).join(', ')}` : ''}`);
+      await this.notify('finished', `${mode} ${incident} failover ${id}: ${serves}`);
     }
     return this.result('completed');
   }
@@ -284,10 +296,11 @@ class Run {
     const journaled = this.summary?.steps[name];
     const wasDone = !!this.summary && stepDone(this.summary, name);
     if (wasDone) this.restore(name, journaled?.data);
-    // A finished failover is never re-checked (a later failback may have changed the world on purpose), and
-    // preflight's conditions no longer hold once it acted. Every other step of an unfinished failover is
-    // re-checked against the world: done-before when the world agrees, re-applied (towards `to` only) when not.
-    if (wasDone && (this.summary!.end || name === 'preflight')) {
+    // A finished failover is never re-checked (a later failback may have changed the world on purpose),
+    // preflight's conditions no longer hold once it acted, and record only writes the journal. Every other step of
+    // an unfinished failover is re-checked against the world: done-before when the world agrees, re-applied
+    // (towards `to` only) when not; verify, which only looks, is simply verified again.
+    if (wasDone && (this.summary!.end || name === 'preflight' || name === 'record')) {
       this.record(name, 'done-before', 0, `journaled as done${journaled?.detail ? `: ${journaled.detail}` : ''}`);
       return;
     }
@@ -302,8 +315,8 @@ class Run {
       return this.fail(name, ms, err);
     }
     const ms = Math.max(0, this.clock.now().getTime() - t0);
-    if (wasDone && out.status === 'ok') out.detail = `re-applied, the world had drifted from the journal: ${out.detail ?? ''}`;
-    await this.append({ kind: 'step', id: this.id, at: this.at(), step: name, phase: out.status === 'skipped' ? 'skipped' : 'done', status: out.status, duration_ms: ms, ...(out.detail ? { detail: redact(out.detail) } : {}), ...(out.data ? { data: out.data } : {}) });
+    if (wasDone && out.status === 'ok') out.detail = name === 'verify' ? `verified again: ${out.detail ?? ''}` : `re-applied, the world had drifted from the journal: ${out.detail ?? ''}`;
+    await this.append({ kind: 'step', id: this.id, at: this.at(), step: name, phase: out.status === 'skipped' || out.status === 'pending' ? out.status : 'done', status: out.status, duration_ms: ms, ...(out.detail ? { detail: redact(out.detail) } : {}), ...(out.data ? { data: out.data } : {}) });
     this.record(name, out.status, ms, out.detail);
   }
 

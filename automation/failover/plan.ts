@@ -45,7 +45,8 @@ export interface Topology {
  * Capabilities the ports declared unavailable (their {@link Capability.unavailable} text). Steps needing them are
  * planned as skipped with that reason. `cacheFence` covers the optional cache fence pair.
  */
-export type Unavailable = Partial<Record<'database' | 'cache' | 'cacheFence' | 'secrets' | 'dns' | 'stacks', string>>;
+/** What ports declare unavailable (no counterpart here), and `stacksUnreachable`: stacks that exist but do not answer now. */
+export type Unavailable = Partial<Record<'database' | 'cache' | 'cacheFence' | 'secrets' | 'dns' | 'stacks' | 'stacksUnreachable', string>>;
 
 export interface PlanRequest {
   mode: FailoverMode;
@@ -144,7 +145,8 @@ const planPreflight: StepPlanner = (c, add) => {
   const pfTarget: StepTarget = { from: from.name, to: to.name };
   if (moves.database) Object.assign(pfTarget, { from_database: from.database, to_database: to.database });
   if (moves.cache && from.cache && to.cache) Object.assign(pfTarget, { from_cache: from.cache, to_cache: to.cache });
-  if (stacks.length && !un.stacks) pfTarget.stacks = stacks;
+  const refresh = stacks.length && !un.stacks && !un.stacksUnreachable;
+  if (refresh) pfTarget.stacks = stacks;
   add(
     'preflight',
     true,
@@ -210,10 +212,9 @@ const planCatchUp: StepPlanner = (c, add) => {
 const planPromoteDatabase: StepPlanner = (c, add) => {
   const { incident, un, to, moves } = c;
   const pdTarget: StepTarget = { region: to.name, database: to.database };
-  if (to.stack && !un.stacks) pdTarget.stack = to.stack;
   if (!moves.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: a ${incident} incident leaves the database where it is`);
   else if (un.database) add('promote-database', false, `promote ${to.database}`, pdTarget, `skipped: ${un.database}`);
-  else add('promote-database', true, `promote standby ${to.database} in ${to.name} to a writable primary`, pdTarget, `${to.name} takes over the database`);
+  else add('promote-database', true, `promote standby ${to.database} in ${to.name} to a writable primary, directly (the stacks follow in reconcile)`, pdTarget, `${to.name} takes over the database`);
 };
 
 const planPromoteCache: StepPlanner = (c, add) => {
@@ -263,22 +264,37 @@ const planVerify: StepPlanner = (c, add) => {
 };
 
 const planRecord: StepPlanner = (c, add) => {
-  const { un, from, to, stacks } = c;
-  const rTarget: StepTarget = { survivor: to.name, lost: from.name };
-  if (stacks.length && !un.stacks) rTarget.stacks = stacks;
+  const { from, to, planned } = c;
   add(
     'record',
     true,
-    stacks.length && !un.stacks
-      ? `set the stacks' config (${to.stack ?? to.name}: primary/promoted, ${from.stack ?? from.name}: secondary) and run up, then close the journal`
-      : `close the journal with the new roles (${to.name} serves, ${from.name} is lost)`,
-    rTarget,
-    un.stacks ? `the journal is the record of the new roles; stacks: ${un.stacks}` : 'a later deploy or failback must start from the new roles, not undo them',
+    `journal the new roles (${to.name} serves, ${from.name} ${planned ? 'handed over' : 'is lost'}) and tell people`,
+    { survivor: to.name, lost: from.name },
+    'the journal is the record of the new roles until the stacks say so too',
+  );
+};
+
+const planReconcile: StepPlanner = (c, add) => {
+  const { un, from, to, stacks } = c;
+  const target: StepTarget = { survivor: to.name, lost: from.name };
+  if (stacks.length) target.stacks = stacks;
+  if (!stacks.length || un.stacks) {
+    add('reconcile', false, 're-target the infrastructure as code', target, `skipped: ${un.stacks ?? 'no stacks in this environment'} (the journal records the roles)`);
+    return;
+  }
+  add(
+    'reconcile',
+    true,
+    `after traffic moved: set the stacks' config (${to.stack ?? to.name}: primary/promoted, ${from.stack ?? from.name}: secondary), harden the survivor (Multi-AZ, backups), and pulumi up ${to.stack ?? to.name} without rebuilding the job image`,
+    target,
+    un.stacksUnreachable
+      ? `the Pulumi backend does not answer (${un.stacksUnreachable}): the step stays pending, traffic keeps being served, and --resume finishes it`
+      : 'a later deploy or failback must start from the new roles, not undo them; off the critical path, so the RTO does not wait on the Pulumi backend',
   );
 };
 
 /** One planner per step, in execution order. */
-const PLANNERS: StepPlanner[] = [planPreflight, planFence, planCatchUp, planPromoteDatabase, planPromoteCache, planPromoteSecrets, planSwitchDns, planVerify, planRecord];
+const PLANNERS: StepPlanner[] = [planPreflight, planFence, planCatchUp, planPromoteDatabase, planPromoteCache, planPromoteSecrets, planSwitchDns, planVerify, planRecord, planReconcile];
 
 /** Plan a failover. Pure: same input, same plan. Throws {@link UsageError} on an invalid request. */
 export function planFailover(req: PlanRequest): FailoverPlan {

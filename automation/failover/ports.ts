@@ -100,6 +100,17 @@ export interface DatabasePort extends Capability {
   promote(region: string, opts?: CallOptions): Promise<void>;
   /** Verification probe: true when `region`'s database accepts a write (e.g. a write + read in a probe table). */
   writable(region: string, opts?: CallOptions): Promise<boolean>;
+  /**
+   * Optional: bring the promoted database to the primary's posture (AWS: Multi-AZ, online, `ApplyImmediately`),
+   * check-then-act, without waiting for it to finish; resolves with one line saying what it started or found.
+   */
+  harden?(region: string, opts?: CallOptions): Promise<string>;
+  /**
+   * Optional: finish what a promotion leaves (AWS: the backup retention RDS drops on a promoted PostgreSQL replica),
+   * check-then-act; called when the database already reports primary, so a crash right after the promotion call
+   * does not leave the survivor without backups. Resolves with what it did, undefined when nothing was left.
+   */
+  settle?(region: string, opts?: CallOptions): Promise<string | undefined>;
 }
 
 /** The cache tier (Redis primary + replica / ElastiCache Global Datastore). */
@@ -160,6 +171,11 @@ export interface Retarget {
 /** Pulumi stacks (Automation API). Local: unavailable (no counterpart). */
 export interface StacksPort extends Capability {
   /**
+   * Set when the stacks exist but cannot be used right now (the Pulumi backend does not answer): unlike
+   * `unavailable`, the work is owed — the engine keeps `reconcile` pending and the failover open.
+   */
+  readonly unreachable?: string;
+  /**
    * Preflight: select the region's stack and refresh it; resolves with the outputs read after the refresh.
    * Throws when the stack cannot be refreshed (region down): the engine tolerates that for the lost region in
    * unplanned mode only.
@@ -214,8 +230,8 @@ export type JournalEntry =
       id: string;
       at: string;
       step: StepName;
-      /** `started` is written before the check; `done`/`skipped`/`failed` after. */
-      phase: 'started' | 'done' | 'skipped' | 'failed';
+      /** `started` is written before the check; `done`/`skipped`/`failed`/`pending` after. */
+      phase: 'started' | 'done' | 'skipped' | 'failed' | 'pending';
       /** `done`: whether this run acted (`ok`) or found it done (`done-before`). */
       status?: StepStatus;
       duration_ms?: number;

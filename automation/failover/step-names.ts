@@ -1,6 +1,7 @@
 /**
  * The fixed failover step names, in execution order. Reports, the journal, the AWS implementation and the
- * checks all use these exact strings: never rename or reorder them.
+ * checks all use these exact strings: never rename or reorder them. Traffic moves first (promote, DNS, verify);
+ * `reconcile` re-targets the infrastructure as code afterwards, off the critical path.
  */
 export const STEP_NAMES = [
   'preflight',
@@ -12,6 +13,7 @@ export const STEP_NAMES = [
   'switch-dns',
   'verify',
   'record',
+  'reconcile',
 ] as const;
 
 export type StepName = (typeof STEP_NAMES)[number];
@@ -24,8 +26,12 @@ export type FailoverMode = (typeof FAILOVER_MODES)[number];
 export const INCIDENTS = ['datacenter', 'database', 'cache'] as const;
 export type Incident = (typeof INCIDENTS)[number];
 
-/** How a step ended in a run. `done-before` = found already done (journal or world), not acted again. */
-export type StepStatus = 'ok' | 'skipped' | 'done-before' | 'failed';
+/**
+ * How a step ended in a run. `done-before` = found already done (journal or world), not acted again. `pending` =
+ * could not be done now without harm to what serves (the Pulumi backend does not answer): the failover keeps
+ * serving and stays open, and `--resume` finishes it.
+ */
+export type StepStatus = 'ok' | 'skipped' | 'done-before' | 'failed' | 'pending';
 
 export function isStepName(value: string): value is StepName {
   return (STEP_NAMES as readonly string[]).includes(value);

@@ -95,7 +95,7 @@ describe('dr backups list/check and verify end to end @integration', function ()
       const lost = await dr(args, env);
       assert.equal(lost.code, 1);
       const failed = lost.json().checks.filter((c: { ok: boolean }) => !c.ok);
-      assert.equal(failed.length, 1);
+      assert.equal(failed.length, 1, JSON.stringify(failed));
       assert.match(failed[0].detail, /public\.msgs is missing/);
       await standby.stop('immediate');
       const down = await dr(args, env);

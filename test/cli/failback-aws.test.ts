@@ -80,8 +80,10 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
       for (const id of ids) if (snapshots[id] === 'creating') snapshots[id] = 'available';
       return { DBSnapshots: out };
     });
-    rdsA.on(ModifyDBInstanceCommand).callsFake(() => {
-      order.push('ModifyDBInstance');
+    rdsA.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number; MultiAZ?: boolean }) => {
+      order.push(`ModifyDBInstance ${input.MultiAZ ? 'MultiAZ' : `retention ${input.BackupRetentionPeriod}`}`);
+      if (input.BackupRetentionPeriod !== undefined) w.db[A].retention = input.BackupRetentionPeriod;
+      if (input.MultiAZ) w.db[A].pendingMultiAz = true;
       return {};
     });
     w.mocks.cw[A].on(GetMetricDataCommand).callsFake(() => ({ MetricDataResults: [{ Id: 'lag', Values: [lagSeconds], Timestamps: [clock.now()] }] }));
@@ -114,9 +116,10 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(res.snapshot, order[0].split(' ')[1]);
     // Home stack config as lib/config.ts wants a replica.
     assert.equal(driver.stacks[P].config['bot-platform-dr:peerStack'], S);
-    // Switchover back: the home stack promoted through two applies, the survivor recorded as secondary.
+    // Switchover back, traffic first: RDS promotes home directly and gets its backups, DNS moves, then home is
+    // made Multi-AZ and its stack records the promotion in one up; the survivor is recorded as secondary.
     assert.equal(res.switchover.outcome, 'completed');
-    assert.deepEqual(order.slice(2), [`up ${P}`, `up ${P}`]);
+    assert.deepEqual(order.slice(2), ['ModifyDBInstance retention 14', 'ModifyDBInstance MultiAZ', `up ${P}`]);
     assert.equal(driver.stacks[P].config['bot-platform-dr:database.promoted'], 'true');
     assert.equal(driver.stacks[S].config['bot-platform-dr:database.promoted'], 'false');
     assert.equal(w.db[A].replicaOf, undefined, 'home is writable again');

@@ -47,15 +47,16 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(res.from, A);
     assert.equal(res.to, B);
     assert.deepEqual(res.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`), [
-      'preflight:ok', 'fence:skipped', 'catch-up:skipped', 'promote-database:ok', 'promote-cache:ok', 'promote-secrets:ok', 'switch-dns:ok', 'verify:ok', 'record:ok',
+      'preflight:ok', 'fence:skipped', 'catch-up:skipped', 'promote-database:ok', 'promote-cache:ok', 'promote-secrets:ok', 'switch-dns:ok', 'verify:ok', 'record:ok', 'reconcile:ok',
     ]);
     // Both stacks were refreshed before deciding; the lost region's refresh failed and its last outputs were used.
     assert.ok(driver.calls.includes(`refresh ${S}`));
     assert.match(r.stderr, new RegExp(`refresh of ${P} failed .*using its last recorded outputs`));
-    // Promotion through the secondary stack (two applies), retention from its config default.
-    assert.equal(w.acts['stack:promote'], 1);
-    assert.equal(w.acts['stack:retention'], 1);
-    assert.equal(ups().length, 2);
+    // Promotion straight through RDS (retention from the stack's config default), then one reconcile up.
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(w.acts.ModifyDBInstance, 1);
+    assert.equal(w.acts['stack:promote'], undefined);
+    assert.equal(ups().length, 1);
     assert.equal(driver.stacks[P].config['bot-platform-dr:role'], 'secondary');
     assert.equal(w.acts.ChangeResourceRecordSets, 1);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
@@ -134,7 +135,7 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.deepEqual(Object.keys(w.acts), []);
   });
 
-  it('Pulumi backend down: without saved outputs it says to use --outputs-dir; with them it promotes through RDS and says what to set by hand', async () => {
+  it('Pulumi backend down: without saved outputs it says to use --outputs-dir; with them traffic moves, reconcile stays pending, and --resume finishes it once the backend answers', async () => {
     // A first (dry) run online caches the outputs.
     assert.equal((await dr(['failover', '--unplanned', '--dry-run', ...base()])).code, 0);
     driver.backendDown = true;
@@ -145,12 +146,23 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     const r = await dr(['failover', '--unplanned', '--incident', 'database', '--yes', '--json', '--outputs-dir', path.join(work, '.dr', 'outputs'), ...base()]);
     assert.equal(r.code, 0, r.stderr);
     const res = r.json();
-    assert.equal(res.outcome, 'completed');
+    assert.equal(res.outcome, 'serving');
     assert.equal(w.acts.PromoteReadReplica, 1);
     assert.equal(w.db[B].retention, 14);
     assert.equal(ups().length, 0);
-    assert.match(res.stacks_unavailable, /NOT re-targeted/);
-    assert.match(res.steps.find((s: { name: string }) => s.name === 'record').detail, /database.promoted=true/);
+    assert.match(res.stacks_unavailable, /traffic moves anyway.*database.promoted=true/);
+    assert.equal(res.steps.find((s: { name: string }) => s.name === 'reconcile').status, 'pending');
+    const human = await dr(['failover', '--resume', '--yes', '--outputs-dir', path.join(work, '.dr', 'outputs'), ...base()]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /PENDING reconcile: .*stacks not re-targeted/);
+    assert.match(human.stdout, /stays open until 'dr failover --resume' finishes reconcile/);
+    driver.backendDown = false;
+    const done = await dr(['failover', '--resume', '--yes', '--json', ...base()]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.json().outcome, 'completed');
+    assert.equal(ups().length, 1);
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(driver.stacks[S].config['bot-platform-dr:database.promoted'], 'true');
   });
 
   it('dr killed right after the DNS change, then --resume (also from another machine): completes, every action once', async () => {
@@ -166,8 +178,8 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(res.id, 'fo-crash');
     assert.equal(res.outcome, 'completed');
     assert.equal(w.acts.ChangeResourceRecordSets, 1);
-    assert.equal(w.acts['stack:promote'], 1);
-    assert.equal(w.acts['stack:retention'], 1);
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(ups().length, 1);
     assert.ok(res.steps.some((s: { status: string }) => s.status === 'done-before'));
     const again = await dr(['failover', '--resume', '--yes', ...base()]);
     assert.equal(again.code, 2, 'nothing left to resume');

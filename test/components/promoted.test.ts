@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { P, PRIMARY_OUTPUTS, runStack } from '../helpers/stacks';
+import * as path from 'node:path';
+import { loadStackFile } from '../helpers/pulumi';
+import { P, PRIMARY_OUTPUTS, ROOT, runStack } from '../helpers/stacks';
 
 const SECRET = 'aws:secretsmanager/secret:Secret';
 
@@ -34,6 +36,19 @@ describe('survivor config after a failover (secondary with database.promoted = t
     assert.equal(schedules.length, 7);
     for (const s of schedules) assert.equal(s.inputs.state, 'ENABLED', s.inputs.name);
     assert.ok(!promoted.byType('aws:cloudwatch/metricAlarm:MetricAlarm').some((a) => a.inputs.metricName === 'ReplicaLag'), 'no replica-lag alarm on a standalone instance');
+  });
+});
+
+describe('the survivor posture (database.promotedMultiAz)', () => {
+  it('the replica stays single-AZ as its stack file says; promoted it is Multi-AZ unless promotedMultiAz is false', async () => {
+    const replica = await runStack('secondary');
+    assert.equal(replica.one('aws:rds/instance:Instance').inputs.multiAz, false);
+    const fileDb = loadStackFile(path.join(ROOT, 'Pulumi.secondary.yaml')).config[`${P}:database`] as Record<string, unknown>;
+    assert.equal(fileDb.multiAz, false);
+    const promoted = await runStack('secondary', { [`${P}:database`]: { ...fileDb, promoted: true } });
+    assert.equal(promoted.one('aws:rds/instance:Instance').inputs.multiAz, true);
+    const kept = await runStack('secondary', { [`${P}:database`]: { ...fileDb, promoted: true, promotedMultiAz: false } });
+    assert.equal(kept.one('aws:rds/instance:Instance').inputs.multiAz, false);
   });
 });
 

@@ -25,7 +25,7 @@ const SCENARIOS: Scenario[] = [
   { title: 'planned datacenter, local-like ports', mode: 'planned', incident: 'datacenter', ports: { unavailable: { secrets: 'no local counterpart', stacks: 'no local counterpart' } } },
 ];
 
-const ACT_STEP: Record<string, string> = { 'database.promote': 'promote-database', 'cache.promote': 'promote-cache', 'stacks.retarget': 'record' };
+const ACT_STEP: Record<string, string> = { 'database.promote': 'promote-database', 'cache.promote': 'promote-cache', 'stacks.retarget': 'reconcile' };
 
 function world(s: Scenario): FakeWorld {
   const w = new FakeWorld();

@@ -36,10 +36,10 @@ describe('failover engine', () => {
     const expectRuns: Record<`${FailoverMode}/${Incident}`, string[]> = {
       'planned/datacenter': [...STEP_NAMES],
       'unplanned/datacenter': [...STEP_NAMES],
-      'planned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record'],
-      'unplanned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record'],
-      'planned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record'],
-      'unplanned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record'],
+      'planned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record', 'reconcile'],
+      'unplanned/database': ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record', 'reconcile'],
+      'planned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record', 'reconcile'],
+      'unplanned/cache': ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record', 'reconcile'],
     };
     for (const [key, runs] of Object.entries(expectRuns)) {
       const [mode, incident] = key.split('/') as [FailoverMode, Incident];
@@ -234,7 +234,8 @@ describe('failover engine', () => {
       assert.equal(ps.status, 'skipped');
       assert.equal(ps.detail, 'no local counterpart: bot tokens live in the environment');
       assert.equal(res.steps.find((s) => s.name === 'record')!.status, 'ok');
-      assert.match(res.steps.find((s) => s.name === 'record')!.detail!, /stacks: no local counterpart/);
+      assert.equal(res.steps.find((s) => s.name === 'reconcile')!.status, 'skipped');
+      assert.match(res.steps.find((s) => s.name === 'reconcile')!.detail!, /no local counterpart/);
       for (const k of world.calls.keys()) assert.ok(!k.startsWith('secrets.') && !k.startsWith('stacks.'), k);
       assert.equal(world.retargeted, undefined);
     });

@@ -9,7 +9,7 @@ const runs = (mode: FailoverMode, incident: Incident, opts: Parameters<typeof fa
     .map((s) => s.name);
 
 describe('failover plan', () => {
-  it('always lists the nine fixed steps in order, whatever the mode and incident', () => {
+  it('always lists the ten fixed steps in order, whatever the mode and incident', () => {
     for (const mode of ['planned', 'unplanned'] as const)
       for (const incident of ['datacenter', 'database', 'cache'] as const) {
         const plan = planFailover({ mode, incident, from: 'a', to: 'b', topology: fakeTopology() });
@@ -25,10 +25,10 @@ describe('failover plan', () => {
   it('runs the steps each mode × incident needs, in order', () => {
     assert.deepEqual(runs('planned', 'datacenter'), [...STEP_NAMES]);
     assert.deepEqual(runs('unplanned', 'datacenter'), [...STEP_NAMES]);
-    assert.deepEqual(runs('planned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record']);
-    assert.deepEqual(runs('unplanned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record']);
-    assert.deepEqual(runs('planned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record']);
-    assert.deepEqual(runs('unplanned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record']);
+    assert.deepEqual(runs('planned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record', 'reconcile']);
+    assert.deepEqual(runs('unplanned', 'database'), ['preflight', 'fence', 'catch-up', 'promote-database', 'switch-dns', 'verify', 'record', 'reconcile']);
+    assert.deepEqual(runs('planned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record', 'reconcile']);
+    assert.deepEqual(runs('unplanned', 'cache'), ['preflight', 'fence', 'promote-cache', 'switch-dns', 'verify', 'record', 'reconcile']);
   });
 
   it('targets the concrete identifiers from the topology', () => {
@@ -36,11 +36,12 @@ describe('failover plan', () => {
     const step = (n: StepName) => plan.steps.find((s) => s.name === n)!;
     assert.deepEqual(step('fence').target, { region: 'a', database: 'pg-a', cache: 'redis-a' });
     assert.deepEqual(step('catch-up').target, { region: 'b', database: 'pg-b', source: 'pg-a' });
-    assert.deepEqual(step('promote-database').target, { region: 'b', database: 'pg-b', stack: 'secondary' });
+    assert.deepEqual(step('promote-database').target, { region: 'b', database: 'pg-b' }, 'promoted directly: the stack follows in reconcile');
     assert.deepEqual(step('promote-cache').target, { region: 'b', cache: 'redis-b', global_datastore: 'gds-bot' });
     assert.deepEqual(step('promote-secrets').target, { region: 'b', secrets: ['bot-token', 'db-credentials'] });
     assert.deepEqual(step('switch-dns').target, { region: 'b', records: ['platform', 'database', 'cache'], zone: 'Z123' });
-    assert.deepEqual(step('record').target, { survivor: 'b', lost: 'a', stacks: ['primary', 'secondary'] });
+    assert.deepEqual(step('record').target, { survivor: 'b', lost: 'a' });
+    assert.deepEqual(step('reconcile').target, { survivor: 'b', lost: 'a', stacks: ['primary', 'secondary'] });
   });
 
   it('switches only the record of the tier a database or cache incident moves', () => {

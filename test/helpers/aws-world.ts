@@ -115,6 +115,9 @@ export interface DbState {
   retention: number;
   paramGroup: string;
   readOnly?: string;
+  multiAz?: boolean;
+  /** A Multi-AZ conversion requested and not finished (`PendingModifiedValues.MultiAZ`). */
+  pendingMultiAz?: boolean;
 }
 
 /** Counts of every acting call, by name. */
@@ -127,7 +130,7 @@ export class World {
   /** Throttle the next N calls of a command name (e.g. `PromoteReadReplica`). */
   readonly throttleNext: Record<string, number> = {};
   db: Record<string, DbState> = {
-    [A]: { status: 'available', retention: 14, paramGroup: 'botdr-use1-pg16' },
+    [A]: { status: 'available', retention: 14, paramGroup: 'botdr-use1-pg16', multiAz: true },
     [B]: { status: 'available', replicaOf: PRIMARY_OUTPUTS.dbArn, retention: 0, paramGroup: 'botdr-usw2-pg16' },
   };
   /** Polls left before a promoting instance becomes available. */
@@ -225,10 +228,15 @@ export class World {
     return region === A ? PRIMARY_OUTPUTS.dbIdentifier : SECONDARY_OUTPUTS.dbIdentifier;
   }
 
-  /** What Pulumi's provider does when the stack drops replicateSourceDb: promote, later set retention. */
-  pulumiPromote(region: string, retention: number): void {
+  /**
+   * What Pulumi's provider does when the stack drops replicateSourceDb: promote, later set retention. `stateSaysReplica`:
+   * the stack's state still records the replica (no refresh since the direct promotion) — the provider then calls
+   * PromoteReadReplica on an instance that is no longer one, and RDS refuses.
+   */
+  pulumiPromote(region: string, retention: number, stateSaysReplica = true): void {
     if (this.down.has(region)) throw enotfound(`rds.${region}.amazonaws.com`);
     const d = this.db[region];
+    if (stateSaysReplica && !d.replicaOf) throw awsError('InvalidDBInstanceStateFault', 'promoting RDS DB Instance: DB Instance is not a read replica.');
     if (d.replicaOf) {
       d.replicaOf = undefined;
       d.retention = 0;
@@ -247,7 +255,10 @@ export class World {
       if (input.DBInstanceIdentifier !== this.idOf(region)) throw awsError('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
       const d = this.db[region];
       if (d.status === 'modifying' || d.status === 'promoting') {
-        if (this.promotingPolls-- <= 0) d.status = 'available';
+        if (this.promotingPolls-- <= 0) {
+          d.status = 'available';
+          if (d.pendingMultiAz) [d.multiAz, d.pendingMultiAz] = [true, false];
+        }
       }
       return {
         DBInstances: [
@@ -256,6 +267,8 @@ export class World {
             DBInstanceStatus: d.status,
             ReadReplicaSourceDBInstanceIdentifier: d.replicaOf,
             BackupRetentionPeriod: d.retention,
+            MultiAZ: d.multiAz ?? false,
+            PendingModifiedValues: d.pendingMultiAz ? { MultiAZ: true } : {},
             DBParameterGroups: [{ DBParameterGroupName: d.paramGroup, ParameterApplyStatus: 'in-sync' }],
           },
         ],
@@ -275,13 +288,14 @@ export class World {
       this.act('PromoteReadReplica');
       return {};
     });
-    m.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number }) => {
+    m.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number; MultiAZ?: boolean }) => {
       this.gate(region, 'rds', 'ModifyDBInstance');
       const d = this.db[region];
       d.retention = input.BackupRetentionPeriod ?? d.retention;
+      if (input.MultiAZ) d.pendingMultiAz = true;
       d.status = 'modifying';
       this.promotingPolls = 1;
-      this.act('ModifyDBInstance');
+      this.act(input.MultiAZ ? 'ModifyDBInstance:MultiAZ' : 'ModifyDBInstance');
       return {};
     });
     m.on(ModifyDBParameterGroupCommand).callsFake((input: { DBParameterGroupName?: string; Parameters?: Array<{ ParameterName?: string; ParameterValue?: string }> }) => {
@@ -448,12 +462,16 @@ interface FakeStackState {
   history: StackUpdateSummary[];
   outputs: Record<string, { value: unknown; secret: boolean }>;
   region: string;
+  /** The stack's state records its database as a replica (true until a refresh or an up sees otherwise). */
+  stateReplica: boolean;
 }
 
 /** A fake Automation API workspace: config per stack, update history, `up` that drives the {@link World}. */
 export class FakeDriver implements StackDriver {
   readonly stacks: Record<string, FakeStackState>;
   readonly calls: string[] = [];
+  /** The options of every `up` (refresh, exclude), in order. */
+  readonly upOptions: Array<{ refresh: boolean; exclude: string[] }> = [];
   /** Throw a concurrent-update error on the next N `up` calls. */
   busyUps = 0;
   /** The backend does not answer (select fails). */
@@ -467,8 +485,8 @@ export class FakeDriver implements StackDriver {
   constructor(readonly world: World, retention = 14) {
     this.retention = retention;
     this.stacks = {
-      'acme/bot-platform-dr/primary': { config: { 'bot-platform-dr:role': 'primary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: A, outputs: wrap(PRIMARY_OUTPUTS) },
-      'acme/bot-platform-dr/secondary': { config: { 'bot-platform-dr:role': 'secondary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: B, outputs: wrap(SECONDARY_OUTPUTS) },
+      'acme/bot-platform-dr/primary': { config: { 'bot-platform-dr:role': 'primary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: A, outputs: wrap(PRIMARY_OUTPUTS), stateReplica: false },
+      'acme/bot-platform-dr/secondary': { config: { 'bot-platform-dr:role': 'secondary', 'bot-platform-dr:database.promoted': 'false' }, history: [], region: B, outputs: wrap(SECONDARY_OUTPUTS), stateReplica: true },
     };
     this.stacks['acme/bot-platform-dr/secondary'].outputs.apiToken = { value: SECRET_TOKEN, secret: true };
   }
@@ -486,6 +504,7 @@ export class FakeDriver implements StackDriver {
         if (driver.backendDown) throw enotfound('api.pulumi.com');
         if (driver.world.down.has(st.region)) throw new Error(`refresh failed: getaddrinfo ENOTFOUND rds.${st.region}.amazonaws.com`);
         driver.calls.push(`refresh ${name}`);
+        st.stateReplica = Boolean(driver.world.db[st.region].replicaOf);
         opts.onOutput('Refreshing (x)\n');
         st.history.unshift({ kind: 'refresh', result: 'succeeded', config: structured(st.config) });
       },
@@ -497,8 +516,13 @@ export class FakeDriver implements StackDriver {
           throw new StackBusyError(name, `stack ${name}: another update is in progress`);
         }
         driver.calls.push(`up ${name} ${opts.message}`);
+        driver.upOptions.push({ refresh: opts.refresh ?? false, exclude: opts.exclude ?? [] });
+        if (opts.refresh) st.stateReplica = Boolean(driver.world.db[st.region].replicaOf);
         for (const l of driver.upOutput) opts.onOutput(l + '\n');
-        if (st.config['bot-platform-dr:database.promoted'] === 'true') driver.world.pulumiPromote(st.region, driver.retention);
+        if (st.config['bot-platform-dr:database.promoted'] === 'true') {
+          driver.world.pulumiPromote(st.region, driver.retention, st.stateReplica);
+          st.stateReplica = false;
+        }
         st.history.unshift({ kind: 'update', result: 'succeeded', message: opts.message, config: structured(st.config) });
         driver.ups++;
         if (driver.crashAfterUp === driver.ups) {

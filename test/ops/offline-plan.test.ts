@@ -30,11 +30,12 @@ describe('offline failover plan from saved stack outputs', () => {
     assert.equal(plan.incident, 'datacenter');
     assert.equal(plan.from, 'us-east-1');
     assert.equal(plan.to, 'us-west-2');
-    assert.deepEqual(plan.steps.map((s) => s.name), ['preflight', 'fence', 'catch-up', 'promote-database', 'promote-cache', 'promote-secrets', 'switch-dns', 'verify', 'record']);
+    assert.deepEqual(plan.steps.map((s) => s.name), ['preflight', 'fence', 'catch-up', 'promote-database', 'promote-cache', 'promote-secrets', 'switch-dns', 'verify', 'record', 'reconcile']);
     for (const s of plan.steps) assert.ok(typeof s.action === 'string' && s.action.length > 0 && s.target && typeof s.target === 'object');
     assert.deepEqual(step(plan, 'preflight').target.stacks, [stacks.primary, stacks.secondary]);
     assert.equal(step(plan, 'fence').target.database, 'botdr-use1-pg');
-    assert.deepEqual(step(plan, 'promote-database').target, { region: 'us-west-2', database: 'botdr-usw2-pg', stack: stacks.secondary });
+    assert.deepEqual(step(plan, 'promote-database').target, { region: 'us-west-2', database: 'botdr-usw2-pg' });
+    assert.deepEqual(step(plan, 'reconcile').target.stacks, [stacks.primary, stacks.secondary]);
     assert.deepEqual(step(plan, 'promote-cache').target, { region: 'us-west-2', cache: 'botdr-usw2-redis', global_datastore: 'ldgnf-botdr-global' });
     assert.deepEqual(step(plan, 'promote-secrets').target.secrets, [
       `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:botdr/bot-tokens/community-Qw1234`,
@@ -43,7 +44,7 @@ describe('offline failover plan from saved stack outputs', () => {
     ]);
     assert.deepEqual(step(plan, 'switch-dns').target, { region: 'us-west-2', records: ['bot.example.com'], zone: 'Z0123456789ABCDEFGHIJ' });
     assert.equal(step(plan, 'catch-up').runs, true, 'unplanned: a bounded catch-up if the old primary still answers');
-    assert.deepEqual(step(plan, 'record').target, { survivor: 'us-west-2', lost: 'us-east-1', stacks: [stacks.primary, stacks.secondary] });
+    assert.deepEqual(step(plan, 'record').target, { survivor: 'us-west-2', lost: 'us-east-1' });
   });
 
   it('database incident: moves only the database; DNS is skipped with the reason (no record serves the database)', () => {

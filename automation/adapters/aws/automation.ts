@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { ConcurrentUpdateError, LocalWorkspace, Stack } from '@pulumi/pulumi/automation';
-import { type AdminDriver, type AdminStack, type ChangeSummary, settingsFile, type StackDriver, type StackLike, type StackUpdateSummary } from './stacks';
+import { type AdminDriver, type AdminStack, type ChangeSummary, settingsFile, type StackDriver, type StackLike, type StackUpdateSummary, type UpRequest } from './stacks';
 import { StackBusyError } from './retry';
 
 export interface AutomationDriverOptions {
@@ -37,8 +37,11 @@ class AutomationStack implements StackLike {
   async refresh(opts: { message: string; onOutput: (out: string) => void }): Promise<void> {
     await busy(this.name, this.s.refresh({ message: opts.message, onOutput: opts.onOutput, color: 'never' }));
   }
-  async up(opts: { message: string; onOutput: (out: string) => void }): Promise<{ result: string }> {
-    const r = await busy(this.name, this.s.up({ message: opts.message, onOutput: opts.onOutput, color: 'never' }));
+  async up(opts: UpRequest): Promise<{ result: string }> {
+    const r = await busy(
+      this.name,
+      this.s.up({ message: opts.message, onOutput: opts.onOutput, color: 'never', ...(opts.refresh ? { refresh: true } : {}), ...(opts.exclude?.length ? { exclude: opts.exclude } : {}) }),
+    );
     return { result: r.summary.result };
   }
   outputs(): Promise<Record<string, { value: unknown; secret: boolean }>> {

@@ -29,7 +29,7 @@ export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
 export type { StackDriver, StackLike, StackUpdateSummary } from './stacks';
 export { RdsDatabase } from './rds';
-export type { SqlProbe, DatabasePromoter } from './rds';
+export type { SqlProbe } from './rds';
 export { ElastiCacheGlobal } from './elasticache';
 export { SecretsManagerReplicas } from './secrets';
 export { SecurityGroupFence } from './sg-fence';
@@ -82,12 +82,14 @@ export interface AwsPortsOptions {
   /** Local copy of the journal (e.g. `.dr/failover-journal`). */
   journalDir: string;
   driver: StackDriver;
-  /** Stacks unusable (see {@link probeStacks}): no refresh/retarget, database promotion through RDS directly. */
+  /** The Pulumi backend does not answer ({@link probeStacks}): no refresh, and `reconcile` stays pending. */
   stacksUnavailable?: string;
   clients?: AwsClientFactories;
   sql?: SqlProbe;
   /** The promoted instance's backup retention (stack config `database.backupRetentionDays`). */
   backupRetentionDays?: number;
+  /** Make the promoted instance Multi-AZ (stack config `database.promotedMultiAz`, default true). */
+  promotedMultiAz?: boolean;
   failoverId?: string;
   clock?: Clock;
   log?: (line: string) => void;
@@ -122,7 +124,7 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
   const sgFence = new SecurityGroupFence({ rds: clients.rds, groups: fenceGroups(t), clock: o.clock, retry: o.retry, ...(o.waits?.pollMs !== undefined ? { pollMs: o.waits.pollMs } : {}), ...(o.waits?.timeoutMs !== undefined ? { waitTimeoutMs: o.waits.timeoutMs } : {}) });
   return {
     stacks,
-    database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, promoter: o.stacksUnavailable ? undefined : stacks, sql: o.sql, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, sgFence, clock: o.clock, retry: o.retry, ...wait }),
+    database: new RdsDatabase({ topology: t, rds: clients.rds, cloudwatch: clients.cloudwatch, sql: o.sql, promotedMultiAz: o.promotedMultiAz, backupRetentionDays: o.backupRetentionDays, failoverId: o.failoverId, sgFence, clock: o.clock, retry: o.retry, ...wait }),
     cache: new ElastiCacheGlobal({ topology: t, elasticache: clients.elasticache, clock: o.clock, retry: o.retry, ...wait }),
     secrets: new SecretsManagerReplicas({ secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry }),
     dns: new Route53Failover({ topology: t, route53: clients.route53, clock: o.clock, retry: o.retry, ...wait }),

@@ -6,8 +6,8 @@
  * - lag: from SQL when a {@link SqlProbe} reaches the databases (LSNs, bytes, replay delay), otherwise CloudWatch
  *   `ReplicaLag` (`GetMetricStatistics`, AWS/RDS, DBInstanceIdentifier = the replica, in the replica's region): the
  *   last datapoint of the last 15 minutes, with its timestamp (the "last known lag" when the primary is gone).
- * - promote: through the stack update ({@link DatabasePromoter}: `database.promoted = true`, two applies); if that
- *   update cannot run (backend unreachable, …), `PromoteReadReplica` with the backup retention, then a bounded
+ * - promote (traffic first: no stack update on the critical path; the `reconcile` step re-targets the stacks after
+ *   traffic moved): `PromoteReadReplica` with the backup retention, then a bounded
  *   poll of `DescribeDBInstances` until `available` and no longer a replica, then `ModifyDBInstance`
  *   (`BackupRetentionPeriod`, `ApplyImmediately`) when RDS left the retention below the wanted value (the
  *   PostgreSQL caveat), and wait `available` again. Check-then-act at each point.
@@ -36,17 +36,13 @@ export interface SqlProbe {
   query(region: string, sql: string): Promise<Array<Record<string, unknown>>>;
 }
 
-/** Promotion through the infrastructure code (the stacks adapter). */
-export interface DatabasePromoter {
-  promoteDatabase(region: string, id: string, opts?: CallOptions): Promise<void>;
-}
-
 export interface RdsDatabaseOptions {
   topology: AwsTopology;
   rds: (region: string) => RDSClient;
   cloudwatch: (region: string) => CloudWatchClient;
-  promoter?: DatabasePromoter;
   sql?: SqlProbe;
+  /** Make the promoted instance Multi-AZ after traffic moved (stack config `database.promotedMultiAz`, default true). */
+  promotedMultiAz?: boolean;
   /** Backup retention the promoted instance must have (stack config `database.backupRetentionDays`). Default 14. */
   backupRetentionDays?: number;
   /** Bounded waits for `available`. Defaults: 40 min, polled every 15 s. */
@@ -265,18 +261,6 @@ export class RdsDatabase implements DatabasePort {
     const retention = this.o.backupRetentionDays ?? 14;
     let inst = await this.describe(region, opts);
     if (!inst) throw new OperationError(`cannot promote ${id}: RDS in ${region} does not answer`);
-    if (inst.ReadReplicaSourceDBInstanceIdentifier && this.o.promoter) {
-      try {
-        await this.o.promoter.promoteDatabase(region, this.o.failoverId ?? 'failover', opts);
-        opts?.log?.(`database ${id} promoted through its stack update`);
-      } catch (err) {
-        // An interrupt, or the process dying (the test fakes' CrashError), is not "the update cannot run".
-        if (opts?.signal?.aborted || (err as { name?: string }).name === 'CrashError') throw err;
-        opts?.log?.(redact(`the stack update could not promote ${id} (${errorSummary(err)}); falling back to RDS PromoteReadReplica`));
-      }
-      inst = await this.describe(region, opts);
-      if (!inst) throw new OperationError(`cannot promote ${id}: RDS in ${region} does not answer`);
-    }
     if (inst.ReadReplicaSourceDBInstanceIdentifier) {
       if (inst.DBInstanceStatus !== 'available') {
         opts?.log?.(`replica ${id} is ${inst.DBInstanceStatus}; RDS promotes only an available replica: waiting`);
@@ -287,7 +271,18 @@ export class RdsDatabase implements DatabasePort {
         opts?.log?.(`RDS PromoteReadReplica ${id} (backup retention ${retention} days) requested`);
       }
     }
-    inst = await this.waitFor(region, 'available as a standalone primary', (i) => i.DBInstanceStatus === 'available' && !i.ReadReplicaSourceDBInstanceIdentifier, opts);
+    await this.settle(region, opts);
+  }
+
+  /**
+   * What a promotion leaves to finish (also after a crash between PromoteReadReplica and here): wait until the
+   * instance is available as a standalone primary, then give it its backup retention when RDS left it lower.
+   * Resolves undefined when there was nothing to do.
+   */
+  async settle(region: string, opts?: CallOptions): Promise<string | undefined> {
+    const id = this.id(region);
+    const retention = this.o.backupRetentionDays ?? 14;
+    const inst = await this.waitFor(region, 'available as a standalone primary', (i) => i.DBInstanceStatus === 'available' && !i.ReadReplicaSourceDBInstanceIdentifier, opts);
     if ((inst.BackupRetentionPeriod ?? 0) < retention) {
       // The PostgreSQL caveat: the promotion may leave automated backups off; the second change turns them on.
       await this.call(
@@ -297,7 +292,25 @@ export class RdsDatabase implements DatabasePort {
       );
       opts?.log?.(`database ${id}: backup retention ${inst.BackupRetentionPeriod ?? 0} → ${retention} days`);
       await this.waitFor(region, `available with ${retention} days of backups`, (i) => i.DBInstanceStatus === 'available' && (i.BackupRetentionPeriod ?? 0) >= retention, opts);
+      return `backup retention set to ${retention} days`;
     }
+    return undefined;
+  }
+
+  /**
+   * After traffic moved: the survivor gets the primary's posture — Multi-AZ, applied online (`ApplyImmediately`),
+   * not waited for (it takes a while; `dr status` shows it until it is there). Check-then-act on `MultiAZ` and the
+   * pending modification, so a rerun requests nothing twice.
+   */
+  async harden(region: string, opts?: CallOptions): Promise<string> {
+    const id = this.id(region);
+    if (this.o.promotedMultiAz === false) return `${id}: Multi-AZ not requested (database.promotedMultiAz = false)`;
+    const inst = await this.describe(region, opts);
+    if (!inst) throw new OperationError(`RDS in ${region} does not answer`);
+    if (inst.MultiAZ) return `${id} is Multi-AZ`;
+    if (inst.PendingModifiedValues?.MultiAZ) return `${id}: the Multi-AZ conversion is under way`;
+    await this.call(`RDS ModifyDBInstance ${id} MultiAZ in ${region}`, () => this.o.rds(region).send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MultiAZ: true, ApplyImmediately: true })), opts);
+    return `${id}: Multi-AZ conversion started (online; dr status shows it until it is done)`;
   }
 
   async writable(region: string, opts?: CallOptions): Promise<boolean> {

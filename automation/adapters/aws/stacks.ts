@@ -5,15 +5,17 @@
  * What the failover changes in the stacks (config keys from lib/config.ts; {@link retargetChanges}):
  * - a database-moving incident (datacenter, database): the survivor — a `secondary` stack — gets
  *   `bot-platform-dr:database.promoted = true` (lib/config.ts allows `promoted` on secondary stacks only; the
- *   Database component then drops `replicateSourceDb`, which is the promotion). It then needs TWO applies: the
- *   first promotes, the second sets the backup retention (the PostgreSQL caveat: RDS ignores the retention change
- *   on the apply that promotes). The lost stack gets `role = secondary` and `database.promoted = false`, so a later
+ *   Database component then drops `replicateSourceDb`). The promotion itself already happened directly (RDS
+ *   `PromoteReadReplica` in the promote-database step, traffic first), so ONE apply, with `refresh` (the state must
+ *   learn that the instance is no longer a replica, or the provider would try to promote it again) and without
+ *   rebuilding the job image ({@link RECONCILE_EXCLUDE}), makes the stack say what the world is. The lost stack gets
+ *   `role = secondary` and `database.promoted = false`, so a later
  *   `up` there (failback) rebuilds it as a replica of the survivor. Its `up` is never run during a failover.
  * - a cache incident: no stack config describes which member of the global datastore is primary, so nothing is
  *   set (and the step log says so).
  *
  * Check-then-act: the lost stack's check is its config; the survivor's check is its UPDATE HISTORY — the last
- * `update` succeeded with the wanted config, and at least two successful updates carried it. So a crash between
+ * `update` succeeded with the wanted config. So a crash between
  * `config set` and the end of `up` is redone on rerun, and a finished retarget is never applied again.
  *
  * On a concurrent update (`ConcurrentUpdateError`) the call waits and retries with a bound
@@ -43,11 +45,28 @@ export interface StackUpdateSummary {
   config: Record<string, { value: string; secret?: boolean }>;
 }
 
+/** What `up` is asked to do (a subset of the Automation API's `UpOptions`). */
+export interface UpRequest {
+  message: string;
+  onOutput: (out: string) => void;
+  /** Refresh before the update (`--refresh`): the failover changed the world behind the state. */
+  refresh?: boolean;
+  /** URN patterns left out of the update (`--exclude`), e.g. {@link RECONCILE_EXCLUDE}. */
+  exclude?: string[];
+}
+
+/**
+ * Left out of the reconcile `up`: the backup job's container image. Building it needs a Docker engine and the
+ * source tree on the operator's machine, which an incident does not guarantee, and the image does not change with
+ * the roles; the next ordinary deploy builds it.
+ */
+export const RECONCILE_EXCLUDE = ['**docker:index/image:Image::**'];
+
 /** The few things the failover does with one stack (a subset of the Automation API's `Stack`). */
 export interface StackLike {
   readonly name: string;
   refresh(opts: { message: string; onOutput: (out: string) => void }): Promise<void>;
-  up(opts: { message: string; onOutput: (out: string) => void }): Promise<{ result: string }>;
+  up(opts: UpRequest): Promise<{ result: string }>;
   /** Outputs as the Automation API returns them. */
   outputs(): Promise<Record<string, { value: unknown; secret: boolean }>>;
   /** Value of `key` (with `path`, a `--path` key like `bot-platform-dr:database.promoted`); undefined when unset. */
@@ -119,7 +138,7 @@ export interface StackConfigChange {
   set: Record<string, string>;
   /** Whether `up` must apply it now (the survivor) or it is recorded for later (the lost region). */
   apply: boolean;
-  /** Successful applies with this config the survivor needs (2: promotion + backup retention). */
+  /** Successful applies with this config the survivor needs (1: the promotion happened directly, the stack follows). */
   applies: number;
 }
 
@@ -134,8 +153,8 @@ export interface AwsStacksOptions {
   /** How many history entries to inspect for the check (default 20). */
   historyDepth?: number;
   /**
-   * Set when the stacks cannot be used (e.g. {@link probeStacks} found the Pulumi backend unreachable): the engine
-   * then skips the refresh and the retarget, and the database falls back to `PromoteReadReplica`.
+   * Set when the stacks cannot be used now ({@link probeStacks} found the Pulumi backend unreachable): the engine
+   * skips the refresh and keeps the `reconcile` step pending (traffic moves anyway).
    */
   unavailable?: string;
 }
@@ -150,7 +169,7 @@ export function retargetChanges(change: Retarget, stacks: Record<string, string>
   if (!moves.database) return [];
   const out: StackConfigChange[] = [];
   // A survivor that is already a `primary` stack serves by definition: nothing to promote in its config.
-  if (roles[change.survivor] !== 'primary') out.push({ stack: survivor, region: change.survivor, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 2 });
+  if (roles[change.survivor] !== 'primary') out.push({ stack: survivor, region: change.survivor, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 1 });
   out.push({ stack: lost, region: change.lost, set: { [CONFIG_KEYS.role]: 'secondary', [CONFIG_KEYS.promoted]: 'false' }, apply: false, applies: 0 });
   return out;
 }
@@ -190,7 +209,9 @@ export function configValueIn(config: StackUpdateSummary['config'], key: string)
 }
 
 export class AwsStacks implements StacksPort {
-  readonly unavailable: string | undefined;
+  readonly unavailable = undefined;
+  /** The Pulumi backend does not answer now ({@link probeStacks}): the reconcile is owed, not skipped. */
+  readonly unreachable: string | undefined;
   private readonly clock: Clock;
   private readonly retry: { attempts: number; baseDelayMs: number; maxDelayMs: number };
   private readonly selected = new Map<string, StackLike>();
@@ -198,7 +219,7 @@ export class AwsStacks implements StacksPort {
   constructor(private readonly opts: AwsStacksOptions) {
     this.clock = opts.clock ?? systemClock;
     this.retry = { ...STACK_RETRY, ...opts.retry };
-    this.unavailable = opts.unavailable;
+    this.unreachable = opts.unavailable;
   }
 
   stackOf(region: string): string {
@@ -299,19 +320,6 @@ export class AwsStacks implements StacksPort {
     }
   }
 
-  /**
-   * Promote the database of `region` through its stack: `database.promoted = true`, then the applies it needs
-   * (promotion, then backup retention). Check-then-act on the update history; safe to rerun.
-   */
-  async promoteDatabase(region: string, id: string, opts?: CallOptions): Promise<void> {
-    const name = this.stackOf(region);
-    const c: StackConfigChange = { stack: name, region, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 2 };
-    if (this.opts.roles[region] === 'primary') throw new OperationError(`stack ${name} in ${region} is a primary stack: there is no replica to promote through it`);
-    const stack = await this.select(name);
-    await this.ensureConfig(stack, c, opts);
-    await this.ensureApplied(stack, c, `dr failover ${id}: promote the database in ${region}`, opts);
-  }
-
   private async ensureConfig(stack: StackLike, c: StackConfigChange, opts?: CallOptions): Promise<void> {
     for (const [k, v] of Object.entries(c.set)) {
       if ((await stack.getConfig(k, true)) === v) continue;
@@ -323,10 +331,9 @@ export class AwsStacks implements StacksPort {
   private async ensureApplied(stack: StackLike, c: StackConfigChange, message: string, opts?: CallOptions): Promise<void> {
     let done = await this.appliedCount(stack, c.set);
     while (done < c.applies) {
-      const which = done === 0 ? 'apply 1/2 (promotion)' : 'apply 2/2 (backup retention on the promoted instance)';
-      opts?.log?.(`stack ${c.stack}: pulumi up, ${which}`);
+      opts?.log?.(`stack ${c.stack}: pulumi up --refresh (the job image is left as it is)`);
       if (opts?.signal?.aborted) throw new OperationError(`interrupted before pulumi up on ${c.stack}`);
-      const r = await this.busyRetry(`pulumi up ${c.stack}`, () => stack.up({ message: `${message} [${which}]`, onOutput: this.lines(`[${c.stack} up]`, opts) }), opts);
+      const r = await this.busyRetry(`pulumi up ${c.stack}`, () => stack.up({ message, onOutput: this.lines(`[${c.stack} up]`, opts), refresh: true, exclude: RECONCILE_EXCLUDE }), opts);
       if (r.result !== 'succeeded') throw new OperationError(`pulumi up on ${c.stack} ended ${r.result}`);
       const now = await this.appliedCount(stack, c.set);
       // A backend whose history lags behind is tolerated by counting our own successful applies.
@@ -346,7 +353,7 @@ export async function probeStacks(driver: StackDriver, stacks: { survivor: strin
     return undefined;
   } catch (err) {
     return redact(
-      `the Pulumi backend does not answer for ${stacks.survivor} (${errorSummary(err)}): the stacks are NOT re-targeted by this failover. Before any \`pulumi up\`, set ${CONFIG_KEYS.promoted}=true on ${stacks.survivor} and ${CONFIG_KEYS.role}=secondary, ${CONFIG_KEYS.promoted}=false on ${stacks.lost} (or rerun the failover once the backend answers)`,
+      `the Pulumi backend does not answer for ${stacks.survivor} (${errorSummary(err)}): traffic moves anyway, and the stacks are re-targeted by 'dr failover --resume' once the backend answers. Until then, no \`pulumi up\`: it would undo the failover (or set ${CONFIG_KEYS.promoted}=true on ${stacks.survivor} and ${CONFIG_KEYS.role}=secondary, ${CONFIG_KEYS.promoted}=false on ${stacks.lost} by hand)`,
     );
   }
 }

@@ -100,21 +100,24 @@ async function prepareLocal(ctx: CommandContext, o: FailoverFlags, dir: string):
 }
 
 /** Backup retention for the promoted instance: the flag, else the survivor stack's config, else 14 days. */
-async function retentionDays(ctx: CommandContext, survivor: StackLike | undefined): Promise<number> {
+/** The survivor's posture after promotion: backup retention (flag, then stack config, then 14) and Multi-AZ (config, default true). */
+async function survivorPosture(ctx: CommandContext, survivor: StackLike | undefined): Promise<{ backupRetentionDays: number; promotedMultiAz: boolean }> {
+  const get = (key: string) => (survivor ? survivor.getConfig(`bot-platform-dr:database.${key}`, true).catch(() => undefined) : Promise.resolve(undefined));
+  const promotedMultiAz = (await get('promotedMultiAz')) !== 'false';
   const flag = ctx.flags.number('backup-retention-days');
   if (flag !== undefined) {
     if (!(Number.isInteger(flag) && flag >= 1 && flag <= 35)) throw new FlagError(`--backup-retention-days must be a whole number 1-35 (RDS's range), got ${flag}`);
-    return flag;
+    return { backupRetentionDays: flag, promotedMultiAz };
   }
-  const v = survivor ? await survivor.getConfig('bot-platform-dr:database.backupRetentionDays', true).catch(() => undefined) : undefined;
+  const v = await get('backupRetentionDays');
   const n = v === undefined ? NaN : Number(v);
-  return Number.isInteger(n) && n >= 1 ? n : 14;
+  return { backupRetentionDays: Number.isInteger(n) && n >= 1 ? n : 14, promotedMultiAz };
 }
 
 /**
  * AWS: both stacks' outputs (refresh first; a region that does not answer keeps its last outputs), the direction,
- * a probe of the stacks (a backend that does not answer → promotion through RDS directly, and the record step
- * says which config to set by hand), then the engine over the AWS ports, journaled in the survivor's bucket.
+ * a probe of the stacks (a backend that does not answer → reconcile stays pending, traffic moves anyway), then the
+ * engine over the AWS ports, journaled in the survivor's bucket.
  */
 async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<number> {
   const dryRun = ctx.flags.bool('dry-run');
@@ -154,7 +157,7 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     ...(stacksUnavailable ? { stacksUnavailable } : {}),
     clients,
     sql: sqlProbeFromFlags(ctx, built),
-    backupRetentionDays: await retentionDays(ctx, stacksUnavailable ? undefined : setup.stacks?.[survivor.key]),
+    ...(await survivorPosture(ctx, stacksUnavailable ? undefined : setup.stacks?.[survivor.key])),
     ...(dir.id ? { failoverId: dir.id } : {}),
     ...awsTuning(),
     log: (l) => ctx.out.info(l),
@@ -164,6 +167,6 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     target: resume ? { resume: true, ...(dir.id ? { id: dir.id } : {}) } : { mode: dir.mode, incident: dir.incident, from: dir.from, to: dir.to, ...(dir.id ? { id: dir.id } : {}) },
     question: resume ? `Resume failover ${dir.id}?` : `${dir.mode} ${dir.incident} failover on AWS from ${dir.from} (${lost.stack}) to ${dir.to} (${survivor.stack}): continue?`,
     pendingFenceHint: "the old primary did not answer; 'dr failback' fences it before rebuilding it",
-    ...(stacksUnavailable ? { extra: { lines: [`STACKS NOT RE-TARGETED: ${stacksUnavailable}`], json: { stacks_unavailable: stacksUnavailable } } } : {}),
+    ...(stacksUnavailable ? { extra: { lines: [], json: { stacks_unavailable: stacksUnavailable } } } : {}),
   });
 }

@@ -44,7 +44,7 @@ export interface StepContext {
 
 /** What one step reports. */
 export interface StepOutcome {
-  status: 'ok' | 'done-before' | 'skipped';
+  status: 'ok' | 'done-before' | 'skipped' | 'pending';
   detail?: string;
   /** Journaled with the step; restored on resume (see `restoreState` in ../engine.ts). */
   data?: Record<string, unknown>;

@@ -11,6 +11,7 @@ import { preflightStep } from './preflight';
 import { promoteCacheStep } from './promote-cache';
 import { promoteDatabaseStep } from './promote-database';
 import { promoteSecretsStep } from './promote-secrets';
+import { reconcileStep } from './reconcile';
 import { recordStep } from './record';
 import { switchDnsStep } from './switch-dns';
 import { verifyStep } from './verify';
@@ -25,6 +26,7 @@ export const STEP_RUNNERS: Record<StepName, StepRunner> = {
   'switch-dns': switchDnsStep,
   verify: verifyStep,
   record: recordStep,
+  reconcile: reconcileStep,
 };
 
 export { AbortFailover, describeLoss, isCrashLike } from './context';

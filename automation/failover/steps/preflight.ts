@@ -63,7 +63,8 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
     }
   }
   const stacks = [regionOf(ctx.topology, from), regionOf(ctx.topology, to)].filter((r) => r.stack);
-  if (stacks.length && !ports.stacks.unavailable) {
+  if (stacks.length && ports.stacks.unreachable) notes.push(`stacks not refreshed: ${ports.stacks.unreachable}`);
+  if (stacks.length && !ports.stacks.unavailable && !ports.stacks.unreachable) {
     for (const r of stacks) {
       try {
         await ports.stacks.refresh(r.name, call);

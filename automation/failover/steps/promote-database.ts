@@ -9,7 +9,11 @@ export async function promoteDatabaseStep(_step: PlanStep, ctx: StepContext): Pr
   const { ports, call } = ctx;
   const { to, from } = ctx.plan;
   const before = await ports.database.role(to, call);
-  if (before === 'primary') return { status: 'done-before', detail: `${to} is already the primary` };
+  if (before === 'primary') {
+    const finished = ports.database.settle ? await ports.database.settle(to, call) : undefined;
+    if (finished) return { status: 'ok', detail: `${to} was already the primary; finished its promotion: ${finished}` };
+    return { status: 'done-before', detail: `${to} is already the primary` };
+  }
   if (before === 'unreachable') throw new OperationError(`the database in ${to} does not answer`);
   await ports.database.promote(to, call);
   const after = await ports.database.role(to, call);

@@ -115,24 +115,19 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
       }
     });
 
-    it('promotion through the stack first; falls back to PromoteReadReplica when the update cannot run', async () => {
-      const calls: string[] = [];
-      const ok = { promoteDatabase: async (region: string) => { calls.push(region); w.pulumiPromote(region, 14); w.pulumiPromote(region, 14); } };
-      await db({ promoter: ok }).promote(B);
-      assert.deepEqual(calls, [B]);
-      assert.equal(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand).length, 0);
-      assert.equal(w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).length, 0);
+    it('promotion goes straight to RDS (traffic first: no stack update on the critical path), with the backup retention', async () => {
+      await db({ pollMs: 1000 }).promote(B, opts());
+      assert.equal(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand).length, 1);
+      assert.deepEqual(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand)[0].args[0].input, { DBInstanceIdentifier: 'botdr-usw2-db', BackupRetentionPeriod: 14 });
+      assert.equal(await db().role(B), 'primary');
+    });
 
-      const w2 = new World();
-      try {
-        const broken = { promoteDatabase: async () => { throw new Error('getaddrinfo ENOTFOUND api.pulumi.com'); } };
-        const d2 = new RdsDatabase({ topology: topo(), rds: (r) => w2.rds[r], cloudwatch: (r) => w2.cw[r], clock, retry: FAST, promoter: broken, pollMs: 1000 });
-        await d2.promote(B, opts());
-        assert.equal(w2.mocks.rds[B].commandCalls(PromoteReadReplicaCommand).length, 1);
-        assert.ok(log.some((l) => /stack update could not promote botdr-usw2-db .*falling back to RDS PromoteReadReplica/.test(l)));
-      } finally {
-        w2.restore();
-      }
+    it('harden: the promoted survivor is made Multi-AZ online, once (check-then-act); promotedMultiAz=false requests nothing', async () => {
+      await db({ pollMs: 1000 }).promote(B, opts());
+      assert.match(await db().harden!(B, opts()), /Multi-AZ conversion started/);
+      const mod = w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input).filter((i) => i.MultiAZ !== undefined);
+      assert.deepEqual(mod, [{ DBInstanceIdentifier: 'botdr-usw2-db', MultiAZ: true, ApplyImmediately: true }]);
+      assert.match(await db({ promotedMultiAz: false }).harden!(B, opts()), /not requested/);
     });
 
     it('fence: default_transaction_read_only=1 on the instance parameter group, check-then-act, unfence resets it', async () => {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { OperationError, RefusedError } from '../../../automation/core/errors';
 import { registerSecret } from '../../../automation/core/redact';
 import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, SqlProbe } from '../../../automation/adapters/aws';
+import { RECONCILE_EXCLUDE } from '../../../automation/adapters/aws/stacks';
 import { FailoverResult, Incident, formatPlan, planFailover, runFailover } from '../../../automation/failover';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, SECRET_TOKEN, World } from '../../helpers/aws-world';
 
@@ -57,28 +58,35 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
   const ups = () => driver.calls.filter((c) => c.startsWith('up '));
 
   describe('stacks: config changes and up calls', () => {
-    it('datacenter/database: survivor promoted=true with two applies; lost region recorded as secondary, never up-ed', () => {
+    it('datacenter/database: survivor promoted=true with one apply (the promotion happened directly); lost region recorded as secondary, never up-ed', () => {
       for (const incident of ['datacenter', 'database'] as const) {
         assert.deepEqual(retargetChanges({ id: 'x', incident, survivor: B, lost: A }, { [A]: P, [B]: S }, { [A]: 'primary', [B]: 'secondary' }), [
-          { stack: S, region: B, set: { 'bot-platform-dr:database.promoted': 'true' }, apply: true, applies: 2 },
+          { stack: S, region: B, set: { 'bot-platform-dr:database.promoted': 'true' }, apply: true, applies: 1 },
           { stack: P, region: A, set: { 'bot-platform-dr:role': 'secondary', 'bot-platform-dr:database.promoted': 'false' }, apply: false, applies: 0 },
         ]);
       }
       assert.deepEqual(retargetChanges({ id: 'x', incident: 'cache', survivor: B, lost: A }, { [A]: P, [B]: S }, {}), []);
     });
 
-    it('retarget is check-then-act on the update history; a rerun applies nothing', async () => {
+    /** What promote-database leaves behind: RDS promoted the replica directly and set the retention. */
+    const promotedDirectly = () => Object.assign(w.db[B], { replicaOf: undefined, retention: 14 });
+
+    it('retarget after the direct promotion: one up with refresh and without the job image; check-then-act on the update history, a rerun applies nothing', async () => {
+      promotedDirectly();
       const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
       const change = { id: 'fo-1', incident: 'datacenter' as const, survivor: B, lost: A };
       assert.equal(await st.isRetargeted(change), false);
       await st.retarget(change, { log: (l) => log.push(l) });
-      assert.deepEqual(ups(), [`up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost [apply 1/2 (promotion)]`, `up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost [apply 2/2 (backup retention on the promoted instance)]`]);
+      assert.deepEqual(ups(), [`up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost`]);
+      // Without the refresh the provider would call PromoteReadReplica on an instance that is no longer a replica.
+      assert.deepEqual(driver.upOptions, [{ refresh: true, exclude: RECONCILE_EXCLUDE }]);
+      assert.deepEqual(RECONCILE_EXCLUDE, ['**docker:index/image:Image::**']);
       assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
       assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
       assert.equal(config(P)['bot-platform-dr:database.promoted'], 'false');
       assert.ok(!driver.calls.some((c) => c.startsWith(`up ${P}`)), 'the lost stack is never updated during a failover');
-      assert.equal(w.acts['stack:promote'], 1);
-      assert.equal(w.acts['stack:retention'], 1);
+      assert.equal(w.acts['stack:promote'], undefined);
+      assert.equal(w.acts['stack:retention'], undefined);
       assert.ok(log.some((l) => l.startsWith(`[${S} up] ~ aws:rds:Instance`)), 'up output streamed into the step log');
       // The record step tells the operator how the survivor takes over the bot-token secrets (not done mid-incident).
       const handOver = log.find((l) => l.startsWith('bot tokens:'));
@@ -87,34 +95,36 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no token during the incident');
       assert.equal(await st.isRetargeted(change), true);
       await st.retarget(change);
-      assert.equal(ups().length, 2);
+      assert.equal(ups().length, 1);
     });
 
     it('config set but up never finished (crash): the check says not done and the rerun applies', async () => {
+      promotedDirectly();
       const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
       config(S)['bot-platform-dr:database.promoted'] = 'true';
       config(P)['bot-platform-dr:role'] = 'secondary';
       const change = { id: 'fo-1', incident: 'database' as const, survivor: B, lost: A };
       assert.equal(await st.isRetargeted(change), false);
       await st.retarget(change);
-      assert.equal(ups().length, 2);
+      assert.equal(ups().length, 1);
     });
 
     it('ConcurrentUpdateError: waits and retries with a bound, never cancels', async () => {
+      promotedDirectly();
       const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock, retry: { attempts: 3, baseDelayMs: 10_000, maxDelayMs: 20_000 } });
       driver.busyUps = 2;
-      await st.promoteDatabase(B, 'fo-2', { log: (l) => log.push(l) });
-      assert.deepEqual(driver.calls.filter((c) => c.startsWith('up')).map((c) => c.split(' ')[0]), ['up-busy', 'up-busy', 'up', 'up']);
+      await st.retarget({ id: 'fo-2', incident: 'datacenter', survivor: B, lost: A }, { log: (l) => log.push(l) });
+      assert.deepEqual(driver.calls.filter((c) => c.startsWith('up')).map((c) => c.split(' ')[0]), ['up-busy', 'up-busy', 'up']);
       assert.deepEqual(clock.sleeps, [10_000, 20_000]);
       assert.ok(log.some((l) => /another update is running; it is never cancelled/.test(l)));
       driver.busyUps = 10;
       config(S)['bot-platform-dr:database.promoted'] = 'false';
       driver.stacks[S].history = [];
-      await assert.rejects(st.promoteDatabase(B, 'fo-3'), (e: unknown) => e instanceof OperationError && /still running after 3 attempts/.test(e.message));
+      await assert.rejects(st.retarget({ id: 'fo-3', incident: 'datacenter', survivor: B, lost: A }), (e: unknown) => e instanceof OperationError && /still running after 3 attempts/.test(e.message));
     });
   });
 
-  it('unplanned datacenter failover with us-east-1 down: every step on AWS, notifier reports the dead region', async () => {
+  it('unplanned datacenter failover with us-east-1 down: traffic first (RDS promotes directly), the stacks follow in reconcile', async () => {
     w.down.add(A);
     const r = await run('unplanned', 'datacenter');
     assert.equal(r.outcome, 'completed');
@@ -130,15 +140,22 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
         ['switch-dns', 'ok'],
         ['verify', 'ok'],
         ['record', 'ok'],
+        ['reconcile', 'ok'],
       ],
     );
     assert.deepEqual(r.estimated_data_loss && [r.estimated_data_loss.lag_seconds, r.estimated_data_loss.observed_at], [4, '2026-11-22T09:59:00.000Z']);
     assert.deepEqual(r.pending_fences, [{ region: A, tiers: ['database'] }]);
-    // Promotion went through the stack (two applies), not the RDS fallback.
-    assert.equal(w.acts['stack:promote'], 1);
-    assert.equal(w.acts['stack:retention'], 1);
-    assert.equal(w.acts.PromoteReadReplica, undefined);
-    assert.equal(ups().length, 2);
+    // Promotion straight through RDS (no Pulumi backend on the critical path), retention set, then one reconcile up
+    // that only records it, and the Multi-AZ conversion started.
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(w.acts.ModifyDBInstance, 1);
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1);
+    assert.equal(w.acts['stack:promote'], undefined);
+    assert.equal(w.acts['stack:retention'], undefined);
+    assert.equal(ups().length, 1);
+    const order = ['promote-database', 'switch-dns', 'verify', 'reconcile'].map((n) => r.steps.findIndex((x) => x.name === n));
+    assert.deepEqual([...order].sort((a, b) => a - b), order, 'DNS and verify before the stacks');
+    assert.match(r.steps.find((x) => x.name === 'reconcile')!.detail ?? '', /Multi-AZ conversion started.*stacks re-targeted/);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
     // Two bot-token secrets, the cache auth token and the DB credentials.
     assert.deepEqual(Object.keys(w.acts).filter((k) => k.startsWith('StopReplicationToReplica:')).length, 4);
@@ -179,39 +196,63 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.ok(log.some((l) => /changes no stack config/.test(l)));
   });
 
-  const crashPoints = ['stack:promote', 'stack:retention', 'DisassociateGlobalReplicationGroup', 'StopReplicationToReplica:', 'ChangeResourceRecordSets'];
+  const crashPoints = ['PromoteReadReplica', 'ModifyDBInstance', 'DisassociateGlobalReplicationGroup', 'StopReplicationToReplica:', 'ChangeResourceRecordSets', 'ModifyDBInstance:MultiAZ', 'up'];
   for (const point of crashPoints) {
     it(`crash right after ${point}, then rerun: converges with each action once`, async () => {
       w.down.add(A);
-      w.crashAfterAct = point;
+      if (point === 'up') driver.crashAfterUp = 1;
+      else w.crashAfterAct = point;
       await assert.rejects(run('unplanned', 'datacenter'), (e: unknown) => (e as Error).name === 'CrashError');
       const r: FailoverResult = await run('unplanned', 'datacenter');
       assert.equal(r.outcome, 'completed');
-      assert.equal(w.acts['stack:promote'], 1);
-      assert.equal(w.acts['stack:retention'], 1);
-      assert.equal(w.acts.PromoteReadReplica, undefined);
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.ModifyDBInstance, 1);
+      assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1);
+      assert.equal(w.acts['stack:promote'], undefined);
+      assert.equal(ups().length, 1);
       assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
       for (const k of Object.keys(w.acts).filter((x) => x.startsWith('StopReplicationToReplica:'))) assert.equal(w.acts[k], 1, k);
       assert.equal(w.acts.ChangeResourceRecordSets, 1);
     });
   }
 
-  it('backend unreachable: stacks reported unavailable, promotion falls back to PromoteReadReplica + retention, nothing re-targeted', async () => {
+  it('Pulumi backend unreachable: traffic moves anyway, reconcile stays pending, the failover stays open, and --resume finishes it once the backend answers', async () => {
     w.down.add(A);
     driver.backendDown = true;
     const reason = await probeStacks(driver, { survivor: S, lost: P });
-    assert.match(reason ?? '', /Pulumi backend does not answer for acme\/bot-platform-dr\/secondary .*NOT re-targeted.*database.promoted=true/);
-    const p = awsFailoverPorts({
-      topology: built().aws, survivor: B, journalDir: path.join(dir, 'journal'), driver, stacksUnavailable: reason, clients: w.clients(), clock,
-      waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 },
-    });
-    const r = await runFailover({ ports: p, topology: built().topology, mode: 'unplanned', incident: 'database', from: A, to: B, confirm: true, log: (l) => log.push(l) });
-    assert.equal(r.outcome, 'completed');
+    assert.match(reason ?? '', /Pulumi backend does not answer for acme\/bot-platform-dr\/secondary .*traffic moves anyway.*--resume.*database.promoted=true/);
+    const portsWith = (stacksUnavailable?: string) =>
+      awsFailoverPorts({
+        topology: built().aws, survivor: B, journalDir: path.join(dir, 'journal'), driver, ...(stacksUnavailable ? { stacksUnavailable } : {}), clients: w.clients(), clock, failoverId: 'fo-dark',
+        waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 },
+      });
+    const r = await runFailover({ ports: portsWith(reason), topology: built().topology, mode: 'unplanned', incident: 'database', from: A, to: B, confirm: true, id: 'fo-dark', log: (l) => log.push(l) });
+    assert.equal(r.outcome, 'serving');
+    assert.deepEqual(r.steps.filter((s) => s.status !== 'skipped').map((s) => [s.name, s.status]), [
+      ['preflight', 'ok'], ['promote-database', 'ok'], ['verify', 'ok'], ['record', 'ok'], ['reconcile', 'pending'],
+    ]);
     assert.equal(w.acts.PromoteReadReplica, 1);
     assert.equal(w.acts.ModifyDBInstance, 1);
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'the survivor is hardened without the backend');
     assert.equal(w.db[B].retention, 14);
     assert.equal(ups().length, 0);
-    assert.match(r.steps.find((s) => s.name === 'record')!.detail ?? '', /NOT re-targeted/);
+    assert.match(r.steps.find((s) => s.name === 'reconcile')!.detail ?? '', /stacks not re-targeted.*served by us-west-2.*--resume/);
+    const journal = (JSON.parse(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/fo-dark.json`] ?? '{}') as { entries?: Array<{ kind: string; step?: string; phase?: string }> }).entries ?? [];
+    assert.ok(journal.some((e) => e.step === 'reconcile' && e.phase === 'pending'), 'reconcile journaled as pending');
+    assert.ok(!journal.some((e) => e.kind === 'end'), 'the journal stays open');
+    assert.ok(w.published.some((p) => /PENDING: reconcile/.test(p.message)), 'people are told what is owed');
+
+    // The backend is back: --resume does only what is owed.
+    driver.backendDown = false;
+    const again = await runFailover({ ports: portsWith(), topology: built().topology, resume: true, id: 'fo-dark', confirm: true, log: (l) => log.push(l) });
+    assert.equal(again.outcome, 'completed');
+    assert.deepEqual(again.steps.filter((s) => s.status === 'ok').map((s) => s.name), ['verify', 'reconcile'], 'only a fresh verification and what was owed');
+    assert.match(again.steps.find((s) => s.name === 'verify')!.detail ?? '', /^verified again/);
+    assert.equal(w.acts.PromoteReadReplica, 1);
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'a conversion under way is not requested twice');
+    assert.equal(ups().length, 1);
+    assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
+    assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
   });
 
   it('no secret value in any log line, plan, result, journal or notification', async () => {
