@@ -212,6 +212,25 @@ export interface NotifierPort extends Capability {
   notify(notice: FailoverNotice, opts?: CallOptions): Promise<NotifyReport>;
 }
 
+/**
+ * The exclusive right to act on failovers, across machines (AWS: a lease object in the survivor's bucket written
+ * with S3 conditional requests). Two operators, or an operator and a monitor, must never both act: the engine takes
+ * it before reading the journal, checks it before every step, and gives it back at the end. Re-entrant within one
+ * holder (a failback holds it around its own switchover). Local mode: the environment's file lock, taken by the CLI.
+ */
+export interface LeasePort {
+  /**
+   * Take the lease for failover `id`. Throws a RefusedError (exit 2) naming the holder and how long they have held
+   * it when someone else holds it. Resolves with `took_over` when it replaced a dead or expired holder's lease
+   * (`--break-lock`): the engine journals that.
+   */
+  acquire(id: string, opts?: CallOptions): Promise<{ took_over?: string }>;
+  /** Before each step: renew it; throws (OperationError) when it was lost — someone else broke it and acts now. */
+  renew(opts?: CallOptions): Promise<void>;
+  /** Give it back (only if still ours). Never throws. */
+  release(opts?: CallOptions): Promise<void>;
+}
+
 /** One journal line. Every entry carries the failover `id` and an ISO timestamp `at`. */
 export type JournalEntry =
   | {
@@ -254,6 +273,13 @@ export type JournalEntry =
       at: string;
       region: string;
       tiers: Array<'database' | 'cache'>;
+    }
+  | {
+      /** The lease was taken over from a dead or expired holder (`--break-lock`). */
+      kind: 'lease';
+      id: string;
+      at: string;
+      took_over: string;
     }
   | {
       kind: 'end';
@@ -312,5 +338,7 @@ export interface FailoverPorts {
   stacks: StacksPort;
   notifier: NotifierPort;
   journal: JournalPort;
+  /** Optional cross-machine exclusion ({@link LeasePort}); without it the caller guarantees one run at a time. */
+  lease?: LeasePort;
   clock?: Clock;
 }

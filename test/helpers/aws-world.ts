@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ConditionalObjects, s3Error } from './s3-conditional';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientFactories } from '../../automation/adapters/aws';
@@ -151,6 +152,8 @@ export class World {
   ];
   changePolls = 1;
   s3: Record<string, string> = {};
+  /** The buckets' objects with ETags and S3's conditional writes (over {@link s3}). */
+  readonly objects = new ConditionalObjects(this.s3);
   published: Array<{ topic: string; subject: string; message: string }> = [];
 
   readonly rds: Record<string, RDSClient> = {};
@@ -396,16 +399,20 @@ export class World {
     });
     const s3 = mockClient(this.s3c[region]);
     this.mocks.s3[region] = s3;
-    s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown }) => {
+    s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'PutObject');
-      this.s3[`${input.Bucket}/${input.Key}`] = String(input.Body);
-      return {};
+      return this.objects.put(`${input.Bucket}/${input.Key}`, String(input.Body), input);
     });
     s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'GetObject');
-      const v = this.s3[`${input.Bucket}/${input.Key}`];
-      if (v === undefined) throw awsError('NoSuchKey', 'The specified key does not exist.');
-      return { Body: { transformToString: async () => v } };
+      const v = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (v === undefined) throw s3Error('NoSuchKey', 404, 'The specified key does not exist.');
+      return { Body: { transformToString: async () => v.body }, ETag: v.ETag };
+    });
+    s3.on(DeleteObjectCommand).callsFake((input: { Bucket?: string; Key?: string; IfMatch?: string }) => {
+      this.gate(region, 's3', 'DeleteObject');
+      this.objects.delete(`${input.Bucket}/${input.Key}`, input);
+      return {};
     });
     s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => {
       this.gate(region, 's3', 'ListObjectsV2');

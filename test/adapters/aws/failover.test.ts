@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OperationError, RefusedError } from '../../../automation/core/errors';
 import { registerSecret } from '../../../automation/core/redact';
-import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, SqlProbe } from '../../../automation/adapters/aws';
+import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, s3LeaseFor, SqlProbe } from '../../../automation/adapters/aws';
 import { RECONCILE_EXCLUDE } from '../../../automation/adapters/aws/stacks';
 import { FailoverResult, Incident, formatPlan, planFailover, runFailover } from '../../../automation/failover';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, SECRET_TOKEN, World } from '../../helpers/aws-world';
@@ -253,6 +253,86 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.equal(ups().length, 1);
     assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
     assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
+  });
+
+  describe('one operator at a time: the failover lease in the survivor\'s bucket', () => {
+    const ALICE = { user: 'alice', host: 'laptop-a', pid: 4242, command: 'dr failover --unplanned' };
+    const BOB = { user: 'bob', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned' };
+    const machine = (identity: typeof ALICE, journal: string, breakLock = false) =>
+      awsFailoverPorts({
+        topology: built().aws, survivor: B, journalDir: path.join(dir, journal), driver, clients: w.clients(), clock,
+        waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 }, stackRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 },
+        lease: s3LeaseFor(built().aws, B, w.clients(), { identity, clock, breakLock, every: () => () => undefined }),
+      });
+    const lockKey = `${SECONDARY_OUTPUTS.bucketName}/failover/lock`;
+
+    it('two engines on two machines racing on one bucket: exactly one acts, the other is refused (exit 2) naming the holder', async () => {
+      w.down.add(A);
+      const go = (ports: ReturnType<typeof machine>, id: string) => runFailover({ ports, topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id });
+      const [a, b] = await Promise.allSettled([go(machine(ALICE, 'journal-a'), 'fo-alice'), go(machine(BOB, 'journal-b'), 'fo-bob')]);
+      const won = [a, b].filter((r) => r.status === 'fulfilled');
+      const lost = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 1);
+      assert.ok(lost[0].reason instanceof RefusedError && lost[0].reason.exitCode === 2, String(lost[0].reason));
+      assert.match(lost[0].reason.message, /failover lease s3:\/\/.*\/failover\/lock is held by (alice@laptop-a|bob@laptop-b)/);
+      assert.equal((won[0] as PromiseFulfilledResult<FailoverResult>).value.outcome, 'completed');
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, 1);
+      assert.equal(ups().length, 1);
+      assert.equal(Object.keys(w.s3).filter((k) => k.includes('/failover/journal/')).length, 1, 'only the winner journaled');
+      assert.equal(w.s3[lockKey], undefined, 'released at the end');
+    });
+
+    it('the holder died and its lease expired: refused without --break-lock (no act), taken over with it, and the takeover is journaled', async () => {
+      w.down.add(A);
+      const dead = { holder: 'bob@laptop-b', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned', failover_id: 'fo-dead', started_at: '2026-11-22T09:40:00.000Z', renewed_at: '2026-11-22T09:50:00.000Z', expires_at: '2026-11-22T09:55:00.000Z', token: 'bobs' };
+      w.objects.put(lockKey, JSON.stringify(dead), {});
+      const go = (breakLock: boolean) => runFailover({ ports: machine(ALICE, 'journal-a', breakLock), topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id: 'fo-alice' });
+      await assert.rejects(go(false), (e: unknown) => e instanceof RefusedError && e.exitCode === 2 && /bob@laptop-b .*expired at 2026-11-22T09:55:00.000Z.*--break-lock/.test(e.message));
+      assert.deepEqual(Object.keys(w.acts), []);
+      const r = await go(true);
+      assert.equal(r.outcome, 'completed');
+      const journal = (JSON.parse(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/fo-alice.json`]) as { entries: Array<{ kind: string; took_over?: string }> }).entries;
+      const note = journal.find((e) => e.kind === 'lease');
+      assert.match(note?.took_over ?? '', /broke the expired lease of bob@laptop-b \(pid 777, dr failover --unplanned, failover fo-dead\)/);
+    });
+
+    it('a lease broken mid-run stops the old holder before its next step (resumable), and the new holder finishes it', async () => {
+      w.down.add(A);
+      const mine = machine(ALICE, 'journal-a');
+      const realLease = mine.lease!;
+      let renewals = 0;
+      // Alice's machine freezes before her 5th step, past the lease's expiry; Bob breaks the lease meanwhile.
+      const bobsLease = s3LeaseFor(built().aws, B, w.clients(), { identity: BOB, clock, breakLock: true, every: () => () => undefined });
+      mine.lease = {
+        acquire: (id, o) => realLease.acquire(id, o),
+        release: (o) => realLease.release(o),
+        renew: async (o) => {
+          if (++renewals === 5) {
+            clock.t += 10 * 60_000;
+            await bobsLease.acquire('fo-shared');
+          }
+          return realLease.renew(o);
+        },
+      };
+      await assert.rejects(
+        runFailover({ ports: mine, topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id: 'fo-shared' }),
+        (e: unknown) => e instanceof OperationError && /stopped before promote-cache: the failover lease .* was taken over by bob@laptop-b/.test(e.message),
+      );
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, undefined, 'alice stopped before switching DNS');
+      // Bob (same shared journal copy here) resumes under the lease he holds: re-entrant, and finishes once.
+      const bobsPorts = machine(BOB, 'journal-a');
+      bobsPorts.lease = bobsLease;
+      const r = await runFailover({ ports: bobsPorts, topology: built().topology, resume: true, confirm: true });
+      assert.equal(r.outcome, 'completed');
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, 1);
+      await bobsLease.release();
+      assert.equal(w.s3[lockKey], undefined);
+    });
   });
 
   it('no secret value in any log line, plan, result, journal or notification', async () => {
