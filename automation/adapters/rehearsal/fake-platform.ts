@@ -52,6 +52,8 @@ export interface FakeRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON or form body, `{}` when empty. */
   body: Record<string, unknown>;
+  /** Aborted when the client goes away before it is answered (a long poll's client hung up, `stop()`). */
+  signal: AbortSignal;
 }
 
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
@@ -97,6 +99,7 @@ export abstract class FakePlatformServer {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
+    this.onStart();
     this.server = server;
     this.origin = `http://127.0.0.1:${port}`;
     return this;
@@ -106,6 +109,7 @@ export abstract class FakePlatformServer {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.onStop();
     this.server = undefined;
     this.origin = '';
     await new Promise<void>((resolve) => {
@@ -210,27 +214,42 @@ export abstract class FakePlatformServer {
   /** A bot user id for the n-th token. */
   protected abstract defaultId(n: number): string;
 
-  /** Answer one request: a reply, or `'hang'` / `'reset'` (no answer). */
-  protected abstract answer(req: FakeRequest): FakeReply | 'hang' | 'reset';
+  /** Answer one request: a reply, or `'hang'` / `'reset'` (no answer); a long poll answers later (a promise). */
+  protected abstract answer(req: FakeRequest): FakeReply | 'hang' | 'reset' | Promise<FakeReply | 'hang' | 'reset'>;
+
+  /** Called by {@link start} once listening (a restarted fake resumes its deliveries). */
+  protected onStart(): void {
+    // Nothing by default.
+  }
+
+  /** Called by {@link stop} before the server closes: a platform stops its timers and outgoing requests here. */
+  protected onStop(): void {
+    // Nothing by default.
+  }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const parsed: FakeRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
       body: parseBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']),
+      signal: gone.signal,
     };
     let reply: FakeReply | 'hang' | 'reset';
     try {
-      reply = this.answer(parsed);
+      reply = await this.answer(parsed);
     } catch (err) {
       reply = { status: 500, body: { error: `fake platform bug: ${(err as Error).message}` } };
     }
-    if (reply === 'hang') return;
+    if (reply === 'hang' || res.destroyed) return;
     if (reply === 'reset') {
       req.socket.destroy();
       return;
