@@ -22,7 +22,9 @@
  *   secret was set. A 2xx confirms the update; anything else keeps it pending and records `last_error_date` /
  *   `last_error_message` ("Wrong response from the webhook: 500 Internal Server Error", "Connection refused", "Read
  *   timeout expired"), then delivery is retried after `retryMs`. `setWebhook` accepts https URLs, and http URLs on
- *   loopback addresses (the rehearsal's targets on 127.0.0.1; the real API refuses them). `ip_address` in
+ *   loopback addresses (the rehearsal's targets on 127.0.0.1; the real API refuses them). The fake never leaves
+ *   the machine: it posts only to loopback URLs, and holds the updates of a webhook elsewhere (pending, no error
+ *   recorded: the fake cannot know how that host would answer). `ip_address` in
  *   `getWebhookInfo` is the pinned address, else the loopback/literal address the URL names (as the real API
  *   reports the address it uses). `drop_pending_updates` is honoured (and recorded, so a test can assert it never
  *   happened).
@@ -128,7 +130,8 @@ interface BotUpdates {
   registrations: WebhookRegistration[];
   deliveries: WebhookDelivery[];
   stats: UpdateStats;
-  delivering: boolean;
+  /** The delivery run in progress. */
+  delivering?: Promise<void>;
   retry?: NodeJS.Timeout;
 }
 
@@ -146,9 +149,9 @@ export interface TelegramUpdatesOptions {
 /** Every update type of the Bot API, and the default subscription (all but three). */
 export const UPDATE_TYPES = [
   'message', 'edited_message', 'channel_post', 'edited_channel_post', 'business_connection', 'business_message', 'edited_business_message',
-  'deleted_business_messages', 'message_reaction', 'message_reaction_count', 'inline_query', 'chosen_inline_result', 'callback_query',
-  'shipping_query', 'pre_checkout_query', 'purchased_paid_media', 'poll', 'poll_answer', 'my_chat_member', 'chat_member', 'chat_join_request',
-  'chat_boost', 'removed_chat_boost',
+  'deleted_business_messages', 'guest_message', 'stopped_message_generation', 'message_reaction', 'message_reaction_count', 'inline_query',
+  'chosen_inline_result', 'callback_query', 'shipping_query', 'pre_checkout_query', 'purchased_paid_media', 'poll', 'poll_answer',
+  'my_chat_member', 'chat_member', 'chat_join_request', 'chat_boost', 'removed_chat_boost', 'managed_bot', 'subscription',
 ] as const;
 const NOT_BY_DEFAULT = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);
 const KEEP_MS = 24 * 3_600_000;
@@ -198,9 +201,17 @@ export function webhookUrlProblem(url: string): string | undefined {
   } catch {
     return 'bad webhook: invalid webhook URL specified';
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-  if (u.protocol === 'https:' || (u.protocol === 'http:' && loopback)) return undefined;
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(url))) return undefined;
   return 'bad webhook: An HTTPS URL must be provided for webhook';
+}
+
+/** Whether a URL names a loopback host (the only targets the fake ever posts to). */
+function isLoopback(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
 }
 
 function addressOf(url: string): string | undefined {
@@ -243,7 +254,7 @@ export class TelegramUpdates {
     let b = this.bots.get(botId);
     if (!b) {
       b = {
-        nextId: 100_000_001, queue: [], generation: 0, consumers: new Map(), conflicts: [], registrations: [], deliveries: [], delivering: false,
+        nextId: 100_000_001, queue: [], generation: 0, consumers: new Map(), conflicts: [], registrations: [], deliveries: [],
         stats: { pushed: 0, filtered: 0, queued: 0, confirmed: 0, expired: 0, dropped: 0, delivered_webhook: 0, webhook_failures: 0, conflicts: 0 },
       };
       this.bots.set(botId, b);
@@ -452,37 +463,46 @@ export class TelegramUpdates {
     }
   }
 
-  /** Post the queued updates to the webhook, in order, until the queue is empty or a delivery fails. */
-  async deliver(botId: string): Promise<void> {
+  /** Post the queued updates to the webhook, in order, until the queue is empty or a delivery fails (joins a run in progress). */
+  deliver(botId: string): Promise<void> {
     const b = this.bot(botId);
-    if (b.delivering || this.closed) return;
-    b.delivering = true;
-    try {
-      while (b.webhook && b.queue.length && !this.closed) {
-        this.expire(b);
-        const head = b.queue[0];
-        if (!head) break;
-        const w = b.webhook;
-        const generation = b.generation;
-        const r = await this.post(w, head.update);
-        if (this.closed || b.generation !== generation) break;
-        push(b.deliveries, { at: this.iso(), update_id: head.update.update_id, url: w.url, ok: r.ok, ...(r.status ? { status: r.status } : {}), ...(r.error ? { error: r.error } : {}) });
-        if (r.ok) {
-          if (b.queue[0] === head) b.queue.shift();
-          b.stats.delivered_webhook++;
-          b.stats.confirmed++;
-          continue;
-        }
-        b.stats.webhook_failures++;
-        w.last_error_date = Math.floor(this.o.now() / 1000);
-        w.last_error_message = r.error;
-        if (b.retry) clearTimeout(b.retry);
-        b.retry = setTimeout(() => void this.deliver(botId), this.retryMs);
-        b.retry.unref();
-        break;
+    if (b.delivering) return b.delivering;
+    if (this.closed) return Promise.resolve();
+    b.delivering = this.run(b, botId).finally(() => {
+      b.delivering = undefined;
+    });
+    return b.delivering;
+  }
+
+  /** Wait for a delivery in progress, then deliver what is still queued (a test's "now, please"). */
+  async flush(botId: string): Promise<void> {
+    await this.deliver(botId);
+    await this.deliver(botId);
+  }
+
+  private async run(b: BotUpdates, botId: string): Promise<void> {
+    while (b.webhook && b.queue.length && !this.closed && isLoopback(b.webhook.url)) {
+      this.expire(b);
+      const head = b.queue[0];
+      if (!head) break;
+      const w = b.webhook;
+      const generation = b.generation;
+      const r = await this.post(w, head.update);
+      if (this.closed || b.generation !== generation) break;
+      push(b.deliveries, { at: this.iso(), update_id: head.update.update_id, url: w.url, ok: r.ok, ...(r.status ? { status: r.status } : {}), ...(r.error ? { error: r.error } : {}) });
+      if (r.ok) {
+        if (b.queue[0] === head) b.queue.shift();
+        b.stats.delivered_webhook++;
+        b.stats.confirmed++;
+        continue;
       }
-    } finally {
-      b.delivering = false;
+      b.stats.webhook_failures++;
+      w.last_error_date = Math.floor(this.o.now() / 1000);
+      w.last_error_message = r.error;
+      if (b.retry) clearTimeout(b.retry);
+      b.retry = setTimeout(() => void this.deliver(botId), this.retryMs);
+      b.retry.unref();
+      break;
     }
   }
 

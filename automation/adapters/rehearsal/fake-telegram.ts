@@ -121,7 +121,7 @@ export class FakeTelegram extends FakePlatformServer {
 
   /** Deliver the bot's queued updates to its webhook now (instead of waiting for the retry timer). */
   flushWebhook(token: string): Promise<void> {
-    return this.updates.deliver(this.state(token).id);
+    return this.updates.flush(this.state(token).id);
   }
 
   /** Add or replace a chat. */
