@@ -19,6 +19,11 @@ export { PROBE_TIMEOUT_MS } from './common';
 export { telegramApi, telegramCall, telegramErrorDetail, type TelegramApiErrorDetail, type TelegramClientOptions } from './telegram-call';
 export { TelegramWebhooks, type EnsureWebhookInput, type EnsureWebhookResult, type TelegramWebhooksOptions, type WebhookSet, type WebhookTarget } from './telegram-webhook';
 export { TelegramPoller, conflictKind, type ConflictKind, type PollOutcome, type TelegramPollerOptions } from './telegram-updates';
+export { TelegramPermissions, telegramChatId } from './telegram-permissions';
+export { discordCall, discordErrorDetail, discordRest, type DiscordClientOptions, type DiscordErrorDetail } from './discord-rest';
+export { DiscordInteractions, type EnsureEndpointResult, type InteractionsEndpointState } from './discord-interactions';
+export { DiscordPermissions, parseDiscordChannelRef, type DiscordChannelRef, type DiscordPermissionsOptions } from './discord-permissions';
+export { checkPermissions, type BotChannels, type CheckPermissionsOptions } from './permissions';
 
 /** Options of {@link botTokenProber}. */
 export interface BotTokenProberOptions {

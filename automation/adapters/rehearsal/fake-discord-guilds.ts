@@ -14,7 +14,8 @@
  * - `PATCH /applications/@me` `{ interactions_endpoint_url }`: as in the Developer Portal, Discord only saves a URL
  *   whose endpoint answers a signed PING (type 1) with `{ type: 1 }` and refuses a PING with an invalid signature
  *   with 401; otherwise 400 Invalid Form Body (50035). The check is on by default (`verifyInteractions: false`
- *   skips it). URLs must be https, or http on a loopback address (the rehearsal's targets).
+ *   skips it). URLs must be https, or http on a loopback address (the rehearsal's targets); the fake never leaves
+ *   the machine, so with the check on it refuses endpoints that are not on a loopback address.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
@@ -257,7 +258,9 @@ export class DiscordGuilds {
     } catch {
       return refuse('not a URL');
     }
-    if (!(u.protocol === 'https:' || (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)))) return refuse('must be https');
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    if (!(u.protocol === 'https:' || (u.protocol === 'http:' && loopback))) return refuse('must be https');
+    if (this.o.verifyInteractions && !loopback) return refuse('the fake checks only loopback endpoints and never leaves the machine (verifyInteractions: false saves other URLs unchecked)');
     if (this.o.verifyInteractions) {
       const problem = await this.verify(this.application(bot), url);
       if (problem) return refuse(problem);
