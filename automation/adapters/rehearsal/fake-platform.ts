@@ -3,9 +3,10 @@
  * tokens with their state (known, revoked, rate-limited, failing), platform-wide outages, and per-token call counts.
  * The platform specifics (paths, envelopes, error bodies: {@link FakePlatformServer.answer}) live in `fake-telegram.ts` / `fake-discord.ts`.
  *
- * Controlled in-process through typed methods, never over HTTP, so a test or the rehearsal cannot be confused with a
- * client: `addToken`, `revoke`, `restore`, `rateLimit`, `clearRateLimit`, `fail`, `heal`, `outage`; read back with
- * `calls`, `callCount`. Faults:
+ * Controlled in-process through typed methods, never over their own HTTP port, so a test or the rehearsal cannot be
+ * confused with a client: `addToken`, `revoke`, `restore`, `rateLimit`, `clearRateLimit`, `fail`, `heal`, `outage`;
+ * read back with `calls`, `callCount`. Other processes steer them through `platform-server.ts`, whose control API
+ * is a separate listener. Faults:
  * - `{ status }`: answer that HTTP status with the platform's error body (`body: 'html'` for a proxy's HTML page);
  * - `'hang'`: accept the request and never answer (the client's timeout fires; `stop()` closes the socket);
  * - `'reset'`: destroy the connection without an answer.
