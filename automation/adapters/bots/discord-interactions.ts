@@ -7,6 +7,7 @@
  * A bot that expects no endpoint (gateway only) but has one is reported (`unexpected`), never cleared here.
  */
 import { Routes, type RESTGetCurrentApplicationResult, type RESTPatchCurrentApplicationJSONBody } from 'discord-api-types/v10';
+import { redactValue } from '../../core/redact';
 import { interactionsDrift, type InteractionsDrift } from '../../tokens';
 import { discordCall, discordRest, type DiscordClientOptions } from './discord-rest';
 
@@ -25,7 +26,7 @@ export interface EnsureEndpointResult {
 }
 
 function state(a: RESTGetCurrentApplicationResult): InteractionsEndpointState {
-  return { application_id: a.id, interactions_endpoint_url: a.interactions_endpoint_url ?? null };
+  return redactValue({ application_id: a.id, interactions_endpoint_url: a.interactions_endpoint_url ?? null });
 }
 
 /** Reads and re-points Discord interactions endpoints. */

@@ -11,12 +11,13 @@
  * A webhook registered with a custom certificate is refused (RefusedError): this adapter cannot re-upload it, and
  * setting the webhook without it would break delivery.
  *
- * The token and the secret are registered as secrets before any call and never appear in a result or an error.
+ * The token and the secret are registered as secrets before any call and never appear in a result or an error
+ * (results are redacted: a webhook URL with the token in its path comes back as `…/***`).
  */
 import type { Api } from 'grammy';
 import { systemClock, type Clock } from '../../core/clock';
 import { RefusedError, VerificationError } from '../../core/errors';
-import { registerSecret } from '../../core/redact';
+import { redactValue, registerSecret } from '../../core/redact';
 import { assertWebhookSecret, sameUrl, webhookDrift, type WebhookDrift, type WebhookInfoView } from '../../tokens';
 import { telegramApi, telegramCall, type TelegramClientOptions } from './telegram-call';
 
@@ -101,8 +102,13 @@ export class TelegramWebhooks {
     return telegramApi(token, this.o);
   }
 
-  /** `getWebhookInfo`: url ('' when none), pending_update_count, ip_address, last error, allowed_updates, … */
+  /** `getWebhookInfo`: url ('' when none), pending_update_count, ip_address, last error, allowed_updates, … (redacted). */
   async info(token: string, signal?: AbortSignal): Promise<WebhookInfoView> {
+    return redactValue(await this.rawInfo(token, signal));
+  }
+
+  /** getWebhookInfo as the platform said it (for comparisons; never returned). */
+  private async rawInfo(token: string, signal?: AbortSignal): Promise<WebhookInfoView> {
     const api = this.api(token);
     return view(await telegramCall('getWebhookInfo', [token], () => api.getWebhookInfo(signal as Parameters<Api['getWebhookInfo']>[0]), this.o.timeoutMs));
   }
@@ -111,7 +117,7 @@ export class TelegramWebhooks {
   async set(token: string, target: WebhookTarget, signal?: AbortSignal): Promise<WebhookSet> {
     registerSecret(target.secretToken);
     assertWebhookSecret(target.secretToken);
-    const before = await this.info(token, signal);
+    const before = await this.rawInfo(token, signal);
     if (before.has_custom_certificate) throw new RefusedError(`Telegram setWebhook: the current webhook (${before.url}) uses a custom certificate, which this adapter cannot upload again; set it by hand`);
     const params: SafeSetWebhookParams = { secret_token: target.secretToken };
     const allowed = target.allowedUpdates ? [...target.allowedUpdates] : before.allowed_updates;
@@ -119,7 +125,7 @@ export class TelegramWebhooks {
     if (before.max_connections !== undefined) params.max_connections = before.max_connections;
     const api = this.api(token);
     await telegramCall('setWebhook', [token, target.secretToken], () => api.setWebhook(target.url, params, signal as Parameters<Api['setWebhook']>[2]), this.o.timeoutMs);
-    return { url: target.url, secret_token_set: true, ...(allowed !== undefined ? { allowed_updates: allowed } : {}), ...(params.max_connections !== undefined ? { max_connections: params.max_connections } : {}), before };
+    return redactValue({ url: target.url, secret_token_set: true as const, ...(allowed !== undefined ? { allowed_updates: allowed } : {}), ...(params.max_connections !== undefined ? { max_connections: params.max_connections } : {}), before });
   }
 
   /** `deleteWebhook` without `drop_pending_updates`: the queued updates wait for the poller. */
@@ -139,17 +145,18 @@ export class TelegramWebhooks {
       registerSecret(want.secretToken);
       assertWebhookSecret(want.secretToken);
     }
-    const before = await this.info(token, signal);
-    const drift = webhookDrift({ expectedUrl: want.expectedUrl, info: before, now: this.clock.now(), previousPending: want.previousPending, resolvedIps: want.resolvedIps });
+    const raw = await this.rawInfo(token, signal);
+    const drift = webhookDrift({ expectedUrl: want.expectedUrl, info: raw, now: this.clock.now(), previousPending: want.previousPending, resolvedIps: want.resolvedIps });
+    const before = redactValue(raw);
     if (want.expectedUrl === '') {
-      if (before.url === '') return { action: 'unchanged', drift, before };
+      if (raw.url === '') return { action: 'unchanged', drift, before };
       await this.remove(token, signal);
       return { action: 'deleted', drift, before, after: await this.info(token, signal) };
     }
     if (!drift.reset && !want.force) return { action: 'unchanged', drift, before };
     await this.set(token, { url: want.expectedUrl, secretToken: want.secretToken as string, allowedUpdates: want.allowedUpdates }, signal);
-    const after = await this.info(token, signal);
-    if (!sameUrl(after.url, want.expectedUrl)) throw new VerificationError(`Telegram setWebhook answered ok, but getWebhookInfo now shows '${after.url}' instead of ${want.expectedUrl}`);
-    return { action: 'set', drift, before, after };
+    const after = await this.rawInfo(token, signal);
+    if (!sameUrl(after.url, want.expectedUrl)) throw new VerificationError(redactValue(`Telegram setWebhook answered ok, but getWebhookInfo now shows '${after.url}' instead of ${want.expectedUrl}`));
+    return { action: 'set', drift, before, after: redactValue(after) };
   }
 }

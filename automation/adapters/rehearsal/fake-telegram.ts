@@ -16,6 +16,7 @@
  * webhook registrations and deliveries. Point grammY at it with `new Api(token, { apiRoot: fake.url })`.
  */
 import * as http from 'node:http';
+import { redactValue } from '../../core/redact';
 import { FakePlatformServer, type FakeFault, type FakePlatformOptions, type FakeReply, type FakeRequest, type FakeTokenState } from './fake-platform';
 import { TelegramChats, type FakeChat, type FakeMembership } from './fake-telegram-chats';
 import { TelegramUpdates, type ConflictRecord, type ConsumerStats, type FakeUpdate, type UpdateStats, type WebhookDelivery, type WebhookRegistration } from './fake-telegram-updates';
@@ -99,14 +100,14 @@ export class FakeTelegram extends FakePlatformServer {
     return this.updates.conflicts(this.state(token).id);
   }
 
-  /** Every setWebhook / deleteWebhook of the bot (the secret is never kept here, only whether one was set). */
+  /** Every setWebhook / deleteWebhook of the bot (the secret is never kept here, only whether one was set; redacted). */
   webhookRegistrations(token: string): WebhookRegistration[] {
-    return this.updates.registrations(this.state(token).id);
+    return redactValue(this.updates.registrations(this.state(token).id));
   }
 
-  /** Every webhook delivery attempt of the bot. */
+  /** Every webhook delivery attempt of the bot (redacted). */
   webhookDeliveries(token: string): WebhookDelivery[] {
-    return this.updates.deliveries(this.state(token).id);
+    return redactValue(this.updates.deliveries(this.state(token).id));
   }
 
   /** The bot's update counters and pending count. */
