@@ -36,8 +36,9 @@ export const ALL_DISCORD_PERMISSIONS: bigint = FLAGS.reduce((a, [, b]) => a | b,
 /** The default required set of a Discord bot in its configured channels. */
 export const DEFAULT_DISCORD_REQUIRED: readonly DiscordPermissionName[] = ['ViewChannel', 'SendMessages', 'AttachFiles', 'ReadMessageHistory'];
 
-/** Overwrite types of `permission_overwrites`. */
+/** Overwrite type of a role in `permission_overwrites`. */
 export const OVERWRITE_ROLE = 0;
+/** Overwrite type of a member in `permission_overwrites`. */
 export const OVERWRITE_MEMBER = 1;
 
 /** A guild role as `GET /guilds/{guild}/roles` returns it (the fields read). */

@@ -157,8 +157,11 @@ const NOT_BY_DEFAULT = new Set(['chat_member', 'message_reaction', 'message_reac
 const KEEP_MS = 24 * 3_600_000;
 const RECORDS = 1000;
 
+/** Telegram's 409 description for a long poll ended by a newer getUpdates of the same bot. */
 export const CONFLICT_OTHER = 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running';
+/** Telegram's 409 description for getUpdates while a webhook is set. */
 export const CONFLICT_WEBHOOK = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
+/** Telegram's 409 description for a long poll ended by setWebhook. */
 export const CONFLICT_SETWEBHOOK = 'Conflict: terminated by setWebhook request';
 
 const bad = (description: string): UpdatesAnswer => ({ ok: false, error_code: 400, description: `Bad Request: ${description}` });
