@@ -256,10 +256,11 @@ function createBackupBucket(name: string, region: Region, parent: pulumi.Resourc
 }
 
 /**
- * Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them and replicates
- * them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
- * in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
- * retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
+ * Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them (seeded from
+ * `botTokens`) and replicates them to the peer region under the same names; a secondary promoted by a failover
+ * adopts the promoted replicas in its region (`import` by name, no value: the token engine owns it) in the very
+ * apply that promotes it, because it declares the same (non-secret) bot list; a scratch drill keeps its own
+ * throw-away copies. All but scratch are retained when a stack stops declaring them (docs/infra-notes.md).
  */
 function createBotTokens(name: string, { cfg, roles, provider }: Region, parent: pulumi.Resource, { keys }: Pick<RegionParts, 'keys'>): BotTokens | undefined {
   if (roles.botTokens === 'none') return undefined;
@@ -271,7 +272,8 @@ function createBotTokens(name: string, { cfg, roles, provider }: Region, parent:
       kmsKeyArn: keys.keyArn,
       peerRegion: roles.replicateTokensToPeer ? cfg.peerRegion : undefined,
       peerKmsKeyArn: roles.replicateTokensToPeer ? keys.peerKeyArn : undefined,
-      bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
+      // An adopted secret's value is the token engine's: no seed tokens (a promoted secondary needs none in config).
+      bots: cfg.bots.map((b) => ({ name: b.name, platform: b.platform, ...(roles.adoptTokens ? {} : { tokens: b.tokens }) })),
       namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
       recoveryWindowInDays: scratch ? 0 : 30,
       adopt: roles.adoptTokens,
