@@ -23,7 +23,9 @@ import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
+import { AwsActiveTokenProbe } from './bot-probe';
 import type { Clock } from '../../core/clock';
+import type { TokenProber } from '../../tokens';
 
 export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
@@ -36,6 +38,7 @@ export { SecurityGroupFence } from './sg-fence';
 export { Route53Failover, ROUTE53_CONTROL_PLANE_REGION } from './route53';
 export { SnsNotifier } from './sns-notifier';
 export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
+export { AwsActiveTokenProbe, botSecretArns } from './bot-probe';
 
 /** Region → client. */
 export interface AwsClientFactories {
@@ -95,6 +98,11 @@ export interface AwsPortsOptions {
   waits?: { timeoutMs?: number; pollMs?: number };
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /**
+   * The bots' active-token probe after promote-secrets: `false` leaves it out; otherwise the real Telegram and Discord
+   * APIs, or the `apis` roots / a `prober` given here.
+   */
+  bots?: false | { prober?: TokenProber; apis?: { telegram?: string; discord?: string } };
 }
 
 /** Region → what the security-group fence needs, for the regions whose outputs carry the DB and fence groups. */
@@ -128,6 +136,7 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
     dns: new Route53Failover({ topology: t, route53: clients.route53, clock: o.clock, retry: o.retry, ...wait }),
     notifier: new SnsNotifier({ topics: t.regions.map((r) => r.topicArn).filter((x): x is string => !!x), sns: clients.sns, clock: o.clock, retry: o.retry }),
     journal: new S3Journal({ bucket: survivor.bucketName, s3: clients.s3(survivor.region), local: new FileJournal(o.journalDir), log: o.log }),
+    ...(o.bots === false ? {} : { bots: new AwsActiveTokenProbe({ topology: t, secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry, ...o.bots }) }),
     ...(o.clock ? { clock: o.clock } : {}),
   };
 }
