@@ -50,7 +50,7 @@ describe('DB credentials that survive the loss of the primary region', () => {
 
     assert.equal(run.outputs.dbSecretArn, secret.state.arn);
     assert.ok(!JSON.stringify(run.outputs).includes(pw.state.result), 'no output carries the password');
-    assert.equal(run.one('aws:lambda/function:Function').plainInputs.environment.variables.DB_SECRET_ARN, secret.state.arn);
+    assert.equal(run.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables.DB_SECRET_ARN, secret.state.arn);
   });
 
   for (const promoted of [false, true]) {
@@ -65,7 +65,7 @@ describe('DB credentials that survive the loss of the primary region', () => {
       assert.equal(lookup[0].region, 'us-west-2');
       const replicaArn = PRIMARY_OUTPUTS.dbSecretArn.replace(':us-east-1:', ':us-west-2:');
       assert.equal(run.outputs.dbSecretArn, replicaArn);
-      const env = run.one('aws:lambda/function:Function').plainInputs.environment.variables;
+      const env = run.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables;
       assert.equal(env.DB_SECRET_ARN, replicaArn, "the job reads the secret in its own region, not the primary's");
       const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', /backup-jobs-role-policy/).inputs.policy);
       const read = policy.Statement.find((s: { Sid?: string }) => s.Sid === 'ReadDatabaseSecrets');

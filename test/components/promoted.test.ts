@@ -22,7 +22,7 @@ describe('survivor config after a failover (secondary with database.promoted = t
     assert.deepEqual(lookups.map((c) => [c.inputs.name, c.region]), [['botdr/db/master', 'us-west-2']]);
     const replicaArn = PRIMARY_OUTPUTS.dbSecretArn.replace(':us-east-1:', ':us-west-2:');
     assert.equal(promoted.outputs.dbSecretArn, replicaArn);
-    assert.equal(promoted.one('aws:lambda/function:Function').plainInputs.environment.variables.DB_SECRET_ARN, replicaArn);
+    assert.equal(promoted.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables.DB_SECRET_ARN, replicaArn);
     // The cache auth secret is the primary's replica too (member of the global datastore): output, not declared.
     assert.equal(promoted.outputs.cacheAuthSecretArn, PRIMARY_OUTPUTS.cacheAuthSecretArn.replace(':us-east-1:', ':us-west-2:'));
   });
