@@ -15,6 +15,7 @@ import { asList, type StepContext, type StepOutcome } from './context';
 /** States that are no fault of the token (a 429 says nothing about it): everything else is a warning. */
 const NOT_A_FAULT = new Set(['healthy', 'rate-limited']);
 
+/** Check-then-act per secret (`isPromoted`, then `promote`), then the bots' active-token probe (see the module comment). */
 export async function promoteSecretsStep(step: PlanStep, ctx: StepContext): Promise<StepOutcome> {
   const { ports, call } = ctx;
   const { to } = ctx.plan;
