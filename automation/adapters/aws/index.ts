@@ -24,7 +24,9 @@ import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
+import { AwsActiveTokenProbe } from './bot-probe';
 import type { Clock } from '../../core/clock';
+import type { TokenProber } from '../../tokens';
 
 export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
@@ -39,6 +41,7 @@ export { SnsNotifier } from './sns-notifier';
 export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
 export { S3Lease, LeaseHeldError, LeaseLostError, LEASE_KEY, LEASE_TTL_MS } from './s3-lease';
 export type { LeaseIdentity, LeaseRecord, S3LeaseOptions } from './s3-lease';
+export { AwsActiveTokenProbe, botSecretArns } from './bot-probe';
 
 /** Region → client. */
 export interface AwsClientFactories {
@@ -102,6 +105,11 @@ export interface AwsPortsOptions {
   waits?: { timeoutMs?: number; pollMs?: number };
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /**
+   * The bots' active-token probe after promote-secrets: `false` leaves it out; otherwise the real Telegram and Discord
+   * APIs, or the `apis` roots / a `prober` given here.
+   */
+  bots?: false | { prober?: TokenProber; apis?: { telegram?: string; discord?: string } };
 }
 
 /** Region → what the security-group fence needs, for the regions whose outputs carry the DB and fence groups. */
@@ -136,6 +144,7 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
     notifier: new SnsNotifier({ topics: t.regions.map((r) => r.topicArn).filter((x): x is string => !!x), sns: clients.sns, clock: o.clock, retry: o.retry }),
     journal: new S3Journal({ bucket: survivor.bucketName, s3: clients.s3(survivor.region), local: new FileJournal(o.journalDir), log: o.log }),
     ...(o.lease ? { lease: o.lease } : {}),
+    ...(o.bots === false ? {} : { bots: new AwsActiveTokenProbe({ topology: t, secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry, ...o.bots }) }),
     ...(o.clock ? { clock: o.clock } : {}),
   };
 }

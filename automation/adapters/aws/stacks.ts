@@ -174,17 +174,27 @@ export function retargetChanges(change: Retarget, stacks: Record<string, string>
   return out;
 }
 
+/** The bot list in stack config (lib/config.ts): not secret, declared on both stacks. */
+export const BOTS_CONFIG_KEY = `${PROJECT_NS}:bots`;
+
 /**
- * Pure: the bot-token ownership hand-over after a failover (docs/infra-notes.md), for the step log. Not done by `dr`
- * during the incident on purpose: it needs the lost stack's secret config (its secrets provider may live in the lost
- * region), and an import in the promotion update would add a failure mode to the critical apply.
+ * Pure: what the record step says about the bot-token secrets after a failover (docs/infra-notes.md "Bot tokens").
+ * There is no hand-over: the survivor declares the same (non-secret) bot list, so the apply that promotes it also
+ * adopts the promoted replicas in its region by name (Pulumi `import`; no token value, the value is the token
+ * engine's) and its token monitor starts acting there. Only a survivor that declares no bots needs a person — and
+ * then only a copy of the non-secret list, never a token.
  */
-export function botOwnershipSteps(survivorStack: string, lostStack: string, survivorRegion: string): string {
+export function botOwnershipNote(survivorStack: string, lostStack: string, survivorRegion: string, survivorDeclaresBots: boolean): string {
+  if (survivorDeclaresBots) {
+    return (
+      `bot tokens: no hand-over needed: ${survivorStack} declares the bots, so its promotion apply adopts the bot-token secrets in ${survivorRegion} by name ` +
+      `(Pulumi import, no token value: the token engine owns the values) and its token monitor acts there now; ${lostStack} keeps its botTokens seeds ` +
+      `in config until dr failback (which asks to remove them; its copies are retained, never deleted)`
+    );
+  }
   return (
-    `bot tokens: the promoted bot-token secrets in ${survivorRegion} are standalone and owned by no stack yet. When the incident is over: ` +
-    `pulumi config cp bots -s ${lostStack} -d ${survivorStack}; pulumi config cp botTokens -s ${lostStack} -d ${survivorStack}; ` +
-    `pulumi up -s ${survivorStack} (it adopts them with import, retainOnDelete); then pulumi config rm bots/botTokens on ${lostStack} ` +
-    `(its copies are retained, never deleted) — dr failback checks this before it changes anything`
+    `bot tokens: WARNING ${survivorStack} declares no bots: no stack owns the promoted bot-token secrets in ${survivorRegion} and no token monitor acts there. ` +
+    `Declare the non-secret bot list on it (pulumi config cp bots -s ${lostStack} -d ${survivorStack}) and pulumi up -s ${survivorStack}: it adopts them by name; no token value is needed`
   );
 }
 
@@ -315,7 +325,10 @@ export class AwsStacks implements StacksPort {
       else {
         opts?.log?.(`stack ${c.stack}: config recorded (${describe(c.set)}); its update runs at failback, when ${c.region} is back`);
         const survivor = this.opts.stacks[change.survivor];
-        if (survivor) opts?.log?.(botOwnershipSteps(survivor, c.stack, change.survivor));
+        if (survivor) {
+          const declares = (await (await this.select(survivor)).getConfig(BOTS_CONFIG_KEY, false)) !== undefined;
+          opts?.log?.(botOwnershipNote(survivor, c.stack, change.survivor, declares));
+        }
       }
     }
   }

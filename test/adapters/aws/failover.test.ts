@@ -88,14 +88,26 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       assert.equal(w.acts['stack:promote'], undefined);
       assert.equal(w.acts['stack:retention'], undefined);
       assert.ok(log.some((l) => l.startsWith(`[${S} up] ~ aws:rds:Instance`)), 'up output streamed into the step log');
-      // The record step tells the operator how the survivor takes over the bot-token secrets (not done mid-incident).
+      // Issue 10: no hand-over. A survivor without a bot list is told to declare it (the non-secret list only, never a
+      // token); dr copies nothing itself.
       const handOver = log.find((l) => l.startsWith('bot tokens:'));
       assert.ok(handOver, log.join('\n'));
-      assert.ok(handOver.includes(`pulumi config cp bots -s ${P} -d ${S}; pulumi config cp botTokens -s ${P} -d ${S}; pulumi up -s ${S} (it adopts them with import`), handOver);
-      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no token during the incident');
+      assert.ok(handOver.includes(`WARNING ${S} declares no bots`) && handOver.includes(`pulumi config cp bots -s ${P} -d ${S}`) && handOver.includes('no token value is needed'), handOver);
+      assert.ok(!handOver.includes('botTokens -s'), 'no token is copied between stacks');
+      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no config during the incident');
       assert.equal(await st.isRetargeted(change), true);
       await st.retarget(change);
       assert.equal(ups().length, 1);
+    });
+
+    it('a survivor that declares the bots needs no hand-over: its promotion apply adopts the secrets', async () => {
+      const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
+      config(S)['bot-platform-dr:bots'] = '{"community":{"platform":"telegram"},"moderation":{"platform":"discord"}}';
+      await st.retarget({ id: 'fo-2', incident: 'datacenter', survivor: B, lost: A }, { log: (l) => log.push(l) });
+      const note = log.find((l) => l.startsWith('bot tokens:'))!;
+      assert.match(note, new RegExp(`no hand-over needed: ${S} declares the bots, so its promotion apply adopts the bot-token secrets in ${B} by name`));
+      assert.ok(!/pulumi config cp/.test(note), note);
+      assert.ok(!('bot-platform-dr:botTokens' in config(S)), 'no token reaches the survivor\'s config');
     });
 
     it('config set but up never finished (crash): the check says not done and the rerun applies', async () => {
