@@ -477,8 +477,8 @@ interface FakeStackState {
 export class FakeDriver implements StackDriver {
   readonly stacks: Record<string, FakeStackState>;
   readonly calls: string[] = [];
-  /** The options of every `up` (refresh, exclude), in order. */
-  readonly upOptions: Array<{ refresh: boolean; exclude: string[] }> = [];
+  /** The options of every `up` (refresh, target), in order. */
+  readonly upOptions: Array<{ refresh: boolean; target: string[] }> = [];
   /** Throw a concurrent-update error on the next N `up` calls. */
   busyUps = 0;
   /** The backend does not answer (select fails). */
@@ -523,7 +523,7 @@ export class FakeDriver implements StackDriver {
           throw new StackBusyError(name, `stack ${name}: another update is in progress`);
         }
         driver.calls.push(`up ${name} ${opts.message}`);
-        driver.upOptions.push({ refresh: opts.refresh ?? false, exclude: opts.exclude ?? [] });
+        driver.upOptions.push({ refresh: opts.refresh ?? false, target: opts.target ?? [] });
         if (opts.refresh) st.stateReplica = Boolean(driver.world.db[st.region].replicaOf);
         for (const l of driver.upOutput) opts.onOutput(l + '\n');
         if (st.config['bot-platform-dr:database.promoted'] === 'true') {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { OperationError, RefusedError } from '../../../automation/core/errors';
 import { registerSecret } from '../../../automation/core/redact';
 import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, s3LeaseFor, SqlProbe } from '../../../automation/adapters/aws';
-import { RECONCILE_EXCLUDE } from '../../../automation/adapters/aws/stacks';
+import { reconcileTargets } from '../../../lib/reconcile';
 import { FailoverResult, Incident, formatPlan, planFailover, runFailover } from '../../../automation/failover';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, SECRET_TOKEN, World } from '../../helpers/aws-world';
 
@@ -71,7 +71,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     /** What promote-database leaves behind: RDS promoted the replica directly and set the retention. */
     const promotedDirectly = () => Object.assign(w.db[B], { replicaOf: undefined, retention: 14 });
 
-    it('retarget after the direct promotion: one up with refresh and without the job image; check-then-act on the update history, a rerun applies nothing', async () => {
+    it('retarget after the direct promotion: one targeted up with refresh, never the job image; check-then-act on the update history, a rerun applies nothing', async () => {
       promotedDirectly();
       const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
       const change = { id: 'fo-1', incident: 'datacenter' as const, survivor: B, lost: A };
@@ -79,8 +79,9 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       await st.retarget(change, { log: (l) => log.push(l) });
       assert.deepEqual(ups(), [`up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost`]);
       // Without the refresh the provider would call PromoteReadReplica on an instance that is no longer a replica.
-      assert.deepEqual(driver.upOptions, [{ refresh: true, exclude: RECONCILE_EXCLUDE }]);
-      assert.deepEqual(RECONCILE_EXCLUDE, ['**docker:index/image:Image::**']);
+      assert.deepEqual(driver.upOptions, [{ refresh: true, target: reconcileTargets() }]);
+      assert.ok(reconcileTargets().includes('**aws:rds/instance:Instance::**'));
+      assert.ok(!reconcileTargets().some((t) => t.includes('docker')), 'never the job image');
       assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
       assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
       assert.equal(config(P)['bot-platform-dr:database.promoted'], 'false');
