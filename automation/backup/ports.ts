@@ -305,8 +305,12 @@ export interface SelectiveSession {
    * foreign keys are checked explicitly with {@link SelectiveSession.foreignKeyViolations}.
    */
   disableTriggers(): Promise<void>;
-  /** Delete every row of the table and insert the staged ones. */
-  replace(table: TableInfo, columns: readonly string[]): Promise<{ deleted: number; inserted: number }>;
+  /**
+   * Make the table hold exactly the staged rows. With a primary key, by difference: delete the rows whose key the
+   * backup lacks, update the rows that differ (the key columns are left alone), insert the missing ones — so
+   * unchanged rows are not rewritten. Without one: delete every row, insert the staged ones.
+   */
+  replace(table: TableInfo, columns: readonly string[]): Promise<{ deleted: number; updated: number; inserted: number }>;
   /** Insert the staged rows whose primary key the table lacks. */
   insertMissing(table: TableInfo, columns: readonly string[]): Promise<number>;
   /** Rows of `fk.table` whose non-null key has no match in `fk.references`, each table read as `views` says (default `table`). */

@@ -100,6 +100,8 @@ export interface TableReport {
   backup_rows: number;
   rows_after: number;
   inserted: number;
+  /** Rows present in both whose values were put back (replace, by primary key). */
+  updated: number;
   deleted: number;
   /** By primary key: backup rows the target lacked, target rows the backup lacks, rows present in both that differ. */
   by_key?: { missing: number; extra: number; changed: number };
@@ -295,19 +297,21 @@ async function restoreFromSource(o: SelectiveRestoreOptions, r: RunContext): Pro
   let open = true;
   try {
     const staged = await stageAll(o, session, plans, r);
-    let plan = await analyse(o, session, plans, staged, r);
+    // Analysed before the lock only for people (a dry run, a confirmation): with --yes, once, under the lock.
+    let plan = o.dryRun || o.confirm ? await analyse(o, session, plans, staged, r) : undefined;
     const tStaged = Date.now();
-    if (o.dryRun) {
+    if (o.dryRun && plan) {
       await session.rollback();
       open = false;
       r.log('dry run: nothing was changed');
       return { value: { ok: true, dry_run: true, ...plan, triggers: TRIGGERS }, times: { staged: tStaged, safety: 0, applied: Date.now() } };
     }
-    refuseViolations(plan.foreign_keys, 'would');
-    if (o.confirm && !(await o.confirm(plan))) throw new RefusedError('not confirmed (pass --yes to run without asking); nothing was changed');
+    if (plan) refuseViolations(plan.foreign_keys, 'would');
+    if (plan && o.confirm && !(await o.confirm(plan))) throw new RefusedError('not confirmed (pass --yes to run without asking); nothing was changed');
     await session.lock(plans.map((p) => p.info));
-    // Counted again under the lock: what the report and the safety backup show is exactly what is replaced.
+    // Counted (again) under the lock: what the report and the safety backup show is exactly what is replaced.
     plan = await analyse(o, session, plans, staged, r);
+    refuseViolations(plan.foreign_keys, 'would');
     const tSafety = Date.now();
     const safety = o.safetyBackup === false ? skippedSafety() : await safetyBackupPostgres({ url: o.targetUrl, store: o.store, tools: o.tools, tableTools: o.tableTools, temp: o.temp, clock: o.clock, tables: r.tables, before: `restore postgres ${r.tables.map((t) => `--table ${t.name}`).join(' ')} --mode ${o.mode} from ${describeSource(r.source.report)}`, log: r.log, signal: o.signal });
     const safetyMs = Date.now() - tSafety;
@@ -360,10 +364,13 @@ async function analyse(o: SelectiveRestoreOptions, s: SelectiveSession, plans: r
     const before = await s.count(p.info);
     const backupRows = staged.get(p.info.name) ?? 0;
     const byKey = p.info.primaryKey.length ? await s.compare(p.info, p.columns.copied) : undefined;
-    const inserted = o.mode === 'replace' ? backupRows : (byKey?.missing ?? 0);
-    const deleted = o.mode === 'replace' ? before : 0;
+    // Replace with a key works by difference (see SelectiveSession.replace); without one it rewrites every row.
+    const replace = o.mode === 'replace';
+    const inserted = replace && !byKey ? backupRows : (byKey?.missing ?? 0);
+    const deleted = replace ? (byKey ? byKey.extra : before) : 0;
+    const updated = replace && byKey ? byKey.changed : 0;
     const sequences = await sequencePlan(s, p.info, v[p.info.name], false);
-    tables.push({ table: p.info.name, rows_before: before, backup_rows: backupRows, rows_after: before - deleted + inserted, inserted, deleted, ...(byKey ? { by_key: byKey } : {}), columns: p.columns, sequences });
+    tables.push({ table: p.info.name, rows_before: before, backup_rows: backupRows, rows_after: before - deleted + inserted, inserted, updated, deleted, ...(byKey ? { by_key: byKey } : {}), columns: p.columns, sequences });
   }
   const foreign_keys = await checkForeignKeys(s, plans, v);
   return { mode: o.mode, target: r.target, source: r.source.report, tables, foreign_keys };
@@ -408,19 +415,19 @@ async function sequencePlan(s: SelectiveSession, t: TableInfo, view: RelationVie
 /** Write: triggers off for the copy, replace / insert-missing, foreign keys checked, sequences moved, counted. */
 async function apply(o: SelectiveRestoreOptions, s: SelectiveSession, plans: readonly TablePlan[], plan: SelectivePlan, log: Log): Promise<SelectivePlan> {
   await s.disableTriggers();
-  const done = new Map<string, { inserted: number; deleted: number }>();
+  const done = new Map<string, { inserted: number; updated: number; deleted: number }>();
   for (const p of plans) {
-    if (o.mode === 'replace') done.set(p.info.name, await s.replace(p.info, p.columns.copied));
-    else done.set(p.info.name, { inserted: await s.insertMissing(p.info, p.columns.copied), deleted: 0 });
-    log(`${p.info.name}: ${o.mode === 'replace' ? `replaced ${done.get(p.info.name)?.deleted} row(s) with` : 'inserted'} ${done.get(p.info.name)?.inserted} backup row(s)`);
+    const d = o.mode === 'replace' ? await s.replace(p.info, p.columns.copied) : { inserted: await s.insertMissing(p.info, p.columns.copied), updated: 0, deleted: 0 };
+    done.set(p.info.name, d);
+    log(`${p.info.name}: ${d.deleted} row(s) deleted, ${d.updated} put back, ${d.inserted} inserted`);
   }
   const none = Object.fromEntries(plans.map((p) => [p.info.name, 'table' as RelationView]));
   const foreign_keys = await checkForeignKeys(s, plans, none);
   refuseViolations(foreign_keys, 'did');
   const tables: TableReport[] = [];
   for (const [i, p] of plans.entries()) {
-    const d = done.get(p.info.name) ?? { inserted: 0, deleted: 0 };
-    tables.push({ ...plan.tables[i], inserted: d.inserted, deleted: d.deleted, rows_after: await s.count(p.info) });
+    const d = done.get(p.info.name) ?? { inserted: 0, updated: 0, deleted: 0 };
+    tables.push({ ...plan.tables[i], inserted: d.inserted, updated: d.updated, deleted: d.deleted, rows_after: await s.count(p.info) });
   }
   // Last, after every check: setval is not rolled back, and it only ever moves a sequence forward.
   for (const [i, p] of plans.entries()) tables[i].sequences = await sequencePlan(s, p.info, 'table', true);

@@ -118,7 +118,7 @@ class FakeSql implements PgTableTools {
         const deleted = work.length;
         work = [...staged];
         fake.log.push('replace');
-        return { deleted, inserted: staged.length };
+        return { deleted, updated: 0, inserted: staged.length };
       },
       async insertMissing() {
         return 0;

@@ -142,6 +142,7 @@ describe('selective restore: dr restore postgres --table @integration', function
     assert.equal(r.code, 0, r.stderr);
     const t = r.json().tables[0];
     assert.deepEqual(t.by_key, { missing: 0, extra: 0, changed: 100 });
+    assert.deepEqual([t.deleted, t.updated, t.inserted], [0, 100, 0], 'by difference: only the changed rows are written');
     assert.equal(await rowsOf(pg, 'users'), original.users);
     assert.equal(await rowsOf(pg, 'sessions'), original.sessions, 'same keys: the sessions keep their users');
 

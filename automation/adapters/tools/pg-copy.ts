@@ -68,37 +68,52 @@ class CopyOut extends CopySubmittable {
   }
 }
 
-/** `COPY … FROM STDIN`: takes chunks pushed with {@link CopyIn.push} once the server is ready for them. */
+/** Bytes gathered before one CopyData message is sent (the server sends one message per row). */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * `COPY … FROM STDIN`: takes chunks pushed with {@link CopyIn.push} once the server is ready for them, gathered into
+ * messages of about {@link BATCH_BYTES} (one socket write per row would cost more than the copy itself).
+ */
 class CopyIn extends CopySubmittable {
   private connection?: PgConnection;
-  private readonly queue: Buffer[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private ended = false;
   private failMessage?: string;
   handleCopyInResponse(connection: PgConnection): void {
     this.connection = connection;
-    for (const c of this.queue.splice(0)) connection.sendCopyFromChunk(c);
-    if (this.failMessage !== undefined) connection.sendCopyFail(this.failMessage);
-    else if (this.ended) connection.endCopyFrom();
+    if (this.failMessage !== undefined) return connection.sendCopyFail(this.failMessage);
+    if (this.ended || this.pendingBytes >= BATCH_BYTES) this.flush();
+    if (this.ended) connection.endCopyFrom();
   }
   handleCopyData(): void {}
-  /** Send a chunk (queued until the server asked for data). Returns the target socket, for back-pressure. */
+  private flush(): void {
+    if (!this.connection || !this.pending.length) return;
+    this.connection.sendCopyFromChunk(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+  /** Queue a chunk (sent in batches once the server asked for data). Returns the target socket, for back-pressure. */
   push(chunk: Buffer): PgConnection['stream'] | undefined {
     // After the target failed, the server drops CopyData anyway: stop sending.
     if (this.failed || this.failMessage !== undefined) return undefined;
-    if (this.connection) {
-      this.connection.sendCopyFromChunk(chunk);
-      return this.connection.stream;
-    }
-    this.queue.push(chunk);
-    return undefined;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= BATCH_BYTES) this.flush();
+    return this.connection?.stream;
   }
   end(): void {
     this.ended = true;
-    if (this.connection && this.failMessage === undefined) this.connection.endCopyFrom();
+    if (this.connection && this.failMessage === undefined) {
+      this.flush();
+      this.connection.endCopyFrom();
+    }
   }
   fail(message: string): void {
     if (this.failMessage !== undefined || this.ended) return;
     this.failMessage = message;
+    this.pending = [];
     if (this.connection) this.connection.sendCopyFail(message);
   }
 }
@@ -118,12 +133,18 @@ export async function pipeCopy(source: Client, outSql: string, target: Client, i
   const into = new CopyIn(inSql);
   const loading = run(target, into);
   loading.catch(() => undefined);
+  let waiting = false;
   const out = new CopyOut(outSql, (chunk, src) => {
     const sock = into.push(chunk);
-    // Back-pressure: stop reading the source while the target's socket is full.
-    if (sock?.writableNeedDrain) {
+    // Back-pressure: stop reading the source while the target's socket is full (one wait at a time: chunks the
+    // driver had already read keep arriving after the pause).
+    if (sock?.writableNeedDrain && !waiting) {
+      waiting = true;
       src.stream.pause();
-      sock.once('drain', () => src.stream.resume());
+      sock.once('drain', () => {
+        waiting = false;
+        src.stream.resume();
+      });
     }
   });
   const abort = () => into.fail('interrupted');

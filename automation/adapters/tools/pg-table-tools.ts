@@ -353,7 +353,10 @@ class PgSelectiveSession implements SelectiveSession {
     const src = await this.connect(sourceUrl);
     try {
       await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      return await pipeCopy(src, `COPY (SELECT ${list} FROM ${table.name}) TO STDOUT`, this.c, `COPY ${stage} (${list}) FROM STDIN`, signal);
+      const rows = await pipeCopy(src, `COPY (SELECT ${list} FROM ${table.name}) TO STDOUT`, this.c, `COPY ${stage} (${list}) FROM STDIN`, signal);
+      // Temporary tables are never analysed automatically: without statistics the joins by key below plan badly.
+      await this.c.query(`ANALYZE ${stage}`);
+      return rows;
     } finally {
       await src.end().catch(() => undefined);
     }
@@ -388,12 +391,24 @@ class PgSelectiveSession implements SelectiveSession {
     await this.c.query('SET LOCAL session_replication_role = replica');
   }
 
-  async replace(table: TableInfo, columns: readonly string[]): Promise<{ deleted: number; inserted: number }> {
+  async replace(table: TableInfo, columns: readonly string[]): Promise<{ deleted: number; updated: number; inserted: number }> {
     const { stage } = this.stageOf(table.name);
-    const deleted = (await this.c.query(`DELETE FROM ${table.name}`)).rowCount ?? 0;
     const list = this.cols(columns);
-    const inserted = (await this.c.query(`INSERT INTO ${table.name} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${stage}`)).rowCount ?? 0;
-    return { deleted, inserted };
+    if (!table.primaryKey.length) {
+      const deleted = (await this.c.query(`DELETE FROM ${table.name}`)).rowCount ?? 0;
+      const inserted = (await this.c.query(`INSERT INTO ${table.name} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${stage}`)).rowCount ?? 0;
+      return { deleted, updated: 0, inserted };
+    }
+    const on = this.keyMatch(table, 't', 's');
+    const deleted = (await this.c.query(`DELETE FROM ${table.name} t WHERE NOT EXISTS (SELECT 1 FROM ${stage} s WHERE ${on})`)).rowCount ?? 0;
+    const set = columns.filter((c) => !table.primaryKey.includes(c));
+    let updated = 0;
+    if (set.length) {
+      const sql = `UPDATE ${table.name} t SET (${this.cols(set)}) = ROW(${this.cols(set, 's')}) FROM ${stage} s WHERE ${on} AND ROW(${this.cols(columns, 't')})::text IS DISTINCT FROM ROW(${this.cols(columns, 's')})::text`;
+      updated = (await this.c.query(sql)).rowCount ?? 0;
+    }
+    const inserted = await this.insertMissing(table, columns);
+    return { deleted, updated, inserted };
   }
 
   async insertMissing(table: TableInfo, columns: readonly string[]): Promise<number> {
