@@ -22,6 +22,7 @@ import { pgEnv } from '../automation/adapters/tools/pg-env';
 import { run } from '../automation/adapters/tools/proc';
 import { startS3Server } from '../automation/adapters/rehearsal/s3-server';
 import { runCli } from '../automation/cli/run';
+import { redact } from '../automation/core/redact';
 
 const WORK = path.join(__dirname, '.work', 'selective');
 const SCALE = Number(process.env.BENCH_SCALE ?? 70);
@@ -36,7 +37,7 @@ async function dr(argv: string[], env: Record<string, string>): Promise<{ second
   const t0 = process.hrtime.bigint();
   const code = await runCli(argv, { env, cwd: process.cwd(), io: { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, confirm: async () => false } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (code !== 0) throw new Error(`dr ${argv.slice(0, 4).join(' ')} exited ${code}: ${out}${err}`);
+  if (code !== 0) throw new Error(redact(`dr ${argv.slice(0, 4).join(' ')} exited ${code}: ${out}${err}`));
   return { seconds, json: JSON.parse(out) as Record<string, any> };
 }
 

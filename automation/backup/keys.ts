@@ -4,6 +4,8 @@
  *   postgresql/<tier>/backup_YYYYMMDD_HHMMSS.dump
  *   redis/<tier>/backup_YYYYMMDD_HHMMSS.rdb
  *   <data key>.metadata.json      — the manifest; its presence is the commit marker of a backup
+ *   safety/<service>/backup_YYYYMMDD_HHMMSS.<ext>  — a safety backup taken right before a restore overwrote
+ *                                 data (tier `safety` in its manifest; see safety.ts)
  *
  * Timestamps are UTC.
  */

@@ -310,7 +310,7 @@ async function restoreFromSource(o: SelectiveRestoreOptions, r: RunContext): Pro
     if (plan && o.confirm && !(await o.confirm(plan))) throw new RefusedError('not confirmed (pass --yes to run without asking); nothing was changed');
     await session.lock(plans.map((p) => p.info));
     // Counted (again) under the lock: what the report and the safety backup show is exactly what is replaced.
-    plan = await analyse(o, session, plans, staged, r);
+    plan = await analyse(o, session, plans, staged, r, false);
     refuseViolations(plan.foreign_keys, 'would');
     const tSafety = Date.now();
     const safety = o.safetyBackup === false ? skippedSafety() : await safetyBackupPostgres({ url: o.targetUrl, store: o.store, tools: o.tools, tableTools: o.tableTools, temp: o.temp, clock: o.clock, tables: r.tables, before: `restore postgres ${r.tables.map((t) => `--table ${t.name}`).join(' ')} --mode ${o.mode} from ${describeSource(r.source.report)}`, log: r.log, signal: o.signal });
@@ -356,14 +356,17 @@ function foreignKeysOf(plans: readonly TablePlan[]): ForeignKeyInfo[] {
   return [...out.values()];
 }
 
-/** Predicted counts, foreign-key violations and sequence moves (the dry run's report and the confirmation's plan). */
-async function analyse(o: SelectiveRestoreOptions, s: SelectiveSession, plans: readonly TablePlan[], staged: ReadonlyMap<string, number>, r: RunContext): Promise<SelectivePlan> {
+/**
+ * Predicted counts, foreign-key violations and sequence moves (the dry run's report and the confirmation's plan).
+ * `byKey: false` (the run itself, under the lock) skips the comparison by key: the writes report the same numbers.
+ */
+async function analyse(o: SelectiveRestoreOptions, s: SelectiveSession, plans: readonly TablePlan[], staged: ReadonlyMap<string, number>, r: RunContext, byKeys = true): Promise<SelectivePlan> {
   const tables: TableReport[] = [];
   const v = views(plans, o.mode);
   for (const p of plans) {
     const before = await s.count(p.info);
     const backupRows = staged.get(p.info.name) ?? 0;
-    const byKey = p.info.primaryKey.length ? await s.compare(p.info, p.columns.copied) : undefined;
+    const byKey = byKeys && p.info.primaryKey.length ? await s.compare(p.info, p.columns.copied) : undefined;
     // Replace with a key works by difference (see SelectiveSession.replace); without one it rewrites every row.
     const replace = o.mode === 'replace';
     const inserted = replace && !byKey ? backupRows : (byKey?.missing ?? 0);
@@ -427,7 +430,9 @@ async function apply(o: SelectiveRestoreOptions, s: SelectiveSession, plans: rea
   const tables: TableReport[] = [];
   for (const [i, p] of plans.entries()) {
     const d = done.get(p.info.name) ?? { inserted: 0, updated: 0, deleted: 0 };
-    tables.push({ ...plan.tables[i], inserted: d.inserted, updated: d.updated, deleted: d.deleted, rows_after: await s.count(p.info) });
+    // By key, as written: replace deletes the extra rows, puts back the changed ones, inserts the missing ones.
+    const byKey = o.mode === 'replace' && p.info.primaryKey.length ? { by_key: { missing: d.inserted, extra: d.deleted, changed: d.updated } } : {};
+    tables.push({ ...plan.tables[i], inserted: d.inserted, updated: d.updated, deleted: d.deleted, ...byKey, rows_after: await s.count(p.info) });
   }
   // Last, after every check: setval is not rolled back, and it only ever moves a sequence forward.
   for (const [i, p] of plans.entries()) tables[i].sequences = await sequencePlan(s, p.info, 'table', true);

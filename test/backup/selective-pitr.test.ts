@@ -115,10 +115,13 @@ class FakeSql implements PgTableTools {
       },
       async replace() {
         if (fake.failReplace) throw new Error('injected: connection reset mid-way');
-        const deleted = work.length;
+        // By difference, as the real session does: extra rows deleted, changed ones updated, missing ones inserted.
+        const deleted = work.filter((w) => !staged.some((r) => r.id === w.id)).length;
+        const updated = staged.filter((r) => work.some((w) => w.id === r.id && w.name !== r.name)).length;
+        const inserted = staged.filter((r) => !work.some((w) => w.id === r.id)).length;
         work = [...staged];
         fake.log.push('replace');
-        return { deleted, updated: 0, inserted: staged.length };
+        return { deleted, updated, inserted };
       },
       async insertMissing() {
         return 0;

@@ -345,6 +345,31 @@ class PgSelectiveSession implements SelectiveSession {
     return `(SELECT ${list} FROM ${table} UNION ALL SELECT ${this.cols(columns, 's')} FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${table} x WHERE ${this.keyMatch(info, 'x', 's')}))`;
   }
 
+  private readonly differ = new Map<string, string>();
+
+  /**
+   * `t` and `s` (same key) differ: compared column by column with each type's equality (fast), or — when a column's
+   * type has none (json, point, …) — through the rows' text, which every type has. Decided once per table, by
+   * planning the comparison inside a savepoint.
+   */
+  private async differs(table: TableInfo, columns: readonly string[]): Promise<string> {
+    const known = this.differ.get(table.name);
+    if (known) return known;
+    const { stage } = this.stageOf(table.name);
+    const fast = `ROW(${this.cols(columns, 't')}) IS DISTINCT FROM ROW(${this.cols(columns, 's')})`;
+    let expr = fast;
+    await this.c.query('SAVEPOINT dr_differs');
+    try {
+      await this.c.query(`EXPLAIN SELECT 1 FROM ${table.name} t JOIN ${stage} s ON ${this.keyMatch(table, 't', 's')} WHERE ${fast}`);
+      await this.c.query('RELEASE SAVEPOINT dr_differs');
+    } catch {
+      await this.c.query('ROLLBACK TO SAVEPOINT dr_differs');
+      expr = `ROW(${this.cols(columns, 't')})::text IS DISTINCT FROM ROW(${this.cols(columns, 's')})::text`;
+    }
+    this.differ.set(table.name, expr);
+    return expr;
+  }
+
   async stage(table: TableInfo, columns: readonly string[], sourceUrl: string, signal?: AbortSignal): Promise<number> {
     const stage = `pg_temp.${this.q(`dr_stage_${this.staged.size + 1}`)}`;
     const list = this.cols(columns);
@@ -373,7 +398,7 @@ class PgSelectiveSession implements SelectiveSession {
     return {
       missing: await n(`SELECT count(*)::text AS n FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${table.name} t WHERE ${on})`),
       extra: await n(`SELECT count(*)::text AS n FROM ${table.name} t WHERE NOT EXISTS (SELECT 1 FROM ${stage} s WHERE ${on})`),
-      changed: await n(`SELECT count(*)::text AS n FROM ${table.name} t JOIN ${stage} s ON ${on} WHERE ROW(${this.cols(columns, 't')})::text IS DISTINCT FROM ROW(${this.cols(columns, 's')})::text`),
+      changed: await n(`SELECT count(*)::text AS n FROM ${table.name} t JOIN ${stage} s ON ${on} WHERE ${await this.differs(table, columns)}`),
     };
   }
 
@@ -404,7 +429,7 @@ class PgSelectiveSession implements SelectiveSession {
     const set = columns.filter((c) => !table.primaryKey.includes(c));
     let updated = 0;
     if (set.length) {
-      const sql = `UPDATE ${table.name} t SET (${this.cols(set)}) = ROW(${this.cols(set, 's')}) FROM ${stage} s WHERE ${on} AND ROW(${this.cols(columns, 't')})::text IS DISTINCT FROM ROW(${this.cols(columns, 's')})::text`;
+      const sql = `UPDATE ${table.name} t SET (${this.cols(set)}) = ROW(${this.cols(set, 's')}) FROM ${stage} s WHERE ${on} AND ${await this.differs(table, columns)}`;
       updated = (await this.c.query(sql)).rowCount ?? 0;
     }
     const inserted = await this.insertMissing(table, columns);
