@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { arnAccount, arnPartition, serviceTrustPolicy, tokenMonitorPolicy } from '../lib/policies';
 import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE } from '../lib/token-metrics';
 import { MONITOR_SCHEDULE_EXPRESSION, type MonitoredBot, monitorTimeoutSeconds, scheduleProblems, type TokenMonitorEnvName } from '../lib/token-monitor';
+import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 import { BOT_NAME_RULE, type BotPlatform, isBotName, isBotPlatform } from '../lib/validators';
 
 /** The monitor's handler inside the backup job's image (automation/lambda/token-monitor.ts, compiled). */
@@ -286,14 +287,15 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
   const child = { parent, provider: args.provider };
   const actions = [args.alertsTopicArn];
   const names: string[] = [];
-  const health = (bot: string, key: string, index: string, description: string) => {
+  const health = (bot: string, key: 'active-unhealthy' | 'all-unhealthy', index: string, description: string) => {
     const alarmName = `${args.namePrefix}-tokens-${bot}-${key}`;
+    const alarmId = `token-${key}`;
     names.push(alarmName);
     new aws.cloudwatch.MetricAlarm(
       `${name}-${bot}-${key}`,
       {
         name: alarmName,
-        alarmDescription: description,
+        alarmDescription: `${description}${alarmRunbookSuffix(alarmId)}`,
         namespace: TOKEN_METRICS_NAMESPACE,
         metricName: TOKEN_METRICS.healthy,
         dimensions: { [TOKEN_METRIC_DIMENSIONS.bot]: bot, [TOKEN_METRIC_DIMENSIONS.tokenIndex]: index },
@@ -308,7 +310,7 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
         actionsEnabled: args.active,
         alarmActions: actions,
         okActions: actions,
-        tags,
+        tags: { ...tags, [ALARM_ID_TAG]: alarmId },
       },
       child,
     );
@@ -324,7 +326,7 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
     `${name}-not-running`,
     {
       name: alarmName,
-      alarmDescription: `the token monitor in ${args.region} has not completed a run for 5 minutes (no invocation, or every one failed): bot tokens are not watched`,
+      alarmDescription: `the token monitor in ${args.region} has not completed a run for 5 minutes (no invocation, or every one failed): bot tokens are not watched${alarmRunbookSuffix('token-monitor-not-running')}`,
       metricQueries: [
         { id: 'invocations', returnData: false, ...lambdaMetric('Invocations') },
         { id: 'errors', returnData: false, ...lambdaMetric('Errors') },
@@ -337,7 +339,7 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
       treatMissingData: 'breaching',
       alarmActions: actions,
       okActions: actions,
-      tags,
+      tags: { ...tags, [ALARM_ID_TAG]: 'token-monitor-not-running' },
     },
     child,
   );

@@ -13,6 +13,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
+import { SEVERITIES, type Severity } from './runbook';
 import {
   BOT_NAME_RULE,
   BOT_PLATFORMS,
@@ -154,6 +155,22 @@ export interface AlertsConfig {
   webhookUrl?: string;
   /** Replica-lag alarm threshold (RPO budget) in seconds. Default 900 (RPO < 15 minutes). */
   replicaLagSeconds: number;
+  /** Who is called, in order, while an incident is open (`dr runbook` lists it). Default none. */
+  escalation: EscalationLevel[];
+}
+
+/** One level of the escalation matrix (`alerts.escalation[i]`). */
+export interface EscalationLevel {
+  /** 1, 2, 3 … in order. */
+  level: number;
+  /** Who (a role, not a person's private number): e.g. `on-call engineer`. */
+  who: string;
+  /** How to reach them: an email address, an https URL (pager, chat) or a phone number (+ and digits). */
+  contact: string;
+  /** Minutes after the incident opened at which this level is called (0 for the first; never decreasing). */
+  afterMinutes: number;
+  /** The severities that reach this level (default: all). */
+  severities: Severity[];
 }
 
 export type ScratchConfig =
@@ -242,7 +259,7 @@ export const CONFIG_KEYS = {
   cache: { fields: Object.keys(DEFAULTS.cache) },
   backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer'] },
   dns: { fields: ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl'] },
-  alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds'] },
+  alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds', 'escalation'] },
   scratch: { fields: ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn'] },
   tags: {},
 } as const satisfies Record<string, { required?: true; secret?: true; fields?: readonly string[] }>;
@@ -793,7 +810,55 @@ function readAlerts(r: Reader): AlertsConfig {
   const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
   // Never echo the URL: webhooks often embed a secret in the path.
   if (webhookUrl !== undefined && !isHttpsUrl(webhookUrl)) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
-  return { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
+  return {
+    emails,
+    webhookUrl,
+    replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds'),
+    escalation: readEscalationLevels(r, a.escalation),
+  };
+}
+
+const PHONE = /^\+[0-9][0-9 ]{6,19}$/;
+
+/** `alerts.escalation`: a list of `{ level, who, contact, afterMinutes, severities? }`, levels 1… in order. */
+function readEscalationLevels(r: Reader, v: unknown): EscalationLevel[] {
+  const full = K('alerts.escalation');
+  if (v === undefined || v === null || v === '') return [];
+  if (!Array.isArray(v) || v.length > 10) {
+    r.fail(full, 'must be a list (at most 10) of { level, who, contact, afterMinutes, severities? }');
+    return [];
+  }
+  const out: EscalationLevel[] = [];
+  v.forEach((x: unknown, i) => {
+    const at = `${full}[${i}]`;
+    if (!isPlainObject(x)) return void r.fail(at, 'must be { level, who, contact, afterMinutes, severities? }');
+    r.unknownFields(at, x, ['level', 'who', 'contact', 'afterMinutes', 'severities']);
+    const level = r.int(`${at}.level`, x.level, i + 1, 1, 10);
+    if (level !== i + 1) r.fail(`${at}.level`, `must be ${i + 1}: levels are numbered 1, 2, 3 … in order`);
+    const who = r.str(`${at}.who`, x.who);
+    if (!who || who.length > 80) r.fail(`${at}.who`, 'is required: who is called (a role, at most 80 characters)');
+    const contact = r.str(`${at}.contact`, x.contact);
+    // A contact is shown by `dr runbook`: an address, a URL or a number, never free text (and never echoed back).
+    if (!contact || !(isEmailAddress(contact) || isHttpsUrl(contact) || PHONE.test(contact))) r.fail(`${at}.contact`, 'must be an email address, an https:// URL or a phone number (+ and digits)');
+    const afterMinutes = r.int(`${at}.afterMinutes`, x.afterMinutes, 0, 0, 10080, 'minutes');
+    if (i === 0 && afterMinutes !== 0) r.fail(`${at}.afterMinutes`, 'must be 0 for the first level (it is called when the incident opens)');
+    if (out.length && afterMinutes < out[out.length - 1].afterMinutes) r.fail(`${at}.afterMinutes`, `must not be before the previous level's (${out[out.length - 1].afterMinutes})`);
+    const sev = x.severities === undefined ? [...SEVERITIES] : r.stringList(`${at}.severities`, x.severities);
+    for (const s of sev) if (!(SEVERITIES as readonly string[]).includes(s)) r.fail(`${at}.severities`, `${JSON.stringify(s)} is not one of ${SEVERITIES.join(', ')}`);
+    out.push({ level, who: who ?? '', contact: contact ?? '', afterMinutes, severities: sev.filter((s): s is Severity => (SEVERITIES as readonly string[]).includes(s)) });
+  });
+  return out;
+}
+
+/**
+ * The escalation matrix of one stack's config alone (`dr runbook` reads it from `Pulumi.<stack>.yaml` without
+ * validating the rest of the stack): the levels, and the problems found (each naming its key).
+ */
+export function readEscalation(src: ConfigSource): { levels: EscalationLevel[]; problems: ConfigProblem[] } {
+  const r = new Reader(src);
+  const a = r.object('alerts', CONFIG_KEYS.alerts.fields);
+  const levels = readEscalationLevels(r, a.escalation);
+  return { levels, problems: r.problems.filter((p) => p.key.startsWith(K('alerts.escalation'))) };
 }
 
 /** `scratch`: the restore source of a drill (role scratch only). */

@@ -4,7 +4,7 @@
  * retention). Writing it is the commit marker: a backup without a manifest is not a backup.
  */
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
-import { parseKey } from './keys';
+import { parseKey, parseSafetyKey } from './keys';
 import { VerificationError } from '../core/errors';
 
 export const MANIFEST_FORMAT = 1;
@@ -14,7 +14,8 @@ export interface Manifest {
   backup_id: string;
   type: 'full';
   service: BackupService;
-  tier: BackupTier;
+  /** The tier, or `safety` for a safety backup taken before a restore overwrote data (`safety/<service>/…`). */
+  tier: BackupTier | 'safety';
   /** ISO 8601 UTC start time of the backup. */
   timestamp: string;
   /** Object key of the data. */
@@ -52,6 +53,18 @@ export interface Manifest {
   restore_verified_at?: string;
   /** The last restore test's outcome (set by `verifyRestore`, success or failure). */
   restore_test?: RestoreTestRecord;
+  /** Safety backups: what was about to overwrite the data, and where. */
+  safety?: SafetyRecord;
+}
+
+/** Why a safety backup exists (the manifest of `safety/<service>/backup_<stamp>.<ext>`). */
+export interface SafetyRecord {
+  /** The operation that was about to overwrite data, e.g. `restore postgres --table public.users (replace)`. */
+  before: string;
+  /** `host:port/database` (PostgreSQL) or `host:port` (Redis) of the target, never credentials. */
+  target: string;
+  /** PostgreSQL: the tables whose data the archive holds (the whole schema is always in it); absent = all. */
+  tables?: string[];
 }
 
 export interface RestoreTestRecord {
@@ -81,7 +94,8 @@ export function sizeReadable(bytes: number): string {
   return `${s}${UNITS[u]}`;
 }
 
-export function retentionLabel(tier: BackupTier, keep: number): string {
+export function retentionLabel(tier: BackupTier | 'safety', keep: number): string {
+  if (tier === 'safety') return `${keep}_days`;
   return `${keep}_${tier}`;
 }
 
@@ -108,7 +122,7 @@ export function parseManifest(text: string, key: string): Manifest {
     if (typeof m[field] !== type) throw new VerificationError(`manifest ${key}: field '${field}' missing or not a ${type}`);
   }
   if (!/^sha256:[0-9a-f]{64}$/.test(m.checksum as string)) throw new VerificationError(`manifest ${key}: checksum must be sha256:<64 hex>`);
-  const parsed = parseKey(m.key as string);
+  const parsed = parseKey(m.key as string) ?? parseSafetyKey(m.key as string);
   if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new VerificationError(`manifest ${key}: key/service/tier do not agree`);
   return m as unknown as Manifest;
 }
