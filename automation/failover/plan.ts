@@ -141,18 +141,16 @@ interface PlanContext {
 type StepPlanner = (c: PlanContext, add: (name: StepName, runs: boolean, action: string, target: StepTarget, reason: string) => void) => void;
 
 const planPreflight: StepPlanner = (c, add) => {
-  const { un, limits, from, to, moves, planned, stacks } = c;
+  const { limits, from, to, moves, planned } = c;
   const pfTarget: StepTarget = { from: from.name, to: to.name };
   if (moves.database) Object.assign(pfTarget, { from_database: from.database, to_database: to.database });
   if (moves.cache && from.cache && to.cache) Object.assign(pfTarget, { from_cache: from.cache, to_cache: to.cache });
-  const refresh = stacks.length && !un.stacks && !un.stacksUnreachable;
-  if (refresh) pfTarget.stacks = stacks;
   add(
     'preflight',
     true,
     planned
-      ? `check that ${from.name} answers, that ${to.name} is a healthy standby and that it lags at most ${limits.maxLagSeconds}s${stacks.length && !un.stacks ? '; refresh the stacks' : ''}`
-      : `check that ${to.name} is a healthy standby and record the last known replication lag as the estimated data loss${stacks.length && !un.stacks ? '; refresh the stacks' : ''}`,
+      ? `check that ${from.name} answers, that ${to.name} is a healthy standby and that it lags at most ${limits.maxLagSeconds}s`
+      : `check that ${to.name} is a healthy standby and record the last known replication lag as the estimated data loss`,
     pfTarget,
     planned ? 'a planned switchover refuses to start unless it can lose nothing' : 'an unplanned failover must know what it is about to lose',
   );

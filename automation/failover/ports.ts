@@ -206,12 +206,6 @@ export interface StacksPort extends Capability {
    * `unavailable`, the work is owed — the engine keeps `reconcile` pending and the failover open.
    */
   readonly unreachable?: string;
-  /**
-   * Preflight: select the region's stack and refresh it; resolves with the outputs read after the refresh.
-   * Throws when the stack cannot be refreshed (region down): the engine tolerates that for the lost region in
-   * unplanned mode only.
-   */
-  refresh(region: string, opts?: CallOptions): Promise<Record<string, unknown>>;
   /** Check: the stacks' config already says what {@link retarget} would set. */
   isRetargeted(change: Retarget, opts?: CallOptions): Promise<boolean>;
   /** Act: set config (survivor `role`/`promoted`, lost → `secondary`) and run `up` on the survivor's stack. */

@@ -3,11 +3,14 @@
  *
  * Targets come from the seeds' DR guides: RTO < 1 h, RPO < 15 min (datacenter failure).
  *
- * Predicted RTO = detection + DNS TTL + promotion, where
+ * Predicted RTO = detection + DNS TTL + the failover's critical path, where
  *   - detection  = Route 53 health-check request interval × failure threshold (FailoverDns: 10 s × 3),
  *   - DNS TTL    = the failover record's TTL (resolvers may keep answering with the old region that long),
- *   - promotion  = the tiers the failover promotes, one after the other as the engine runs them:
- *                  RDS cross-region read replica promotion + Global Datastore failover + Route 53 INSYNC.
+ *   - the critical path is traffic first, direct AWS calls one after the other as the engine runs them: RDS
+ *     cross-region read replica promotion + Global Datastore failover + the secrets made writable + Route 53
+ *     INSYNC + the verification probes. No Pulumi refresh or update and no image build is on it.
+ * What follows traffic (`reconcile`: the stacks re-targeted with a targeted `pulumi up`, the survivor's backups and
+ * Multi-AZ) is listed in `after_traffic`, not counted in the RTO: the bots are served by then.
  * The estimate does not include the time a person takes to decide to fail over (`dr failover` is started by an
  * operator or `dr watch`); `note` says so in every prediction.
  *
@@ -35,6 +38,14 @@ export const ESTIMATES = Object.freeze({
   rdsPromotionSeconds: 600,
   cachePromotionSeconds: 120,
   route53InsyncSeconds: 60,
+  /** StopReplicationToReplica on each secret: one API call each, a few seconds in all. */
+  secretsPromotionSeconds: 10,
+  /** The write probes on the new primary and cache and the DNS answer. */
+  verifySeconds: 10,
+  /** After traffic: a Pulumi refresh + targeted up of the survivor stack (backend round trips, provider reads). */
+  reconcileSeconds: 300,
+  /** After traffic: RDS converts a single-AZ instance to Multi-AZ online (AWS: typically 10-30 min; planned 30). */
+  multiAzConversionSeconds: 1800,
 });
 
 /** A lag datapoint older than this is stale (CloudWatch publishes `ReplicaLag` every minute). */
@@ -66,6 +77,8 @@ export interface PredictionPart {
 
 export interface Prediction {
   seconds: number | null;
+  /** RTO only: what runs after traffic moved (not counted in `seconds`). */
+  after_traffic?: PredictionPart[];
   target_seconds: number;
   meets_target: boolean;
   parts: PredictionPart[];
@@ -110,8 +123,14 @@ export function predictRto(i: RtoInputs = {}): Prediction {
     const c = num(i.cachePromotionSeconds, ESTIMATES.cachePromotionSeconds);
     parts.push({ name: 'cache-promotion', seconds: c, source: i.cachePromotionSeconds !== undefined ? 'measured' : 'constant', detail: 'Global Datastore failover to the surviving region' });
   }
+  parts.push({ name: 'secrets', seconds: ESTIMATES.secretsPromotionSeconds, source: 'constant', detail: 'bot-token, database and cache secrets made writable in the survivor (StopReplicationToReplica)' });
   parts.push({ name: 'dns-switch', seconds: ESTIMATES.route53InsyncSeconds, source: 'constant', detail: 'Route 53 change until INSYNC' });
-  return finish(parts, RTO_TARGET_SECONDS, warnings, 'excludes the time taken to decide to fail over');
+  parts.push({ name: 'verify', seconds: ESTIMATES.verifySeconds, source: 'constant', detail: 'write probes on the new primary and cache, DNS answer' });
+  const after: PredictionPart[] = [
+    { name: 'reconcile', seconds: ESTIMATES.reconcileSeconds, source: 'constant', detail: 'stacks re-targeted: pulumi up --refresh targeted at what a promotion changes (no image build); pending, not blocking, when the Pulumi backend does not answer' },
+  ];
+  if (i.hasDatabaseReplica !== false) after.push({ name: 'survivor-posture', seconds: ESTIMATES.multiAzConversionSeconds, source: 'constant', detail: 'backup retention and Multi-AZ conversion of the promoted instance, online' });
+  return { ...finish(parts, RTO_TARGET_SECONDS, warnings, 'excludes the time taken to decide to fail over; what follows traffic is in after_traffic'), after_traffic: after };
 }
 
 export interface RpoInputs {

@@ -11,7 +11,7 @@ import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from '../../
 import { redact } from '../core/redact';
 import { listBackups } from '../backup/index';
 import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology';
-import type { HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
+import type { DatabasePosture, HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
 import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
 import { errorSummary } from '../core/errors';
 
@@ -28,6 +28,8 @@ export interface RegionStatus {
   endpoints: { database?: string; cache?: string };
   health_check?: { id: string } & HealthCheckState;
   replica_lag?: { seconds: number | null; observed_at?: string };
+  /** The serving database's posture: the primary's (Multi-AZ, backups) or what is still missing of it. */
+  posture?: DatabasePosture & { reached: boolean; missing: string[] };
   backups: Partial<Record<BackupService, Partial<Record<BackupTier, BackupAge>>>>;
   errors: string[];
 }
@@ -72,6 +74,14 @@ async function regionStatus(r: AwsRegionTopology, o: AwsStatusOptions): Promise<
       ),
     );
   }
+  if (r.role === 'primary' && o.probes.databasePosture) {
+    jobs.push(
+      o.probes.databasePosture(r.region, r.dbIdentifier).then(
+        (p) => void (s.posture = { ...p, ...postureGap(p) }),
+        (err) => void s.errors.push(`posture of ${r.dbIdentifier} in ${r.region}: ${msg(err)}`),
+      ),
+    );
+  }
   if (r.role !== 'primary') {
     jobs.push(
       o.probes.replicaLag(r.region, r.dbIdentifier).then(
@@ -99,6 +109,14 @@ async function regionStatus(r: AwsRegionTopology, o: AwsStatusOptions): Promise<
   return s;
 }
 
+/** Pure: what the serving database still lacks of the primary's posture (Multi-AZ, at least 7 days of backups). */
+export function postureGap(p: DatabasePosture): { reached: boolean; missing: string[] } {
+  const missing: string[] = [];
+  if (!p.multi_az) missing.push(p.multi_az_pending ? 'Multi-AZ (conversion under way)' : 'Multi-AZ');
+  if (p.backup_retention_days < 7) missing.push(p.backup_retention_pending_days !== undefined ? `backups (retention ${p.backup_retention_days} → ${p.backup_retention_pending_days} days under way)` : `backups (retention ${p.backup_retention_days} days)`);
+  return { reached: missing.length === 0, missing };
+}
+
 /** Gather both regions' status (in parallel) and predict RTO/RPO. Never throws for an unreachable region. */
 export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
   const regions = await Promise.all(o.topology.aws.regions.map((r) => regionStatus(r, o)));
@@ -120,6 +138,7 @@ export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
     now: o.now,
   });
   if (!primary) rto.warnings.push('no stack has role primary (a failover may be half done): the prediction assumes a replica to promote');
+  if (primary?.posture && !primary.posture.reached) rto.warnings.push(`the serving database in ${primary.region} lacks the primary's posture: ${primary.posture.missing.join(', ')}`);
   return {
     at: o.now.toISOString(),
     regions,
@@ -138,6 +157,7 @@ export function formatAwsStatus(s: AwsStatus): string {
     if (r.endpoints.cache) lines.push(`  cache      ${r.endpoints.cache}${s.global_datastore ? ` (global datastore ${s.global_datastore})` : ''}`);
     if (r.health_check) lines.push(`  health     ${r.health_check.status.toUpperCase()} (${r.health_check.id}: ${r.health_check.detail})`);
     if (r.replica_lag) lines.push(`  lag        ${r.replica_lag.seconds === null ? 'unknown' : `${r.replica_lag.seconds} s`}${r.replica_lag.observed_at ? ` at ${r.replica_lag.observed_at}` : ''}`);
+    if (r.posture) lines.push(`  posture    ${r.posture.reached ? 'primary posture' : `NOT YET: ${r.posture.missing.join(', ')}`} (${r.posture.multi_az ? 'Multi-AZ' : 'single-AZ'}, backups ${r.posture.backup_retention_days} days, ${r.posture.status})`);
     for (const service of BACKUP_SERVICES) {
       const tiers = BACKUP_TIERS.map((t) => {
         const b = r.backups[service]?.[t];
@@ -154,6 +174,7 @@ export function formatAwsStatus(s: AwsStatus): string {
   ] as const) {
     lines.push(`${label}: ${formatDuration(p.seconds)} — target < ${formatDuration(p.target_seconds)}: ${p.meets_target ? 'MEETS' : 'MISSES'}`);
     for (const part of p.parts) lines.push(`  ${part.name.padEnd(20)} ${formatDuration(part.seconds).padEnd(14)} ${part.detail} [${part.source}]`);
+    for (const part of p.after_traffic ?? []) lines.push(`  then ${part.name.padEnd(15)} ${formatDuration(part.seconds).padEnd(14)} after traffic moved, not counted: ${part.detail} [${part.source}]`);
     if (p.note) lines.push(`  note: ${p.note}`);
     for (const w of p.warnings) lines.push(`  warning: ${w}`);
   }

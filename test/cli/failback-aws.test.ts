@@ -67,7 +67,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
       sqlUrls.push(urls);
       return { query: async (_region: string, text: string) => (text.includes('current_wal') || text.includes('replay_lsn') ? [{ lsn: '0/5000000', delay: 0 }] : [{ ok: 1, n: 3 }]) };
     };
-    awsDeps.statusProbes = () => awsStatusProbes({ env: {}, clock, route53: w.r53, cloudwatch: (r) => w.cw[r], retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    awsDeps.statusProbes = () => awsStatusProbes({ env: {}, clock, route53: w.r53, cloudwatch: (r) => w.cw[r], rds: (r) => w.rds[r], retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
     const rdsA = w.mocks.rds[A];
     rdsA.on(CreateDBSnapshotCommand).callsFake((input: { DBSnapshotIdentifier?: string }) => {
       order.push(`CreateDBSnapshot ${input.DBSnapshotIdentifier}`);
@@ -81,7 +81,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
       return { DBSnapshots: out };
     });
     rdsA.on(ModifyDBInstanceCommand).callsFake((input: { BackupRetentionPeriod?: number; MultiAZ?: boolean }) => {
-      order.push(`ModifyDBInstance ${input.MultiAZ ? 'MultiAZ' : `retention ${input.BackupRetentionPeriod}`}`);
+      order.push(`ModifyDBInstance${input.MultiAZ ? ' MultiAZ' : ''}${input.BackupRetentionPeriod !== undefined ? ` retention ${input.BackupRetentionPeriod}` : ''}`);
       if (input.BackupRetentionPeriod !== undefined) w.db[A].retention = input.BackupRetentionPeriod;
       if (input.MultiAZ) w.db[A].pendingMultiAz = true;
       return {};
@@ -119,10 +119,10 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(res.snapshot, order[0].split(' ')[1]);
     // Home stack config as lib/config.ts wants a replica.
     assert.equal(driver.stacks[P].config['bot-platform-dr:peerStack'], S);
-    // Switchover back, traffic first: RDS promotes home directly and gets its backups, DNS moves, then home is
-    // made Multi-AZ and its stack records the promotion in one up; the survivor is recorded as secondary.
+    // Switchover back, traffic first: RDS promotes home directly, DNS moves, then home gets its backups and Multi-AZ
+    // in one modification and its stack records the promotion in one up; the survivor is recorded as secondary.
     assert.equal(res.switchover.outcome, 'completed');
-    assert.deepEqual(order.slice(2), ['ModifyDBInstance retention 14', 'ModifyDBInstance MultiAZ', `up ${P}`]);
+    assert.deepEqual(order.slice(2), ['ModifyDBInstance MultiAZ retention 14', `up ${P}`]);
     assert.equal(driver.stacks[P].config['bot-platform-dr:database.promoted'], 'true');
     assert.equal(driver.stacks[S].config['bot-platform-dr:database.promoted'], 'false');
     assert.equal(w.db[A].replicaOf, undefined, 'home is writable again');

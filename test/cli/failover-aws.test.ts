@@ -49,12 +49,12 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.deepEqual(res.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`), [
       'preflight:ok', 'fence:skipped', 'catch-up:skipped', 'promote-database:ok', 'promote-cache:ok', 'promote-secrets:ok', 'switch-dns:ok', 'verify:ok', 'record:ok', 'reconcile:ok',
     ]);
-    // Both stacks were refreshed before deciding; the lost region's refresh failed and its last outputs were used.
-    assert.ok(driver.calls.includes(`refresh ${S}`));
-    assert.match(r.stderr, new RegExp(`refresh of ${P} failed .*using its last recorded outputs`));
+    // Traffic first: no stack refresh before traffic moved (the reconcile up refreshes, after verify).
+    assert.ok(!driver.calls.some((c) => c.startsWith('refresh ')), driver.calls.join('\n'));
+    assert.deepEqual(driver.upOptions.map((u) => u.refresh), [true]);
     // Promotion straight through RDS (retention from the stack's config default), then one reconcile up.
     assert.equal(w.acts.PromoteReadReplica, 1);
-    assert.equal(w.acts.ModifyDBInstance, 1);
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'after traffic moved: Multi-AZ and backups in one modification');
     assert.equal(w.acts['stack:promote'], undefined);
     assert.equal(ups().length, 1);
     assert.equal(driver.stacks[P].config['bot-platform-dr:role'], 'secondary');

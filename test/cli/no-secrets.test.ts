@@ -59,6 +59,7 @@ describe('no secret value in any AWS command output, plan, report or journal', (
         clock,
         route53: w.r53,
         cloudwatch: (r) => w.cw[r],
+        rds: (r) => w.rds[r],
         store: (_r, bucket) =>
           Object.assign(new MemoryStore(`s3://${bucket}`), {
             list: async () => {

@@ -47,7 +47,7 @@ describe('dr status (AWS mode, fake workspace + mocked AWS)', () => {
     awsDeps.driver = () => driver;
     awsDeps.clock = clock;
     awsDeps.statusProbes = () =>
-      awsStatusProbes({ env: {}, clock, route53: w.r53, cloudwatch: (r) => w.cw[r], store: (_r, bucket) => stores[bucket], retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+      awsStatusProbes({ env: {}, clock, route53: w.r53, cloudwatch: (r) => w.cw[r], rds: (r) => w.rds[r], store: (_r, bucket) => stores[bucket], retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
   });
   afterEach(() => {
     w.restore();

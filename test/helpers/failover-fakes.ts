@@ -344,11 +344,6 @@ class FakeDns implements DnsPort {
 
 class FakeStacks implements StacksPort {
   constructor(private readonly w: FakeWorld, readonly unavailable?: string) {}
-  async refresh(region: string): Promise<Record<string, unknown>> {
-    this.w.call('stacks.refresh');
-    if (this.w.stackDown.has(region)) throw new Error(`stack in ${region}: region does not answer`);
-    return { region };
-  }
   async isRetargeted(change: Retarget): Promise<boolean> {
     this.w.call('stacks.isRetargeted');
     const r = this.w.retargeted;

@@ -32,7 +32,7 @@ describe('offline failover plan from saved stack outputs', () => {
     assert.equal(plan.to, 'us-west-2');
     assert.deepEqual(plan.steps.map((s) => s.name), ['preflight', 'fence', 'catch-up', 'promote-database', 'promote-cache', 'promote-secrets', 'switch-dns', 'verify', 'record', 'reconcile']);
     for (const s of plan.steps) assert.ok(typeof s.action === 'string' && s.action.length > 0 && s.target && typeof s.target === 'object');
-    assert.deepEqual(step(plan, 'preflight').target.stacks, [stacks.primary, stacks.secondary]);
+    assert.equal(step(plan, 'preflight').target.stacks, undefined, 'no stack refresh before traffic moves');
     assert.equal(step(plan, 'fence').target.database, 'botdr-use1-pg');
     assert.deepEqual(step(plan, 'promote-database').target, { region: 'us-west-2', database: 'botdr-usw2-pg' });
     assert.deepEqual(step(plan, 'reconcile').target.stacks, [stacks.primary, stacks.secondary]);

@@ -4,11 +4,13 @@ import { ESTIMATES, formatDuration, predictRpo, predictRto, RPO_TARGET_SECONDS, 
 describe('predicted RTO/RPO (pure)', () => {
   const now = new Date('2026-05-01T12:00:00Z');
 
-  it('RTO = health-check interval × threshold + TTL + promotions + DNS INSYNC, with every part named', () => {
+  it('RTO = detection + TTL + the traffic-first critical path (promotions, secrets, DNS INSYNC, verify), every part named; what follows traffic is listed apart', () => {
     const p = predictRto({ hasDatabaseReplica: true, hasCacheReplica: true });
     const parts = Object.fromEntries(p.parts.map((x) => [x.name, x.seconds]));
-    assert.deepEqual(parts, { detection: 30, 'dns-ttl': 60, 'database-promotion': 600, 'cache-promotion': 120, 'dns-switch': 60 });
-    assert.equal(p.seconds, 30 + 60 + 600 + 120 + 60);
+    assert.deepEqual(parts, { detection: 30, 'dns-ttl': 60, 'database-promotion': 600, 'cache-promotion': 120, secrets: 10, 'dns-switch': 60, verify: 10 });
+    assert.equal(p.seconds, 30 + 60 + 600 + 120 + 10 + 60 + 10);
+    assert.deepEqual(p.after_traffic?.map((x) => [x.name, x.seconds]), [['reconcile', 300], ['survivor-posture', 1800]]);
+    assert.ok(!p.parts.some((x) => /pulumi|reconcile|image/i.test(x.name)), 'no Pulumi work counted before traffic moves');
     assert.equal(p.target_seconds, RTO_TARGET_SECONDS);
     assert.equal(p.meets_target, true);
     assert.match(p.note ?? '', /decide/);
@@ -19,7 +21,7 @@ describe('predicted RTO/RPO (pure)', () => {
     assert.equal(p.parts[0].seconds, 150);
     assert.equal(p.parts[0].source, 'config');
     assert.equal(p.parts.find((x) => x.name === 'database-promotion')?.source, 'measured');
-    assert.equal(p.seconds, 150 + 300 + 3300 + ESTIMATES.route53InsyncSeconds);
+    assert.equal(p.seconds, 150 + 300 + 3300 + ESTIMATES.secretsPromotionSeconds + ESTIMATES.route53InsyncSeconds + ESTIMATES.verifySeconds);
     assert.equal(p.meets_target, false, 'over an hour misses the target');
     assert.equal(p.parts.some((x) => x.name === 'cache-promotion'), false, 'no cache replica, no cache part');
   });
@@ -30,7 +32,8 @@ describe('predicted RTO/RPO (pure)', () => {
     assert.equal(unknown.meets_target, false);
     assert.ok(unknown.warnings.some((w) => /drill/.test(w)));
     const measured = predictRto({ hasDatabaseReplica: false, restoreSeconds: 1200 });
-    assert.equal(measured.seconds, 30 + 60 + 1200 + 60);
+    assert.equal(measured.seconds, 30 + 60 + 1200 + 10 + 60 + 10);
+    assert.deepEqual(measured.after_traffic?.map((x) => x.name), ['reconcile'], 'no promoted instance to harden');
   });
 
   it('RPO = replica lag when a replica reports one', () => {

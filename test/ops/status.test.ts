@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { buildAwsTopology } from '../../automation/adapters/aws/topology';
-import { awsStatus, formatAwsStatus } from '../../automation/ops/status';
+import { awsStatus, formatAwsStatus, postureGap } from '../../automation/ops/status';
 import { awsStatusProbes, healthFromObservations } from '../../automation/adapters/aws/status-probes';
 import { MemoryStore } from '../helpers/memory-store';
 import { primaryOutputs, secondaryOutputs } from '../helpers/aws-fixtures';
@@ -27,21 +28,28 @@ describe('dr status on AWS (aws-sdk-client-mock)', () => {
   // Class-level mocks exist only while this suite runs (other suites mock client instances).
   let r53: AwsClientStub<Route53Client>;
   let cw: AwsClientStub<CloudWatchClient>;
+  let rds: AwsClientStub<RDSClient>;
   before(() => {
     r53 = mockClient(Route53Client);
     cw = mockClient(CloudWatchClient);
+    rds = mockClient(RDSClient);
   });
   after(() => {
     r53.restore();
     cw.restore();
+    rds.restore();
+  });
+  beforeEach(() => {
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: 'botdr-use1-pg', DBInstanceStatus: 'available', MultiAZ: true, BackupRetentionPeriod: 14, PendingModifiedValues: {} }] });
   });
   afterEach(() => {
     r53.reset();
     cw.reset();
+    rds.reset();
   });
 
   function probes(stores: Record<string, MemoryStore>) {
-    return awsStatusProbes({ env: {}, clock, route53: new Route53Client({ region: 'us-east-1' }), cloudwatch: (region) => new CloudWatchClient({ region }), store: (_r, bucket) => stores[bucket] ?? new MemoryStore(`s3://${bucket}`), retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+    return awsStatusProbes({ env: {}, clock, route53: new Route53Client({ region: 'us-east-1' }), cloudwatch: (region) => new CloudWatchClient({ region }), rds: (region) => new RDSClient({ region }), store: (_r, bucket) => stores[bucket] ?? new MemoryStore(`s3://${bucket}`), retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
   }
 
   it('both regions: role, endpoints, health checks, replica lag, newest backup per tier, predicted RTO/RPO', async () => {
@@ -75,14 +83,29 @@ describe('dr status on AWS (aws-sdk-client-mock)', () => {
 
     assert.equal(s.predicted.rpo.seconds, 3);
     assert.equal(s.predicted.rpo.meets_target, true);
-    assert.equal(s.predicted.rto.seconds, 30 + 60 + 600 + 120 + 60);
+    assert.equal(s.predicted.rto.seconds, 30 + 60 + 600 + 120 + 10 + 60 + 10, 'traffic first: detection, TTL, promotions, secrets, DNS, verify');
     assert.equal(s.predicted.rto.meets_target, true);
+    assert.deepEqual(rds.commandCalls(DescribeDBInstancesCommand).map((c) => c.args[0].input), [{ DBInstanceIdentifier: 'botdr-use1-pg' }], 'the serving database only');
+    assert.equal(p.posture?.reached, true);
     const text = formatAwsStatus(s);
     assert.match(text, /us-east-1 {2}PRIMARY {2}stack acme\/bot-platform-dr\/primary/);
     assert.match(text, /health {5}UNHEALTHY/);
     assert.match(text, /postgresql daily 9 h ago, weekly 5 d 9 h ago, monthly none/);
     assert.match(text, /Predicted RPO: 3 s — target < 15 min: MEETS/);
     assert.match(text, /detection {12}30 s/);
+    assert.match(text, /then reconcile {7}5 min {10}after traffic moved, not counted/);
+    assert.match(text, /posture {4}primary posture \(Multi-AZ, backups 14 days, available\)/);
+  });
+
+  it('after a failover the serving database shows what it still lacks of the primary posture until it is reached', async () => {
+    r53.on(GetHealthCheckStatusCommand).resolves({ HealthCheckObservations: [] });
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Values: [], Timestamps: [] }] });
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: 'modifying', MultiAZ: false, BackupRetentionPeriod: 0, PendingModifiedValues: { MultiAZ: true, BackupRetentionPeriod: 14 } }] });
+    const s = await awsStatus({ topology: topology(), probes: probes({}), now });
+    assert.deepEqual(s.regions[0].posture?.missing, ['Multi-AZ (conversion under way)', 'backups (retention 0 → 14 days under way)']);
+    assert.ok(s.predicted.rto.warnings.some((w) => /lacks the primary's posture: Multi-AZ \(conversion under way\)/.test(w)));
+    assert.match(formatAwsStatus(s), /posture {4}NOT YET: Multi-AZ \(conversion under way\), backups \(retention 0 → 14 days under way\) \(single-AZ, backups 0 days, modifying\)/);
+    assert.deepEqual(postureGap({ multi_az: false, multi_az_pending: false, backup_retention_days: 14, status: 'available' }), { reached: false, missing: ['Multi-AZ'] });
   });
 
   it('a region that does not answer is reported, not fatal; RPO falls back to the backup age', async () => {

@@ -7,10 +7,11 @@
  *   `ReplicaLag` (`GetMetricStatistics`, AWS/RDS, DBInstanceIdentifier = the replica, in the replica's region): the
  *   last datapoint of the last 15 minutes, with its timestamp (the "last known lag" when the primary is gone).
  * - promote (traffic first: no stack update on the critical path; the `reconcile` step re-targets the stacks after
- *   traffic moved): `PromoteReadReplica` with the backup retention, then a bounded
- *   poll of `DescribeDBInstances` until `available` and no longer a replica, then `ModifyDBInstance`
- *   (`BackupRetentionPeriod`, `ApplyImmediately`) when RDS left the retention below the wanted value (the
- *   PostgreSQL caveat), and wait `available` again. Check-then-act at each point.
+ *   traffic moved): `PromoteReadReplica`, then a bounded poll of `DescribeDBInstances` until `available` and no
+ *   longer a replica. Check-then-act at each point.
+ * - harden (in `reconcile`, after traffic moved): one `ModifyDBInstance` (`ApplyImmediately`) for what the survivor
+ *   still lacks of the primary's posture — the backup retention RDS leaves at 0 on a promoted PostgreSQL replica,
+ *   and Multi-AZ — not waited for.
  * - fence (chosen design): the old primary's DB parameter group gets `default_transaction_read_only = 1`
  *   (`ModifyDBParameterGroup`, ApplyMethod immediate — a dynamic parameter, persistent across restarts); when a
  *   SqlProbe reaches it, application sessions are terminated too. The check reads the parameter back
@@ -275,42 +276,43 @@ export class RdsDatabase implements DatabasePort {
   }
 
   /**
-   * What a promotion leaves to finish (also after a crash between PromoteReadReplica and here): wait until the
-   * instance is available as a standalone primary, then give it its backup retention when RDS left it lower.
-   * Resolves undefined when there was nothing to do.
+   * What a promotion leaves to finish before traffic can use the instance (also after a crash right after
+   * PromoteReadReplica): wait until it is available as a standalone primary. Resolves with what it waited for, or
+   * undefined when there was nothing to wait for. The backup retention is not on this path: {@link harden}.
    */
   async settle(region: string, opts?: CallOptions): Promise<string | undefined> {
-    const id = this.id(region);
-    const retention = this.o.backupRetentionDays ?? 14;
-    const inst = await this.waitFor(region, 'available as a standalone primary', (i) => i.DBInstanceStatus === 'available' && !i.ReadReplicaSourceDBInstanceIdentifier, opts);
-    if ((inst.BackupRetentionPeriod ?? 0) < retention) {
-      // The PostgreSQL caveat: the promotion may leave automated backups off; the second change turns them on.
-      await this.call(
-        `RDS ModifyDBInstance ${id} in ${region}`,
-        () => this.o.rds(region).send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, BackupRetentionPeriod: retention, ApplyImmediately: true })),
-        opts,
-      );
-      opts?.log?.(`database ${id}: backup retention ${inst.BackupRetentionPeriod ?? 0} → ${retention} days`);
-      await this.waitFor(region, `available with ${retention} days of backups`, (i) => i.DBInstanceStatus === 'available' && (i.BackupRetentionPeriod ?? 0) >= retention, opts);
-      return `backup retention set to ${retention} days`;
-    }
-    return undefined;
+    const before = await this.describe(region, opts);
+    if (before && before.DBInstanceStatus === 'available' && !before.ReadReplicaSourceDBInstanceIdentifier) return undefined;
+    await this.waitFor(region, 'available as a standalone primary', (i) => i.DBInstanceStatus === 'available' && !i.ReadReplicaSourceDBInstanceIdentifier, opts);
+    return `waited until ${this.id(region)} was available as a standalone primary`;
   }
 
   /**
-   * After traffic moved: the survivor gets the primary's posture — Multi-AZ, applied online (`ApplyImmediately`),
-   * not waited for (it takes a while; `dr status` shows it until it is there). Check-then-act on `MultiAZ` and the
-   * pending modification, so a rerun requests nothing twice.
+   * After traffic moved: the survivor gets the primary's posture in ONE online modification (`ApplyImmediately`),
+   * not waited for (`dr status` shows it until it is there): its backup retention (the PostgreSQL caveat: RDS leaves
+   * a promoted replica at 0, ignoring the retention asked for at promotion) and Multi-AZ (unless
+   * `database.promotedMultiAz = false`). Check-then-act on the instance and its pending modifications, so a rerun
+   * requests nothing twice.
    */
   async harden(region: string, opts?: CallOptions): Promise<string> {
     const id = this.id(region);
-    if (this.o.promotedMultiAz === false) return `${id}: Multi-AZ not requested (database.promotedMultiAz = false)`;
+    const retention = this.o.backupRetentionDays ?? 14;
     const inst = await this.describe(region, opts);
     if (!inst) throw new OperationError(`RDS in ${region} does not answer`);
-    if (inst.MultiAZ) return `${id} is Multi-AZ`;
-    if (inst.PendingModifiedValues?.MultiAZ) return `${id}: the Multi-AZ conversion is under way`;
-    await this.call(`RDS ModifyDBInstance ${id} MultiAZ in ${region}`, () => this.o.rds(region).send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MultiAZ: true, ApplyImmediately: true })), opts);
-    return `${id}: Multi-AZ conversion started (online; dr status shows it until it is done)`;
+    const pending = inst.PendingModifiedValues ?? {};
+    const wantMultiAz = this.o.promotedMultiAz !== false && !inst.MultiAZ && !pending.MultiAZ;
+    const wantRetention = (inst.BackupRetentionPeriod ?? 0) < retention && (pending.BackupRetentionPeriod ?? 0) < retention;
+    const found: string[] = [];
+    if (!wantMultiAz) found.push(inst.MultiAZ ? 'Multi-AZ' : pending.MultiAZ ? 'Multi-AZ conversion under way' : 'single-AZ (database.promotedMultiAz = false)');
+    if (!wantRetention) found.push(`backups ${Math.max(inst.BackupRetentionPeriod ?? 0, pending.BackupRetentionPeriod ?? 0)} days`);
+    if (!wantMultiAz && !wantRetention) return `${id}: ${found.join(', ')}`;
+    await this.call(
+      `RDS ModifyDBInstance ${id} in ${region}`,
+      () => this.o.rds(region).send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, ApplyImmediately: true, ...(wantMultiAz ? { MultiAZ: true } : {}), ...(wantRetention ? { BackupRetentionPeriod: retention } : {}) })),
+      opts,
+    );
+    const started = [...(wantMultiAz ? ['Multi-AZ conversion'] : []), ...(wantRetention ? [`backup retention ${inst.BackupRetentionPeriod ?? 0} → ${retention} days`] : [])];
+    return `${id}: ${started.join(' and ')} started (online; dr status shows it until it is done)${found.length ? `; ${found.join(', ')}` : ''}`;
   }
 
   async writable(region: string, opts?: CallOptions): Promise<boolean> {

@@ -265,16 +265,6 @@ export class AwsStacks implements StacksPort {
     };
   }
 
-  async refresh(region: string, opts?: CallOptions): Promise<Record<string, unknown>> {
-    const name = this.stackOf(region);
-    const stack = await this.select(name);
-    await this.busyRetry(`pulumi refresh ${name}`, () => stack.refresh({ message: `dr failover preflight: refresh ${name}`, onOutput: this.lines(`[${name} refresh]`, opts) }), opts);
-    const outs = await stack.outputs();
-    const plain: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(outs)) if (!v.secret) plain[k] = v.value;
-    return plain;
-  }
-
   private changes(change: Retarget): StackConfigChange[] {
     return retargetChanges(change, this.opts.stacks, this.opts.roles);
   }

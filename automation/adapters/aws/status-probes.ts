@@ -1,10 +1,12 @@
 /**
  * Production {@link StatusProbes} for `dr status`: Route 53 `GetHealthCheckStatus` (Route 53 is global; its API
- * lives in us-east-1), CloudWatch `GetMetricData` for `AWS/RDS ReplicaLag` in the replica's region, and C's S3
- * object store for the backup listing. Throttling is retried with E1's bounded backoff.
+ * lives in us-east-1), CloudWatch `GetMetricData` for `AWS/RDS ReplicaLag` in the replica's region, RDS
+ * `DescribeDBInstances` for the serving database's posture (Multi-AZ, backups, what is still pending), and the S3
+ * object store for the backup listing. Throttling is retried with the bounded backoff.
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import type { ObjectStore } from '../../backup/index';
 import { S3Store } from './s3-store';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
@@ -22,9 +24,22 @@ export interface LagReading {
   observedAt?: string;
 }
 
+/** What the serving database has of the primary's posture, and what is still being applied. */
+export interface DatabasePosture {
+  multi_az: boolean;
+  /** A Multi-AZ conversion requested and not finished. */
+  multi_az_pending: boolean;
+  backup_retention_days: number;
+  /** A retention change requested and not applied yet (days). */
+  backup_retention_pending_days?: number;
+  status: string;
+}
+
 export interface StatusProbes {
   healthCheck(healthCheckId: string): Promise<HealthCheckState>;
   replicaLag(region: string, dbIdentifier: string): Promise<LagReading>;
+  /** Optional: the serving database's posture (after a failover it is reached online, after traffic moved). */
+  databasePosture?(region: string, dbIdentifier: string): Promise<DatabasePosture>;
   store(region: string, bucket: string): ObjectStore;
 }
 
@@ -39,6 +54,7 @@ export interface AwsStatusProbeOptions {
   clock?: Clock;
   route53?: Route53Client;
   cloudwatch?: (region: string) => CloudWatchClient;
+  rds?: (region: string) => RDSClient;
   store?: StatusProbes['store'];
   retry?: Partial<typeof AWS_RETRY>;
 }
@@ -61,6 +77,13 @@ export function awsStatusProbes(o: AwsStatusProbeOptions): StatusProbes {
     if (o.cloudwatch) return o.cloudwatch(region);
     let c = cws.get(region);
     if (!c) cws.set(region, (c = new CloudWatchClient({ region })));
+    return c;
+  };
+  const rdss = new Map<string, RDSClient>();
+  const rds = (region: string) => {
+    if (o.rds) return o.rds(region);
+    let c = rdss.get(region);
+    if (!c) rdss.set(region, (c = new RDSClient({ region })));
     return c;
   };
   const call = <T>(what: string, fn: () => Promise<T>) => withRetry(fn, { ...retry, retryable: isThrottling, clock, what });
@@ -92,6 +115,18 @@ export function awsStatusProbes(o: AwsStatusProbeOptions): StatusProbes {
       const stamps = r?.Timestamps ?? [];
       if (values.length === 0) return {};
       return { seconds: values[0], ...(stamps[0] ? { observedAt: new Date(stamps[0]).toISOString() } : {}) };
+    },
+    async databasePosture(region: string, dbIdentifier: string): Promise<DatabasePosture> {
+      const out = await call(`RDS DescribeDBInstances ${dbIdentifier} in ${region}`, () => rds(region).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: dbIdentifier })));
+      const i = out.DBInstances?.[0];
+      const pending = i?.PendingModifiedValues ?? {};
+      return {
+        multi_az: i?.MultiAZ ?? false,
+        multi_az_pending: pending.MultiAZ === true,
+        backup_retention_days: i?.BackupRetentionPeriod ?? 0,
+        ...(pending.BackupRetentionPeriod !== undefined ? { backup_retention_pending_days: pending.BackupRetentionPeriod } : {}),
+        status: i?.DBInstanceStatus ?? 'unknown',
+      };
     },
     store: o.store ?? ((region, bucket) => new S3Store({ bucket, region, env: o.env })),
   };

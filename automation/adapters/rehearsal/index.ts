@@ -36,7 +36,7 @@ function unavailableBots(): BotsPort {
 
 function unavailableStacks(): StacksPort {
   const fail = (): Promise<never> => Promise.reject(new Error(NO_STACKS));
-  return { unavailable: NO_STACKS, refresh: fail, isRetargeted: fail, retarget: fail };
+  return { unavailable: NO_STACKS, isRetargeted: fail, retarget: fail };
 }
 
 export interface LocalPortsOptions {

@@ -116,7 +116,7 @@ async function survivorPosture(ctx: CommandContext, survivor: StackLike | undefi
 }
 
 /**
- * AWS: both stacks' outputs (refresh first; a region that does not answer keeps its last outputs), the direction,
+ * AWS: both stacks' outputs as last recorded (no refresh on the critical path), the direction,
  * a probe of the stacks (a backend that does not answer → reconcile stays pending, traffic moves anyway), then the
  * engine over the AWS ports, journaled in the survivor's bucket.
  */
@@ -132,7 +132,8 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     ctx.out.result({ ok: true, dry_run: true, ...offlinePlanJson(plan) }, formatPlan(plan));
     return 0;
   }
-  const setup = await awsSetup(ctx, { refresh: !dryRun });
+  // No refresh before traffic moves: it takes minutes and needs the Pulumi backend; reconcile refreshes afterwards.
+  const setup = await awsSetup(ctx, { refresh: false });
   const { built, driver, journalDir } = setup;
   const clients = awsDeps.clients(ctx.env);
   let dir: { from: string; to: string; mode: FailoverMode; incident: Incident; id?: string };

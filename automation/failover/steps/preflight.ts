@@ -1,12 +1,12 @@
 /**
  * Failover step preflight: check that both regions are what the mode needs (refuse before acting otherwise), estimate the
- * data loss of an unplanned failover, refresh the stacks.
+ * data loss of an unplanned failover. It reads the world directly (no Pulumi refresh: that waits for reconcile).
  */
-import { errorText, OperationError, RefusedError } from '../../core/errors';
+import { RefusedError } from '../../core/errors';
 import type { ReplicationState } from '../ports';
 import { type PlanStep, regionOf } from '../plan';
 import { incidentMoves } from '../step-names';
-import { describeLoss, isCrashLike, type StepContext, type StepOutcome } from './context';
+import { describeLoss, type StepContext, type StepOutcome } from './context';
 
 export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<StepOutcome> {
   const { ports, call } = ctx;
@@ -62,20 +62,8 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
       data.estimated_data_loss = ctx.state.estimatedLoss;
     }
   }
-  const stacks = [regionOf(ctx.topology, from), regionOf(ctx.topology, to)].filter((r) => r.stack);
-  if (stacks.length && ports.stacks.unreachable) notes.push(`stacks not refreshed: ${ports.stacks.unreachable}`);
-  if (stacks.length && !ports.stacks.unavailable && !ports.stacks.unreachable) {
-    for (const r of stacks) {
-      try {
-        await ports.stacks.refresh(r.name, call);
-        notes.push(`stack ${r.stack} refreshed`);
-      } catch (err) {
-        if (isCrashLike(err)) throw err;
-        if (r.name === to || planned) throw new OperationError(`cannot refresh stack ${r.stack} in ${r.name}: ${errorText(err)}`);
-        notes.push(`stack ${r.stack} in ${r.name} could not be refreshed (${errorText(err)}); going on, the region is lost`);
-      }
-    }
-  }
+  // Traffic first: no Pulumi refresh before traffic moves (minutes, and the backend may be down); the world is read
+  // directly above, and `reconcile` refreshes the stacks once traffic is served.
   return { status: 'ok', detail: notes.join('; '), data };
 }
 

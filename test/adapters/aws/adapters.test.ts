@@ -73,23 +73,22 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
       assert.equal(w.mocks.cw[B].commandCalls(GetMetricStatisticsCommand).length, 0);
     });
 
-    it('fallback promotion: PromoteReadReplica, waiter until available, then the retention change (PostgreSQL caveat)', async () => {
+    it('promotion: PromoteReadReplica, then the waiter until available as a standalone primary; nothing else on the critical path', async () => {
       const d = db();
       await d.promote(B, opts());
       const p = w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand);
       assert.equal(p.length, 1);
       assert.deepEqual(p[0].args[0].input, { DBInstanceIdentifier: 'botdr-usw2-db', BackupRetentionPeriod: 14 });
-      const m = w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand);
-      assert.deepEqual(m.map((c) => c.args[0].input), [{ DBInstanceIdentifier: 'botdr-usw2-db', BackupRetentionPeriod: 14, ApplyImmediately: true }]);
+      assert.equal(w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).length, 0, 'the retention waits for reconcile (harden)');
       // The waiter polled (promoting → available) with the configured interval, not a busy loop.
-      assert.ok(clock.sleeps.filter((s) => s === 5_000).length >= 2, `polls: ${clock.sleeps}`);
+      assert.ok(clock.sleeps.length >= 1 && clock.sleeps.every((s) => s === 5_000), `polls: ${clock.sleeps}`);
       assert.ok(log.some((l) => /waiting for botdr-usw2-db to be available as a standalone primary/.test(l)));
       assert.equal(await d.role(B), 'primary');
-      assert.equal(w.db[B].retention, 14);
-      // Check-then-act: a second call promotes nothing.
+      assert.equal(w.db[B].retention, 0, 'the PostgreSQL caveat: RDS left the promoted replica without backups');
+      // Check-then-act: a second call promotes nothing, and settle has nothing to wait for.
       await d.promote(B);
       assert.equal(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand).length, 1);
-      assert.equal(w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).length, 1);
+      assert.equal(await d.settle(B), undefined);
     });
 
     it('a replica that is not available: waits, then fails with a clear message (bounded)', async () => {
@@ -115,19 +114,17 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
       }
     });
 
-    it('promotion goes straight to RDS (traffic first: no stack update on the critical path), with the backup retention', async () => {
+    it('harden: one online ModifyDBInstance for the backup retention and Multi-AZ, check-then-act; promotedMultiAz=false asks only for the retention', async () => {
       await db({ pollMs: 1000 }).promote(B, opts());
-      assert.equal(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand).length, 1);
-      assert.deepEqual(w.mocks.rds[B].commandCalls(PromoteReadReplicaCommand)[0].args[0].input, { DBInstanceIdentifier: 'botdr-usw2-db', BackupRetentionPeriod: 14 });
-      assert.equal(await db().role(B), 'primary');
-    });
-
-    it('harden: the promoted survivor is made Multi-AZ online, once (check-then-act); promotedMultiAz=false requests nothing', async () => {
-      await db({ pollMs: 1000 }).promote(B, opts());
-      assert.match(await db().harden!(B, opts()), /Multi-AZ conversion started/);
-      const mod = w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input).filter((i) => i.MultiAZ !== undefined);
-      assert.deepEqual(mod, [{ DBInstanceIdentifier: 'botdr-usw2-db', MultiAZ: true, ApplyImmediately: true }]);
-      assert.match(await db({ promotedMultiAz: false }).harden!(B, opts()), /not requested/);
+      assert.match(await db().harden!(B, opts()), /Multi-AZ conversion and backup retention 0 → 14 days started/);
+      const mod = () => w.mocks.rds[B].commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input);
+      assert.deepEqual(mod(), [{ DBInstanceIdentifier: 'botdr-usw2-db', ApplyImmediately: true, MultiAZ: true, BackupRetentionPeriod: 14 }]);
+      // Under way (pending): a rerun requests nothing.
+      assert.match(await db().harden!(B, opts()), /Multi-AZ conversion under way, backups 14 days/);
+      assert.equal(mod().length, 1);
+      w.db[B] = { ...w.db[B], retention: 0, multiAz: false, pendingMultiAz: false, status: 'available' };
+      assert.match(await db({ promotedMultiAz: false }).harden!(B, opts()), /backup retention 0 → 14 days started.*single-AZ \(database.promotedMultiAz = false\)/);
+      assert.deepEqual(mod()[1], { DBInstanceIdentifier: 'botdr-usw2-db', ApplyImmediately: true, BackupRetentionPeriod: 14 });
     });
 
     it('fence: default_transaction_read_only=1 on the instance parameter group, check-then-act, unfence resets it', async () => {

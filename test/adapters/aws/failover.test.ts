@@ -161,14 +161,15 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     // Promotion straight through RDS (no Pulumi backend on the critical path), retention set, then one reconcile up
     // that only records it, and the Multi-AZ conversion started.
     assert.equal(w.acts.PromoteReadReplica, 1);
-    assert.equal(w.acts.ModifyDBInstance, 1);
-    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1);
+    assert.equal(w.acts.ModifyDBInstance, undefined, 'no retention change before traffic moved');
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'one online modification after: Multi-AZ + backup retention');
+    assert.equal(w.db[B].retention, 14);
     assert.equal(w.acts['stack:promote'], undefined);
     assert.equal(w.acts['stack:retention'], undefined);
     assert.equal(ups().length, 1);
     const order = ['promote-database', 'switch-dns', 'verify', 'reconcile'].map((n) => r.steps.findIndex((x) => x.name === n));
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'DNS and verify before the stacks');
-    assert.match(r.steps.find((x) => x.name === 'reconcile')!.detail ?? '', /Multi-AZ conversion started.*stacks re-targeted/);
+    assert.match(r.steps.find((x) => x.name === 'reconcile')!.detail ?? '', /Multi-AZ conversion and backup retention 0 → 14 days started.*stacks re-targeted/);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
     // Two bot-token secrets, the cache auth token and the DB credentials.
     assert.deepEqual(Object.keys(w.acts).filter((k) => k.startsWith('StopReplicationToReplica:')).length, 4);
@@ -209,7 +210,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.ok(log.some((l) => /changes no stack config/.test(l)));
   });
 
-  const crashPoints = ['PromoteReadReplica', 'ModifyDBInstance', 'DisassociateGlobalReplicationGroup', 'StopReplicationToReplica:', 'ChangeResourceRecordSets', 'ModifyDBInstance:MultiAZ', 'up'];
+  const crashPoints = ['PromoteReadReplica', 'DisassociateGlobalReplicationGroup', 'StopReplicationToReplica:', 'ChangeResourceRecordSets', 'ModifyDBInstance:MultiAZ', 'up'];
   for (const point of crashPoints) {
     it(`crash right after ${point}, then rerun: converges with each action once`, async () => {
       w.down.add(A);
@@ -219,8 +220,9 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       const r: FailoverResult = await run('unplanned', 'datacenter');
       assert.equal(r.outcome, 'completed');
       assert.equal(w.acts.PromoteReadReplica, 1);
-      assert.equal(w.acts.ModifyDBInstance, 1);
+      assert.equal(w.acts.ModifyDBInstance, undefined);
       assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1);
+      assert.equal(w.db[B].retention, 14);
       assert.equal(w.acts['stack:promote'], undefined);
       assert.equal(ups().length, 1);
       assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
@@ -245,8 +247,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       ['preflight', 'ok'], ['promote-database', 'ok'], ['verify', 'ok'], ['record', 'ok'], ['reconcile', 'pending'],
     ]);
     assert.equal(w.acts.PromoteReadReplica, 1);
-    assert.equal(w.acts.ModifyDBInstance, 1);
-    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'the survivor is hardened without the backend');
+    assert.equal(w.acts['ModifyDBInstance:MultiAZ'], 1, 'the survivor is hardened (backups, Multi-AZ) without the backend');
     assert.equal(w.db[B].retention, 14);
     assert.equal(ups().length, 0);
     assert.match(r.steps.find((s) => s.name === 'reconcile')!.detail ?? '', /stacks not re-targeted.*served by us-west-2.*--resume/);
