@@ -148,6 +148,17 @@ export interface TokenRecord {
   health?: TokenHealth[];
   /** The last decisions, oldest first, bounded (default 100). */
   history?: HistoryEntry[];
+  /**
+   * The region whose bot workers consume updates (poll, hold Discord shards, answer webhooks). Written by the
+   * failover into the survivor's copy of the secret before DNS switches; bots read it through `shouldConsume()`
+   * (bot-runtime). Absent: the record predates it, and every region may consume (the old behaviour).
+   */
+  active_region?: string;
+  /**
+   * Telegram only: the webhook's `secret_token` (generated once, 1-256 of A-Za-z0-9_-; Telegram sends it in
+   * `X-Telegram-Bot-Api-Secret-Token` with every update). A secret like the tokens: never printed.
+   */
+  webhook_secret?: string;
 }
 
 /** A record as read, with the store's version of it (Secrets Manager VersionId, the file store's version tag). */

@@ -13,7 +13,9 @@ export const HISTORY_LIMIT = 100;
 /** Longest `why`/`reason` text kept in history (keeps 100 entries well inside Secrets Manager's 64 KiB). */
 export const WHY_LIMIT = 400;
 
-const KNOWN = new Set(['active', 'tokens', 'platform', 'pin', 'health', 'history']);
+const KNOWN = new Set(['active', 'tokens', 'platform', 'pin', 'health', 'history', 'active_region', 'webhook_secret']);
+const REGION = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const WEBHOOK_SECRET = /^[A-Za-z0-9_-]{1,256}$/;
 const STATES: ReadonlySet<string> = new Set<ProbeState>(['healthy', 'revoked', 'rate-limited', 'unreachable', 'failing']);
 const ACTIONS: ReadonlySet<string> = new Set<HistoryAction>(['switch', 'alert', 'pin', 'unpin']);
 
@@ -116,6 +118,17 @@ export function parseTokenRecord(value: unknown, where: string): ParsedTokenReco
   if (health) out.health = health;
   const history = parseHistory(value.history, where);
   if (history) out.history = history;
+  const region = optString(value, 'active_region', where);
+  if (region !== undefined) {
+    if (!REGION.test(region)) throw new OperationError(`${where}.active_region: must be a region name like us-west-2 (or a local region a/b)`);
+    out.active_region = region;
+  }
+  const secret = optString(value, 'webhook_secret', where);
+  if (secret !== undefined) {
+    // Never echo it: it authenticates Telegram's deliveries.
+    if (!WEBHOOK_SECRET.test(secret)) throw new OperationError(`${where}.webhook_secret: must be 1-256 characters of A-Z a-z 0-9 _ - (the value is not shown)`);
+    out.webhook_secret = secret;
+  }
   const extra = Object.fromEntries(Object.entries(value).filter(([k]) => !KNOWN.has(k)));
   if (Object.keys(extra).length) out.extra = extra;
   return out;
@@ -139,6 +152,8 @@ export function recordToJson(r: ParsedTokenRecord): Record<string, unknown> {
   if (r.pin) out.pin = { index: r.pin.index, reason: r.pin.reason, by: r.pin.by, at: r.pin.at };
   if (r.health) out.health = r.health.map((h) => ({ ...h }));
   if (r.history) out.history = r.history.map((h) => ({ id: h.id, at: h.at, by: h.by, what: h.what, from: h.from, to: h.to, reason: h.reason, why: h.why }));
+  if (r.active_region !== undefined) out.active_region = r.active_region;
+  if (r.webhook_secret !== undefined) out.webhook_secret = r.webhook_secret;
   for (const [k, v] of Object.entries(r.extra ?? {})) if (!KNOWN.has(k)) out[k] = v;
   return out;
 }

@@ -29,6 +29,20 @@ describe('tokens: the stored record', () => {
     assert.deepEqual(JSON.parse(serializeTokenRecord(r)), { active: 0, tokens: TOK, platform: 'telegram', activeRegion: 'us-east-1' });
   });
 
+  it('active_region and webhook_secret: kept in canonical order; malformed ones are refused without echoing the secret', () => {
+    const secret = 'whSecret_PLANTED-0123456789abcdefghijklmnopqrstu';
+    const r = parseTokenRecord({ webhook_secret: secret, active_region: 'us-west-2', platform: 'telegram', tokens: TOK, active: 0 }, 'bot x');
+    assert.equal(r.active_region, 'us-west-2');
+    assert.equal(r.webhook_secret, secret);
+    assert.equal(r.extra, undefined);
+    assert.equal(serializeTokenRecord(r), JSON.stringify({ active: 0, tokens: TOK, platform: 'telegram', active_region: 'us-west-2', webhook_secret: secret }));
+    assert.throws(() => parseTokenRecord({ active: 0, tokens: TOK, platform: 'telegram', active_region: 'Not A Region!' }, 'bot x'), /bot x\.active_region: must be a region name/);
+    assert.throws(
+      () => parseTokenRecord({ active: 0, tokens: TOK, platform: 'telegram', webhook_secret: 'has spaces and ' + secret }, 'bot x'),
+      (e: unknown) => e instanceof OperationError && /webhook_secret: must be 1-256 characters/.test(e.message) && !e.message.includes(secret),
+    );
+  });
+
   it('rejects malformed records naming the field, never echoing a token', () => {
     const cases: unknown[] = [
       { active: 0, tokens: [], platform: 'telegram' },

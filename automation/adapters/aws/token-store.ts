@@ -65,8 +65,9 @@ function holder(stages: Stages, stage: string): string | undefined {
 /** Register every token in a secret string before anything else can go wrong with it. */
 function registerTokens(text: string): void {
   try {
-    const v = JSON.parse(text) as { tokens?: unknown };
+    const v = JSON.parse(text) as { tokens?: unknown; webhook_secret?: unknown };
     if (Array.isArray(v.tokens)) v.tokens.forEach((t) => typeof t === 'string' && registerSecret(t));
+    if (typeof v.webhook_secret === 'string') registerSecret(v.webhook_secret);
   } catch {
     // Not JSON: parseTokenRecordText reports it without echoing the text.
   }

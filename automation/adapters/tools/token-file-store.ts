@@ -112,7 +112,10 @@ export class TokenFileStore implements TokenStore {
       throw new OperationError(`${this.location}: must be { "bots": { "<name>": { "platform", "active", "tokens" } } }`);
     }
     const file = v as FileShape;
-    for (const b of Object.values(file.bots)) if (b && Array.isArray(b.tokens)) b.tokens.forEach((t) => typeof t === 'string' && registerSecret(t));
+    for (const b of Object.values(file.bots)) {
+      if (b && Array.isArray(b.tokens)) b.tokens.forEach((t) => typeof t === 'string' && registerSecret(t));
+      if (b && typeof (b as { webhook_secret?: unknown }).webhook_secret === 'string') registerSecret((b as { webhook_secret: string }).webhook_secret);
+    }
     return file;
   }
 
