@@ -9,6 +9,7 @@ import { awsFailoverPorts } from '../../adapters/aws/index';
 import { awsRegion, type BuiltTopology } from '../../adapters/aws/topology';
 import { requireState } from '../../adapters/rehearsal/state';
 import { FlagError, RefusedError, UsageError } from '../../core/errors';
+import { describeDivergent } from '../../backup/index';
 import { guardOldPrimary, runFailover } from '../../failover/index';
 import { awsFailback as runAwsFailback, type AwsFailbackResult } from '../../ops/failback';
 import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
@@ -62,7 +63,7 @@ async function localFailback(ctx: CommandContext, dir: string): Promise<number> 
   });
   ctx.out.result(
     { ok: true, ...res },
-    `failback to ${res.home} (${res.incident}): rebuilt with ${res.rebuilt.database ?? 'no database rebuild'}${res.rebuilt.cache ? ' + redis replicaof' : ''}; switchover ${res.switchover.id} ${res.switchover.outcome}; ${res.from} is a replica of ${res.home} again`,
+    `failback to ${res.home} (${res.incident}): ${res.divergent ? `before the rewind, ${describeDivergent(res.divergent)}; ` : ''}rebuilt with ${res.rebuilt.database ?? 'no database rebuild'}${res.rebuilt.cache ? ' + redis replicaof' : ''}; switchover ${res.switchover.id} ${res.switchover.outcome}; ${res.from} is a replica of ${res.home} again`,
   );
   return 0;
 }
