@@ -20,7 +20,10 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { errorSummary, OperationError, VerificationError } from '../core/errors';
+import { DrError, errorSummary, OperationError, VerificationError } from '../core/errors';
+
+/** Our own errors by their message; anything else (SDK, driver) as `Name: message`. */
+const why = (err: unknown): string => (err instanceof DrError ? err.message : errorSummary(err));
 import { redact } from '../core/redact';
 import type { Clock } from '../core/clock';
 import { readManifest, readText } from './catalog';
@@ -227,7 +230,7 @@ export async function backupDivergent(o: DivergentBackupOptions): Promise<Diverg
   try {
     dumped = await dumpInSnapshot(o, key);
   } catch (err) {
-    throw new OperationError(`the divergent backup of the old primary failed (nothing was recorded): ${redact(errorSummary(err))}`, undefined, { cause: err });
+    throw new OperationError(`the divergent backup of the old primary failed (nothing was recorded): ${redact(why(err))}`, undefined, { cause: err });
   }
   await assertStoredSize(o.store, { key, ...dumped.streamed }, 'upload');
   const tDumped = Date.now();
@@ -245,7 +248,7 @@ export async function backupDivergent(o: DivergentBackupOptions): Promise<Diverg
     const v = await verifyDivergent(o, manifest, log);
     manifest = withRestoreOutcome(manifest, { at: o.clock.now(), ok: true, target: v.target, durationSeconds: (Date.now() - tCompared) / 1000, tablesCompared: v.tables });
   } catch (err) {
-    const message = redact(errorSummary(err));
+    const message = redact(why(err));
     manifest = withRestoreOutcome(manifest, { at: o.clock.now(), ok: false, target: 'scratch database', durationSeconds: (Date.now() - tCompared) / 1000, error: message });
     await o.store.put(manifestKey, JSON.stringify(manifest, null, 2) + '\n', 'application/json').catch(() => undefined);
     throw new VerificationError(`the divergent backup ${key} did not verify: ${message}`, { key });

@@ -21,7 +21,11 @@ import { LocalPgTools } from '../adapters/tools/pg-tools';
 import { localTempFiles } from '../adapters/tools/temp-files';
 import { backupDivergent, describeDivergent, divergentSummary, type DivergentSummary } from '../backup/index';
 import { systemClock } from '../core/clock';
-import { errorSummary, OperationError } from '../core/errors';
+import { redact } from '../core/redact';
+import { DrError, errorSummary, OperationError } from '../core/errors';
+
+/** Our own errors by their message; anything else (SDK, driver) as `Name: message`. */
+const why = (err: unknown): string => (err instanceof DrError ? err.message : errorSummary(err));
 import { guardOldPrimary, readAll, stepDone } from '../failover/index';
 import { restartRegion } from './environment';
 
@@ -39,7 +43,7 @@ async function readyOldPrimary(state: LocalState, home: RegionName, log: (l: str
     try {
       await restartRegion(state, home, { database: true, cache: false });
     } catch (err) {
-      throw new OperationError(`the old primary in ${home} does not start (${errorSummary(err)}): its writes after the split cannot be backed up, so nothing was rewound; start it by hand (its data directory is untouched) and rerun dr failback`);
+      throw new OperationError(`the old primary in ${home} does not start (${why(err)}): its writes after the split cannot be backed up, so nothing was rewound; start it by hand (its data directory is untouched) and rerun dr failback`);
     }
     log(`database ${home}: old primary started for the divergent backup (crash recovery on its own timeline)`);
   }
@@ -65,7 +69,7 @@ export async function preserveDivergent(state: LocalState, home: RegionName, sur
   try {
     return await backUp(state, home, survivor, log, t0, o.signal);
   } catch (err) {
-    throw new OperationError(`failback stopped before pg_rewind: ${errorSummary(err)}. Nothing was rewound: the old primary in ${home} still holds its data (fenced); fix the cause and rerun dr failback`, undefined, { cause: err });
+    throw new OperationError(`failback stopped before pg_rewind: ${redact(why(err))}. Nothing was rewound: the old primary in ${home} still holds its data (fenced); fix the cause and rerun dr failback`, undefined, { cause: err });
   }
 }
 

@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientFactories } from '../../automation/adapters/aws';
@@ -398,14 +399,21 @@ export class World {
     this.mocks.s3[region] = s3;
     s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown }) => {
       this.gate(region, 's3', 'PutObject');
-      this.s3[`${input.Bucket}/${input.Key}`] = String(input.Body);
+      this.s3[`${input.Bucket}/${input.Key}`] = input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : String(input.Body);
       return {};
     });
     s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'GetObject');
       const v = this.s3[`${input.Bucket}/${input.Key}`];
       if (v === undefined) throw awsError('NoSuchKey', 'The specified key does not exist.');
-      return { Body: { transformToString: async () => v } };
+      // A stream (what S3Store reads) that also answers transformToString (what the journal reads).
+      return { Body: Object.assign(Readable.from([Buffer.from(v)]), { transformToString: async () => v }) };
+    });
+    s3.on(HeadObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      this.gate(region, 's3', 'HeadObject');
+      const v = this.s3[`${input.Bucket}/${input.Key}`];
+      if (v === undefined) throw awsError('NotFound', 'Not Found');
+      return { ContentLength: Buffer.byteLength(v) };
     });
     s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => {
       this.gate(region, 's3', 'ListObjectsV2');
