@@ -250,7 +250,7 @@ export interface Divergence {
     /** WAL position when the backup was taken, and its timeline. */
     wal_lsn?: string;
     timeline?: number;
-    /** WAL the old primary wrote after the split (0: it holds nothing the survivor lacks). */
+    /** WAL the old primary wrote after the split (its restart's end-of-recovery checkpoint included; `transactions` says what it committed). */
     wal_after_split_bytes?: number;
     /** The RDS snapshot failback took of it (AWS). */
     snapshot?: string;
