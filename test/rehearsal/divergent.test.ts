@@ -95,6 +95,9 @@ describe('failback keeps the writes the survivor never received @integration', f
     assert.equal(m.restorability, 'VERIFIED');
     assert.equal(m.restore_test?.ok, true);
     assert.match(m.checksum, /^sha256:[0-9a-f]{64}$/);
+    // No credential in the output, the manifest or the progress lines.
+    const manifestText = JSON.stringify(m);
+    for (const pw of Object.values(state.secrets)) for (const [name, text] of Object.entries({ stdout: res.stdout, stderr: res.stderr + refused.stderr, manifest: manifestText })) assert.ok(!text.includes(pw), `${name} contains a password`);
     const d = m.divergence!;
     assert.equal(d.failover_id, fo.id);
     assert.equal(d.compared, true);
