@@ -12,6 +12,7 @@ import {
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../lib/lifecycle';
 import { alertsKeyPolicy, alertsTopicPolicy, arnAccount, arnPartition } from '../lib/policies';
 import { ROUTE53_METRICS_REGION } from '../lib/roles';
+import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 import { isEmailAddress, isHttpsUrl } from '../lib/validators';
 
 /** Arguments of {@link Alerts}. */
@@ -132,7 +133,7 @@ interface AlertsBase {
 }
 
 /** Declares one alarm `<prefix>-<region>-<id>` notifying `to` (default: the region's topic) on ALARM and on OK. */
-type AlarmFn = (id: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions' | 'name'>, to?: aws.sns.Topic, provider?: aws.Provider) => void;
+type AlarmFn = (id: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions' | 'name' | 'alarmDescription'> & { alarmDescription: string }, to?: aws.sns.Topic, provider?: aws.Provider) => void;
 
 /** A KMS-encrypted topic `<prefix>-alerts<suffix>` that CloudWatch alarms may publish to, with the e-mail and webhook subscribers. */
 function createTopic(
@@ -162,12 +163,17 @@ function createTopic(
   return topic;
 }
 
-/** The {@link AlarmFn} of this component: alarms are its children, their names collected in `names`. */
+/**
+ * The {@link AlarmFn} of this component: alarms are its children, their names collected in `names`. Every alarm's
+ * description ends with its runbook incident (lib/runbook.ts `incidentForAlarm`, runbook.yaml): an alarm id without
+ * an incident fails the program before anything is declared.
+ */
 function alarmFactory(name: string, args: AlertsArgs, parent: pulumi.Resource, { tags }: AlertsBase, topic: aws.sns.Topic, names: pulumi.Output<string>[]): AlarmFn {
   return (id, spec, to = topic, provider = args.provider) => {
+    const alarmDescription = `${spec.alarmDescription}${alarmRunbookSuffix(id)}`;
     const a = new aws.cloudwatch.MetricAlarm(
       `${name}-${id}`,
-      { ...spec, name: `${args.namePrefix}-${args.region}-${id}`, alarmActions: [to.arn], okActions: [to.arn], tags },
+      { ...spec, alarmDescription, name: `${args.namePrefix}-${args.region}-${id}`, alarmActions: [to.arn], okActions: [to.arn], tags: { ...tags, [ALARM_ID_TAG]: id } },
       { parent, provider },
     );
     names.push(a.name);

@@ -141,6 +141,8 @@ export class BackupJobs extends pulumi.ComponentResource {
   readonly dlqName: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
   readonly repositoryUrl: pulumi.Output<string>;
+  /** The job's image by digest (the token monitor runs the same image with another handler). */
+  readonly imageUri: pulumi.Output<string>;
   /** Schedule names, `<prefix>-<service>-<tier>`. */
   readonly scheduleNames: string[];
   /** ENABLED or DISABLED (all schedules share it). */
@@ -168,6 +170,7 @@ export class BackupJobs extends pulumi.ComponentResource {
     this.dlqName = dlq.name;
     this.logGroupName = logGroup.name;
     this.repositoryUrl = repo.repositoryUrl;
+    this.imageUri = image.repoDigest;
     this.registerOutputs({
       functionName: this.functionName,
       functionArn: this.functionArn,

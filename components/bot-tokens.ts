@@ -1,18 +1,29 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { BOT_NAME_RULE, isBotName } from '../lib/validators';
+import { BOT_NAME_RULE, BOT_PLATFORMS, type BotPlatform, isBotName, isBotPlatform } from '../lib/validators';
 
 /** One bot and its tokens. */
 export interface BotTokenSpec {
   /** Bot name: 1–40 lowercase letters, digits and hyphens (lib/validators.ts; it becomes part of the secret's name). */
   name: string;
+  /** The bot's platform, written into the secret's value (the token engine probes by it). Default `telegram`. */
+  platform?: BotPlatform;
   /**
-   * The bot's tokens, in rotation order; index 0 is the active one. Pass them from secret stack config
+   * The bot's SEED tokens, in rotation order; index 0 is the active one. Pass them from secret stack config
    * (`pulumi config set --secret`); the component wraps the secret value in `pulumi.secret` regardless.
-   * At least one token.
+   * At least one token when the secret is created; not used when it is adopted (`adopt`: the existing value is the
+   * token engine's). They are written once: a later change is ignored (see {@link BotTokens}).
    */
-  tokens: pulumi.Input<pulumi.Input<string>[]>;
+  tokens?: pulumi.Input<pulumi.Input<string>[]>;
 }
+
+/**
+ * A staging label kept on the version this component writes (besides the AWSCURRENT that Secrets Manager gives the
+ * first version of a secret). A version with a label is never removed as deprecated, so the version stays in the
+ * stack's state; and if the version were ever written again (e.g. after a `pulumi state delete`), it would NOT
+ * become AWSCURRENT: it could not bury the token engine's record.
+ */
+export const BOT_TOKEN_SEED_STAGE = 'BOTDR_SEED';
 
 /** Arguments of {@link BotTokens}. */
 export interface BotTokensArgs {
@@ -46,11 +57,13 @@ export interface BotTokensArgs {
   retainOnDelete?: boolean;
 }
 
-/** Secret value format of a bot's token secret. */
+/** Secret value format of a bot's token secret, as this component seeds it (the token engine adds pin, health, history). */
 export interface BotTokenSecretValue {
   /** Index into `tokens` of the token in use. Token rotation/failover flips it. */
   active: number;
   tokens: string[];
+  /** The platform the tokens belong to (automation/tokens `Platform`). */
+  platform: BotPlatform;
 }
 
 /** Validates bot specs that are known at construction time. Errors name the key `bots[...]`. */
@@ -65,6 +78,8 @@ export function validateBotTokensArgs(args: BotTokensArgs): void {
     if (seen.has(bot.name)) throw new Error(`bots[${i}].name: duplicate bot ${JSON.stringify(bot.name)}`);
     seen.add(bot.name);
     if (Array.isArray(bot.tokens) && bot.tokens.length === 0) throw new Error(`bots.${bot.name}.tokens: at least one token is required`);
+    if (!args.adopt && bot.tokens === undefined) throw new Error(`bots.${bot.name}.tokens: at least one token is required (a created secret is seeded with them)`);
+    if (bot.platform !== undefined && !isBotPlatform(bot.platform)) throw new Error(`bots.${bot.name}.platform: must be ${BOT_PLATFORMS.join(' | ')}, got ${JSON.stringify(bot.platform)}`);
   }
   const rw = args.recoveryWindowInDays;
   if (rw !== undefined && !(rw === 0 || (Number.isInteger(rw) && rw >= 7 && rw <= 30))) {
@@ -78,13 +93,13 @@ export function validateBotTokensArgs(args: BotTokensArgs): void {
   }
 }
 
-/** The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token). */
-export function botTokenSecretString(bot: string, tokens: string[]): string {
+/** The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token), `{ "active": 0, "tokens": [...], "platform" }`. */
+export function botTokenSecretString(bot: string, tokens: string[], platform: BotPlatform = 'telegram'): string {
   if (tokens.length === 0) throw new Error(`bots.${bot}.tokens: at least one token is required`);
   tokens.forEach((t, i) => {
     if (typeof t !== 'string' || t.trim() === '') throw new Error(`bots.${bot}.tokens[${i}]: must be a non-empty string`);
   });
-  const value: BotTokenSecretValue = { active: 0, tokens };
+  const value: BotTokenSecretValue = { active: 0, tokens, platform };
   return JSON.stringify(value);
 }
 
@@ -99,15 +114,20 @@ export function botTokenSecretDescription(bot: string): string {
 }
 
 /**
- * One Secrets Manager secret per bot, `{ "active": 0, "tokens": [...] }`, encrypted with the region's
+ * One Secrets Manager secret per bot, `{ "active": 0, "tokens": [...], "platform" }`, encrypted with the region's
  * key and replicated to the peer region under the peer's key.
  *
  * Ownership (docs/infra-notes.md "Bot tokens"): the ACTIVE stack declares it. The primary creates and replicates it;
  * the replica in the peer region carries the same name, so a non-promoted secondary must not declare a secret of that
  * name. After a region loss the failover promotes the replica (StopReplicationToReplica) and the bots keep reading
  * the same name in the surviving region — which is why names are deterministic rather than auto-suffixed — and the
- * promoted secondary ADOPTS it (`adopt`: Pulumi `import` by name). Every secret is `retainOnDelete`, so the stack that
- * gives up ownership forgets its copy without deleting it.
+ * promoted secondary ADOPTS it (`adopt`: Pulumi `import` by name) in its promotion apply, declaring no value.
+ * Every secret is `retainOnDelete`, so the stack that gives up ownership forgets its copy without deleting it.
+ *
+ * The VALUE belongs to the token engine once the secret exists (its monitor writes switches, pins, health and
+ * history as new versions): the seed version is written once, with `ignoreChanges` on its `secretString` and
+ * `versionStages`, so no later `pulumi up` (changed tokens, a new platform field, a refresh) overwrites it, and it
+ * carries {@link BOT_TOKEN_SEED_STAGE}. An adopted secret gets no version at all.
  *
  * Outputs are names and ARNs only; token values never leave the secret value.
  */
@@ -158,14 +178,7 @@ export class BotTokens extends pulumi.ComponentResource {
           { ...child, retainOnDelete },
         );
       }
-      new aws.secretsmanager.SecretVersion(
-        `${name}-${bot.name}-value`,
-        {
-          secretId: secret.id,
-          secretString: pulumi.secret(pulumi.output(bot.tokens).apply((tokens) => botTokenSecretString(bot.name, tokens))),
-        },
-        { ...child, retainOnDelete },
-      );
+      if (!args.adopt) createSeedVersion(`${name}-${bot.name}-value`, secret, bot, { ...child, retainOnDelete });
       arns[bot.name] = secret.arn;
       names[bot.name] = secretName;
     }
@@ -173,4 +186,22 @@ export class BotTokens extends pulumi.ComponentResource {
     this.secretNames = names;
     this.registerOutputs({ secretArns: this.secretArns, secretNames: this.secretNames });
   }
+}
+
+/**
+ * The seed value of a created secret: written once, then the token engine's. `ignoreChanges` keeps every later
+ * `pulumi up` from writing it again (and from moving AWSCURRENT back to it); the seed label keeps it from being
+ * removed as a deprecated version.
+ */
+function createSeedVersion(name: string, secret: aws.secretsmanager.Secret, bot: BotTokenSpec, opts: pulumi.CustomResourceOptions): aws.secretsmanager.SecretVersion {
+  const platform = bot.platform ?? 'telegram';
+  return new aws.secretsmanager.SecretVersion(
+    name,
+    {
+      secretId: secret.id,
+      secretString: pulumi.secret(pulumi.output(bot.tokens ?? []).apply((tokens) => botTokenSecretString(bot.name, tokens, platform))),
+      versionStages: [BOT_TOKEN_SEED_STAGE],
+    },
+    { ...opts, ignoreChanges: ['secretString', 'versionStages'] },
+  );
 }

@@ -8,13 +8,14 @@ import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/r
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { BackupJobs } from './backup-jobs';
-import { BotTokens } from './bot-tokens';
+import { BotTokens, botTokenSecretName } from './bot-tokens';
 import { Cache, CacheMode } from './cache';
 import { Database, DatabaseMode } from './database';
 import { DbCredentials } from './db-credentials';
 import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
 import { Network, POSTGRES_PORT, REDIS_PORT } from './network';
+import { TokenMonitor } from './token-monitor';
 
 /** Arguments of {@link RegionalDr}. */
 export interface RegionalDrArgs {
@@ -43,6 +44,7 @@ export type RegionalDrOutputs = StackOutputs<{
   healthCheckId: pulumi.Output<string | undefined>;
   topicArn: pulumi.Output<string>;
   backupFunctionName: pulumi.Output<string | undefined>;
+  tokenMonitorFunctionName: pulumi.Output<string | undefined>;
   recordName: pulumi.Output<string | undefined>;
   hostedZoneId: string | undefined;
   vpcId: pulumi.Output<string>;
@@ -70,6 +72,7 @@ export function secretReplicaArn(arn: string, region: string): string {
  * - secondary: same, but a cross-region read replica (or a promoted one) + replicated automated backups,
  *   a global-datastore member, and a SECONDARY DNS record; bot-token secrets only once promoted (it adopts the
  *   promoted replicas with `import`); before that it holds the primary's replicas and outputs `botTokenSecretArns` {};
+ *   with bots declared, a token monitor in each (it acts on the active stack only);
  * - scratch: a restored DB, a standalone cache, a throw-away bucket; no replica, DNS, global datastore,
  *   peer replication or schedules.
  */
@@ -97,8 +100,9 @@ export class RegionalDr extends pulumi.ComponentResource {
       jobNames.fn[1](jobs.functionName);
       jobNames.dlq[1](jobs.dlqName);
     }
+    const monitor = jobs ? createTokenMonitor(name, region, this, { keys, tokens, alerts, jobs }) : undefined;
 
-    this.outputs = regionalDrOutputs(region, { keys, network, creds, db, cache, bucket, tokens, dns, alerts, jobs });
+    this.outputs = regionalDrOutputs(region, { keys, network, creds, db, cache, bucket, tokens, dns, alerts, jobs, monitor });
     this.registerOutputs({ ...this.outputs });
   }
 }
@@ -131,6 +135,7 @@ interface RegionParts {
   dns?: FailoverDns;
   alerts: Alerts;
   jobs?: BackupJobs;
+  monitor?: TokenMonitor;
 }
 
 /** The roles, the providers of this region and the peer region, and the peer stack's outputs. */
@@ -256,10 +261,11 @@ function createBackupBucket(name: string, region: Region, parent: pulumi.Resourc
 }
 
 /**
- * Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them and replicates
- * them to the peer region under the same names; a secondary promoted by a failover adopts the promoted replicas
- * in its region (`import`), standalone; a scratch drill keeps its own throw-away copies. All but scratch are
- * retained when a stack stops declaring them (docs/infra-notes.md, the failover/failback config sequence).
+ * Bot tokens are owned by the ACTIVE stack (lib/config.ts enforces it): the primary creates them (seeded from
+ * `botTokens`) and replicates them to the peer region under the same names; a secondary promoted by a failover
+ * adopts the promoted replicas in its region (`import` by name, no value: the token engine owns it) in the very
+ * apply that promotes it, because it declares the same (non-secret) bot list; a scratch drill keeps its own
+ * throw-away copies. All but scratch are retained when a stack stops declaring them (docs/infra-notes.md).
  */
 function createBotTokens(name: string, { cfg, roles, provider }: Region, parent: pulumi.Resource, { keys }: Pick<RegionParts, 'keys'>): BotTokens | undefined {
   if (roles.botTokens === 'none') return undefined;
@@ -271,7 +277,8 @@ function createBotTokens(name: string, { cfg, roles, provider }: Region, parent:
       kmsKeyArn: keys.keyArn,
       peerRegion: roles.replicateTokensToPeer ? cfg.peerRegion : undefined,
       peerKmsKeyArn: roles.replicateTokensToPeer ? keys.peerKeyArn : undefined,
-      bots: cfg.bots.map((b) => ({ name: b.name, tokens: b.tokens })),
+      // An adopted secret's value is the token engine's: no seed tokens (a promoted secondary needs none in config).
+      bots: cfg.bots.map((b) => ({ name: b.name, platform: b.platform, ...(roles.adoptTokens ? {} : { tokens: b.tokens }) })),
       namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
       recoveryWindowInDays: scratch ? 0 : 30,
       adopt: roles.adoptTokens,
@@ -376,6 +383,40 @@ function createBackupJobs(
   );
 }
 
+/**
+ * The token monitor (when the stack declares bots; not for scratch, which runs no job image): in BOTH regions, on the
+ * backup job's image. It reads each bot's secret in its own region — by ARN where this stack owns or adopted it, by
+ * its deterministic name otherwise (a replica of the primary's: same name) — and acts only when this stack is the
+ * active one (the primary, or a promoted secondary) and those secrets are writable.
+ */
+function createTokenMonitor(
+  name: string,
+  { cfg, roles, provider }: Region,
+  parent: pulumi.Resource,
+  { keys, tokens, alerts, jobs }: Pick<RegionParts, 'keys' | 'tokens' | 'alerts'> & { jobs: BackupJobs },
+): TokenMonitor | undefined {
+  if (cfg.bots.length === 0) return undefined;
+  return new TokenMonitor(
+    `${name}-token-monitor`,
+    {
+      provider,
+      region: cfg.region,
+      active: roles.activeRole === 'primary',
+      namePrefix: `${cfg.namePrefix}-${regionShortName(cfg.region)}`,
+      kmsKeyArn: keys.keyArn,
+      imageUri: jobs.imageUri,
+      bots: cfg.bots.map((b) => {
+        const secretName = botTokenSecretName(cfg.namePrefix, b.name);
+        return { name: b.name, platform: b.platform, secretName, secretId: tokens ? tokens.secretArns.apply((arns) => arns[b.name] ?? secretName) : secretName };
+      }),
+      alertsTopicArn: alerts.topicArn,
+      // The image's repository policy (Lambda's pull permission) is the job's: wait for it.
+      dependsOn: [jobs],
+    },
+    { parent },
+  );
+}
+
 /** The stack outputs (lib/outputs.ts): names, endpoints and ARNs of the region's parts. */
 function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOutputs {
   return {
@@ -398,6 +439,7 @@ function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOu
     healthCheckId: p.dns ? p.dns.healthCheckId : pulumi.output(undefined),
     topicArn: p.alerts.topicArn,
     backupFunctionName: p.jobs ? p.jobs.functionName : pulumi.output(undefined),
+    tokenMonitorFunctionName: p.monitor ? p.monitor.functionName : pulumi.output(undefined),
     recordName: p.dns ? p.dns.recordName : pulumi.output(undefined),
     hostedZoneId: cfg.dns && roles.dns ? cfg.dns.hostedZoneId : undefined,
     vpcId: p.network.vpcId,

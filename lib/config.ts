@@ -7,12 +7,28 @@
  * Structured keys are set with `pulumi config set --path`, e.g.
  *   pulumi config set --path database.instanceClass db.r6g.large
  *   pulumi config set --secret --path 'botTokens.community[0]' 123456:ABC...
+ *   pulumi config set --path bots.moderation.platform discord
  *
  * This module imports @pulumi/pulumi only to wrap bot tokens in `pulumi.secret`; validation itself is pure.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
-import { BOT_NAME_RULE, HOSTNAME_PATTERN, isAdoptionAmbiguousBotName, isBotName, isEmailAddress, isHttpsUrl } from './validators';
+import { SEVERITIES, type Severity } from './runbook';
+import {
+  BOT_NAME_RULE,
+  BOT_PLATFORMS,
+  type BotPlatform,
+  HOSTNAME_PATTERN,
+  isAdoptionAmbiguousBotName,
+  isBotName,
+  isBotPlatform,
+  isChannelId,
+  isEmailAddress,
+  isHttpsUrl,
+  isPlatformToken,
+  PLATFORM_CHANNEL_RULE,
+  PLATFORM_TOKEN_RULE,
+} from './validators';
 
 export const PROJECT = 'bot-platform-dr';
 
@@ -102,9 +118,18 @@ export interface BackupConfig {
 export interface BotConfig {
   /** Bot name (lib/validators.ts `BOT_NAME_PATTERN`: 1–40 of `[a-z0-9-]`), used in secret names. */
   name: string;
-  /** Tokens (several per bot for rotation/fallback); a secret Output — never log or export it. */
+  /** The platform the bot runs on (`bots.<bot>.platform`). Default `telegram`. */
+  platform: BotPlatform;
+  /** Chat or channel ids the bot serves (`bots.<bot>.channels`), as strings; empty when not given. */
+  channels: string[];
+  /** The bot's https webhook URL (`bots.<bot>.webhookUrl`), if any. May embed a secret: never log or export it. */
+  webhookUrl?: string;
+  /**
+   * The seed tokens of the bot's secret (several per bot for rotation/fallback); a secret Output — never log or
+   * export it. Empty on a stack that does not create the secret (a secondary: the token engine owns the value).
+   */
   tokens: pulumi.Output<string[]>;
-  /** Number of tokens (not secret). */
+  /** Number of tokens (not secret); 0 when the stack declares none. */
   tokenCount: number;
 }
 
@@ -130,6 +155,22 @@ export interface AlertsConfig {
   webhookUrl?: string;
   /** Replica-lag alarm threshold (RPO budget) in seconds. Default 900 (RPO < 15 minutes). */
   replicaLagSeconds: number;
+  /** Who is called, in order, while an incident is open (`dr runbook` lists it). Default none. */
+  escalation: EscalationLevel[];
+}
+
+/** One level of the escalation matrix (`alerts.escalation[i]`). */
+export interface EscalationLevel {
+  /** 1, 2, 3 … in order. */
+  level: number;
+  /** Who (a role, not a person's private number): e.g. `on-call engineer`. */
+  who: string;
+  /** How to reach them: an email address, an https URL (pager, chat) or a phone number (+ and digits). */
+  contact: string;
+  /** Minutes after the incident opened at which this level is called (0 for the first; never decreasing). */
+  afterMinutes: number;
+  /** The severities that reach this level (default: all). */
+  severities: Severity[];
 }
 
 export type ScratchConfig =
@@ -194,6 +235,8 @@ export const DEFAULTS = {
   backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true },
   dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
   alerts: { replicaLagSeconds: 900 },
+  /** Per bot (`bots.<bot>`, the object form). */
+  bot: { platform: 'telegram' },
 } as const;
 
 /**
@@ -208,14 +251,15 @@ export const CONFIG_KEYS = {
   peerRegion: { required: true },
   peerStack: {},
   namePrefix: {},
-  bots: {},
+  /** Per-bot fields of the object form (`bots.<bot>.<field>`); the plain list of names has none. */
+  bots: { fields: ['platform', 'channels', 'webhookUrl'] },
   botTokens: { secret: true },
   network: { fields: ['vpcId', 'subnetIds', 'vpcCidr', 'azCount'] },
   database: { fields: Object.keys(DEFAULTS.database) },
   cache: { fields: Object.keys(DEFAULTS.cache) },
   backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer'] },
   dns: { fields: ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl'] },
-  alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds'] },
+  alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds', 'escalation'] },
   scratch: { fields: ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn'] },
   tags: {},
 } as const satisfies Record<string, { required?: true; secret?: true; fields?: readonly string[] }>;
@@ -570,42 +614,130 @@ function checkPeerStack(r: Reader, role: Role, peerStack: string | undefined, ba
 }
 
 const BOT_TOKENS_SHAPE = 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)';
+const BOTS_SHAPE = 'must be a list of bot names, or an object: bot name → { platform, channels, webhookUrl } (set with `pulumi config set --path bots.<bot>.platform discord`)';
+
+/** One entry of `bots` before validation: the bot's name, the key its settings are named under, its settings. */
+interface BotEntry {
+  name: string;
+  key: string;
+  settings: Record<string, unknown>;
+}
 
 /**
- * `bots` and `botTokens`. Ownership of the bot-token secrets: the ACTIVE stack declares them — the primary (it creates
- * them and replicates them to the peer region), or a secondary promoted by a failover (`database.promoted: true`: it
- * adopts the promoted replicas in its region with the Pulumi `import` option). A non-promoted secondary holds the
- * active stack's replicas under the same names: declaring its own would collide with them.
+ * `bots` in either form: the plain list of names (`[community, moderation]`, or a comma-separated string), or the
+ * object form, bot name → `{ platform, channels, webhookUrl }` (an empty or null value takes the defaults).
+ */
+function readBotEntries(r: Reader): BotEntry[] {
+  const raw = r.raw(K('bots'));
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  if (Array.isArray(parsed)) {
+    const out: BotEntry[] = [];
+    parsed.forEach((v, i) => {
+      if (typeof v === 'string') out.push({ name: v, key: K(`bots.${v}`), settings: {} });
+      else r.fail(K(`bots[${i}]`), `must be a bot name; to give a bot settings use the object form instead of the list: ${BOTS_SHAPE.replace(/^must be a list of bot names, or /, '')}`);
+    });
+    return out;
+  }
+  if (!isPlainObject(parsed)) {
+    r.fail(K('bots'), BOTS_SHAPE);
+    return [];
+  }
+  return Object.entries(parsed).map(([name, s]) => {
+    const key = K(`bots.${name}`);
+    if (s === null || s === undefined || s === '') return { name, key, settings: {} };
+    if (!isPlainObject(s)) {
+      r.fail(key, `must be an object { ${CONFIG_KEYS.bots.fields.join(', ')} } (or empty for the defaults)`);
+      return { name, key, settings: {} };
+    }
+    return { name, key, settings: s };
+  });
+}
+
+/** `bots.<bot>.channels`: chat or channel ids of the bot's platform (numbers are accepted when they are exact). */
+function readChannels(r: Reader, key: string, v: unknown, platform: BotPlatform): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    r.fail(key, `must be a list of ${PLATFORM_CHANNEL_RULE[platform]}s`);
+    return [];
+  }
+  const out: string[] = [];
+  v.forEach((c, i) => {
+    let id: string | undefined;
+    if (typeof c === 'string') id = c.trim();
+    else if (typeof c === 'number' && Number.isSafeInteger(c)) id = String(c);
+    else if (typeof c === 'number') r.fail(`${key}[${i}]`, `${c} is not an exact integer (ids longer than 15 digits, e.g. Discord snowflakes, must be quoted as strings)`);
+    else r.fail(`${key}[${i}]`, `must be ${PLATFORM_CHANNEL_RULE[platform]}, got ${JSON.stringify(c)}`);
+    if (id === undefined) return;
+    if (!isChannelId(platform, id)) r.fail(`${key}[${i}]`, `must be ${PLATFORM_CHANNEL_RULE[platform]}, got ${JSON.stringify(id)}`);
+    else if (out.includes(id)) r.fail(`${key}[${i}]`, `${JSON.stringify(id)} is listed twice`);
+    else out.push(id);
+  });
+  return out;
+}
+
+/** A bot's settings (`bots.<bot>`): platform (default telegram), channels, an https webhook URL (never echoed). */
+function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | 'channels' | 'webhookUrl'> {
+  r.unknownFields(e.key, e.settings, CONFIG_KEYS.bots.fields);
+  const p = e.settings.platform;
+  let platform: BotPlatform = DEFAULTS.bot.platform;
+  if (p !== undefined && p !== null && p !== '') {
+    if (isBotPlatform(p)) platform = p;
+    else r.fail(`${e.key}.platform`, `must be ${BOT_PLATFORMS.join(' | ')}, got ${JSON.stringify(p)}`);
+  }
+  const channels = readChannels(r, `${e.key}.channels`, e.settings.channels, platform);
+  const w = e.settings.webhookUrl;
+  let webhookUrl: string | undefined;
+  if (w !== undefined && w !== null && w !== '') {
+    // Never echo the URL: webhooks often embed a secret in the path.
+    if (typeof w === 'string' && isHttpsUrl(w)) webhookUrl = w;
+    else r.fail(`${e.key}.webhookUrl`, 'must be an https:// URL');
+  }
+  return { platform, channels, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
+}
+
+/**
+ * `bots` and `botTokens`. The bot list (names, platform, channels, webhook) is not secret and may be declared on
+ * BOTH stacks: each region runs a token monitor over it. The bot-token SECRETS belong to the ACTIVE stack: the
+ * primary creates them (seeding each from `botTokens`) and replicates them to the peer region; a secondary promoted
+ * by a failover (`database.promoted: true`) adopts the promoted replicas in its region with the Pulumi `import`
+ * option, by name, and needs no token (after creation a secret's value belongs to the token engine). So `botTokens`
+ * is required for every bot of a primary (and scratch), optional on a promoted secondary, and refused on a secondary
+ * that is not promoted: it holds the active stack's replicas under the same names.
  */
 function readBots(r: Reader, role: Role, promoted: boolean): BotConfig[] {
-  const botNames = r.stringList(K('bots'), r.raw(K('bots')));
+  const entries = readBotEntries(r);
   let tokenMap = readTokenMap(r);
-  const adoptsBotTokens = role === 'secondary' && promoted;
-  if (role === 'secondary' && !promoted && (botNames.length > 0 || Object.keys(tokenMap).length > 0)) {
-    const key = botNames.length > 0 ? K('bots') : K('botTokens');
+  if (role === 'secondary' && !promoted && Object.keys(tokenMap).length > 0) {
     r.fail(
-      key,
-      'must not be set on a secondary that is not promoted: the active stack (role primary, or a secondary with database.promoted=true after a failover) owns the bot-token secrets and replicates them to this region under the same names; remove it here (the secrets are retained, never deleted by a config change)',
+      K('botTokens'),
+      'must not be set on a secondary that is not promoted: only the active stack (role primary, or a secondary with database.promoted=true after a failover) declares the bot-token secrets, seeded from botTokens, and replicates them to this region under the same names; keep the non-secret bots list here (this region\'s token monitor reads it) and remove botTokens (the secrets are retained, never deleted by a config change)',
     );
-    botNames.length = 0;
     tokenMap = {};
   }
   const bots: BotConfig[] = [];
   const seen = new Set<string>();
-  for (const name of botNames) {
+  for (const e of entries) {
+    const { name } = e;
     if (!isBotName(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} must be ${BOT_NAME_RULE}`);
     if (seen.has(name)) r.fail(K('bots'), `bot name ${JSON.stringify(name)} is listed twice`);
-    if (adoptsBotTokens && isAdoptionAmbiguousBotName(name)) {
+    if (role === 'secondary' && isAdoptionAmbiguousBotName(name)) {
       r.fail(
         K('bots'),
-        `bot name ${JSON.stringify(name)} ends with a hyphen and six characters, which Secrets Manager may read as an ARN suffix, so the promoted secondary cannot adopt its secret by name; adopt it by ARN instead (pulumi import aws:secretsmanager/secret:Secret ... <arn>, docs/infra-notes.md)`,
+        `bot name ${JSON.stringify(name)} ends with a hyphen and six characters, which Secrets Manager may read as an ARN suffix, so a secondary (its token monitor, and once promoted its adoption of the secret) cannot find its secret by name; adopt it by ARN instead (pulumi import aws:secretsmanager/secret:Secret ... <arn>, docs/infra-notes.md)`,
       );
     }
     seen.add(name);
-    bots.push(readBotTokens(r, name, tokenMap[name]));
+    const settings = readBotSettings(r, e);
+    bots.push({ name, ...settings, ...readBotTokens(r, name, tokenMap[name], settings.platform, role !== 'secondary') });
   }
   for (const name of Object.keys(tokenMap)) {
-    if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${botNames.join(', ') || 'none'})`);
+    if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${[...seen].join(', ') || 'none'})`);
   }
   return bots;
 }
@@ -625,16 +757,28 @@ function readTokenMap(r: Reader): Record<string, unknown> {
   return {};
 }
 
-/** One bot's tokens (`botTokens.<bot>`: one token or a list; at least one, none empty), as a secret Output. */
-function readBotTokens(r: Reader, name: string, t: unknown): BotConfig {
-  const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : [];
+/**
+ * One bot's tokens (`botTokens.<bot>`: one token or a list; none empty, each shaped like its platform's tokens), as
+ * a secret Output. `required`: at least one (the stack creates the secret and seeds it). Problems name the token's
+ * key (`botTokens.<bot>[i]`) and the rule, never the value.
+ */
+function readBotTokens(r: Reader, name: string, t: unknown, platform: BotPlatform, required: boolean): Pick<BotConfig, 'tokens' | 'tokenCount'> {
+  if (t === undefined && !required) return { tokens: pulumi.secret<string[]>([]), tokenCount: 0 };
+  const single = typeof t === 'string';
+  const list: unknown[] = single ? [t] : Array.isArray(t) ? t : [];
   const tokens = list.filter((x): x is string => typeof x === 'string' && x.trim() !== '');
   if (tokens.length === 0) {
     r.fail(K(`botTokens.${name}`), `bot ${JSON.stringify(name)} has no token; set at least one with \`pulumi config set --secret --path 'botTokens.${name}[0]' <token>\``);
   } else if (tokens.length !== list.length) {
     r.fail(K(`botTokens.${name}`), 'every token must be a non-empty string');
   }
-  return { name, tokens: pulumi.secret(tokens), tokenCount: tokens.length };
+  list.forEach((x, i) => {
+    if (typeof x === 'string' && x.trim() !== '' && !isPlatformToken(platform, x)) {
+      // Never echo the value: it is secret (and the key says which one it is).
+      r.fail(K(single ? `botTokens.${name}` : `botTokens.${name}[${i}]`), `must be ${PLATFORM_TOKEN_RULE[platform]} (bot ${name} runs on ${platform}); the value is not shown`);
+    }
+  });
+  return { tokens: pulumi.secret(tokens), tokenCount: tokens.length };
 }
 
 /** `dns`: the failover record; absent when no dns.* key is set, and always for scratch. */
@@ -666,7 +810,55 @@ function readAlerts(r: Reader): AlertsConfig {
   const webhookUrl = r.str(K('alerts.webhookUrl'), a.webhookUrl);
   // Never echo the URL: webhooks often embed a secret in the path.
   if (webhookUrl !== undefined && !isHttpsUrl(webhookUrl)) r.fail(K('alerts.webhookUrl'), 'must be an https:// URL');
-  return { emails, webhookUrl, replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds') };
+  return {
+    emails,
+    webhookUrl,
+    replicaLagSeconds: r.int(K('alerts.replicaLagSeconds'), a.replicaLagSeconds, DEFAULTS.alerts.replicaLagSeconds, 1, 86400, 'seconds'),
+    escalation: readEscalationLevels(r, a.escalation),
+  };
+}
+
+const PHONE = /^\+[0-9][0-9 ]{6,19}$/;
+
+/** `alerts.escalation`: a list of `{ level, who, contact, afterMinutes, severities? }`, levels 1… in order. */
+function readEscalationLevels(r: Reader, v: unknown): EscalationLevel[] {
+  const full = K('alerts.escalation');
+  if (v === undefined || v === null || v === '') return [];
+  if (!Array.isArray(v) || v.length > 10) {
+    r.fail(full, 'must be a list (at most 10) of { level, who, contact, afterMinutes, severities? }');
+    return [];
+  }
+  const out: EscalationLevel[] = [];
+  v.forEach((x: unknown, i) => {
+    const at = `${full}[${i}]`;
+    if (!isPlainObject(x)) return void r.fail(at, 'must be { level, who, contact, afterMinutes, severities? }');
+    r.unknownFields(at, x, ['level', 'who', 'contact', 'afterMinutes', 'severities']);
+    const level = r.int(`${at}.level`, x.level, i + 1, 1, 10);
+    if (level !== i + 1) r.fail(`${at}.level`, `must be ${i + 1}: levels are numbered 1, 2, 3 … in order`);
+    const who = r.str(`${at}.who`, x.who);
+    if (!who || who.length > 80) r.fail(`${at}.who`, 'is required: who is called (a role, at most 80 characters)');
+    const contact = r.str(`${at}.contact`, x.contact);
+    // A contact is shown by `dr runbook`: an address, a URL or a number, never free text (and never echoed back).
+    if (!contact || !(isEmailAddress(contact) || isHttpsUrl(contact) || PHONE.test(contact))) r.fail(`${at}.contact`, 'must be an email address, an https:// URL or a phone number (+ and digits)');
+    const afterMinutes = r.int(`${at}.afterMinutes`, x.afterMinutes, 0, 0, 10080, 'minutes');
+    if (i === 0 && afterMinutes !== 0) r.fail(`${at}.afterMinutes`, 'must be 0 for the first level (it is called when the incident opens)');
+    if (out.length && afterMinutes < out[out.length - 1].afterMinutes) r.fail(`${at}.afterMinutes`, `must not be before the previous level's (${out[out.length - 1].afterMinutes})`);
+    const sev = x.severities === undefined ? [...SEVERITIES] : r.stringList(`${at}.severities`, x.severities);
+    for (const s of sev) if (!(SEVERITIES as readonly string[]).includes(s)) r.fail(`${at}.severities`, `${JSON.stringify(s)} is not one of ${SEVERITIES.join(', ')}`);
+    out.push({ level, who: who ?? '', contact: contact ?? '', afterMinutes, severities: sev.filter((s): s is Severity => (SEVERITIES as readonly string[]).includes(s)) });
+  });
+  return out;
+}
+
+/**
+ * The escalation matrix of one stack's config alone (`dr runbook` reads it from `Pulumi.<stack>.yaml` without
+ * validating the rest of the stack): the levels, and the problems found (each naming its key).
+ */
+export function readEscalation(src: ConfigSource): { levels: EscalationLevel[]; problems: ConfigProblem[] } {
+  const r = new Reader(src);
+  const a = r.object('alerts', CONFIG_KEYS.alerts.fields);
+  const levels = readEscalationLevels(r, a.escalation);
+  return { levels, problems: r.problems.filter((p) => p.key.startsWith(K('alerts.escalation'))) };
 }
 
 /** `scratch`: the restore source of a drill (role scratch only). */

@@ -17,6 +17,11 @@ export type BackupTier = (typeof BACKUP_TIERS)[number];
 /** Prefix of configuration backups (the `config` tier). */
 export const CONFIG_PREFIX = 'config/';
 
+/** Prefix of the safety backups taken right before a restore overwrites data (`safety/<service>/…`). */
+export const SAFETY_PREFIX = 'safety/';
+/** Days a safety backup is kept (its own lifecycle rule): long enough to notice that a restore was wrong. */
+export const SAFETY_RETENTION_DAYS = 30;
+
 /** Retention in days for one service's tiers. */
 export type TierRetentionDays = Record<BackupTier, number>;
 
@@ -244,6 +249,7 @@ export interface LifecycleOptions {
  * Lifecycle rules for the backup bucket:
  *  - one rule per tier prefix (`postgresql/daily/` … `redis/monthly/`, `config/`) expiring current
  *    versions after the configured days; monthly tiers also move to cold storage (see coldTransitionFor);
+ *  - one rule for the safety backups (`safety/`, {@link SAFETY_RETENTION_DAYS} days);
  *  - one bucket-wide housekeeping rule: noncurrent versions expire after `noncurrentVersionDays`,
  *    incomplete multipart uploads are aborted, and expired delete markers are removed. It is a rule of its
  *    own because S3 rejects `expiredObjectDeleteMarker` together with `days` in one expiration.
@@ -274,6 +280,7 @@ export function lifecycleRules(policy: RetentionPolicy, options: LifecycleOption
     }
   }
   rules.push({ id: 'config', status: 'Enabled', filter: { prefix: CONFIG_PREFIX }, expiration: { days: policy.configDays } });
+  rules.push({ id: 'safety', status: 'Enabled', filter: { prefix: SAFETY_PREFIX }, expiration: { days: SAFETY_RETENTION_DAYS } });
   rules.push({
     id: 'housekeeping',
     status: 'Enabled',

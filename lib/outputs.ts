@@ -52,6 +52,8 @@ export const STACK_OUTPUTS = selfNamed({
   topicArn: 'topicArn',
   /** The backup job's function name. */
   backupFunctionName: 'backupFunctionName',
+  /** The token monitor's function name (when the stack declares bots). */
+  tokenMonitorFunctionName: 'tokenMonitorFunctionName',
   /** The failover record's name. */
   recordName: 'recordName',
   /** The hosted zone holding the failover record. */

@@ -505,6 +505,77 @@ export function ecrLifecyclePolicy(keep: number): { rules: unknown[] } {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Token monitor
+// ---------------------------------------------------------------------------------------------
+
+export interface TokenMonitorPolicyInput {
+  region: string;
+  account: string;
+  partition?: string;
+  /** The bot-token secrets' NAMES (`<prefix>/bot-tokens/<bot>`): the same in both regions, replica or not. */
+  secretNames: string[];
+  metricsNamespace: string;
+  topicArn: string;
+  logGroupArn: string;
+}
+
+/**
+ * The ARN pattern of a secret NAMED `name` in `region`: Secrets Manager appends `-` and six random characters, so
+ * `-??????` matches exactly that secret (not `name-other`, which has more characters) — the same pattern for the
+ * primary's secret, its replica and a promoted replica, so one policy fits every role of the stack.
+ */
+export function secretNameArnPattern(p: { region: string; account: string; partition?: string }, name: string): string {
+  return `arn:${p.partition ?? 'aws'}:secretsmanager:${p.region}:${p.account}:secret:${name}-??????`;
+}
+
+/**
+ * The token monitor's least-privilege role:
+ *  - BotTokenSecrets: GetSecretValue (read a record), PutSecretValue (compare-and-set write), DescribeSecret (the
+ *    version check and the replica check) on the bot-token secrets of its region only — and UpdateSecretVersionStage,
+ *    which the store's compare-and-set needs for its one repair: moving AWSCURRENT back to a version another writer
+ *    (`dr tokens use`, the other region's monitor) wrote between our check and our write (adapters/aws/token-store.ts).
+ *    Without it that race would leave the other writer's decision (a pin, a switch) buried;
+ *  - BotTokenSecretsKey: kms:Decrypt / kms:GenerateDataKey only through Secrets Manager in its region
+ *    (`kms:ViaService`) and only for those secrets (`kms:EncryptionContext:SecretARN`: Secrets Manager puts the secret's
+ *    ARN in the encryption context). The key is not named: it is the region key on the primary, the primary-owned
+ *    replica key on the secondary (kept by an adopted secret), so the secret scopes it instead;
+ *  - PublishTokenMetrics: PutMetricData in its namespace only; NotifyAlerts: its region's alerts topic (the topic's
+ *    SSE key is used by SNS under the region key's policy, `ServicesUseViaThisAccount` via sns);
+ *  - WriteOwnLogs. No VPC access: the monitor runs outside the VPC to reach the platforms' APIs.
+ */
+export function tokenMonitorPolicy(p: TokenMonitorPolicyInput): PolicyDocument {
+  if (!p.secretNames.length) throw new Error('tokenMonitorPolicy: at least one bot-token secret');
+  const arns = p.secretNames.map((n) => secretNameArnPattern(p, n));
+  return doc(
+    {
+      Sid: 'BotTokenSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:UpdateSecretVersionStage'],
+      Resource: arns,
+    },
+    {
+      Sid: 'BotTokenSecretsKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: `arn:${p.partition ?? 'aws'}:kms:${p.region}:${p.account}:key/*`,
+      Condition: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${p.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': arns },
+      },
+    },
+    {
+      Sid: 'PublishTokenMetrics',
+      Effect: 'Allow',
+      Action: 'cloudwatch:PutMetricData',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': p.metricsNamespace } },
+    },
+    { Sid: 'NotifyAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: p.topicArn },
+    { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${p.logGroupArn}:*` },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Alerts
 // ---------------------------------------------------------------------------------------------
 

@@ -51,3 +51,45 @@ export function isHttpsUrl(url: string): boolean {
     return false;
   }
 }
+
+/** The chat platforms a bot runs on (the token engine's `Platform`, automation/tokens/ports.ts). */
+export const BOT_PLATFORMS = ['telegram', 'discord'] as const;
+/** A bot's platform. */
+export type BotPlatform = (typeof BOT_PLATFORMS)[number];
+
+/** Whether `v` names a platform of {@link BOT_PLATFORMS}. */
+export function isBotPlatform(v: unknown): v is BotPlatform {
+  return typeof v === 'string' && (BOT_PLATFORMS as readonly string[]).includes(v);
+}
+
+/** A Telegram bot token: `<bot id digits>:<35 characters of [A-Za-z0-9_-]>` (what @BotFather issues). */
+export const TELEGRAM_TOKEN_PATTERN = /^\d{1,20}:[A-Za-z0-9_-]{35}$/;
+/** A Discord bot token: three dot-separated base64url parts (user id, timestamp, HMAC). */
+export const DISCORD_TOKEN_PATTERN = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}$/;
+
+/** Each platform's token rule in words, for error messages (never quoting a value). */
+export const PLATFORM_TOKEN_RULE: Readonly<Record<BotPlatform, string>> = {
+  telegram: 'a Telegram bot token: <digits>:<35 characters of A-Z, a-z, 0-9, _ or ->',
+  discord: 'a Discord bot token: three dot-separated base64url parts',
+};
+
+/** Whether `token` has the shape of a `platform` bot token (no network: a shape check only). */
+export function isPlatformToken(platform: BotPlatform, token: string): boolean {
+  return (platform === 'telegram' ? TELEGRAM_TOKEN_PATTERN : DISCORD_TOKEN_PATTERN).test(token);
+}
+
+/** Telegram chats: a numeric id (`-1001234567890` for a channel or supergroup) or a public `@username` (5–32 characters). */
+export const TELEGRAM_CHAT_PATTERN = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$/;
+/** Discord channels: a snowflake (17–20 digits). */
+export const DISCORD_SNOWFLAKE_PATTERN = /^\d{17,20}$/;
+
+/** Each platform's channel-id rule in words, for error messages. */
+export const PLATFORM_CHANNEL_RULE: Readonly<Record<BotPlatform, string>> = {
+  telegram: 'a Telegram chat id (digits, e.g. -1001234567890) or @channelname',
+  discord: 'a Discord channel snowflake (17–20 digits)',
+};
+
+/** Whether `id` is a chat or channel id of `platform`. */
+export function isChannelId(platform: BotPlatform, id: string): boolean {
+  return (platform === 'telegram' ? TELEGRAM_CHAT_PATTERN : DISCORD_SNOWFLAKE_PATTERN).test(id);
+}

@@ -38,11 +38,11 @@ export async function assertStoredSize(store: ObjectStore, obj: StoredObject, ve
 
 /** The service-specific manifest fields, in the order they appear in the manifest. */
 export type ManifestDetails = Pick<Manifest, 'database' | 'server_version' | 'source' | 'tool_versions'> &
-  Partial<Pick<Manifest, 'tables' | 'keys' | 'key_sample' | 'snapshot' | 'compression'>>;
+  Partial<Pick<Manifest, 'tables' | 'keys' | 'key_sample' | 'snapshot' | 'compression' | 'safety'>>;
 
 export interface ManifestBase {
   service: BackupService;
-  tier: BackupTier;
+  tier: BackupTier | 'safety';
   /** The backup's start (clock time; names the key and the backup id). */
   started: Date;
   /** Date.now() at the start, for duration_seconds. */

@@ -3,6 +3,9 @@
  *
  * - {@link backupPostgres} / {@link restorePostgres}, {@link backupRedis} / {@link restoreRedis}: streamed,
  *   checksummed backups and verified restores over the {@link ObjectStore} and tool ports.
+ * - {@link selectiveRestore} (`selective.ts`): some tables' rows from a backup or a point in time, in one
+ *   transaction; {@link safetyBackupPostgres} / {@link safetyBackupRedis} (`safety.ts`): the verified copy under
+ *   `safety/` taken before any restore overwrites data.
  * - {@link runBackupJob}-style jobs (`job.ts`), the weekly restore test (`restore-test.ts`), `dr verify`
  *   (`verify.ts`), `dr backups check` (`check.ts`).
  * - The catalog of backups in a bucket (`catalog.ts`), keys and manifests (`keys.ts`, `manifest.ts`), retention
@@ -24,4 +27,6 @@ export * from './resolve';
 export * from './restore-metrics';
 export * from './restore-test';
 export * from './retention';
+export * from './safety';
+export * from './selective';
 export * from './verify';

@@ -9,6 +9,7 @@
  * so a restore-test schedule that stopped is seen ageing daily too (nothing when no test ever passed).
  */
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
+import { runbookLine } from '../../lib/runbook';
 import { redact } from '../core/redact';
 import { listBackups } from './catalog';
 import { SHRINK_THRESHOLD } from './check';
@@ -106,7 +107,7 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
     await d.metrics.publish([...metrics, ...(await restoreAge(d, event))]).catch((e: unknown) => d.log(`could not publish metrics: ${redact(String(e))}`));
     if (d.notifier) {
       await d.notifier
-        .notify(`[bot-dr] ${event.service} ${event.tier} backup FAILED (${d.where})`, `The ${event.tier} ${event.service} backup started at ${started.toISOString()} in ${d.where} failed:\n\n${message}\n\nNo manifest was written for this run; the previous backups are untouched.`)
+        .notify(`[bot-dr] ${event.service} ${event.tier} backup FAILED (${d.where})`, `The ${event.tier} ${event.service} backup started at ${started.toISOString()} in ${d.where} failed:\n\n${message}\n\nNo manifest was written for this run; the previous backups are untouched.\n\n${runbookLine('INC-007')}`)
         .catch((e: unknown) => d.log(`could not notify: ${redact(String(e))}`));
     }
     throw err;
@@ -127,7 +128,8 @@ async function warnIfShrunk(d: JobDeps, event: JobEvent, result: JobResult): Pro
   await d.notifier.notify(
     `[bot-dr] ${event.service} ${event.tier} backup suspiciously small (${d.where})`,
     `${result.key} is ${result.sizeBytes} bytes, ${pct}% smaller than the previous ${event.tier} backup ${prev.dataKey} (${prev.size} bytes).\n\n` +
-      'The backup was kept. Check that the job dumps the right database and that no data was lost; `dr backups check` shows the same finding.',
+      'The backup was kept. Check that the job dumps the right database and that no data was lost; `dr backups check` shows the same finding.\n\n' +
+      runbookLine('INC-005'),
   );
 }
 

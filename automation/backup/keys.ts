@@ -4,10 +4,12 @@
  *   postgresql/<tier>/backup_YYYYMMDD_HHMMSS.dump
  *   redis/<tier>/backup_YYYYMMDD_HHMMSS.rdb
  *   <data key>.metadata.json      — the manifest; its presence is the commit marker of a backup
+ *   safety/<service>/backup_YYYYMMDD_HHMMSS.<ext>  — a safety backup taken right before a restore overwrote
+ *                                 data (tier `safety` in its manifest; see safety.ts)
  *
  * Timestamps are UTC.
  */
-import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier, tierPrefix } from '../../lib/lifecycle';
+import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier, SAFETY_PREFIX, tierPrefix } from '../../lib/lifecycle';
 
 export const MANIFEST_SUFFIX = '.metadata.json';
 export const EXTENSION: Record<BackupService, string> = { postgresql: '.dump', redis: '.rdb' };
@@ -74,6 +76,20 @@ export function tierFor(date: Date): BackupTier {
   if (date.getUTCDate() === 1) return 'monthly';
   if (date.getUTCDay() === 0) return 'weekly';
   return 'daily';
+}
+
+/** `safety/<service>/backup_YYYYMMDD_HHMMSS.<ext>` (UTC). */
+export function safetyKey(service: BackupService, date: Date): string {
+  return `${SAFETY_PREFIX}${service}/${backupId(date)}${EXTENSION[service]}`;
+}
+
+/** Parse a safety backup's data or manifest key (tier `safety`); undefined for anything else. */
+export function parseSafetyKey(key: string): { service: BackupService; tier: 'safety'; dataKey: string; date: Date } | undefined {
+  const data = key.endsWith(MANIFEST_SUFFIX) ? key.slice(0, -MANIFEST_SUFFIX.length) : key;
+  const m = /^safety\/([a-z]+)\/backup_(\d{8}_\d{6})(\.[a-z]+)$/.exec(data);
+  if (!m || !(BACKUP_SERVICES as readonly string[]).includes(m[1]) || EXTENSION[m[1] as BackupService] !== m[3]) return undefined;
+  const date = parseStamp(m[2]);
+  return date ? { service: m[1] as BackupService, tier: 'safety', dataKey: data, date } : undefined;
 }
 
 export function isTier(value: string): value is BackupTier {

@@ -4,7 +4,7 @@
  * retention). Writing it is the commit marker: a backup without a manifest is not a backup.
  */
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
-import { parseDivergentKey, parseKey } from './keys';
+import { parseDivergentKey, parseKey, parseSafetyKey } from './keys';
 import type { Divergence } from './divergence';
 import { VerificationError } from '../core/errors';
 
@@ -16,8 +16,11 @@ export interface Manifest {
   /** `full`: a scheduled or manual backup. `divergent`: an old primary's state kept before failback (`divergence`). */
   type: 'full' | 'divergent';
   service: BackupService;
-  /** A divergent backup has no tier (`divergent`): no retention count, no lifecycle rule. */
-  tier: BackupTier | 'divergent';
+  /**
+   * The tier; `safety` for a safety backup taken before a restore overwrote data (`safety/<service>/…`); `divergent`
+   * for an old primary's state kept before failback (`divergent/…`: no retention count, no lifecycle rule).
+   */
+  tier: BackupTier | 'safety' | 'divergent';
   /** ISO 8601 UTC start time of the backup. */
   timestamp: string;
   /** Object key of the data. */
@@ -60,6 +63,18 @@ export interface Manifest {
    * table the rows of the old primary that differ from the survivor, with their keys and where they are kept.
    */
   divergence?: Divergence;
+  /** Safety backups: what was about to overwrite the data, and where. */
+  safety?: SafetyRecord;
+}
+
+/** Why a safety backup exists (the manifest of `safety/<service>/backup_<stamp>.<ext>`). */
+export interface SafetyRecord {
+  /** The operation that was about to overwrite data, e.g. `restore postgres --table public.users (replace)`. */
+  before: string;
+  /** `host:port/database` (PostgreSQL) or `host:port` (Redis) of the target, never credentials. */
+  target: string;
+  /** PostgreSQL: the tables whose data the archive holds (the whole schema is always in it); absent = all. */
+  tables?: string[];
 }
 
 export interface RestoreTestRecord {
@@ -89,7 +104,8 @@ export function sizeReadable(bytes: number): string {
   return `${s}${UNITS[u]}`;
 }
 
-export function retentionLabel(tier: BackupTier, keep: number): string {
+export function retentionLabel(tier: BackupTier | 'safety', keep: number): string {
+  if (tier === 'safety') return `${keep}_days`;
   return `${keep}_${tier}`;
 }
 
@@ -121,7 +137,7 @@ export function parseManifest(text: string, key: string): Manifest {
     if (m.type !== 'divergent' || m.tier !== 'divergent' || m.service !== 'postgresql') throw new VerificationError(`manifest ${key}: a divergent/ key needs type and tier 'divergent' and service postgresql`);
     return m as unknown as Manifest;
   }
-  const parsed = parseKey(m.key as string);
+  const parsed = parseKey(m.key as string) ?? parseSafetyKey(m.key as string);
   if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new VerificationError(`manifest ${key}: key/service/tier do not agree`);
   return m as unknown as Manifest;
 }

@@ -216,6 +216,152 @@ export interface TempDir {
 /** GET a health URL; resolves with the HTTP status (rejects on network error). */
 export type HealthProbe = (url: string, signal?: AbortSignal) => Promise<number>;
 
+// ---------------------------------------------------------------------------------------------
+// Selective restore and safety backups (selective.ts, safety.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** One column of a table, from the catalog. */
+export interface ColumnInfo {
+  name: string;
+  /** `format_type` of the column, e.g. `bigint`, `text[]`, `public.mood`. */
+  type: string;
+  /** A generated (stored) column: never inserted. */
+  generated: boolean;
+}
+
+/** A foreign key in which a table takes part (as the referencing or the referenced side). */
+export interface ForeignKeyInfo {
+  /** Constraint name. */
+  name: string;
+  /** The referencing table (canonical `schema.table`) and its columns. */
+  table: string;
+  columns: string[];
+  /** The referenced table (canonical) and its columns, in the same order. */
+  references: string;
+  referencedColumns: string[];
+  /** False for a `NOT VALID` constraint (existing rows were never checked). */
+  validated: boolean;
+}
+
+/** A table as the selective restore sees it in one database's catalog. */
+export interface TableInfo {
+  /** Canonical `schema.table` (each part through quote_ident): the key of a manifest's `tables`. */
+  name: string;
+  /** The raw schema and table names (as pg_restore's TOC lists them). */
+  schema: string;
+  table: string;
+  /** A partitioned table: its rows live in {@link TableInfo.partitions}. */
+  partitioned: boolean;
+  /** Leaf partitions of a partitioned table (raw schema and name, canonical name). */
+  partitions: Array<{ schema: string; table: string; name: string }>;
+  /** A plain table that other tables inherit from (legacy inheritance, not partitioning). */
+  hasInheritanceChildren: boolean;
+  columns: ColumnInfo[];
+  /** Primary-key columns in key order; empty when the table has no primary key. */
+  primaryKey: string[];
+  /** Sequences feeding columns (serial, identity, or a `nextval` default), canonical sequence names. */
+  sequences: Array<{ sequence: string; column: string }>;
+  /** Enabled triggers that fire even under `session_replication_role = replica` (ENABLE ALWAYS / REPLICA). */
+  alwaysTriggers: string[];
+  /** Foreign keys in which the table is either side. */
+  foreignKeys: ForeignKeyInfo[];
+}
+
+/** One entry of a custom-format archive's table of contents (`pg_restore -l`). */
+export interface ArchiveEntry {
+  id: number;
+  /** `TABLE DATA`, `TABLE`, `SEQUENCE SET`, … */
+  desc: string;
+  schema: string;
+  name: string;
+}
+
+/** How a table is read in a foreign-key check: as it is now, as the staged backup rows, or both together. */
+export type RelationView = 'table' | 'staged' | 'merged';
+
+/** A sequence's position (`last_value`, `is_called`) and step. */
+export interface SequenceState {
+  lastValue: bigint;
+  isCalled: boolean;
+  increment: bigint;
+}
+
+/**
+ * One transaction on the selective restore's target (opened by {@link PgTableTools.beginSelective}). Nothing is
+ * visible to other sessions until {@link SelectiveSession.commit}; {@link SelectiveSession.rollback} leaves the
+ * target as it was. Staged rows live in a temporary table per restored table, dropped with the transaction.
+ */
+export interface SelectiveSession {
+  /** Copy `columns` of `table` from `sourceUrl` (the scratch database) into its staging table; the rows copied. */
+  stage(table: TableInfo, columns: readonly string[], sourceUrl: string, signal?: AbortSignal): Promise<number>;
+  /** Rows of the table as this transaction sees it. */
+  count(table: TableInfo): Promise<number>;
+  /** By primary key: backup rows whose key the target lacks, target rows whose key the backup lacks, rows that differ. */
+  compare(table: TableInfo, columns: readonly string[]): Promise<{ missing: number; extra: number; changed: number }>;
+  /** `LOCK TABLE … IN EXCLUSIVE MODE` (reads go on, writes wait), with a bounded lock timeout. */
+  lock(tables: readonly TableInfo[]): Promise<void>;
+  /**
+   * From here on the transaction runs with `session_replication_role = replica`: no user trigger and no
+   * foreign-key action fires for the rows copied (they already hold those triggers' effects), so the
+   * foreign keys are checked explicitly with {@link SelectiveSession.foreignKeyViolations}.
+   */
+  disableTriggers(): Promise<void>;
+  /**
+   * Make the table hold exactly the staged rows. With a primary key, by difference: delete the rows whose key the
+   * backup lacks, update the rows that differ (the key columns are left alone), insert the missing ones — so
+   * unchanged rows are not rewritten. Without one: delete every row, insert the staged ones.
+   */
+  replace(table: TableInfo, columns: readonly string[]): Promise<{ deleted: number; updated: number; inserted: number }>;
+  /** Insert the staged rows whose primary key the table lacks. */
+  insertMissing(table: TableInfo, columns: readonly string[]): Promise<number>;
+  /** Rows of `fk.table` whose non-null key has no match in `fk.references`, each table read as `views` says (default `table`). */
+  foreignKeyViolations(fk: ForeignKeyInfo, views: Readonly<Record<string, RelationView>>): Promise<number>;
+  /** Largest value of an integer column, the table read as `view`; null for no rows. */
+  maxValue(table: TableInfo, column: string, view: RelationView): Promise<bigint | null>;
+  sequence(name: string): Promise<SequenceState>;
+  /** `setval(name, value, true)`. Not transactional in PostgreSQL: call it last, and only to move forward. */
+  setSequence(name: string, value: bigint): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/**
+ * Table-level PostgreSQL operations for the selective restore and the safety backups. Implemented by
+ * `adapters/tools/pg-tools.ts` (pg_dump / pg_restore with table and TOC lists, the `pg` driver, COPY between
+ * connections).
+ */
+export interface PgTableTools {
+  /** The tables' catalog facts; rejects with a UsageError naming a table that does not exist. */
+  describeTables(url: string, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<TableInfo[]>;
+  /** Whether this login may `SET session_replication_role` (superuser, rds_superuser, or GRANT SET ON PARAMETER). */
+  canDisableTriggers(url: string): Promise<boolean>;
+  /** `pg_dump -Fc -Z<level>` of only these tables (canonical names; partitions listed explicitly), optionally in a snapshot. */
+  dumpTables(url: string, opts: { tables: readonly string[]; compressLevel: number; snapshotId?: string }): DumpProcess;
+  /** Exact row counts of these tables, in an exported snapshot when given. */
+  countRows(url: string, tables: readonly string[], snapshotId?: string): Promise<Record<string, number>>;
+  /** The archive's table of contents (`pg_restore -l`). */
+  archiveEntries(file: string, signal?: AbortSignal): Promise<ArchiveEntry[]>;
+  /** `pg_restore --section=pre-data`: types, functions, empty tables (no data, indexes, constraints or triggers). */
+  restoreSchema(url: string, file: string, signal?: AbortSignal): Promise<void>;
+  /** `pg_restore -L` of only these archive entries (by id), `jobs` in parallel. */
+  restoreEntries(url: string, file: string, ids: readonly number[], opts: { jobs: number; signal?: AbortSignal }): Promise<void>;
+  /** Open the one transaction of a selective restore on `url`. */
+  beginSelective(url: string): Promise<SelectiveSession>;
+}
+
+/**
+ * A point-in-time copy of the source database to read the restored tables from (AWS: an RDS point-in-time
+ * restore into a new scratch instance, `adapters/aws/pitr.ts`). Dropped after the restore, success or not.
+ */
+export interface PointInTimeScratch {
+  /** The point in time (ISO 8601 UTC). */
+  readonly restoreTime: string;
+  /** Restore and wait until it serves; resolves with a URL of the database (same name and login as the target). */
+  create(log: (line: string) => void, signal?: AbortSignal): Promise<{ url: string; instance: string }>;
+  /** Delete what {@link PointInTimeScratch.create} made (a no-op when it made nothing). */
+  drop(log: (line: string) => void): Promise<void>;
+}
+
 /**
  * Row-level comparison of two PostgreSQL databases by primary key (failback's divergent backup), over plain SQL so
  * it works against RDS as well as the local clusters. Implemented by `adapters/tools/pg-divergence.ts`.

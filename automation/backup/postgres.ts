@@ -20,10 +20,11 @@ import { HashCounter } from './hashing';
 import { assertStoredSize, commitManifest, dataManifest, Log, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
 import { checksumHex, Manifest } from './manifest';
-import type { DumpProcess, ObjectStore, PgTools, TempDir, TempFiles } from './ports';
+import type { DumpProcess, ObjectStore, PgTableTools, PgTools, TempDir, TempFiles } from './ports';
 import { resolveFrom } from './resolve';
 import { DEFAULT_KEEP, PrunePlan, RetentionCounts } from './retention';
-import type { Clock } from '../core/clock';
+import { type Clock, systemClock } from '../core/clock';
+import { safetyBackupPostgres, type SafetyOutcome, skippedSafety } from './safety';
 
 export type { Log } from './commit';
 const noop: Log = () => undefined;
@@ -284,6 +285,13 @@ export interface PgRestoreOptions {
   temp: TempFiles;
   log?: Log;
   signal?: AbortSignal;
+  /**
+   * The safety backup before a forced restore into a non-empty database (safety.ts): on unless false
+   * (`--no-safety-backup`, recorded in the result). Needs `tableTools` to check the archive it takes.
+   */
+  safetyBackup?: boolean;
+  tableTools?: PgTableTools;
+  clock?: Clock;
 }
 
 export interface PgRestoreResult {
@@ -293,6 +301,8 @@ export interface PgRestoreResult {
   checksum: 'verified';
   tables: TableComparison[] | 'skipped';
   durationSeconds: number;
+  /** A forced restore over existing tables: the safety backup taken first, or its recorded skip. */
+  safetyBackup?: SafetyOutcome;
   /** Where the time went (ms): select + target checks, download + sha256, pg_restore, row counts. */
   phases?: Record<'prepare' | 'download' | 'pg_restore' | 'verify', number>;
 }
@@ -308,6 +318,7 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   if (existing > 0 && !o.force) {
     throw new RefusedError(`target database ${target.database} on ${target.host} already has ${existing} table(s); refusing to restore over it (pass --force to drop and replace the objects in the backup)`);
   }
+  const safety = existing > 0 ? await safetyBeforeForce(o, manifest) : undefined;
   const tPrepared = Date.now();
   let tDownloaded = tPrepared;
   log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.database} on ${target.host}`);
@@ -338,5 +349,16 @@ export async function restorePostgres(o: PgRestoreOptions): Promise<PgRestoreRes
   }
   const tEnd = Date.now();
   const phases = { prepare: tPrepared - t0, download: tDownloaded - tPrepared, pg_restore: tRestored - tDownloaded, verify: tEnd - tRestored };
-  return { manifest, target: `${target.host}/${target.database}`, forced: existing > 0, checksum: 'verified', tables, durationSeconds: (tEnd - t0) / 1000, phases };
+  return { manifest, target: `${target.host}/${target.database}`, forced: existing > 0, checksum: 'verified', tables, durationSeconds: (tEnd - t0) / 1000, safetyBackup: safety, phases };
+}
+
+/** The safety backup of the whole target before `--force` overwrites it (or the recorded `--no-safety-backup`). */
+async function safetyBeforeForce(o: PgRestoreOptions, manifest: Manifest): Promise<SafetyOutcome> {
+  if (o.safetyBackup === false) {
+    (o.log ?? noop)('warning: --no-safety-backup: the tables this restore replaces are not backed up first');
+    return skippedSafety();
+  }
+  if (!o.tableTools) throw new OperationError('internal: a forced restore needs tableTools for its safety backup');
+  const before = `restore postgres --force of ${manifest.key}`;
+  return safetyBackupPostgres({ url: o.targetUrl, store: o.store, tools: o.tools, tableTools: o.tableTools, temp: o.temp, clock: o.clock ?? systemClock, before, log: o.log, signal: o.signal });
 }

@@ -19,7 +19,8 @@ import { Manifest } from './manifest';
 import type { CacheExporter, DumpProcess, ObjectStore, RedisInfo, RedisTools, TempFiles } from './ports';
 import { BackupResult, downloadVerified, Log, selectBackup, streamToStore, unreachable } from './postgres';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
-import type { Clock } from '../core/clock';
+import { type Clock, systemClock } from '../core/clock';
+import { safetyBackupRedis, type SafetyOutcome, skippedSafety } from './safety';
 
 const noop: Log = () => undefined;
 export const KEY_SAMPLE_SIZE = 50;
@@ -132,6 +133,9 @@ export interface RedisRestoreOptions {
   temp: TempFiles;
   log?: Log;
   signal?: AbortSignal;
+  /** The safety backup before a forced restore into a non-empty Redis (safety.ts): on unless false (recorded). */
+  safetyBackup?: boolean;
+  clock?: Clock;
 }
 
 export interface RedisRestoreResult {
@@ -142,6 +146,8 @@ export interface RedisRestoreResult {
   keys: { backup: number; restored: number; target: number };
   sample: { compared: number; mismatched: string[] };
   durationSeconds: number;
+  /** A forced restore into a non-empty Redis: the safety backup taken first, or its recorded skip. */
+  safetyBackup?: SafetyOutcome;
 }
 
 export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestoreResult> {
@@ -152,6 +158,7 @@ export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestore
   if (target.keys > 0 && !o.force) {
     throw new RefusedError(`target redis ${target.host} already holds ${target.keys} key(s); refusing to restore over it (pass --force to overwrite keys present in the backup)`);
   }
+  const safety = target.keys > 0 ? await safetyBeforeForce(o, manifest) : undefined;
   log(`restoring ${manifest.key} (${manifest.size_readable}, taken ${manifest.timestamp}) into ${target.host}`);
   const dir = await o.temp.dir('dr-restore-');
   try {
@@ -188,6 +195,7 @@ export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestore
         keys: { backup: loaded.keys, restored, target: after.keys },
         sample: { compared: keys.length, mismatched },
         durationSeconds: (Date.now() - t0) / 1000,
+        safetyBackup: safety,
       };
     } finally {
       await temp.stop();
@@ -197,3 +205,12 @@ export async function restoreRedis(o: RedisRestoreOptions): Promise<RedisRestore
   }
 }
 
+
+/** The safety backup of the target before `--force` overwrites its keys (or the recorded `--no-safety-backup`). */
+async function safetyBeforeForce(o: RedisRestoreOptions, manifest: Manifest): Promise<SafetyOutcome> {
+  if (o.safetyBackup === false) {
+    (o.log ?? noop)('warning: --no-safety-backup: the keys this restore overwrites are not backed up first');
+    return skippedSafety();
+  }
+  return safetyBackupRedis({ url: o.targetUrl, store: o.store, tools: o.tools, temp: o.temp, clock: o.clock ?? systemClock, before: `restore redis --force of ${manifest.key}`, log: o.log, signal: o.signal });
+}

@@ -18,6 +18,7 @@
  */
 import { NotFoundError, OperationError, UnreachableError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
+import { runbookLine } from '../../lib/runbook';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest } from './manifest';
@@ -108,7 +109,7 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
   const t0 = Date.now();
   const alert = async (subject: string, body: string) => {
     if (!o.notifier) return;
-    await o.notifier.notify(`[bot-dr] ${subject} (${where})`, body).catch((e: unknown) => log(`could not notify: ${redact(String(e))}`));
+    await o.notifier.notify(`[bot-dr] ${subject} (${where})`, `${body}\n\n${runbookLine('INC-007')}`).catch((e: unknown) => log(`could not notify: ${redact(String(e))}`));
   };
 
   let manifest: Manifest;

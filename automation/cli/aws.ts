@@ -6,9 +6,11 @@
  * No AWS call is made here: everything goes through adapters/aws, and the operations live in ops/.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { automationAdminDriver, automationDriver } from '../adapters/aws/automation';
-import { defaultClients, type AwsClientFactories, type AwsPortsOptions } from '../adapters/aws/index';
+import { defaultClients, LEASE_KEY, s3LeaseFor, type AwsClientFactories, type AwsPortsOptions, type LeaseIdentity, type S3Lease } from '../adapters/aws/index';
+import { processStart } from '../adapters/tools/file-lock';
 import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
 import type { SqlProbe } from '../adapters/aws/rds';
 import { S3Store } from '../adapters/aws/s3-store';
@@ -44,6 +46,8 @@ export interface AwsDeps {
   waits?: { timeoutMs?: number; pollMs?: number };
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** Who takes the failover lease (user, host, pid); tests play two machines with it. */
+  leaseIdentity: (ctx: CommandContext, command: string) => LeaseIdentity;
 }
 
 export const DEFAULT_AWS_DEPS: AwsDeps = {
@@ -55,6 +59,7 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
   pgTools: (env) => new LocalPgTools({ env }),
   divergenceProbe: () => new PgDivergenceProbe(),
+  leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
 };
 
 /** The live dependencies (a mutable copy: tests assign fields, then {@link resetAwsDeps}). */
@@ -71,6 +76,24 @@ export const AWS_STACK_FLAGS: FlagSpecs = {
   'secondary-stack': { type: 'string', description: 'AWS: the secondary stack (name or org/project/stack)', env: 'DR_SECONDARY_STACK', default: 'secondary' },
   'work-dir': { type: 'string', description: 'AWS: the Pulumi project directory holding Pulumi.yaml (default: the working directory)', env: 'DR_WORK_DIR' },
 };
+
+/** `--break-lock` of the AWS commands that act on a failover (failover, failback). */
+export const LEASE_FLAGS: FlagSpecs = {
+  'break-lock': { type: 'boolean', description: `AWS: take over the failover lease (${LEASE_KEY} in the serving region's bucket) whose holder's lease has expired; refused while it is live; journaled` },
+};
+
+/**
+ * The failover lease in `region`'s bucket for this command: the holder is this user@host and pid, a dead holder on
+ * this host is taken over, an expired one elsewhere only with --break-lock.
+ */
+export function commandLease(ctx: CommandContext, built: BuiltTopology, region: string, command: string): S3Lease {
+  return s3LeaseFor(built.aws, region, awsDeps.clients(ctx.env), {
+    identity: awsDeps.leaseIdentity(ctx, command),
+    breakLock: ctx.flags.bool('break-lock'),
+    localPidAlive: (pid) => processStart(pid) !== undefined,
+    ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
+  });
+}
 
 /** The Pulumi project directory: --work-dir or the cwd; it must hold Pulumi.yaml. */
 export function pulumiProjectDir(ctx: CommandContext): string {

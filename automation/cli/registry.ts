@@ -32,6 +32,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'tokens check': async () => (await import('./commands/tokens')).checkCommand,
   'tokens use': async () => (await import('./commands/tokens')).useCommand,
   'tokens unpin': async () => (await import('./commands/tokens')).unpinCommand,
+  // --- the runbook (issue 13) ---
+  runbook: async () => (await import('./commands/runbook')).command,
 };
 
 /** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */

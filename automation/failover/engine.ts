@@ -134,8 +134,6 @@ export async function runFailover(req: FailoverRequest): Promise<FailoverResult>
 
   // Which failover: resume one or start one.
   let id: string;
-  let existing: JournalSummary | undefined;
-  let damage: string[] = [];
   if (req.resume) {
     const r = await findResumable(journal);
     if (!r) throw new UsageError(`there is no unfinished failover to resume in ${journal.location}`);
@@ -144,6 +142,22 @@ export async function runFailover(req: FailoverRequest): Promise<FailoverResult>
   } else {
     id = req.id ?? newFailoverId(clock.now());
   }
+  // One actor at a time, across machines: the lease is taken before the journal is read, so of two operators
+  // starting or resuming at once exactly one goes on; the other is refused naming the holder.
+  const lease = ports.lease;
+  const taken = lease ? await lease.acquire(id, { signal: req.signal, log: req.log }) : {};
+  try {
+    return await resolveAndRun(req, id, limits, taken.took_over);
+  } finally {
+    await lease?.release({ log: req.log });
+  }
+}
+
+async function resolveAndRun(req: FailoverRequest, id: string, limits: FailoverLimits, tookOver: string | undefined): Promise<FailoverResult> {
+  const { ports } = req;
+  const journal = ports.journal;
+  let existing: JournalSummary | undefined;
+  let damage: string[] = [];
   const read = await journal.read(id);
   damage = read.damage;
   if (read.entries.length) existing = summarize(id, read.entries);
@@ -165,7 +179,7 @@ export async function runFailover(req: FailoverRequest): Promise<FailoverResult>
   }
 
   const plan = planFailover({ mode, incident, from, to, topology: req.topology, unavailable: unavailableOf(ports), limits });
-  const ctx = new Run(req, plan, id, limits, damage, existing);
+  const ctx = new Run(req, plan, id, limits, damage, existing, tookOver);
   return ctx.execute();
 }
 
@@ -192,6 +206,7 @@ class Run {
     private readonly limits: FailoverLimits,
     private readonly damage: string[],
     private summary: JournalSummary | undefined,
+    private readonly tookOver?: string,
   ) {
     this.ports = req.ports;
     this.clock = req.ports.clock ?? systemClock;
@@ -229,12 +244,14 @@ class Run {
     } else if (!this.summary.end) {
       await this.notify('started', `${mode} ${incident} failover ${id} from ${from} to ${to} resumed`);
     }
+    if (this.tookOver) await this.append({ kind: 'lease', id, at: this.at(), took_over: redact(this.tookOver) });
 
     for (const step of this.p.steps) {
       if (this.req.signal?.aborted) {
         await this.notify('failed', `${mode} ${incident} failover ${id} interrupted before ${step.name}`);
         throw new OperationError(`interrupted before ${step.name}; the failover is journaled as '${id}': rerun with the same id (or --resume) to continue where it stopped`, { result: this.result('failed') });
       }
+      await this.checkLease(step.name);
       await this.runStep(step);
     }
 
@@ -250,6 +267,18 @@ class Run {
       await this.notify('finished', `${mode} ${incident} failover ${id}: ${serves}`);
     }
     return this.result('completed');
+  }
+
+  /** Before each step: still ours? A lease someone broke stops this run between steps (resumable, nothing half-done). */
+  private async checkLease(next: StepName): Promise<void> {
+    if (!this.ports.lease) return;
+    try {
+      await this.ports.lease.renew(this.call);
+    } catch (err) {
+      const { mode, incident } = this.p;
+      await this.notify('failed', `${mode} ${incident} failover ${this.id} stopped before ${next}: ${errorText(err)}`);
+      throw new OperationError(`stopped before ${next}: ${errorText(err)}`, { result: this.result('failed') }, { cause: err });
+    }
   }
 
   private result(outcome: FailoverResult['outcome']): FailoverResult {

@@ -157,6 +157,37 @@ export interface DnsPort extends Capability {
   point(record: string, region: string, opts?: CallOptions): Promise<void>;
 }
 
+/** What probing one bot's ACTIVE token found, from one region. Never carries a token. */
+export interface ActiveTokenProbe {
+  bot: string;
+  /** `telegram` | `discord` (the bot's record), or `unknown` when the record could not be read. */
+  platform: string;
+  /** Index of the active token in the bot's record; -1 when the record could not be read. */
+  active: number;
+  /**
+   * `healthy` | `revoked` | `rate-limited` | `unreachable` | `failing` (the token engine's probe states), or
+   * `unreadable` when the bot's secret could not be read in that region.
+   */
+  state: string;
+  /** The probe's round trip, when it was made. */
+  latency_ms?: number;
+  /** One redacted line for people (e.g. `401: Unauthorized`); never the token. */
+  detail?: string;
+}
+
+/**
+ * The bots' tokens, seen from one region (optional: a world without bots, or one whose rehearsal does not model them
+ * yet, omits it or declares it {@link Capability.unavailable}). Read-only: it never writes a record, so it needs no
+ * check of its own; `promote-secrets` calls it after the secrets are writable.
+ */
+export interface BotsPort extends Capability {
+  /**
+   * Read every bot's record in `region` and probe its active token once. One entry per bot, in a stable order; a bot
+   * whose secret cannot be read is `unreadable`, never an exception (only a bug rejects).
+   */
+  probeActive(region: string, opts?: CallOptions): Promise<ActiveTokenProbe[]>;
+}
+
 /** What a failover changes in the infrastructure-as-code, so a later `pulumi up` does not undo it. */
 export interface Retarget {
   /** Failover id, for the stack update message. */
@@ -212,6 +243,25 @@ export interface NotifierPort extends Capability {
   notify(notice: FailoverNotice, opts?: CallOptions): Promise<NotifyReport>;
 }
 
+/**
+ * The exclusive right to act on failovers, across machines (AWS: a lease object in the survivor's bucket written
+ * with S3 conditional requests). Two operators, or an operator and a monitor, must never both act: the engine takes
+ * it before reading the journal, checks it before every step, and gives it back at the end. Re-entrant within one
+ * holder (a failback holds it around its own switchover). Local mode: the environment's file lock, taken by the CLI.
+ */
+export interface LeasePort {
+  /**
+   * Take the lease for failover `id`. Throws a RefusedError (exit 2) naming the holder and how long they have held
+   * it when someone else holds it. Resolves with `took_over` when it replaced a dead or expired holder's lease
+   * (`--break-lock`): the engine journals that.
+   */
+  acquire(id: string, opts?: CallOptions): Promise<{ took_over?: string }>;
+  /** Before each step: renew it; throws (OperationError) when it was lost — someone else broke it and acts now. */
+  renew(opts?: CallOptions): Promise<void>;
+  /** Give it back (only if still ours). Never throws. */
+  release(opts?: CallOptions): Promise<void>;
+}
+
 /** One journal line. Every entry carries the failover `id` and an ISO timestamp `at`. */
 export type JournalEntry =
   | {
@@ -254,6 +304,13 @@ export type JournalEntry =
       at: string;
       region: string;
       tiers: Array<'database' | 'cache'>;
+    }
+  | {
+      /** The lease was taken over from a dead or expired holder (`--break-lock`). */
+      kind: 'lease';
+      id: string;
+      at: string;
+      took_over: string;
     }
   | {
       kind: 'end';
@@ -312,5 +369,9 @@ export interface FailoverPorts {
   stacks: StacksPort;
   notifier: NotifierPort;
   journal: JournalPort;
+  /** Optional cross-machine exclusion ({@link LeasePort}); without it the caller guarantees one run at a time. */
+  lease?: LeasePort;
+  /** Optional: probe every bot's active token from the survivor once its secrets are writable (promote-secrets). */
+  bots?: BotsPort;
   clock?: Clock;
 }

@@ -24,6 +24,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { BACKUP_METRICS_NAMESPACE } from '../../lib/backup-metrics';
 import { BackupJobEnv, parseBackupJobEnv } from '../../lib/backup-job-env';
 import { BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
+import { runbookLine } from '../../lib/runbook';
 import { CloudWatchMetrics } from '../adapters/aws/metrics';
 import { SnsNotifier } from '../adapters/aws/sns-notifier';
 import { S3Store } from '../adapters/aws/s3-store';
@@ -144,7 +145,7 @@ async function configure(service: BackupService, tier: BackupTier | 'restore-tes
     const datum: PublishedMetric = tier === 'restore-test' ? { kind: 'restore-test', service: 'postgresql', success: false } : { service, tier, success: false };
     await metrics.publish([datum]).catch(() => undefined);
     if (env.ALERTS_TOPIC_ARN) {
-      await snsAlerts(clients, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}`).catch(() => undefined);
+      await snsAlerts(clients, env.ALERTS_TOPIC_ARN).notify(`[bot-dr] ${service} ${tier} job misconfigured (${region})`, `The backup job could not start:\n\n${message}\n\n${runbookLine('INC-007')}`).catch(() => undefined);
     }
     throw err;
   }
@@ -194,7 +195,7 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
     await deps.metrics.publish([{ service: parsed.service, tier: parsed.tier, success: false }]).catch(() => undefined);
     // Still a PostgreSQL run: keep the restore-test age flowing (the bucket is known and readable here).
     if (parsed.service === 'postgresql') await publishRestoreTestMetrics({ metrics: deps.metrics, store, clock, log });
-    await deps.notifier?.notify(`[bot-dr] ${parsed.service} ${parsed.tier} backup FAILED (${region})`, `The backup job could not start: ${message}`).catch(() => undefined);
+    await deps.notifier?.notify(`[bot-dr] ${parsed.service} ${parsed.tier} backup FAILED (${region})`, `The backup job could not start: ${message}\n\n${runbookLine('INC-007')}`).catch(() => undefined);
     throw err;
   }
   return runBackupJob(parsed, deps);
@@ -217,7 +218,7 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
     log(`restore test could not start: ${message}`);
-    await notifier?.notify(`[bot-dr] postgresql restore test could not run (${cfg.region})`, `The restore test could not start: ${message}`).catch(() => undefined);
+    await notifier?.notify(`[bot-dr] postgresql restore test could not run (${cfg.region})`, `The restore test could not start: ${message}\n\n${runbookLine('INC-007')}`).catch(() => undefined);
     await publishRestoreTestMetrics({ metrics, store, clock, success: false, log });
     throw err;
   }

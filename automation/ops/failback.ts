@@ -13,9 +13,9 @@
  *                     change to the home stack;
  *   4. retarget       home stack config: `role = secondary`, `database.promoted = false`,
  *                     `peerStack = <survivor stack>` (lib/config.ts keys) — refused while the home stack still
- *                     declares `bots`/`botTokens` (a non-promoted secondary may not): the message says how to move
- *                     the ownership to the survivor first (config cp, `up` adopting with import), then drop them
- *                     from home (retainOnDelete: its copies stay);
+ *                     declares `botTokens` (a non-promoted secondary may not: only the stack that creates the
+ *                     bot-token secrets seeds them, and their values are the token engine's since): the message says
+ *                     to remove them from home (retainOnDelete: its copies stay). The bot list stays on both;
  *   5. rebuild        `pulumi up` of the home stack: its database becomes a cross-region replica of the survivor;
  *   6. wait-replica   the rebuilt instance is `available` and replicating (bounded wait);
  *   7. lag            CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched;
@@ -38,8 +38,11 @@ export const FAILBACK_CONFIG = {
   promoted: `${NS}:database.promoted`,
   peerStack: `${NS}:peerStack`,
 } as const;
-/** Keys a non-promoted secondary may not declare (lib/config.ts: the active stack owns the bot-token secrets). */
-export const PRIMARY_ONLY_KEYS = [`${NS}:bots`, `${NS}:botTokens`] as const;
+/**
+ * Keys a non-promoted secondary may not declare (lib/config.ts: the active stack owns the bot-token secrets and seeds
+ * them from `botTokens`). The bot list (`bots`) is not one of them: both stacks declare it (issue 10).
+ */
+export const PRIMARY_ONLY_KEYS = [`${NS}:botTokens`] as const;
 
 export const FAILBACK_STEPS = ['fence', 'preserve', 'divergent', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
@@ -154,19 +157,13 @@ async function checkPreconditions(run: FailbackRun): Promise<void> {
   const declared: string[] = [];
   for (const k of PRIMARY_ONLY_KEYS) if ((await homeStack.getConfig(k, false)) !== undefined) declared.push(k);
   if (!declared.length) return;
-  // The active stack owns the bot-token secrets (lib/config.ts). The home stack is about to become a non-promoted
-  // secondary, which may not declare them; its copies in the home region are retainOnDelete, so dropping the keys
-  // deletes nothing — but the tokens must first live in the survivor's config, or they would be in no config.
-  const survivorOwns = (await survivorStack.getConfig(PRIMARY_ONLY_KEYS[0], false)) !== undefined;
+  // The home stack is about to become a non-promoted secondary, which may not declare the seeds of the bot-token
+  // secrets (lib/config.ts). Dropping them loses nothing: the secrets' values are the token engine's since they were
+  // created (the survivor adopted its copies by name in its promotion apply, without any token), and the home copies
+  // are retainOnDelete, so its next `up` forgets them without deleting them.
   const rm = declared.map((k) => `pulumi config rm -s ${home.stack} ${k.slice(NS.length + 1)}`).join('; ');
-  if (!survivorOwns) {
-    const cp = PRIMARY_ONLY_KEYS.map((k) => `pulumi config cp ${k.slice(NS.length + 1)} -s ${home.stack} -d ${survivor.stack}`).join('; ');
-    throw new RefusedError(
-      `stack ${home.stack} still declares ${declared.join(' and ')}, and the survivor ${survivor.stack} does not own the bot tokens yet: move the ownership first — ${cp}; then \`pulumi up -s ${survivor.stack}\` (it adopts the promoted secrets in ${survivor.region} with import); then ${rm} (its secrets in ${home.region} are retained, not deleted); then rerun dr failback. Nothing was changed`,
-    );
-  }
   throw new RefusedError(
-    `stack ${home.stack} still declares ${declared.join(' and ')}, which a non-promoted secondary may not (lib/config.ts); ${survivor.stack} owns the bot tokens now. Remove them: ${rm} (its secrets in ${home.region} are retainOnDelete: Pulumi forgets them, AWS keeps them), then rerun dr failback. Nothing was changed`,
+    `stack ${home.stack} still declares ${declared.join(' and ')}, which a non-promoted secondary may not (lib/config.ts): they only seed bot-token secrets when a stack creates them, and ${survivor.stack} in ${survivor.region} serves the bots from its adopted copies now. Remove them: ${rm} (its secrets in ${home.region} are retainOnDelete: Pulumi forgets them, AWS keeps them; keep the bots list, both stacks declare it), then rerun dr failback. Nothing was changed`,
   );
 }
 

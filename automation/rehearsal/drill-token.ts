@@ -7,9 +7,10 @@
  *   burns tokens) and must raise a `platform-degraded` alert; when the platform is back the bot carries on with the
  *   same token.
  */
-import { PlatformControl } from '../adapters/rehearsal/platform-server';
+import type { PlatformControl } from '../adapters/rehearsal/platform-server';
 import type { LocalState } from '../adapters/rehearsal/state';
 import { OperationError } from '../core/errors';
+import { platformControl } from './environment';
 import type { TokenCheckReport, TokenNotice } from '../tokens/index';
 import { BotWorker, CONVERSATIONS } from './bot-worker';
 import type { DrillCheck, DrillResult } from './drill-result';
@@ -35,7 +36,7 @@ export class TokenDrill {
     private readonly scenario: 'token' | 'token-outage',
   ) {
     this.worker = new BotWorker(state, TOKEN_BOT);
-    this.control = new PlatformControl(state.platform!.control_port);
+    this.control = platformControl(state);
   }
 
   /** Start the bot worker and the token monitor (1 s probes). */

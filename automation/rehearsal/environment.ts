@@ -18,7 +18,7 @@ import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
-import { generateToken, PLATFORM_PROCESS_TAG, startPlatform } from '../adapters/rehearsal/platform-server';
+import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
 import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
@@ -172,13 +172,26 @@ async function startEnvironment(s: LocalState, log: Log, toolEnv: ToolEnv | unde
   log(`dns: ${DNS_RECORDS.map((r) => r.name).join(', ')} → a (${s.dns_file})`);
 }
 
+/** The control API's key (generated with the environment, kept with the other secrets in secrets.json). */
+export function platformControlKey(s: LocalState): string {
+  const key = s.secrets.platform_control_key;
+  if (!key) throw new UsageError(`the environment in ${s.dir} predates the platform control key: run 'dr local down' and 'dr local up'`);
+  return key;
+}
+
+/** The control client of the environment's running platform process. */
+export function platformControl(s: LocalState): PlatformControl {
+  if (!s.platform) throw new UsageError(`the environment in ${s.dir} has no bot platforms (made before the bot tier): run 'dr local down' and 'dr local up'`);
+  return new PlatformControl(`http://127.0.0.1:${s.platform.control_port}`, platformControlKey(s));
+}
+
 /** The bots' tokens (generated, in the local token store's file, 0600) and the fake platforms that accept them. */
 async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promise<void> {
   if (!s.platform || !s.tokens_file) return;
   const bots = REHEARSAL_BOTS.map((b) => ({ name: b.name, platform: b.platform, tokens: Array.from({ length: b.tokens }, () => generateToken(b.platform)) }));
   for (const b of bots) b.tokens.forEach((t) => registerSecret(t));
   replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
-  s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, bots }, { log: s.platform.log, env: toolEnv });
+  s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, controlKey: platformControlKey(s), bots }, { log: s.platform.log, env: toolEnv });
   writeState(s);
 }
 

@@ -30,7 +30,7 @@ const LAYERS: Record<string, { may: string[] }> = {
   tokens: { may: ['core', 'lib'] },
   readiness: { may: ['core', 'lib'] },
   'adapters/tools': { may: ['core', 'lib', 'backup', 'failover', 'tokens', 'readiness'] },
-  'adapters/aws': { may: ['core', 'lib', 'backup', 'failover', 'tokens', 'readiness', 'adapters/tools'] },
+  'adapters/aws': { may: ['core', 'lib', 'backup', 'failover', 'tokens', 'readiness', 'adapters/tools', 'adapters/bots'] },
   'adapters/bots': { may: ['core', 'lib', 'tokens', 'readiness'] },
   'adapters/rehearsal': { may: ['core', 'lib', 'backup', 'failover', 'tokens', 'readiness', 'adapters/tools', 'adapters/bots'] },
   'bot-runtime': { may: ['core', 'tokens'] },

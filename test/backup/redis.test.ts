@@ -73,6 +73,37 @@ describe('backup & restore: Redis @integration', function () {
     t.disconnect();
   });
 
+  it('--force into a non-empty Redis takes a verified safety backup under safety/redis/ first, restorable; --no-safety-backup records the skip', async () => {
+    const t = target.client();
+    await t.connect();
+    await t.set('only-in-target', 'keep me');
+    const forced = await dr(['restore', 'redis', '--target-url', target.url(), '--force', '--json'], env);
+    assert.equal(forced.code, 0, forced.stderr);
+    const sb = forced.json().safety_backup;
+    assert.equal(sb.taken, true);
+    assert.equal(sb.verified, true);
+    assert.match(sb.key, /^safety\/redis\/backup_\d{8}_\d{6}\.rdb$/);
+    assert.equal(sb.keys, 2007);
+    // The safety backup restores like any backup: into an empty server it gives back the overwritten target.
+    const empty = await RedisServer.start({ dir: path.join(tmp.dir, 'from-safety') });
+    try {
+      const back = await dr(['restore', 'redis', '--file', sb.key, '--target-url', empty.url(), '--json'], env);
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(back.json().keys.restored, 2007);
+      const c = empty.client();
+      await c.connect();
+      assert.equal(await c.get('only-in-target'), 'keep me');
+      c.disconnect();
+    } finally {
+      await empty.stop();
+    }
+    const skipped = await dr(['restore', 'redis', '--target-url', target.url(), '--force', '--no-safety-backup', '--json'], env);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal(skipped.json().safety_backup.skipped, '--no-safety-backup');
+    await t.del('only-in-target');
+    t.disconnect();
+  });
+
   it('never prints the Redis passwords', async () => {
     const runs = [
       await dr(['backup', 'redis', '--redis-url', source.server.url()], env),

@@ -165,6 +165,32 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(driver.stacks[S].config['bot-platform-dr:database.promoted'], 'true');
   });
 
+  it('another operator holds the failover lease: dr failover and dr failback exit 2 naming them, touching nothing; --break-lock only after expiry', async () => {
+    w.down.add(A);
+    const lockKey = `${SECONDARY_OUTPUTS.bucketName}/failover/lock`;
+    const holder = { holder: 'bob@laptop-b', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned --incident datacenter', failover_id: 'fo-bob', started_at: '2026-11-22T09:58:00.000Z', renewed_at: '2026-11-22T09:59:30.000Z', expires_at: '2026-11-22T10:04:30.000Z', token: 'bob' };
+    w.objects.put(lockKey, JSON.stringify(holder), {});
+    const sql = ['--primary-db-url', 'postgresql://dr:pw-a@db-a.example:5432/bot', '--secondary-db-url', 'postgresql://dr:pw-b@db-b.example:5432/bot'];
+    for (const argv of [['failover', '--unplanned', '--yes'], ['failover', '--unplanned', '--yes', '--break-lock'], ['failback', '--yes', ...sql]]) {
+      const r = await dr([...argv, ...base()]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /held by bob@laptop-b \(pid 777, dr failover --unplanned --incident datacenter, failover fo-bob\) since 2026-11-22T09:58:00.000Z \(2 min\)/);
+    }
+    assert.deepEqual(Object.keys(w.acts), [], 'nothing acted');
+    assert.equal(ups().length, 0);
+    // Bob's machine died: 10 minutes without a renewal. Without --break-lock still refused; with it, taken over.
+    (awsDeps.clock as FakeClock).t += 10 * 60_000;
+    const refused = await dr(['failover', '--unplanned', '--yes', ...base()]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /expired at 2026-11-22T10:04:30.000Z.*--break-lock/);
+    const r = await dr(['failover', '--unplanned', '--yes', '--json', '--break-lock', ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().outcome, 'completed');
+    const journal = (JSON.parse(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/${r.json().id}.json`]) as { entries: Array<{ kind: string; took_over?: string }> }).entries;
+    assert.match(journal.find((e) => e.kind === 'lease')?.took_over ?? '', /broke the expired lease of bob@laptop-b/);
+    assert.equal(w.s3[lockKey], undefined, 'released');
+  });
+
   it('dr killed right after the DNS change, then --resume (also from another machine): completes, every action once', async () => {
     w.down.add(A);
     w.crashAfterAct = 'ChangeResourceRecordSets';

@@ -261,7 +261,7 @@ describe('components/BackupJobs', () => {
 });
 
 describe('backup job environment contract (lib/backup-job-env.ts) — the composed stack', () => {
-  const envOf = (r: ProgramRun): Record<string, string> => r.one('aws:lambda/function:Function').plainInputs.environment.variables;
+  const envOf = (r: ProgramRun): Record<string, string> => r.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables;
   /** Derived from the handler's contract, not listed by hand: a new required variable fails this test. */
   const REQUIRED = Object.entries(BACKUP_JOB_ENV)
     .filter(([, spec]) => spec.required !== 'optional')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { BotTokens, BotTokensArgs, botTokenSecretString } from '../../components/bot-tokens';
+import { BOT_TOKEN_SEED_STAGE, BotTokens, BotTokensArgs, botTokenSecretString } from '../../components/bot-tokens';
 import { ProgramRun, runProgram, runProgramExpectingError, serializeDeep } from '../helpers/pulumi';
 import { Registration, captureRegistrations, registration, unwrapSecret } from '../helpers/registrations';
 
@@ -25,7 +25,7 @@ function build(extra: Partial<BotTokensArgs> = {}) {
       namePrefix: 'acme',
       bots: [
         { name: 'chessbot', tokens: cfg.requireSecretObject<string[]>('chessbotTokens') },
-        { name: 'modbot', tokens: pulumi.secret(TOKENS.modbot) },
+        { name: 'modbot', platform: 'discord', tokens: pulumi.secret(TOKENS.modbot) },
       ],
       ...extra,
     });
@@ -61,12 +61,46 @@ describe('components/BotTokens', () => {
     for (const s of run.byType('aws:secretsmanager/secret:Secret')) assert.deepEqual(s.inputs.replicas, [{ region: 'us-west-2', kmsKeyId: PEER_KEY }]);
   });
 
-  it('stores {"active": 0, "tokens": [...]} as a secret value', () => {
+  it('stores {"active": 0, "tokens": [...], "platform"} as a secret value', () => {
+    // Issue 10: the value gains the bot's platform (default telegram), which the token engine probes by.
     const v = run.one('aws:secretsmanager/secretVersion:SecretVersion', /chessbot/);
-    assert.deepEqual(JSON.parse(unwrapSecret(v.inputs.secretString) as string), { active: 0, tokens: TOKENS.chessbot });
-    assert.deepEqual(JSON.parse(unwrapSecret(run.one('aws:secretsmanager/secretVersion:SecretVersion', /modbot/).inputs.secretString) as string), { active: 0, tokens: TOKENS.modbot });
+    assert.deepEqual(JSON.parse(unwrapSecret(v.inputs.secretString) as string), { active: 0, tokens: TOKENS.chessbot, platform: 'telegram' });
+    assert.deepEqual(JSON.parse(unwrapSecret(run.one('aws:secretsmanager/secretVersion:SecretVersion', /modbot/).inputs.secretString) as string), { active: 0, tokens: TOKENS.modbot, platform: 'discord' });
     assert.deepEqual(registration(regs, 'acme-tokens-chessbot-value').secretInputKeys, ['secretString']);
     assert.deepEqual(registration(regs, 'acme-tokens-modbot-value').secretInputKeys, ['secretString']);
+  });
+
+  it('after creation the value is the token engine\'s: a later `pulumi up` never writes it again (ignoreChanges), and the seed version keeps its own label', () => {
+    for (const bot of ['chessbot', 'modbot']) {
+      const reg = registration(regs, `acme-tokens-${bot}-value`);
+      // Pulumi keeps the last-applied secretString and versionStages: changed seed tokens, the new `platform` field or
+      // a refresh that sees the engine's newer AWSCURRENT produce no diff, so no update writes or moves anything.
+      assert.deepEqual([...reg.ignoreChanges].sort(), ['secretString', 'versionStages']);
+      assert.equal(reg.retainOnDelete, true);
+      // The first version of a secret gets AWSCURRENT from Secrets Manager; the label keeps it from being deleted as
+      // deprecated once the engine has moved AWSCURRENT on, and a rewrite (e.g. after state loss) never becomes current.
+      assert.deepEqual(run.one('aws:secretsmanager/secretVersion:SecretVersion', new RegExp(bot)).inputs.versionStages, [BOT_TOKEN_SEED_STAGE]);
+    }
+  });
+
+  it('a change of the seed tokens in config is not a change of what is written (the ignored input keeps its applied value)', async () => {
+    let r: Registration[] = [];
+    const changed = await runProgram(() => {
+      r = captureRegistrations();
+      return build({ bots: [{ name: 'chessbot', tokens: ['999999:AAH-a-new-seed-token'] }] })();
+    }, options);
+    // The program now asks for another value, but the option set is the same: the engine diffs with it ignored.
+    assert.match(unwrapSecret(changed.one('aws:secretsmanager/secretVersion:SecretVersion').inputs.secretString) as string, /a-new-seed-token/);
+    assert.deepEqual([...registration(r, 'acme-tokens-chessbot-value').ignoreChanges].sort(), ['secretString', 'versionStages']);
+  });
+
+  it('adopting (a promoted secondary) declares no value at all and needs no token', async () => {
+    const r = await runProgram(
+      build({ adopt: true, peerRegion: undefined, peerKmsKeyArn: undefined, bots: [{ name: 'chessbot' }, { name: 'modbot', platform: 'discord' }] }),
+      { ...options, calls: { 'aws:secretsmanager/getSecret:getSecret': (i: { name: string }) => ({ id: i.name, name: i.name, arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${i.name}-AbCdEf`, description: 'd', kmsKeyId: KEY, tags: {} }) } },
+    );
+    assert.equal(r.byType('aws:secretsmanager/secret:Secret').length, 2);
+    assert.equal(r.byType('aws:secretsmanager/secretVersion:SecretVersion').length, 0);
   });
 
   it('marks the value secret even when the tokens were passed in plain', async () => {
@@ -108,6 +142,8 @@ describe('components/BotTokens', () => {
       ['duplicate bots', { bots: [{ name: 'a', tokens: ['x1'] }, { name: 'a', tokens: ['x2'] }] }, /bots\[1\]\.name: duplicate/],
       ['a bad bot name', { bots: [{ name: 'has space', tokens: ['x'] }] }, /bots\[0\]\.name/],
       ['no bots', { bots: [] }, /bots: at least one/],
+      ['a created secret without seed tokens', { bots: [{ name: 'seedless' }] }, /bots\.seedless\.tokens: at least one token is required \(a created secret/],
+      ['an unknown platform', { bots: [{ name: 'b', platform: 'irc', tokens: ['x'] }] }, /bots\.b\.platform: must be telegram \| discord/],
       ['a recovery window of 3', { recoveryWindowInDays: 3 }, /recoveryWindowInDays/],
       ['a peer region without a peer key', { peerKmsKeyArn: undefined }, /peerRegion\/peerKmsKeyArn/],
       ['adopting with a replica (an adopted secret is standalone)', { adopt: true }, /adopt: an adopted secret is standalone/],

@@ -46,7 +46,7 @@ describe('RegionalDr composition', () => {
 
   it('wires the backup job to the bucket, the backup SG, the DB secret and the alerts topic', async () => {
     const run = await runStack('primary');
-    const fn = run.one('aws:lambda/function:Function');
+    const fn = run.one('aws:lambda/function:Function', /backup-jobs-function$/);
     const env = fn.plainInputs.environment.variables;
     assert.equal(env.DB_SECRET_ARN, run.outputs.dbSecretArn);
     assert.deepEqual(fn.inputs.vpcConfig.securityGroupIds, [run.outputs.backupSecurityGroupId]);
@@ -66,7 +66,7 @@ describe('RegionalDr composition', () => {
     assert.ok(lag, 'replica lag alarm');
     assert.equal(lag.inputs.threshold, 900);
     assert.ok(alarms.some((a) => a.region === 'us-east-1' && a.inputs.namespace === 'AWS/Route53'), 'health-check alarm in us-east-1');
-    assert.equal(run.one('aws:lambda/function:Function').plainInputs.environment.variables.DB_SECRET_ARN, PRIMARY_OUTPUTS.dbSecretArn.replace('us-east-1', 'us-west-2'));
+    assert.equal(run.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables.DB_SECRET_ARN, PRIMARY_OUTPUTS.dbSecretArn.replace('us-east-1', 'us-west-2'));
   });
 
   it('bot tokens are replicated to the peer region under the peer-region key', async () => {
@@ -124,7 +124,7 @@ describe('RegionalDr composition', () => {
     assert.equal(days('config/'), 120);
     assert.deepEqual(run.one('aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration').inputs.rule, { defaultRetention: { mode: 'GOVERNANCE', days: 3 } });
     assert.equal(run.one('aws:s3/bucket:Bucket').inputs.objectLockEnabled, true);
-    const env = run.one('aws:lambda/function:Function').plainInputs.environment.variables;
+    const env = run.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables;
     assert.equal(env.RETAIN_POSTGRESQL_DAILY, '10');
     assert.equal(env.RETAIN_POSTGRESQL_WEEKLY, '5');
     assert.equal(env.RETAIN_REDIS_DAILY, '3');

@@ -15,8 +15,9 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
+import { ConditionalObjects, s3Error } from './s3-conditional';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientFactories } from '../../automation/adapters/aws';
@@ -152,6 +153,8 @@ export class World {
   ];
   changePolls = 1;
   s3: Record<string, string> = {};
+  /** The buckets' objects with ETags and S3's conditional writes (over {@link s3}). */
+  readonly objects = new ConditionalObjects(this.s3);
   published: Array<{ topic: string; subject: string; message: string }> = [];
 
   readonly rds: Record<string, RDSClient> = {};
@@ -397,23 +400,27 @@ export class World {
     });
     const s3 = mockClient(this.s3c[region]);
     this.mocks.s3[region] = s3;
-    s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown }) => {
+    s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'PutObject');
-      this.s3[`${input.Bucket}/${input.Key}`] = input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : String(input.Body);
-      return {};
+      return this.objects.put(`${input.Bucket}/${input.Key}`, input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : String(input.Body), input);
     });
     s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'GetObject');
-      const v = this.s3[`${input.Bucket}/${input.Key}`];
-      if (v === undefined) throw awsError('NoSuchKey', 'The specified key does not exist.');
-      // A stream (what S3Store reads) that also answers transformToString (what the journal reads).
-      return { Body: Object.assign(Readable.from([Buffer.from(v)]), { transformToString: async () => v }) };
+      const v = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (v === undefined) throw s3Error('NoSuchKey', 404, 'The specified key does not exist.');
+      // A stream (what S3Store reads) that also answers transformToString (what the journal and the lease read).
+      return { Body: Object.assign(Readable.from([Buffer.from(v.body)]), { transformToString: async () => v.body }), ETag: v.ETag };
     });
     s3.on(HeadObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'HeadObject');
-      const v = this.s3[`${input.Bucket}/${input.Key}`];
+      const v = this.objects.get(`${input.Bucket}/${input.Key}`);
       if (v === undefined) throw awsError('NotFound', 'Not Found');
-      return { ContentLength: Buffer.byteLength(v) };
+      return { ContentLength: Buffer.byteLength(v.body), ETag: v.ETag };
+    });
+    s3.on(DeleteObjectCommand).callsFake((input: { Bucket?: string; Key?: string; IfMatch?: string }) => {
+      this.gate(region, 's3', 'DeleteObject');
+      this.objects.delete(`${input.Bucket}/${input.Key}`, input);
+      return {};
     });
     s3.on(ListObjectsV2Command).callsFake((input: { Bucket?: string; Prefix?: string }) => {
       this.gate(region, 's3', 'ListObjectsV2');
@@ -478,8 +485,8 @@ interface FakeStackState {
 export class FakeDriver implements StackDriver {
   readonly stacks: Record<string, FakeStackState>;
   readonly calls: string[] = [];
-  /** The options of every `up` (refresh, exclude), in order. */
-  readonly upOptions: Array<{ refresh: boolean; exclude: string[] }> = [];
+  /** The options of every `up` (refresh, target), in order. */
+  readonly upOptions: Array<{ refresh: boolean; target: string[] }> = [];
   /** Throw a concurrent-update error on the next N `up` calls. */
   busyUps = 0;
   /** The backend does not answer (select fails). */
@@ -524,7 +531,7 @@ export class FakeDriver implements StackDriver {
           throw new StackBusyError(name, `stack ${name}: another update is in progress`);
         }
         driver.calls.push(`up ${name} ${opts.message}`);
-        driver.upOptions.push({ refresh: opts.refresh ?? false, exclude: opts.exclude ?? [] });
+        driver.upOptions.push({ refresh: opts.refresh ?? false, target: opts.target ?? [] });
         if (opts.refresh) st.stateReplica = Boolean(driver.world.db[st.region].replicaOf);
         for (const l of driver.upOutput) opts.onOutput(l + '\n');
         if (st.config['bot-platform-dr:database.promoted'] === 'true') {

@@ -8,7 +8,7 @@
  * {@link FakeWorld.recover} is called, so the engine's error handling cannot sneak in a journal write.
  */
 
-import { type CachePort, compareLsn, type DatabasePort, type DataRole, type DnsPort, type FailoverNotice, type FailoverPorts, formatLsn, type JournalEntry, type JournalPort, type JournalRead, type NotifierPort, type NotifyReport, parseLsn, type ReplicationState, type Retarget, type SecretsPort, type StacksPort, type Topology } from '../../automation/failover/index';
+import { type ActiveTokenProbe, type BotsPort, type CachePort, compareLsn, type DatabasePort, type DataRole, type DnsPort, type FailoverNotice, type FailoverPorts, formatLsn, type JournalEntry, type JournalPort, type JournalRead, type NotifierPort, type NotifyReport, parseLsn, type ReplicationState, type Retarget, type SecretsPort, type StacksPort, type Topology } from '../../automation/failover/index';
 import type { Clock } from '../../automation/core/clock';
 
 /** Thrown by the fakes to simulate `dr` dying at that exact point. */
@@ -73,6 +73,15 @@ export class FakeWorld {
   private seen = new Map<string, number>();
   journalEntries = new Map<string, JournalEntry[]>();
   journalOrder: string[] = [];
+  /**
+   * What the bots port reports for each region it is asked about (with `fakePorts(world, { bots: true })`): the bots'
+   * active tokens, or `'throw'` to make the probe itself fail. Regions asked are logged in {@link botProbes}.
+   */
+  botTokens: ActiveTokenProbe[] | 'throw' = [
+    { bot: 'community', platform: 'telegram', active: 0, state: 'healthy', latency_ms: 40 },
+    { bot: 'moderation', platform: 'discord', active: 1, state: 'healthy', latency_ms: 55 },
+  ];
+  botProbes: string[] = [];
 
   constructor(readonly regions: [string, string] = ['a', 'b']) {
     const [a, b] = regions;
@@ -309,6 +318,16 @@ class FakeSecrets implements SecretsPort {
   }
 }
 
+class FakeBots implements BotsPort {
+  constructor(private readonly w: FakeWorld, readonly unavailable?: string) {}
+  async probeActive(region: string): Promise<ActiveTokenProbe[]> {
+    this.w.call('bots.probeActive');
+    this.w.botProbes.push(region);
+    if (this.w.botTokens === 'throw') throw new Error('Secrets Manager in b does not answer');
+    return this.w.botTokens.map((b) => ({ ...b }));
+  }
+}
+
 class FakeDns implements DnsPort {
   constructor(private readonly w: FakeWorld, readonly unavailable?: string) {}
   async current(record: string): Promise<string | undefined> {
@@ -398,6 +417,8 @@ export interface FakePortsOptions {
   unavailable?: Partial<Record<'database' | 'cache' | 'secrets' | 'dns' | 'stacks' | 'notifier', string>>;
   /** Whether the cache port offers the optional fence pair (default true). */
   cacheFence?: boolean;
+  /** Offer the optional bots port (default: none), or declare it unavailable with this reason. */
+  bots?: true | { unavailable: string };
 }
 
 /** Build every port over one world. */
@@ -411,6 +432,7 @@ export function fakePorts(world: FakeWorld, opts: FakePortsOptions = {}): Failov
     stacks: new FakeStacks(world, un.stacks),
     notifier: new FakeNotifier(world, un.notifier),
     journal: new FakeJournal(world),
+    ...(opts.bots ? { bots: new FakeBots(world, opts.bots === true ? undefined : opts.bots.unavailable) } : {}),
     clock: fakeClock(),
   };
 }

@@ -436,6 +436,7 @@ export function serializeDeep(value: unknown): string {
 /**
  * Read a committed `Pulumi.<stack>.yaml` into a runProgram config map. `secure:` leaves become unique
  * mock secret strings (returned in `secretValues`) and their top-level keys are marked secret, as Pulumi does.
+ * Under `botTokens` the mock is shaped like the bot's platform's tokens, which the config loader checks.
  */
 export function loadStackFile(path: string): { config: Record<string, unknown>; secretKeys: string[]; secretValues: string[] } {
   const doc = YAML.parse(fs.readFileSync(path, 'utf8')) as { config?: Record<string, unknown> };
@@ -443,17 +444,30 @@ export function loadStackFile(path: string): { config: Record<string, unknown>; 
   const secretKeys: string[] = [];
   const secretValues: string[] = [];
   let n = 0;
-  const walk = (v: unknown, key: string, onSecret: () => void): unknown => {
-    if (Array.isArray(v)) return v.map((x) => walk(x, key, onSecret));
+  const bots = doc.config?.[`${PROJECT}:bots`];
+  /** A bot's platform in the stack file (the object form names it; the plain list means telegram). */
+  const platformOf = (bot: string | undefined): string => {
+    const b = bots && typeof bots === 'object' && !Array.isArray(bots) ? (bots as Record<string, { platform?: string } | null>)[bot ?? ''] : undefined;
+    return b?.platform ?? 'telegram';
+  };
+  /** A stand-in for a `secure:` value: under botTokens, shaped like the bot's platform's tokens (config validates it). */
+  const mockSecret = (key: string, path: string[]): string => {
+    const id = `${++n}${Math.random().toString(36).slice(2, 10)}`;
+    if (key !== `${PROJECT}:botTokens`) return `mock-secret-${key.replace(/[^a-z0-9]/gi, '')}-${id}`;
+    const body = `mocksecret${id}`.padEnd(40, 'x');
+    return platformOf(path[0]) === 'discord' ? `MTAmock${body.slice(0, 17)}.Gmock${n}.${body}` : `${1_000_000 + n}:AA${body.slice(0, 33)}`;
+  };
+  const walk = (v: unknown, key: string, onSecret: () => void, path: string[] = []): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, key, onSecret, [...path, String(i)]));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (Object.keys(o).length === 1 && typeof o.secure === 'string') {
         onSecret();
-        const value = `mock-secret-${key.replace(/[^a-z0-9]/gi, '')}-${++n}-${Math.random().toString(36).slice(2, 10)}`;
+        const value = mockSecret(key, path);
         secretValues.push(value);
         return value;
       }
-      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, key, onSecret)]));
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, key, onSecret, [...path, k])]));
     }
     return v;
   };

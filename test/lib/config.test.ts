@@ -6,15 +6,18 @@ import { loadStackFile } from '../helpers/pulumi';
 import * as pulumi from '@pulumi/pulumi';
 import { CONFIG_KEYS, ConfigError, DEFAULTS, loadConfig, mapConfigSource, StackConfig } from '../../lib/config';
 import { cacheReplicationGroupId, dbIdentifier, postgresParameterGroupFamily, redisParameterGroupFamily, regionShortName } from '../../lib/naming';
+import { telegramToken } from '../helpers/token-fakes';
 
 const P = 'bot-platform-dr';
+/** Realistic (Telegram-shaped) tokens: the loader checks each token's shape. */
+const TG = [telegramToken('config-community-0'), telegramToken('config-community-1'), telegramToken('config-mod-0')];
 const base = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   [`${P}:role`]: 'primary',
   'aws:region': 'us-east-1',
   [`${P}:peerRegion`]: 'us-west-2',
   [`${P}:peerStack`]: 'acme/bot-platform-dr/secondary',
   [`${P}:bots`]: ['community'],
-  [`${P}:botTokens`]: { community: ['111:AAA', '222:BBB'] },
+  [`${P}:botTokens`]: { community: [TG[0], TG[1]] },
   ...over,
 });
 
@@ -66,7 +69,7 @@ describe('config: loadConfig', () => {
     assert.equal(c.bots[0].name, 'community');
     assert.equal(c.bots[0].tokenCount, 2);
     assert.equal(await pulumi.isSecret(c.bots[0].tokens), true);
-    assert.deepEqual(await secretValue(c.bots[0].tokens), ['111:AAA', '222:BBB']);
+    assert.deepEqual(await secretValue(c.bots[0].tokens), [TG[0], TG[1]]);
   });
 
   it('reads structured config (existing VPC, DNS, object lock, scratch)', () => {
@@ -114,21 +117,29 @@ describe('config: loadConfig', () => {
       assertProblem(e, `${P}:alerts.emails`, /"nope" is not a valid email/);
       assertProblem(e, `${P}:alerts.webhookUrl`, /https/);
     });
-    it('bots or bot tokens on a secondary that is not promoted (the active stack owns and replicates them)', () => {
+    it('bot tokens on a secondary that is not promoted (the active stack owns and replicates them); its bot list is fine', () => {
       const sec = { [`${P}:role`]: 'secondary', [`${P}:peerStack`]: 'acme/bot-platform-dr/primary' };
-      assertProblem(problems(sec), `${P}:bots`, /must not be set on a secondary that is not promoted/);
+      // Issue 10: the bot list is not secret and is declared on both stacks (each region's token monitor reads it);
+      // only botTokens (the seeds of the secrets the active stack creates) is refused here.
+      assertProblem(problems(sec), `${P}:botTokens`, /must not be set on a secondary that is not promoted/);
       assertProblem(problems({ ...sec, [`${P}:bots`]: undefined }), `${P}:botTokens`, /must not be set on a secondary that is not promoted/);
-      assertProblem(problems({ ...sec, [`${P}:database`]: { promoted: false } }), `${P}:bots`, /database\.promoted=true/);
+      assertProblem(problems({ ...sec, [`${P}:database`]: { promoted: false } }), `${P}:botTokens`, /database\.promoted=true/);
+      assert.ok(!problems(sec).problems.some((p) => p.key === `${P}:bots`), 'the bot list itself is allowed');
       const ok = load({ ...sec, [`${P}:bots`]: [], [`${P}:botTokens`]: {} });
       assert.deepEqual(ok.bots, []);
+      const listed = load({ ...sec, [`${P}:botTokens`]: undefined });
+      assert.deepEqual(listed.bots.map((b) => [b.name, b.platform, b.tokenCount]), [['community', 'telegram', 0]]);
     });
-    it('a promoted secondary may declare bots (it adopts the promoted secrets), with the same token checks', () => {
+    it('a promoted secondary may declare bots (it adopts the promoted secrets by name) and needs no token', () => {
       const sec = { [`${P}:role`]: 'secondary', [`${P}:peerStack`]: 'acme/bot-platform-dr/primary', [`${P}:database`]: { promoted: true } };
       const ok = load(sec);
       assert.deepEqual(ok.bots.map((b) => b.name), ['community']);
-      assertProblem(problems({ ...sec, [`${P}:bots`]: ['community', 'mod'] }), `${P}:botTokens.mod`, /has no token/);
+      // Issue 10: the adopted secret's value belongs to the token engine, so a bot without tokens is fine here; tokens
+      // that are given are still checked.
+      assert.deepEqual(load({ ...sec, [`${P}:bots`]: ['community', 'mod'] }).bots.map((b) => [b.name, b.tokenCount]), [['community', 2], ['mod', 0]]);
+      assertProblem(problems({ ...sec, [`${P}:botTokens`]: { community: ['t-1'] } }), `${P}:botTokens.community[0]`, /Telegram bot token/);
       // Adoption is by name: a name Secrets Manager could read as an ARN suffix is refused there (and only there).
-      const ambiguous = { [`${P}:bots`]: ['chess-helper'], [`${P}:botTokens`]: { 'chess-helper': ['t-1'] } };
+      const ambiguous = { [`${P}:bots`]: ['chess-helper'], [`${P}:botTokens`]: { 'chess-helper': [TG[2]] } };
       assertProblem(problems({ ...sec, ...ambiguous }), `${P}:bots`, /ARN suffix/);
       assert.deepEqual(load(ambiguous).bots.map((b) => b.name), ['chess-helper']);
     });
@@ -144,8 +155,8 @@ describe('config: loadConfig', () => {
     });
 
     it('never echoes a token value in an error', () => {
-      const e = problems({ [`${P}:bots`]: ['community', 'BAD NAME'], [`${P}:botTokens`]: { community: ['111:AAA', ''] } });
-      assert.ok(!e.message.includes('111:AAA'), e.message);
+      const e = problems({ [`${P}:bots`]: ['community', 'BAD NAME'], [`${P}:botTokens`]: { community: [TG[0], ''] } });
+      assert.ok(!e.message.includes(TG[0]), e.message);
     });
   });
 });
@@ -189,9 +200,11 @@ describe('config: committed stack files and Pulumi.yaml schema', () => {
         const tokens = (await Promise.all(c.bots.map((b) => secretValue(b.tokens)))).flat();
         assert.deepEqual(tokens.sort(), [...secretValues].sort());
       } else {
-        // The primary owns the bot-token secrets and replicates them here: the secondary sets none.
+        // The primary owns the bot-token secrets and replicates them here: the secondary sets no token.
         assert.deepEqual(secretKeys, []);
-        assert.deepEqual(c.bots, []);
+        // Issue 10: it declares the same (non-secret) bot list, for its token monitor and its adoption after a failover.
+        const p = loadConfig(mapConfigSource(loadStackFile(path.join(root, 'Pulumi.primary.yaml')).config));
+        assert.deepEqual(c.bots.map((b) => [b.name, b.platform, b.channels, b.tokenCount]), p.bots.map((b) => [b.name, b.platform, b.channels, 0]));
       }
     });
   }

@@ -66,7 +66,7 @@ describe('ElastiCache export to the backup bucket', () => {
       const objects = bucketPolicy.Statement.find((s) => s.Sid === 'ElastiCacheExportObjects');
       assert.ok(objects, 'export statement in the bucket policy');
       assert.deepEqual(objects.Principal, { Service: `${region}.elasticache-snapshot.amazonaws.com` });
-      const env = run.one('aws:lambda/function:Function').inputs.environment.variables;
+      const env = run.one('aws:lambda/function:Function', /backup-jobs-function$/).inputs.environment.variables;
       assert.equal(env.CACHE_EXPORT_PREFIX, EXPORT_PREFIX);
       assert.deepEqual(list(objects.Resource), [`${arn}/${env.CACHE_EXPORT_PREFIX}*`]);
     });

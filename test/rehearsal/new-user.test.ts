@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { readDnsFile } from '../../automation/adapters/rehearsal/local-dns';
+import { LocalEnv } from '../../automation/adapters/rehearsal/index';
 import { credentialFiles } from '../../automation/adapters/rehearsal/state';
 import { down, killRegion, stallReplication, up } from '../../automation/rehearsal/environment';
 import { dr } from '../helpers/cli';
@@ -208,5 +209,25 @@ describe('rehearsal as a new user meets it @integration', function () {
     assert.equal(noDb.code, 2);
     assert.match(noDb.stderr, /pass --target-db NAME/);
     await down(dir);
+  });
+
+  it('a `--local` selective restore (--table) targets the serving primary\'s application database, no URL needed', async () => {
+    const dir = path.join(root.dir, 'selective');
+    const env = new LocalEnv(await up(dir));
+    try {
+      await env.superQuery('a', "INSERT INTO users SELECT gen_random_uuid(), g, 'u' || g, 'a' FROM generate_series(1, 20) g", [], 'bot');
+      const b = await dr(['backup', 'postgres', '--local', '--dir', dir, '--json']);
+      assert.equal(b.code, 0, b.stderr);
+      await env.superQuery('a', 'DELETE FROM users', [], 'bot');
+      const r = await dr(['restore', 'postgres', '--local', '--dir', dir, '--table', 'public.users', '--yes', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = r.json();
+      assert.equal(out.tables[0].rows_before, 0);
+      assert.ok(out.tables[0].rows_after >= 20);
+      assert.match(out.safety_backup.key, /^safety\/postgresql\//);
+      assert.equal((await env.superQuery<{ n: string }>('a', 'SELECT count(*)::text AS n FROM users', [], 'bot'))[0].n, String(out.tables[0].rows_after));
+    } finally {
+      await down(dir);
+    }
   });
 });

@@ -59,7 +59,7 @@ describe('local rehearsal @integration', function () {
     assert.equal(r.restore.redis.verified, true);
     // Kept: the credentials are on disk (secrets.json) but in none of the outputs, the report or the logs.
     const passwords = Object.values((JSON.parse(fs.readFileSync(path.join(envDir, 'secrets.json'), 'utf8')) as { secrets: Record<string, string> }).secrets);
-    assert.equal(passwords.length, 3);
+    assert.equal(passwords.length, 4, "pg superuser, app, redis and the platform control key");
     const texts: Record<string, string> = {
       stdout: res.stdout,
       stderr: res.stderr,

@@ -142,7 +142,7 @@ describe('dr watch --local @integration', function () {
 
   it('no password appears in state.json, the watch output, the notifications log or the journal', () => {
     const secrets = Object.values(local.state.secrets);
-    assert.equal(secrets.length, 3);
+    assert.equal(secrets.length, 4, "pg superuser, app, redis and the platform control key");
     assert.ok(secrets.every((s) => s.length >= 16));
     const secretsFile = path.join(local.dir, 'secrets.json');
     assert.equal(fs.statSync(secretsFile).mode & 0o777, 0o600);

@@ -40,7 +40,7 @@ class AutomationStack implements StackLike {
   async up(opts: UpRequest): Promise<{ result: string }> {
     const r = await busy(
       this.name,
-      this.s.up({ message: opts.message, onOutput: opts.onOutput, color: 'never', ...(opts.refresh ? { refresh: true } : {}), ...(opts.exclude?.length ? { exclude: opts.exclude } : {}) }),
+      this.s.up({ message: opts.message, onOutput: opts.onOutput, color: 'never', ...(opts.refresh ? { refresh: true } : {}), ...(opts.target?.length ? { target: opts.target, targetDependents: true } : {}) }),
     );
     return { result: r.summary.result };
   }

@@ -12,18 +12,21 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { FailoverPorts } from '../../failover/index';
+import type { FailoverPorts, LeasePort } from '../../failover/index';
 import { FileJournal } from '../tools/file-journal';
 import { ElastiCacheGlobal } from './elasticache';
 import { RdsDatabase, SqlProbe } from './rds';
 import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';
 import { S3Journal } from './s3-journal';
+import { S3Lease, type S3LeaseOptions } from './s3-lease';
 import { SecretsManagerReplicas } from './secrets';
 import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
+import { AwsActiveTokenProbe } from './bot-probe';
 import type { Clock } from '../../core/clock';
+import type { TokenProber } from '../../tokens';
 
 export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
@@ -36,6 +39,9 @@ export { SecurityGroupFence } from './sg-fence';
 export { Route53Failover, ROUTE53_CONTROL_PLANE_REGION } from './route53';
 export { SnsNotifier } from './sns-notifier';
 export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
+export { S3Lease, LeaseHeldError, LeaseLostError, LEASE_KEY, LEASE_TTL_MS } from './s3-lease';
+export type { LeaseIdentity, LeaseRecord, S3LeaseOptions } from './s3-lease';
+export { AwsActiveTokenProbe, botSecretArns } from './bot-probe';
 
 /** Region → client. */
 export interface AwsClientFactories {
@@ -91,12 +97,19 @@ export interface AwsPortsOptions {
   /** Make the promoted instance Multi-AZ (stack config `database.promotedMultiAz`, default true). */
   promotedMultiAz?: boolean;
   failoverId?: string;
+  /** The cross-machine lease ({@link s3LeaseFor}); the engine takes it before acting. */
+  lease?: LeasePort;
   clock?: Clock;
   log?: (line: string) => void;
   /** Test knobs: bounded waits and retry backoff. */
   waits?: { timeoutMs?: number; pollMs?: number };
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /**
+   * The bots' active-token probe after promote-secrets: `false` leaves it out; otherwise the real Telegram and Discord
+   * APIs, or the `apis` roots / a `prober` given here.
+   */
+  bots?: false | { prober?: TokenProber; apis?: { telegram?: string; discord?: string } };
 }
 
 /** Region → what the security-group fence needs, for the regions whose outputs carry the DB and fence groups. */
@@ -130,6 +143,14 @@ export function awsFailoverPorts(o: AwsPortsOptions): FailoverPorts & { stacks: 
     dns: new Route53Failover({ topology: t, route53: clients.route53, clock: o.clock, retry: o.retry, ...wait }),
     notifier: new SnsNotifier({ topics: t.regions.map((r) => r.topicArn).filter((x): x is string => !!x), sns: clients.sns, clock: o.clock, retry: o.retry }),
     journal: new S3Journal({ bucket: survivor.bucketName, s3: clients.s3(survivor.region), local: new FileJournal(o.journalDir), log: o.log }),
+    ...(o.lease ? { lease: o.lease } : {}),
+    ...(o.bots === false ? {} : { bots: new AwsActiveTokenProbe({ topology: t, secretsManager: clients.secretsManager, clock: o.clock, retry: o.retry, ...o.bots }) }),
     ...(o.clock ? { clock: o.clock } : {}),
   };
+}
+
+/** The failover lease in `region`'s backup bucket (the region that serves, or is about to). */
+export function s3LeaseFor(t: AwsTopology, region: string, clients: AwsClientFactories, o: Omit<S3LeaseOptions, 's3' | 'bucket'>): S3Lease {
+  const r = awsRegion(t, region);
+  return new S3Lease({ ...o, s3: clients.s3(r.region), bucket: r.bucketName });
 }

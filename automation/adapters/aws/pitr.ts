@@ -9,12 +9,14 @@
  */
 import {
   DBInstance,
+  DeleteDBInstanceCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
   RDSClient,
   RestoreDBInstanceToPointInTimeCommand,
   RestoreDBInstanceToPointInTimeCommandInput,
 } from '@aws-sdk/client-rds';
+import type { PointInTimeScratch } from '../../backup/index';
 import { FlagError, OperationError, UsageError } from '../../core/errors';
 
 /** `YYYY-MM-DD HH:MM:SS` (UTC) → Date; UsageError naming the form otherwise. */
@@ -27,6 +29,9 @@ export function parseUntil(value: string): Date {
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw bad();
   return date;
 }
+
+/** The tag every scratch instance carries; {@link rdsPointInTimeScratch} deletes only instances that have it. */
+const SCRATCH_TAG = { Key: 'purpose', Value: 'dr-scratch-restore' } as const;
 
 export interface PitrOptions {
   sourceInstance: string;
@@ -89,7 +94,7 @@ export async function restorePointInTime(rds: RDSClient, o: PitrOptions): Promis
     DeletionProtection: false,
     CopyTagsToSnapshot: true,
     Tags: [
-      { Key: 'purpose', Value: 'dr-scratch-restore' },
+      { ...SCRATCH_TAG },
       { Key: 'restored-from', Value: o.sourceInstance },
     ],
   };
@@ -132,4 +137,45 @@ export async function restorePointInTime(rds: RDSClient, o: PitrOptions): Promis
     log(`waiting for ${o.targetInstance}: ${status ?? 'not visible yet'}`);
     await sleep(o.pollMs ?? 30_000, o.signal);
   }
+}
+
+/** `url` (the target's) pointing at `host:port` instead: the point-in-time copy keeps the source's logins and databases. */
+export function urlAt(url: string, host: string, port?: number): string {
+  const u = new URL(url);
+  u.hostname = host;
+  if (port !== undefined) u.port = String(port);
+  return u.toString();
+}
+
+/**
+ * The selective restore's point-in-time source on AWS: {@link restorePointInTime} into a new scratch instance (the
+ * same call `dr restore postgres --until` makes), read with the target URL's login at the new endpoint, and
+ * deleted afterwards (`DeleteDBInstance`, no final snapshot, automated backups deleted) — only if it carries the
+ * scratch tag this restore put on it, so an existing instance of that name is never touched.
+ */
+export function rdsPointInTimeScratch(rds: RDSClient, o: Omit<PitrOptions, 'log' | 'signal'> & { targetUrl: string }): PointInTimeScratch {
+  return {
+    restoreTime: o.restoreTime.toISOString(),
+    async create(log, signal) {
+      const res = await restorePointInTime(rds, { ...o, log, signal });
+      return { url: urlAt(o.targetUrl, res.endpoint, res.port), instance: res.targetInstance };
+    },
+    async drop(log) {
+      let inst: DBInstance | undefined;
+      try {
+        inst = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: o.targetInstance }))).DBInstances?.[0];
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      if (!inst) return;
+      if (!inst.TagList?.some((t) => t.Key === SCRATCH_TAG.Key && t.Value === SCRATCH_TAG.Value)) {
+        log(`warning: ${o.targetInstance} is not tagged ${SCRATCH_TAG.Key}=${SCRATCH_TAG.Value}; not deleting it`);
+        return;
+      }
+      if (inst.DBInstanceStatus === 'deleting') return;
+      await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: o.targetInstance, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+      log(`scratch instance ${o.targetInstance} deleted (no final snapshot)`);
+    },
+  };
 }

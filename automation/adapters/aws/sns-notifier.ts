@@ -12,6 +12,7 @@
  */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { redact } from '../../core/redact';
+import { incidentForFailover, runbookLine } from '../../../lib/runbook';
 import type { Notifier } from '../../backup/index';
 import type { CallOptions, FailoverNotice, NotifierPort, NotifyReport } from '../../failover/index';
 import type { TokenNotice, TokenNotifier } from '../../tokens';
@@ -40,10 +41,11 @@ export function alertSubject(subject: string): string {
   return s.length > 100 ? s.slice(0, 99) + '…' : s;
 }
 
-/** The SNS message body: the one-line message, then the steps so far. Redacted. */
+/** The SNS message body: the one-line message, then the steps so far, then the runbook entry. Redacted. */
 export function noticeBody(n: FailoverNotice): string {
   const lines = [n.message, '', `failover ${n.id}: ${n.mode} ${n.incident} ${n.from} -> ${n.to}`];
   for (const s of n.steps) lines.push(`  ${s.name}: ${s.status} (${s.duration_ms} ms)${s.detail ? ` ${s.detail}` : ''}`);
+  lines.push('', runbookLine(incidentForFailover(n.incident)));
   return redact(lines.join('\n'));
 }
 
@@ -53,9 +55,9 @@ export function tokenNoticeSubject(n: TokenNotice): string {
   return redact(`[dr] bot token ${n.kind}: ${n.bot} (${n.platform}) ${what}`).replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }
 
-/** A token notice's SNS body: the sentence for people, then the decision's fields. Redacted; never a token. */
+/** A token notice's SNS body: the sentence for people, the decision's fields, the runbook entry. Redacted; never a token. */
 export function tokenNoticeBody(n: TokenNotice): string {
-  return redact([n.message, '', `bot ${n.bot} (${n.platform}): ${n.kind}, reason ${n.reason}, active ${n.from} -> ${n.to}`, `decision ${n.id} by ${n.by} at ${n.at}`].join('\n'));
+  return redact([n.message, '', `bot ${n.bot} (${n.platform}): ${n.kind}, reason ${n.reason}, active ${n.from} -> ${n.to}`, `decision ${n.id} by ${n.by} at ${n.at}`, '', runbookLine('INC-006')].join('\n'));
 }
 
 export class SnsNotifier implements NotifierPort {

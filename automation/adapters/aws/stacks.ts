@@ -8,7 +8,7 @@
  *   Database component then drops `replicateSourceDb`). The promotion itself already happened directly (RDS
  *   `PromoteReadReplica` in the promote-database step, traffic first), so ONE apply, with `refresh` (the state must
  *   learn that the instance is no longer a replica, or the provider would try to promote it again) and without
- *   rebuilding the job image ({@link RECONCILE_EXCLUDE}), makes the stack say what the world is. The lost stack gets
+ *   rebuilding the job image (a targeted up: lib/reconcile.ts), makes the stack say what the world is. The lost stack gets
  *   `role = secondary` and `database.promoted = false`, so a later
  *   `up` there (failback) rebuilds it as a replica of the survivor. Its `up` is never run during a failover.
  * - a cache incident: no stack config describes which member of the global datastore is primary, so nothing is
@@ -28,6 +28,7 @@ import { redact } from '../../core/redact';
 import { type CallOptions, incidentMoves, type Retarget, type StacksPort } from '../../failover/index';
 import { STACK_RETRY, isConcurrentUpdate, withRetry } from './retry';
 import { systemClock, type Clock } from '../../core/clock';
+import { RECONCILE_TARGET_TYPES, reconcileTargets } from '../../../lib/reconcile';
 
 export const PROJECT_NS = 'bot-platform-dr';
 export const CONFIG_KEYS = {
@@ -51,16 +52,9 @@ export interface UpRequest {
   onOutput: (out: string) => void;
   /** Refresh before the update (`--refresh`): the failover changed the world behind the state. */
   refresh?: boolean;
-  /** URN patterns left out of the update (`--exclude`), e.g. {@link RECONCILE_EXCLUDE}. */
-  exclude?: string[];
+  /** Only these URN patterns (`--target`), and their dependents (`--target-dependents`): lib/reconcile.ts. */
+  target?: string[];
 }
-
-/**
- * Left out of the reconcile `up`: the backup job's container image. Building it needs a Docker engine and the
- * source tree on the operator's machine, which an incident does not guarantee, and the image does not change with
- * the roles; the next ordinary deploy builds it.
- */
-export const RECONCILE_EXCLUDE = ['**docker:index/image:Image::**'];
 
 /** The few things the failover does with one stack (a subset of the Automation API's `Stack`). */
 export interface StackLike {
@@ -174,17 +168,27 @@ export function retargetChanges(change: Retarget, stacks: Record<string, string>
   return out;
 }
 
+/** The bot list in stack config (lib/config.ts): not secret, declared on both stacks. */
+export const BOTS_CONFIG_KEY = `${PROJECT_NS}:bots`;
+
 /**
- * Pure: the bot-token ownership hand-over after a failover (docs/infra-notes.md), for the step log. Not done by `dr`
- * during the incident on purpose: it needs the lost stack's secret config (its secrets provider may live in the lost
- * region), and an import in the promotion update would add a failure mode to the critical apply.
+ * Pure: what the record step says about the bot-token secrets after a failover (docs/infra-notes.md "Bot tokens").
+ * There is no hand-over: the survivor declares the same (non-secret) bot list, so the apply that promotes it also
+ * adopts the promoted replicas in its region by name (Pulumi `import`; no token value, the value is the token
+ * engine's) and its token monitor starts acting there. Only a survivor that declares no bots needs a person — and
+ * then only a copy of the non-secret list, never a token.
  */
-export function botOwnershipSteps(survivorStack: string, lostStack: string, survivorRegion: string): string {
+export function botOwnershipNote(survivorStack: string, lostStack: string, survivorRegion: string, survivorDeclaresBots: boolean): string {
+  if (survivorDeclaresBots) {
+    return (
+      `bot tokens: no hand-over needed: ${survivorStack} declares the bots, so its promotion apply adopts the bot-token secrets in ${survivorRegion} by name ` +
+      `(Pulumi import, no token value: the token engine owns the values) and its token monitor acts there now; ${lostStack} keeps its botTokens seeds ` +
+      `in config until dr failback (which asks to remove them; its copies are retained, never deleted)`
+    );
+  }
   return (
-    `bot tokens: the promoted bot-token secrets in ${survivorRegion} are standalone and owned by no stack yet. When the incident is over: ` +
-    `pulumi config cp bots -s ${lostStack} -d ${survivorStack}; pulumi config cp botTokens -s ${lostStack} -d ${survivorStack}; ` +
-    `pulumi up -s ${survivorStack} (it adopts them with import, retainOnDelete); then pulumi config rm bots/botTokens on ${lostStack} ` +
-    `(its copies are retained, never deleted) — dr failback checks this before it changes anything`
+    `bot tokens: WARNING ${survivorStack} declares no bots: no stack owns the promoted bot-token secrets in ${survivorRegion} and no token monitor acts there. ` +
+    `Declare the non-secret bot list on it (pulumi config cp bots -s ${lostStack} -d ${survivorStack}) and pulumi up -s ${survivorStack}: it adopts them by name; no token value is needed`
   );
 }
 
@@ -315,7 +319,10 @@ export class AwsStacks implements StacksPort {
       else {
         opts?.log?.(`stack ${c.stack}: config recorded (${describe(c.set)}); its update runs at failback, when ${c.region} is back`);
         const survivor = this.opts.stacks[change.survivor];
-        if (survivor) opts?.log?.(botOwnershipSteps(survivor, c.stack, change.survivor));
+        if (survivor) {
+          const declares = (await (await this.select(survivor)).getConfig(BOTS_CONFIG_KEY, false)) !== undefined;
+          opts?.log?.(botOwnershipNote(survivor, c.stack, change.survivor, declares));
+        }
       }
     }
   }
@@ -331,9 +338,9 @@ export class AwsStacks implements StacksPort {
   private async ensureApplied(stack: StackLike, c: StackConfigChange, message: string, opts?: CallOptions): Promise<void> {
     let done = await this.appliedCount(stack, c.set);
     while (done < c.applies) {
-      opts?.log?.(`stack ${c.stack}: pulumi up --refresh (the job image is left as it is)`);
+      opts?.log?.(`stack ${c.stack}: pulumi up --refresh, targeted at what a promotion changes (${RECONCILE_TARGET_TYPES.join(', ')}) and their dependents; the job image is left as it is`);
       if (opts?.signal?.aborted) throw new OperationError(`interrupted before pulumi up on ${c.stack}`);
-      const r = await this.busyRetry(`pulumi up ${c.stack}`, () => stack.up({ message, onOutput: this.lines(`[${c.stack} up]`, opts), refresh: true, exclude: RECONCILE_EXCLUDE }), opts);
+      const r = await this.busyRetry(`pulumi up ${c.stack}`, () => stack.up({ message, onOutput: this.lines(`[${c.stack} up]`, opts), refresh: true, target: reconcileTargets() }), opts);
       if (r.result !== 'succeeded') throw new OperationError(`pulumi up on ${c.stack} ended ${r.result}`);
       const now = await this.appliedCount(stack, c.set);
       // A backend whose history lags behind is tolerated by counting our own successful applies.

@@ -28,7 +28,7 @@ import {
 import { systemClock, type Clock } from '../../core/clock';
 import { errorSummary, NotFoundError, OperationError, UnreachableError } from '../../core/errors';
 import { redact, registerSecret } from '../../core/redact';
-import { parseTokenRecordText, serializeTokenRecord, type StoredTokenRecord, type TokenRecord, type TokenStore, type WriteOptions, type WriteOutcome } from '../../tokens';
+import { parseTokenRecordText, serializeTokenRecord, type Platform, type StoredTokenRecord, type TokenRecord, type TokenStore, type WriteOptions, type WriteOutcome } from '../../tokens';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry, type Backoff } from './retry';
 
 /** Secrets Manager's limit on a secret value. */
@@ -49,6 +49,11 @@ export interface SecretsTokenStoreOptions {
   retry?: Partial<Backoff>;
   /** Retry and rollback lines (redacted here). */
   log?: (line: string) => void;
+  /**
+   * The platform of a bot whose stored value has none (a secret seeded before the value carried `platform`); the
+   * record is read with it and the next write stores it. Without it such a value is refused as before.
+   */
+  platformOf?: (bot: string) => Platform | undefined;
 }
 
 type Stages = Record<string, string[]>;
@@ -65,6 +70,18 @@ function registerTokens(text: string): void {
   } catch {
     // Not JSON: parseTokenRecordText reports it without echoing the text.
   }
+}
+
+/** `text` with `platform` added when the stored object has none (any other text is returned as it is). */
+function withPlatform(text: string, platform: Platform | undefined): string {
+  if (!platform) return text;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v) && (v as Record<string, unknown>).platform === undefined) return JSON.stringify({ ...v, platform });
+  } catch {
+    // Not JSON: parseTokenRecordText reports it without echoing the text.
+  }
+  return text;
 }
 
 /** Bots' token records in Secrets Manager; see the module comment. */
@@ -102,7 +119,8 @@ export class SecretsTokenStore implements TokenStore {
     const r = await this.call('GetSecretValue', id, () => this.o.client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: CURRENT })), opts.signal);
     if (r.SecretString === undefined || !r.VersionId) throw new OperationError(`secret ${id}: no SecretString in its AWSCURRENT version (bot records are JSON text)`);
     registerTokens(r.SecretString);
-    return { record: parseTokenRecordText(r.SecretString, `bot ${bot} (secret ${id})`), version: r.VersionId };
+    const text = withPlatform(r.SecretString, this.o.platformOf?.(bot));
+    return { record: parseTokenRecordText(text, `bot ${bot} (secret ${id})`), version: r.VersionId };
   }
 
   async currentVersion(bot: string, opts: { signal?: AbortSignal } = {}): Promise<string> {

@@ -2,6 +2,11 @@
  * The bot-platform probers, and one {@link TokenProber} over both platforms for `runTokenCheck`. Base URLs are
  * options: the CLI and the Lambda pass `DR_TELEGRAM_API_URL` / `DR_DISCORD_API_URL` (defaults: the real APIs), the
  * rehearsal and the tests pass the fake servers'.
+ *
+ * Issue 11 (the platform layer of a failover): Telegram webhooks ({@link TelegramWebhooks}), a getUpdates client
+ * that reports 409s ({@link TelegramPoller}), Discord's interactions endpoint ({@link DiscordInteractions}), and the
+ * channel-rights checks for every token ({@link TelegramPermissions}, {@link DiscordPermissions},
+ * {@link checkPermissions} → the matrix; `rightsMaps` in the token engine turns it into `decide`'s RightsMap).
  */
 import type { Clock } from '../../core/clock';
 import type { Platform, ProbeRequest, TokenProbe, TokenProber } from '../../tokens';
@@ -11,6 +16,14 @@ import { TelegramProber, type TelegramProberOptions } from './telegram';
 export { TelegramProber, TELEGRAM_API_ROOT, type TelegramProberOptions } from './telegram';
 export { DiscordProber, DISCORD_API, SESSION_START_WARNING, sessionStartOf, type DiscordProberOptions } from './discord';
 export { PROBE_TIMEOUT_MS } from './common';
+export { telegramApi, telegramCall, telegramErrorDetail, type TelegramApiErrorDetail, type TelegramClientOptions } from './telegram-call';
+export { TelegramWebhooks, type EnsureWebhookInput, type EnsureWebhookResult, type TelegramWebhooksOptions, type WebhookSet, type WebhookTarget } from './telegram-webhook';
+export { TelegramPoller, conflictKind, type ConflictKind, type PollOutcome, type TelegramPollerOptions } from './telegram-updates';
+export { TelegramPermissions, telegramChatId } from './telegram-permissions';
+export { discordCall, discordErrorDetail, discordRest, type DiscordClientOptions, type DiscordErrorDetail } from './discord-rest';
+export { DiscordInteractions, type EnsureEndpointResult, type InteractionsEndpointState } from './discord-interactions';
+export { DiscordPermissions, parseDiscordChannelRef, type DiscordChannelRef, type DiscordPermissionsOptions } from './discord-permissions';
+export { checkPermissions, type BotChannels, type CheckPermissionsOptions } from './permissions';
 
 /** Options of {@link botTokenProber}. */
 export interface BotTokenProberOptions {

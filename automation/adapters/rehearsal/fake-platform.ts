@@ -3,9 +3,10 @@
  * tokens with their state (known, revoked, rate-limited, failing), platform-wide outages, and per-token call counts.
  * The platform specifics (paths, envelopes, error bodies: {@link FakePlatformServer.answer}) live in `fake-telegram.ts` / `fake-discord.ts`.
  *
- * Controlled in-process through typed methods, never over HTTP, so a test or the rehearsal cannot be confused with a
- * client: `addToken`, `revoke`, `restore`, `rateLimit`, `clearRateLimit`, `fail`, `heal`, `outage`; read back with
- * `calls`, `callCount`. Faults:
+ * Controlled in-process through typed methods, never over their own HTTP port, so a test or the rehearsal cannot be
+ * confused with a client: `addToken`, `revoke`, `restore`, `rateLimit`, `clearRateLimit`, `fail`, `heal`, `outage`;
+ * read back with `calls`, `callCount`. Other processes steer them through `platform-server.ts`, whose control API
+ * is a separate listener. Faults:
  * - `{ status }`: answer that HTTP status with the platform's error body (`body: 'html'` for a proxy's HTML page);
  * - `'hang'`: accept the request and never answer (the client's timeout fires; `stop()` closes the socket);
  * - `'reset'`: destroy the connection without an answer.
@@ -52,6 +53,8 @@ export interface FakeRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON or form body, `{}` when empty. */
   body: Record<string, unknown>;
+  /** Aborted when the client goes away before it is answered (a long poll's client hung up, `stop()`). */
+  signal: AbortSignal;
 }
 
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
@@ -97,6 +100,7 @@ export abstract class FakePlatformServer {
       server.listen(listenPort, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
+    this.onStart();
     this.server = server;
     this.origin = `http://127.0.0.1:${port}`;
     return this;
@@ -106,12 +110,18 @@ export abstract class FakePlatformServer {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.onStop();
     this.server = undefined;
     this.origin = '';
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  }
+
+  /** Whether `token` was added to this platform (revoked or not). */
+  knows(token: string): boolean {
+    return this.tokens.has(token);
   }
 
   /** Make `token` a valid token of a bot (`id`, `username` default from the token's position). */
@@ -210,27 +220,42 @@ export abstract class FakePlatformServer {
   /** A bot user id for the n-th token. */
   protected abstract defaultId(n: number): string;
 
-  /** Answer one request: a reply, or `'hang'` / `'reset'` (no answer). */
-  protected abstract answer(req: FakeRequest): FakeReply | 'hang' | 'reset';
+  /** Answer one request: a reply, or `'hang'` / `'reset'` (no answer); a long poll answers later (a promise). */
+  protected abstract answer(req: FakeRequest): FakeReply | 'hang' | 'reset' | Promise<FakeReply | 'hang' | 'reset'>;
+
+  /** Called by {@link start} once listening (a restarted fake resumes its deliveries). */
+  protected onStart(): void {
+    // Nothing by default.
+  }
+
+  /** Called by {@link stop} before the server closes: a platform stops its timers and outgoing requests here. */
+  protected onStop(): void {
+    // Nothing by default.
+  }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const parsed: FakeRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
       body: parseBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type']),
+      signal: gone.signal,
     };
     let reply: FakeReply | 'hang' | 'reset';
     try {
-      reply = this.answer(parsed);
+      reply = await this.answer(parsed);
     } catch (err) {
       reply = { status: 500, body: { error: `fake platform bug: ${(err as Error).message}` } };
     }
-    if (reply === 'hang') return;
+    if (reply === 'hang' || res.destroyed) return;
     if (reply === 'reset') {
       req.socket.destroy();
       return;

@@ -1,9 +1,10 @@
 /**
  * The local adapter set for the failover engine, built from the local environment's state: real PostgreSQL and
  * Redis replication, a DNS record file, a notifications log and a file journal. Secrets and stacks have no local
- * counterpart: they are declared unavailable, so the engine reports their steps as skipped (never faked).
+ * counterpart: they are declared unavailable, so the engine reports their steps as skipped (never faked); so is the
+ * bots' active-token probe, for now.
  */
-import type { FailoverNotice, FailoverPorts, SecretsPort, StacksPort, Topology } from '../../failover/index';
+import type { BotsPort, FailoverNotice, FailoverPorts, SecretsPort, StacksPort, Topology } from '../../failover/index';
 import { DNS_RECORDS, LocalState } from './state';
 import { FileJournal } from '../tools/file-journal';
 import { LocalCache } from './local-cache';
@@ -26,6 +27,13 @@ function unavailableSecrets(): SecretsPort {
   return { unavailable: NO_SECRETS, isPromoted: fail, promote: fail };
 }
 
+const NO_BOTS = 'not wired in the rehearsal yet: the local environment does not probe the bots\' active tokens after a failover';
+
+/** The bots' active-token probe after promote-secrets: not modelled locally yet (declared, never faked). */
+function unavailableBots(): BotsPort {
+  return { unavailable: NO_BOTS, probeActive: () => Promise.reject(new Error(NO_BOTS)) };
+}
+
 function unavailableStacks(): StacksPort {
   const fail = (): Promise<never> => Promise.reject(new Error(NO_STACKS));
   return { unavailable: NO_STACKS, refresh: fail, isRetargeted: fail, retarget: fail };
@@ -44,6 +52,7 @@ export function localPorts(state: LocalState, opts: LocalPortsOptions = {}): Fai
     secrets: unavailableSecrets(),
     dns: new LocalDns(state.dns_file),
     stacks: unavailableStacks(),
+    bots: unavailableBots(),
     notifier: new LocalNotifier(state.notifications_log, opts.onNotice),
     journal: new FileJournal(state.journal_dir),
   };

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { FailoverNotice, Incident, NotifierPort, NotifyReport } from '../../failover/index';
 import { redact } from '../../core/redact';
+import { incidentForFailover, runbookLine } from '../../../lib/runbook';
 
 /** The health monitor's alert when an incident is detected (sent whether or not it fails over). */
 export interface IncidentAlert {
@@ -24,7 +25,8 @@ export class LocalNotifier implements NotifierPort {
   async notify(notice: FailoverNotice): Promise<NotifyReport> {
     const report: NotifyReport = { delivered: [], failed: [] };
     try {
-      fs.appendFileSync(this.file, JSON.stringify({ at: new Date().toISOString(), ...notice }) + '\n', { mode: 0o600 });
+      // Like the SNS body, every notice links its runbook entry (`runbook: INC-004 — dr runbook INC-004`).
+      fs.appendFileSync(this.file, JSON.stringify({ at: new Date().toISOString(), ...notice, runbook: runbookLine(incidentForFailover(notice.incident)) }) + '\n', { mode: 0o600 });
       report.delivered.push(`file:${this.file}`);
     } catch (err) {
       report.failed.push({ target: `file:${this.file}`, error: err instanceof Error ? err.message : String(err) });
@@ -44,7 +46,7 @@ export class LocalNotifier implements NotifierPort {
   async alert(a: IncidentAlert): Promise<NotifyReport> {
     const report: NotifyReport = { delivered: [], failed: [] };
     try {
-      fs.appendFileSync(this.file, redact(JSON.stringify({ at: new Date().toISOString(), ...a })) + '\n', { mode: 0o600 });
+      fs.appendFileSync(this.file, redact(JSON.stringify({ at: new Date().toISOString(), ...a, runbook: runbookLine(incidentForFailover(a.incident)) })) + '\n', { mode: 0o600 });
       report.delivered.push(`file:${this.file}`);
     } catch (err) {
       report.failed.push({ target: `file:${this.file}`, error: err instanceof Error ? err.message : String(err) });

@@ -66,7 +66,7 @@ export interface LocalState {
   /** Application database and role. */
   app: { database: string; user: string };
   /** Generated credentials (local only; never printed: registered with the redactor on load). Kept in secrets.json, not state.json. */
-  secrets: { pg_superuser_password: string; app_password: string; redis_password: string };
+  secrets: { pg_superuser_password: string; app_password: string; redis_password: string; platform_control_key?: string };
   /** `true` once `up` finished; a partly started environment is still torn down by `down`. */
   complete: boolean;
   /**
@@ -118,7 +118,7 @@ export function newState(dir: string, ports: { pgA: number; pgB: number; redisA:
     promotions_log: path.join(root, 'promotions.log'),
     replication_sample_file: path.join(root, 'replication-sample.json'),
     app: { database: 'bot', user: 'bot_app' },
-    secrets: { pg_superuser_password: randomBytes(16).toString('hex'), app_password: randomBytes(16).toString('hex'), redis_password: randomBytes(16).toString('hex') },
+    secrets: { pg_superuser_password: randomBytes(16).toString('hex'), app_password: randomBytes(16).toString('hex'), redis_password: randomBytes(16).toString('hex'), platform_control_key: randomBytes(24).toString('hex') },
     complete: false,
     ...(ports.telegram && ports.discord && ports.control
       ? {

@@ -12,7 +12,7 @@ import { FlagSpec } from '../args';
 import { CommandContext } from '../command';
 import { FlagError, UsageError } from '../../core/errors';
 import { registerUrlSecret } from '../../core/redact';
-import { FROM_FORMS, ObjectStore, RetentionCounts, validateKeep } from '../../backup/index';
+import { FROM_FORMS, ObjectStore, RetentionCounts, type SafetyOutcome, validateKeep } from '../../backup/index';
 import { readDnsFile } from '../../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../../adapters/rehearsal/local-env';
 import { isRegion, otherRegion, type RegionName, requireState } from '../../adapters/rehearsal/state';
@@ -129,4 +129,10 @@ export function stepper(ctx: CommandContext) {
       throw err;
     }
   };
+}
+
+/** One line about a restore's safety backup for the human summary ('' when the target was empty). */
+export function safetyLine(s: SafetyOutcome | undefined): string {
+  if (!s) return '';
+  return s.taken ? `\nsafety backup (verified) of the data it overwrote: ${s.key}` : '\nno safety backup: --no-safety-backup (recorded)';
 }

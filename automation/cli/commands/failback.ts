@@ -21,7 +21,7 @@ import { awsFailback as runAwsFailback, type AwsFailbackResult } from '../../ops
 import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
 import { failback } from '../../rehearsal/failback';
 import type { FlagSpecs } from '../args';
-import { AWS_STACK_FLAGS, awsDeps, awsTuning, dbUrlsFromFlags, defaultJournalDir, pulumiProjectDir, sqlProbeFromFlags, stackNames } from '../aws';
+import { AWS_STACK_FLAGS, awsDeps, awsTuning, commandLease, dbUrlsFromFlags, defaultJournalDir, LEASE_FLAGS, pulumiProjectDir, sqlProbeFromFlags, stackNames } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { stepListener } from '../failover-run';
 import { DIR_FLAG, LOCAL_FLAG, localDir, withLocalLock } from '../local';
@@ -29,6 +29,7 @@ import { DIR_FLAG, LOCAL_FLAG, localDir, withLocalLock } from '../local';
 
 const AWS_FAILBACK_FLAGS: FlagSpecs = {
   ...AWS_STACK_FLAGS,
+  ...LEASE_FLAGS,
   'home-region': { type: 'string', description: 'AWS: the region to return to (default: the region of --primary-stack)' },
   'max-lag': { type: 'number', description: 'refuse the switchover back while the rebuilt replica lags more than this many seconds', default: 30 },
   'journal-dir': { type: 'string', description: 'AWS: local copy of the failover journal', env: 'DR_JOURNAL_DIR' },
@@ -96,6 +97,18 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
   if (!confirm) throw new RefusedError('a failback replaces the old primary instance (after a snapshot) and switches regions: confirm it with --yes (or answer the prompt); nothing was changed');
   const clients = awsDeps.clients(ctx.env);
   const journalDir = defaultJournalDir(ctx, workDir);
+  // One actor at a time: the failover lease in the serving region's bucket, held for the whole failback (its
+  // switchover back re-enters it), so a `dr failover` or another failback elsewhere is refused naming us.
+  const lease = commandLease(ctx, built, survivor.region, `dr failback --home-region ${home}`);
+  const took = await lease.acquire(`failback-${home}`, { signal: ctx.signal, log });
+  if (took.took_over) ctx.out.warn(`failover lease: ${took.took_over}`);
+  try {
+    return await runAwsFailbackCommand();
+  } finally {
+    await lease.release({ log });
+  }
+
+  async function runAwsFailbackCommand(): Promise<number> {
   const ports = (b: BuiltTopology, serving: string) =>
     awsFailoverPorts({
       topology: b.aws,
@@ -105,6 +118,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
       clients,
       sql: sqlProbeFromFlags(ctx, b),
       backupRetentionDays: retention,
+      lease,
       ...awsTuning(),
       log,
     });
@@ -165,4 +179,5 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
     `failback to ${res.home} (${res.home_stack}): ${res.snapshot ? `old primary preserved as snapshot ${res.snapshot}; ` : ''}${res.divergent ? `${describeDivergent(res.divergent)}; ` : ''}rebuilt as a replica of ${res.survivor}, lag ${res.replica_lag_seconds} s; switchover ${res.switchover.id} ${res.switchover.outcome}`,
   );
   return 0;
+  }
 }

@@ -15,13 +15,14 @@ import { type FailoverLimits, type FailoverMode, formatPlan, type Incident, INCI
 import { offlinePlanJson, planFromOutputsDir } from '../../ops/offline-plan';
 import { failoverDirection, findResumableAws, promotedRegionOf } from '../../ops/stack-outputs';
 import type { FlagSpecs } from '../args';
-import { AWS_STACK_FLAGS, awsDeps, awsSetup, awsTuning, sqlProbeFromFlags, stackNames } from '../aws';
+import { AWS_STACK_FLAGS, awsDeps, awsSetup, awsTuning, commandLease, LEASE_FLAGS, sqlProbeFromFlags, stackNames } from '../aws';
 import { Command, CommandContext, JSON_FLAG } from '../command';
 import { runFailoverCommand, stepListener } from '../failover-run';
 import { DIR_FLAG, LOCAL_FLAG, localDir, withCrashHook, withLocalLock } from '../local';
 
 const AWS_FAILOVER_FLAGS: FlagSpecs = {
   ...AWS_STACK_FLAGS,
+  ...LEASE_FLAGS,
   'outputs-dir': { type: 'string', description: 'AWS: plan offline from DIR/primary.json and DIR/secondary.json (`pulumi stack output --json`); with --dry-run touches no backend and no AWS' },
   'journal-dir': { type: 'string', description: 'AWS: local copy of the failover journal (the other copy is in the survivor\'s bucket)', env: 'DR_JOURNAL_DIR' },
   from: { type: 'string', description: 'AWS: the region that loses the role (default: the stack whose role output is primary)' },
@@ -159,6 +160,7 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     sql: sqlProbeFromFlags(ctx, built),
     ...(await survivorPosture(ctx, stacksUnavailable ? undefined : setup.stacks?.[survivor.key])),
     ...(dir.id ? { failoverId: dir.id } : {}),
+    ...(dryRun ? {} : { lease: commandLease(ctx, built, dir.to, resume ? 'dr failover --resume' : `dr failover --${dir.mode} --incident ${dir.incident}`) }),
     ...awsTuning(),
     log: (l) => ctx.out.info(l),
   });

@@ -1,6 +1,6 @@
 import { restoreRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, FROM_FLAG, LOCAL_SOURCE_FLAGS, localSources, makeStore, redisTools, requiredUrl } from './backup-shared';
+import { BUCKET_FLAG, bucketName, FROM_FLAG, LOCAL_SOURCE_FLAGS, localSources, makeStore, redisTools, requiredUrl, safetyLine } from './backup-shared';
 import { localTempFiles } from '../../adapters/tools/temp-files';
 
 export const command: Command = {
@@ -11,7 +11,8 @@ export const command: Command = {
     from: FROM_FLAG,
     file: { type: 'string', description: 'restore this object key instead of --from' },
     'target-url': { type: 'string', description: 'Redis to restore into (must be empty unless --force; --local: the serving cache by default)' },
-    force: { type: 'boolean', description: 'restore into a non-empty Redis, replacing keys present in the backup' },
+    force: { type: 'boolean', description: 'restore into a non-empty Redis, replacing keys present in the backup, after a safety backup of it under safety/' },
+    'no-safety-backup': { type: 'boolean', description: 'with --force: skip the safety backup of the keys the restore overwrites (recorded in the result)' },
     ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },
@@ -29,10 +30,11 @@ store: makeStore(ctx, bucket),
       force: ctx.flags.bool('force'),
       log: (l) => ctx.out.info(l),
       signal: ctx.signal,
+      safetyBackup: !ctx.flags.bool('no-safety-backup'),
     });
     ctx.out.result(
-      { ok: true, backup: res.manifest.key, checksum: res.manifest.checksum, target: res.target, forced: res.forced, keys: res.keys, sample: res.sample, duration_seconds: res.durationSeconds },
-      `restored ${res.manifest.key} into ${res.target}: checksum verified, ${res.keys.restored} keys, ${res.sample.compared} sampled values match`,
+      { ok: true, backup: res.manifest.key, checksum: res.manifest.checksum, target: res.target, forced: res.forced, ...(res.safetyBackup ? { safety_backup: res.safetyBackup } : {}), keys: res.keys, sample: res.sample, duration_seconds: res.durationSeconds },
+      `restored ${res.manifest.key} into ${res.target}: checksum verified, ${res.keys.restored} keys, ${res.sample.compared} sampled values match${safetyLine(res.safetyBackup)}`,
     );
     return 0;
   },

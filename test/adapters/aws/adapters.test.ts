@@ -294,7 +294,8 @@ describe('aws adapters (aws-sdk-client-mock)', () => {
         [PRIMARY_OUTPUTS.topicArn, '[dr] bot token switch: community (telegram) token 0 -> 1'],
         [SECONDARY_OUTPUTS.topicArn, '[dr] bot token switch: community (telegram) token 0 -> 1'],
       ]);
-      assert.equal(sent[0].Message, `${notice.message}\n\nbot community (telegram): switch, reason revoked, active 0 -> 1\ndecision ${notice.id} by monitor@us-east-1 at 2026-11-22T10:00:00.000Z`);
+      // Issue 13: every alert notification ends with its runbook entry (INC-006 for bot tokens).
+      assert.equal(sent[0].Message, `${notice.message}\n\nbot community (telegram): switch, reason revoked, active 0 -> 1\ndecision ${notice.id} by monitor@us-east-1 at 2026-11-22T10:00:00.000Z\n\nrunbook: INC-006 — dr runbook INC-006`);
       w.down.add(A);
       await n.notify(notice);
       w.down.add(B);

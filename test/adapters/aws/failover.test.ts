@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OperationError, RefusedError } from '../../../automation/core/errors';
 import { registerSecret } from '../../../automation/core/redact';
-import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, SqlProbe } from '../../../automation/adapters/aws';
-import { RECONCILE_EXCLUDE } from '../../../automation/adapters/aws/stacks';
+import { AwsStacks, awsFailoverPorts, buildAwsTopology, probeStacks, retargetChanges, s3LeaseFor, SqlProbe } from '../../../automation/adapters/aws';
+import { reconcileTargets } from '../../../lib/reconcile';
 import { FailoverResult, Incident, formatPlan, planFailover, runFailover } from '../../../automation/failover';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, SECRET_TOKEN, World } from '../../helpers/aws-world';
 
@@ -71,7 +71,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     /** What promote-database leaves behind: RDS promoted the replica directly and set the retention. */
     const promotedDirectly = () => Object.assign(w.db[B], { replicaOf: undefined, retention: 14 });
 
-    it('retarget after the direct promotion: one up with refresh and without the job image; check-then-act on the update history, a rerun applies nothing', async () => {
+    it('retarget after the direct promotion: one targeted up with refresh, never the job image; check-then-act on the update history, a rerun applies nothing', async () => {
       promotedDirectly();
       const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
       const change = { id: 'fo-1', incident: 'datacenter' as const, survivor: B, lost: A };
@@ -79,8 +79,9 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       await st.retarget(change, { log: (l) => log.push(l) });
       assert.deepEqual(ups(), [`up ${S} dr failover fo-1: ${B} serves (datacenter), ${A} lost`]);
       // Without the refresh the provider would call PromoteReadReplica on an instance that is no longer a replica.
-      assert.deepEqual(driver.upOptions, [{ refresh: true, exclude: RECONCILE_EXCLUDE }]);
-      assert.deepEqual(RECONCILE_EXCLUDE, ['**docker:index/image:Image::**']);
+      assert.deepEqual(driver.upOptions, [{ refresh: true, target: reconcileTargets() }]);
+      assert.ok(reconcileTargets().includes('**aws:rds/instance:Instance::**'));
+      assert.ok(!reconcileTargets().some((t) => t.includes('docker')), 'never the job image');
       assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
       assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
       assert.equal(config(P)['bot-platform-dr:database.promoted'], 'false');
@@ -88,14 +89,26 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       assert.equal(w.acts['stack:promote'], undefined);
       assert.equal(w.acts['stack:retention'], undefined);
       assert.ok(log.some((l) => l.startsWith(`[${S} up] ~ aws:rds:Instance`)), 'up output streamed into the step log');
-      // The record step tells the operator how the survivor takes over the bot-token secrets (not done mid-incident).
+      // Issue 10: no hand-over. A survivor without a bot list is told to declare it (the non-secret list only, never a
+      // token); dr copies nothing itself.
       const handOver = log.find((l) => l.startsWith('bot tokens:'));
       assert.ok(handOver, log.join('\n'));
-      assert.ok(handOver.includes(`pulumi config cp bots -s ${P} -d ${S}; pulumi config cp botTokens -s ${P} -d ${S}; pulumi up -s ${S} (it adopts them with import`), handOver);
-      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no token during the incident');
+      assert.ok(handOver.includes(`WARNING ${S} declares no bots`) && handOver.includes(`pulumi config cp bots -s ${P} -d ${S}`) && handOver.includes('no token value is needed'), handOver);
+      assert.ok(!handOver.includes('botTokens -s'), 'no token is copied between stacks');
+      assert.ok(!('bot-platform-dr:bots' in config(S)), 'dr copies no config during the incident');
       assert.equal(await st.isRetargeted(change), true);
       await st.retarget(change);
       assert.equal(ups().length, 1);
+    });
+
+    it('a survivor that declares the bots needs no hand-over: its promotion apply adopts the secrets', async () => {
+      const st = new AwsStacks({ driver, stacks: { [A]: P, [B]: S }, roles: { [A]: 'primary', [B]: 'secondary' }, clock });
+      config(S)['bot-platform-dr:bots'] = '{"community":{"platform":"telegram"},"moderation":{"platform":"discord"}}';
+      await st.retarget({ id: 'fo-2', incident: 'datacenter', survivor: B, lost: A }, { log: (l) => log.push(l) });
+      const note = log.find((l) => l.startsWith('bot tokens:'))!;
+      assert.match(note, new RegExp(`no hand-over needed: ${S} declares the bots, so its promotion apply adopts the bot-token secrets in ${B} by name`));
+      assert.ok(!/pulumi config cp/.test(note), note);
+      assert.ok(!('bot-platform-dr:botTokens' in config(S)), 'no token reaches the survivor\'s config');
     });
 
     it('config set but up never finished (crash): the check says not done and the rerun applies', async () => {
@@ -253,6 +266,86 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.equal(ups().length, 1);
     assert.equal(config(S)['bot-platform-dr:database.promoted'], 'true');
     assert.equal(config(P)['bot-platform-dr:role'], 'secondary');
+  });
+
+  describe('one operator at a time: the failover lease in the survivor\'s bucket', () => {
+    const ALICE = { user: 'alice', host: 'laptop-a', pid: 4242, command: 'dr failover --unplanned' };
+    const BOB = { user: 'bob', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned' };
+    const machine = (identity: typeof ALICE, journal: string, breakLock = false) =>
+      awsFailoverPorts({
+        topology: built().aws, survivor: B, journalDir: path.join(dir, journal), driver, clients: w.clients(), clock,
+        waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 }, stackRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 },
+        lease: s3LeaseFor(built().aws, B, w.clients(), { identity, clock, breakLock, every: () => () => undefined }),
+      });
+    const lockKey = `${SECONDARY_OUTPUTS.bucketName}/failover/lock`;
+
+    it('two engines on two machines racing on one bucket: exactly one acts, the other is refused (exit 2) naming the holder', async () => {
+      w.down.add(A);
+      const go = (ports: ReturnType<typeof machine>, id: string) => runFailover({ ports, topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id });
+      const [a, b] = await Promise.allSettled([go(machine(ALICE, 'journal-a'), 'fo-alice'), go(machine(BOB, 'journal-b'), 'fo-bob')]);
+      const won = [a, b].filter((r) => r.status === 'fulfilled');
+      const lost = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 1);
+      assert.ok(lost[0].reason instanceof RefusedError && lost[0].reason.exitCode === 2, String(lost[0].reason));
+      assert.match(lost[0].reason.message, /failover lease s3:\/\/.*\/failover\/lock is held by (alice@laptop-a|bob@laptop-b)/);
+      assert.equal((won[0] as PromiseFulfilledResult<FailoverResult>).value.outcome, 'completed');
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, 1);
+      assert.equal(ups().length, 1);
+      assert.equal(Object.keys(w.s3).filter((k) => k.includes('/failover/journal/')).length, 1, 'only the winner journaled');
+      assert.equal(w.s3[lockKey], undefined, 'released at the end');
+    });
+
+    it('the holder died and its lease expired: refused without --break-lock (no act), taken over with it, and the takeover is journaled', async () => {
+      w.down.add(A);
+      const dead = { holder: 'bob@laptop-b', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned', failover_id: 'fo-dead', started_at: '2026-11-22T09:40:00.000Z', renewed_at: '2026-11-22T09:50:00.000Z', expires_at: '2026-11-22T09:55:00.000Z', token: 'bobs' };
+      w.objects.put(lockKey, JSON.stringify(dead), {});
+      const go = (breakLock: boolean) => runFailover({ ports: machine(ALICE, 'journal-a', breakLock), topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id: 'fo-alice' });
+      await assert.rejects(go(false), (e: unknown) => e instanceof RefusedError && e.exitCode === 2 && /bob@laptop-b .*expired at 2026-11-22T09:55:00.000Z.*--break-lock/.test(e.message));
+      assert.deepEqual(Object.keys(w.acts), []);
+      const r = await go(true);
+      assert.equal(r.outcome, 'completed');
+      const journal = (JSON.parse(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/fo-alice.json`]) as { entries: Array<{ kind: string; took_over?: string }> }).entries;
+      const note = journal.find((e) => e.kind === 'lease');
+      assert.match(note?.took_over ?? '', /broke the expired lease of bob@laptop-b \(pid 777, dr failover --unplanned, failover fo-dead\)/);
+    });
+
+    it('a lease broken mid-run stops the old holder before its next step (resumable), and the new holder finishes it', async () => {
+      w.down.add(A);
+      const mine = machine(ALICE, 'journal-a');
+      const realLease = mine.lease!;
+      let renewals = 0;
+      // Alice's machine freezes before her 5th step, past the lease's expiry; Bob breaks the lease meanwhile.
+      const bobsLease = s3LeaseFor(built().aws, B, w.clients(), { identity: BOB, clock, breakLock: true, every: () => () => undefined });
+      mine.lease = {
+        acquire: (id, o) => realLease.acquire(id, o),
+        release: (o) => realLease.release(o),
+        renew: async (o) => {
+          if (++renewals === 5) {
+            clock.t += 10 * 60_000;
+            await bobsLease.acquire('fo-shared');
+          }
+          return realLease.renew(o);
+        },
+      };
+      await assert.rejects(
+        runFailover({ ports: mine, topology: built().topology, mode: 'unplanned', incident: 'datacenter', from: A, to: B, confirm: true, id: 'fo-shared' }),
+        (e: unknown) => e instanceof OperationError && /stopped before promote-cache: the failover lease .* was taken over by bob@laptop-b/.test(e.message),
+      );
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, undefined, 'alice stopped before switching DNS');
+      // Bob (same shared journal copy here) resumes under the lease he holds: re-entrant, and finishes once.
+      const bobsPorts = machine(BOB, 'journal-a');
+      bobsPorts.lease = bobsLease;
+      const r = await runFailover({ ports: bobsPorts, topology: built().topology, resume: true, confirm: true });
+      assert.equal(r.outcome, 'completed');
+      assert.equal(w.acts.PromoteReadReplica, 1);
+      assert.equal(w.acts.ChangeResourceRecordSets, 1);
+      await bobsLease.release();
+      assert.equal(w.s3[lockKey], undefined);
+    });
   });
 
   it('no secret value in any log line, plan, result, journal or notification', async () => {
