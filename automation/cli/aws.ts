@@ -17,7 +17,9 @@ import { S3Store } from '../adapters/aws/s3-store';
 import type { AdminDriver, StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsStatusProbes, type StatusProbes } from '../adapters/aws/status-probes';
 import type { BuiltTopology } from '../adapters/aws/topology';
-import type { ObjectStore } from '../backup/index';
+import { PgDivergenceProbe } from '../adapters/tools/pg-divergence';
+import { LocalPgTools } from '../adapters/tools/pg-tools';
+import type { DivergenceProbe, ObjectStore, PgTools, ScratchDatabases } from '../backup/index';
 import type { Clock } from '../core/clock';
 import { FlagError } from '../core/errors';
 import { registerUrlSecret } from '../core/redact';
@@ -36,6 +38,9 @@ export interface AwsDeps {
   store: (region: string, bucket: string, env: Record<string, string | undefined>) => ObjectStore;
   /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL). */
   sqlProbe: (urls: Record<string, string>) => SqlProbe;
+  /** PostgreSQL tools (pg_dump, pg_restore, scratch databases) and the row comparison of failback's divergent backup. */
+  pgTools: (env: Record<string, string | undefined>) => PgTools & ScratchDatabases;
+  divergenceProbe: () => DivergenceProbe;
   clock?: Clock;
   /** Bounded waits and retries of the adapters (tests shorten them; production uses the adapters' defaults). */
   waits?: { timeoutMs?: number; pollMs?: number };
@@ -52,6 +57,8 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
   sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
+  pgTools: (env) => new LocalPgTools({ env }),
+  divergenceProbe: () => new PgDivergenceProbe(),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
 };
 
@@ -124,6 +131,19 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
   }
   for (const u of Object.values(urls)) registerUrlSecret(u);
   return Object.keys(urls).length ? awsDeps.sqlProbe(urls) : undefined;
+}
+
+/** The `--primary-db-url` / `--secondary-db-url` URLs by region (what failback's divergent backup dumps and compares). */
+export function dbUrlsFromFlags(ctx: CommandContext, built: BuiltTopology): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const r of built.aws.regions) {
+    const u = ctx.flags.string(`${r.key}-db-url`);
+    if (u) {
+      registerUrlSecret(u);
+      urls[r.region] = u;
+    }
+  }
+  return urls;
 }
 
 /** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them). */

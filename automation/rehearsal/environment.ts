@@ -46,7 +46,8 @@ export const BOT_TABLES = ['users', 'sessions', 'uploads', 'reminders'] as const
 /** Fail before anything starts when a binary is missing, naming the Debian package. `env`: the caller's (PATH, DR_PG_BIN). */
 export function checkTools(env?: ToolEnv): void {
   try {
-    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench'), 'redis-server', 'redis-cli'], { env });
+    // pgbench is for the benchmarks; pg_waldump only enriches failback's divergent backup (transactions by WAL).
+    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench' && t !== 'pg_waldump'), 'redis-server', 'redis-cli'], { env });
   } catch (err) {
     if (err instanceof MissingToolError) throw new UsageError(err.message);
     throw err;

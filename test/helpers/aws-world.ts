@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import { ConditionalObjects, s3Error } from './s3-conditional';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -401,13 +402,20 @@ export class World {
     this.mocks.s3[region] = s3;
     s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'PutObject');
-      return this.objects.put(`${input.Bucket}/${input.Key}`, String(input.Body), input);
+      return this.objects.put(`${input.Bucket}/${input.Key}`, input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : String(input.Body), input);
     });
     s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'GetObject');
       const v = this.objects.get(`${input.Bucket}/${input.Key}`);
       if (v === undefined) throw s3Error('NoSuchKey', 404, 'The specified key does not exist.');
-      return { Body: { transformToString: async () => v.body }, ETag: v.ETag };
+      // A stream (what S3Store reads) that also answers transformToString (what the journal and the lease read).
+      return { Body: Object.assign(Readable.from([Buffer.from(v.body)]), { transformToString: async () => v.body }), ETag: v.ETag };
+    });
+    s3.on(HeadObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      this.gate(region, 's3', 'HeadObject');
+      const v = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (v === undefined) throw awsError('NotFound', 'Not Found');
+      return { ContentLength: Buffer.byteLength(v.body), ETag: v.ETag };
     });
     s3.on(DeleteObjectCommand).callsFake((input: { Bucket?: string; Key?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'DeleteObject');
