@@ -34,8 +34,8 @@ export interface AwsDeps {
   statusProbes: (env: Record<string, string | undefined>) => StatusProbes;
   /** The bucket store drill reports go to. */
   store: (region: string, bucket: string, env: Record<string, string | undefined>) => ObjectStore;
-  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL). */
-  sqlProbe: (urls: Record<string, string>) => SqlProbe;
+  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL; `env` for PGSSLROOTCERT). */
+  sqlProbe: (urls: Record<string, string>, env: Record<string, string | undefined>) => SqlProbe;
   clock?: Clock;
   /** Bounded waits and retries of the adapters (tests shorten them; production uses the adapters' defaults). */
   waits?: { timeoutMs?: number; pollMs?: number };
@@ -51,7 +51,7 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   clients: () => defaultClients(),
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
-  sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
+  sqlProbe: (urls, env) => pgSqlProbe(pgUrlResolver(urls, env)),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
 };
 
@@ -117,13 +117,13 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
       try {
         new URL(u);
       } catch {
-        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db?sslmode=require`);
+        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db (an RDS endpoint is verify-full against the RDS CA bundle)`);
       }
       urls[r.region] = u;
     }
   }
   for (const u of Object.values(urls)) registerUrlSecret(u);
-  return Object.keys(urls).length ? awsDeps.sqlProbe(urls) : undefined;
+  return Object.keys(urls).length ? awsDeps.sqlProbe(urls, ctx.env) : undefined;
 }
 
 /** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them). */
