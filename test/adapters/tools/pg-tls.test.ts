@@ -8,9 +8,10 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { explainTlsFailure, pgClientSsl, pgTlsDecision, pgTlsEnv, rdsCaBundleFile, rdsCaCertificates } from '../../../automation/adapters/tools/pg-tls';
+import { compareRdsCaBundle, explainTlsFailure, pgClientSsl, pgTlsDecision, pgTlsEnv, rdsCaBundleFile, rdsCaCertificates } from '../../../automation/adapters/tools/pg-tls';
 import { parsePgUrl, pgClientConfig, pgEnv } from '../../../automation/adapters/tools/pg-env';
 import { LocalPgTools } from '../../../automation/adapters/tools/pg-tools';
 import { findBinary } from '../../../automation/adapters/tools/binaries';
@@ -40,6 +41,21 @@ describe('pg-tls: the RDS CA bundle and the driver/libpq settings', () => {
     assert.equal(fs.statSync(path.dirname(file)).mode & 0o077, 0, 'the directory is private');
     const inFile = fs.readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     assert.equal(inFile.length, rdsCaCertificates().length);
+  });
+
+  it('the update check: the shipped bundle against a reference PEM (AWS global-bundle.pem) by fingerprint', () => {
+    const shipped = rdsCaCertificates();
+    assert.deepEqual(compareRdsCaBundle(fs.readFileSync(rdsCaBundleFile(), 'utf8')), { reference: shipped.length, shipped: shipped.length, missing: [], extra: [] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dr-tls-cmp-'));
+    try {
+      const newCa = fs.readFileSync(makeCa(dir, 'new-rds-ca').crt, 'utf8');
+      const r = compareRdsCaBundle([...shipped.slice(1), newCa].join('\n'));
+      assert.deepEqual(r.missing, ['bot-dr test new-rds-ca']);
+      assert.equal(r.extra.length, 1);
+      assert.match(r.extra[0], /^Amazon RDS /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an RDS URL: verify-full, the bundle for libpq (PGSSLROOTCERT) and for the driver (ca), host name checked', () => {
