@@ -36,11 +36,11 @@ export interface AwsDeps {
   statusProbes: (env: Record<string, string | undefined>) => StatusProbes;
   /** The bucket store drill reports go to. */
   store: (region: string, bucket: string, env: Record<string, string | undefined>) => ObjectStore;
-  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL). */
-  sqlProbe: (urls: Record<string, string>) => SqlProbe;
+  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL; `env` for PGSSLROOTCERT). */
+  sqlProbe: (urls: Record<string, string>, env: Record<string, string | undefined>) => SqlProbe;
   /** PostgreSQL tools (pg_dump, pg_restore, scratch databases) and the row comparison of failback's divergent backup. */
   pgTools: (env: Record<string, string | undefined>) => PgTools & ScratchDatabases;
-  divergenceProbe: () => DivergenceProbe;
+  divergenceProbe: (env: Record<string, string | undefined>) => DivergenceProbe;
   clock?: Clock;
   /** Bounded waits and retries of the adapters (tests shorten them; production uses the adapters' defaults). */
   waits?: { timeoutMs?: number; pollMs?: number };
@@ -56,9 +56,9 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   clients: () => defaultClients(),
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
-  sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
+  sqlProbe: (urls, env) => pgSqlProbe(pgUrlResolver(urls, env)),
   pgTools: (env) => new LocalPgTools({ env }),
-  divergenceProbe: () => new PgDivergenceProbe(),
+  divergenceProbe: (env) => new PgDivergenceProbe({ env }),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
 };
 
@@ -124,13 +124,13 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
       try {
         new URL(u);
       } catch {
-        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db?sslmode=require`);
+        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db (an RDS endpoint is verify-full against the RDS CA bundle)`);
       }
       urls[r.region] = u;
     }
   }
   for (const u of Object.values(urls)) registerUrlSecret(u);
-  return Object.keys(urls).length ? awsDeps.sqlProbe(urls) : undefined;
+  return Object.keys(urls).length ? awsDeps.sqlProbe(urls, ctx.env) : undefined;
 }
 
 /** The `--primary-db-url` / `--secondary-db-url` URLs by region (what failback's divergent backup dumps and compares). */

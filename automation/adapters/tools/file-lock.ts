@@ -87,6 +87,8 @@ function describe(h: LockHolder, now: Date): string {
  * empty or half-written: a racer that reads it always finds a complete holder, never mistakes it for a dead one.
  */
 function tryCreate(file: string, holder: LockHolder): boolean {
+  // Cheap first look (no temporary file, no fsync) while someone holds it; `link` below still decides a race.
+  if (fs.existsSync(file)) return false;
   const tmp = `${file}.new-${holder.pid}-${holder.token}`;
   const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
   try {

@@ -9,12 +9,11 @@
  * - tables: every user table and partitioned parent (not its partitions, not extension-owned), with its
  *   primary-key columns.
  */
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { BucketDigest, DivergenceProbe, RowDigest } from '../../backup/index';
 import { walFileTimeline } from '../../backup/index';
-import { UnreachableError, UsageError } from '../../core/errors';
-import { redact } from '../../core/redact';
-import { parsePgUrl } from './pg-env';
+import { UsageError } from '../../core/errors';
+import { connectPg } from './pg-tools';
 
 const TABLES_SQL = `
   SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
@@ -56,32 +55,10 @@ function bucketExpression(primaryKey: readonly string[], buckets: number): strin
 }
 
 export class PgDivergenceProbe implements DivergenceProbe {
-  constructor(private readonly opts: { connectTimeoutMs?: number } = {}) {}
+  constructor(private readonly opts: { connectTimeoutMs?: number; env?: Record<string, string | undefined> } = {}) {}
 
   private async withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    let conn;
-    try {
-      conn = parsePgUrl(url);
-    } catch (err) {
-      throw new UnreachableError(redact(url), (err as Error).message);
-    }
-    const c = new Client({
-      host: conn.host,
-      port: conn.port,
-      user: conn.user,
-      password: conn.password,
-      database: conn.database,
-      ssl: conn.params.sslmode && conn.params.sslmode !== 'disable' ? { rejectUnauthorized: conn.params.sslmode === 'verify-full' || conn.params.sslmode === 'verify-ca' } : undefined,
-      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 10_000,
-      application_name: 'dr-failback-divergence',
-    });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-    } catch (err) {
-      await c.end().catch(() => undefined);
-      throw new UnreachableError(redact(url), redact(err instanceof Error ? err.message : String(err)));
-    }
+    const c = await connectPg(url, { env: this.opts.env, connectTimeoutMs: this.opts.connectTimeoutMs, applicationName: 'dr-failback-divergence' });
     try {
       await c.query(STABLE_OUTPUT);
       return await fn(c);

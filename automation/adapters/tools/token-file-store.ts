@@ -155,6 +155,9 @@ export class TokenFileStore implements TokenStore {
           throw new OperationError(`${this.location}: locked by pid ${h.pid} (${h.command}) on ${h.host} since ${h.started_at} for more than ${this.lockTimeoutMs} ms`);
         }
       }
+      // Let the holder's file I/O run before polling again (taking the lock is synchronous, and an injected clock's
+      // sleep may not wait at all).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await this.clock.sleep(this.pollMs, signal);
     }
     try {

@@ -144,7 +144,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
         snapshot,
         urls: { home: urls[home], survivor: urls[survivor.region] },
         tools: awsDeps.pgTools(ctx.env),
-        probe: awsDeps.divergenceProbe(),
+        probe: awsDeps.divergenceProbe(ctx.env),
         temp: localTempFiles(),
         journal: ports(built, survivor.region).journal,
         clock: awsDeps.clock ?? systemClock,
