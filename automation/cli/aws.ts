@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { automationAdminDriver, automationDriver } from '../adapters/aws/automation';
-import { defaultClients, LEASE_KEY, s3LeaseFor, type AwsClientFactories, type AwsPortsOptions, type LeaseIdentity, type S3Lease } from '../adapters/aws/index';
+import { defaultClients, fallbackSqlProbe, LambdaSqlProbe, LEASE_KEY, s3LeaseFor, type AwsClientFactories, type AwsPortsOptions, type LeaseIdentity, type S3Lease } from '../adapters/aws/index';
 import { processStart } from '../adapters/tools/file-lock';
 import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
 import type { SqlProbe } from '../adapters/aws/rds';
@@ -115,7 +115,11 @@ export function defaultJournalDir(ctx: CommandContext, workDir: string): string 
   return given ? path.resolve(ctx.cwd, given) : path.join(workDir, '.dr', 'failover-journal');
 }
 
-/** SQL reach into each region from the optional `--primary-db-url` / `--secondary-db-url` (passwords registered for redaction). */
+/**
+ * SQL reach into each region: the optional `--primary-db-url` / `--secondary-db-url` (passwords registered for
+ * redaction) where given and reachable, else the region's backup-job Lambda from inside the VPC (stack output
+ * `backupFunctionName`). Undefined only when neither exists.
+ */
 export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): SqlProbe | undefined {
   const urls: Record<string, string> = {};
   for (const r of built.aws.regions) {
@@ -130,7 +134,12 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
     }
   }
   for (const u of Object.values(urls)) registerUrlSecret(u);
-  return Object.keys(urls).length ? awsDeps.sqlProbe(urls, ctx.env) : undefined;
+  const direct = Object.keys(urls).length ? { probe: awsDeps.sqlProbe(urls, ctx.env), regions: Object.keys(urls) } : undefined;
+  const functions = Object.fromEntries(built.aws.regions.map((r) => [r.region, r.backupFunctionName]));
+  const lambda = awsDeps.clients(ctx.env).lambda;
+  if (!lambda || !Object.values(functions).some(Boolean)) return direct?.probe;
+  const viaLambda = new LambdaSqlProbe({ functions, lambda, ...(awsDeps.clock ? { clock: awsDeps.clock } : {}), ...(awsDeps.retry ? { retry: awsDeps.retry } : {}) });
+  return fallbackSqlProbe(direct, viaLambda, (l) => ctx.out.info(l));
 }
 
 /** The `--primary-db-url` / `--secondary-db-url` URLs by region (what failback's divergent backup dumps and compares). */

@@ -11,6 +11,8 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, ModifyDBInstanceCommand } from '@aws-sdk/client-rds';
 import type { StackDriver, StackLike } from '../../automation/adapters/aws/stacks';
 import { awsStatusProbes } from '../../automation/adapters/aws/status-probes';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
@@ -222,11 +224,39 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(order.filter((o) => o.includes('rebuild')).length, 1, 'one rebuild');
   });
 
+  it('no route from this machine into the VPC: the switchover back reads WAL positions through the backup-job Lambdas', async () => {
+    driver.stacks[P].outputs.backupFunctionName = { value: 'botdr-use1-backup-job', secret: false };
+    driver.stacks[S].outputs.backupFunctionName = { value: 'botdr-usw2-backup-job', secret: false };
+    const lambdaClient = new LambdaClient({ region: A, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const lambda = mockClient(lambdaClient);
+    const asked: string[] = [];
+    lambda.on(InvokeCommand).callsFake((i: { FunctionName: string; Payload: Uint8Array }) => {
+      const { probe } = JSON.parse(new TextDecoder().decode(i.Payload)) as { probe: string };
+      asked.push(`${i.FunctionName} ${probe}`);
+      const rows = probe === 'terminate-sessions' ? [{ n: 2 }] : probe === 'write-probe' ? [{ ok: 1 }] : [{ lsn: '0/6000000', delay: 0 }];
+      const text = JSON.stringify({ probe, rows });
+      return { StatusCode: 200, Payload: Object.assign(new TextEncoder().encode(text), { transformToString: () => text }) };
+    });
+    const clients = awsDeps.clients;
+    awsDeps.clients = (env) => ({ ...clients(env), lambda: () => lambdaClient });
+    try {
+      const r = await dr(['failback', '--yes', '--json', '--max-lag', '10', ...base()]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.json().switchover.outcome, 'completed');
+      assert.ok(asked.includes('botdr-usw2-backup-job current-wal-lsn'), asked.join(', '));
+      assert.ok(asked.includes('botdr-use1-backup-job replay-lsn'), asked.join(', '));
+      assert.ok(asked.includes('botdr-use1-backup-job write-probe'), asked.join(', '));
+      assert.deepEqual(sqlUrls, [], 'no direct SQL from this machine');
+    } finally {
+      lambda.restore();
+    }
+  });
+
   it('refusals before any change: bot tokens still declared on the home stack; no --yes; nothing to fail back', async () => {
     driver.stacks[P].config['bot-platform-dr:botTokens'] = '{"community":["[secret]"]}';
     const noSql = await dr(['failback', '--yes', ...base()]);
     assert.equal(noSql.code, 2);
-    assert.match(noSql.stderr, /needs SQL reach into both databases: pass --primary-db-url and --secondary-db-url/);
+    assert.match(noSql.stderr, /needs SQL reach into both databases: neither stack outputs its backup job's function .*or pass --primary-db-url and --secondary-db-url/);
     // Issue 10: only the token seeds are refused at home (the bot list stays on both stacks), and nothing has to move
     // to the survivor first: it adopted its copies by name in its promotion apply.
     const tokens = await dr(['failback', '--yes', ...sql, ...base()]);

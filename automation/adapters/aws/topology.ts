@@ -55,6 +55,8 @@ export interface AwsRegionTopology {
   dbSecretArn?: string;
   cacheReplicationGroupId?: string;
   cacheEndpoint?: string;
+  /** The backup job's Lambda function: inside the VPC, it answers the named SQL probes (adapters/aws/sql-probes.ts). */
+  backupFunctionName?: string;
   bucketName: string;
   bucketArn?: string;
   kmsKeyArn?: string;
@@ -196,6 +198,7 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
     if (v !== undefined) (r as unknown as Record<string, unknown>)[field] = v;
   };
   opt('dbEndpoint', K.dbEndpoint);
+  opt('backupFunctionName', K.backupFunctionName);
   opt('cacheReplicationGroupId', K.cacheReplicationGroupId);
   opt('cacheEndpoint', K.cacheEndpoint);
   opt('bucketArn', K.bucketArn);

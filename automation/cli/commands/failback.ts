@@ -85,9 +85,10 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
   const driver = awsDeps.driver(workDir, ctx.env);
   const log = (l: string) => ctx.out.info(l);
   const { built } = await readStacksOnline(driver, names, { refresh: true, log, cacheDir: outputsCacheDir(workDir) });
-  // The switchover back is planned (zero loss): its catch-up compares WAL positions, which needs SQL reach.
+  // The switchover back is planned (zero loss): its catch-up compares WAL positions, which needs SQL reach — the
+  // backup-job Lambdas inside the VPC, or the operator's own URLs.
   if (!sqlProbeFromFlags(ctx, built)) {
-    throw new UsageError('the switchover back is planned and waits for the replica to replay the last WAL position, which needs SQL reach into both databases: pass --primary-db-url and --secondary-db-url (or DR_PRIMARY_DB_URL / DR_SECONDARY_DB_URL) and run dr where the VPC is reachable; nothing was changed');
+    throw new UsageError("the switchover back is planned and waits for the replica to replay the last WAL position, which needs SQL reach into both databases: neither stack outputs its backup job's function (backupFunctionName, which answers SQL probes from inside the VPC) — deploy them, or pass --primary-db-url and --secondary-db-url (or DR_PRIMARY_DB_URL / DR_SECONDARY_DB_URL) where the VPC is reachable; nothing was changed");
   }
   const home = ctx.flags.string('home-region') ?? built.aws.regions.find((r) => r.key === 'primary')!.region;
   const homeRegion = awsRegion(built.aws, home);
