@@ -46,6 +46,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
             if (cfg['bot-platform-dr:role'] === 'secondary' && cfg['bot-platform-dr:database.promoted'] === 'false') {
               order.push(`up ${P} rebuild (peerStack=${cfg['bot-platform-dr:peerStack']})`);
               w.db[A] = { status: 'available', replicaOf: SECONDARY_OUTPUTS.dbArn, retention: 0, paramGroup: 'botdr-use1-pg16' };
+              driver.applyCache(P); // issue 12: its cache group is rebuilt as a member of the survivor's datastore
               driver.stacks[P].outputs.role = { value: 'secondary', secret: false };
               return { result: 'succeeded' };
             }
@@ -110,7 +111,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const r = await dr(['failback', '--yes', '--json', '--max-lag', '10', ...sql, ...base()]);
     assert.equal(r.code, 0, r.stderr);
     const res = r.json();
-    assert.deepEqual(res.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['fence:ok', 'preserve:ok', 'retarget:ok', 'rebuild:ok', 'wait-replica:ok', 'lag:ok', 'switchover:ok']);
+    assert.deepEqual(res.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['fence:ok', 'cache:ok', 'preserve:ok', 'retarget:ok', 'rebuild:ok', 'wait-replica:ok', 'lag:ok', 'switchover:ok']);
     assert.match(res.steps[0].detail, new RegExp(`database in ${A}: fenced`));
     assert.equal(w.acts[`fence:${A}`], 1, 'the old primary was fenced before anything else');
     // The snapshot is requested and available before the rebuild replaces the instance.
@@ -143,7 +144,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const again = await dr(['failback', '--yes', '--json', ...sql, ...base()]);
     assert.equal(again.code, 0, again.stderr);
     const steps = again.json().steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`);
-    assert.deepEqual(steps.slice(1, 4), ['preserve:done-before', 'retarget:done-before', 'rebuild:done-before']);
+    assert.deepEqual(steps.slice(1, 5), ['cache:done-before', 'preserve:done-before', 'retarget:done-before', 'rebuild:done-before']);
     assert.equal(order.filter((o) => o.startsWith('CreateDBSnapshot')).length, 1, 'one snapshot');
     assert.equal(order.filter((o) => o.includes('rebuild')).length, 1, 'one rebuild');
   });

@@ -5,6 +5,7 @@
  * (ops/failback.ts), with the engine's split-brain guard and a planned switchover over the AWS ports.
  */
 import { rdsFailbackDatabase } from '../../adapters/aws/failback-db';
+import { elastiCacheFailback } from '../../adapters/aws/failback-cache';
 import { awsFailoverPorts } from '../../adapters/aws/index';
 import { awsRegion, type BuiltTopology } from '../../adapters/aws/topology';
 import { requireState } from '../../adapters/rehearsal/state';
@@ -121,6 +122,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
     built,
     home,
     db: (region) => rdsFailbackDatabase(clients.rds(region)),
+    cache: elastiCacheFailback(clients.elasticache, { ...(awsDeps.clock ? { clock: awsDeps.clock } : {}), ...(awsDeps.retry ? { retry: awsDeps.retry } : {}) }),
     lag: (region, id) => probes.replicaLag(region, id),
     maxLagSeconds: maxLag,
     guard: async () => {
