@@ -151,8 +151,11 @@ export class World {
   };
   /** The global datastores that exist; their members are the groups whose `global` names them. */
   globals: Record<string, { status: string }> = { [PRIMARY_OUTPUTS.globalDatastoreId]: { status: 'available' } };
-  /** ElastiCache snapshot names in the account (a final snapshot name can be used once). */
+  /** ElastiCache snapshots, `<region>/<name>` (a final snapshot name can be used once). */
   cacheSnapshots = new Set<string>();
+  /** Describes a deleted global datastore answers `deleting` (members still listed) before it is gone. */
+  globalDeletePolls = 0;
+  private deleting: Record<string, number> = {};
   globalFailoverPolls = 1;
   private cachePolls = 0;
   /** Replica ARN → its primary region (undefined = standalone). */
@@ -219,8 +222,12 @@ export class World {
   /** Simulate `dr` dying right after this act took effect (the engine treats CrashError as the process dying). */
   crashAfterAct?: string;
 
+  /** Every acting call in order (the {@link acts} counts, as a sequence). */
+  readonly actLog: string[] = [];
+
   private act(name: string): void {
     this.acts[name] = (this.acts[name] ?? 0) + 1;
+    this.actLog.push(name);
     if (this.crashAfterAct && name.startsWith(this.crashAfterAct)) {
       this.crashAfterAct = undefined;
       const e = new Error(`injected crash after ${name}`);
@@ -359,6 +366,7 @@ export class World {
     m.on(DescribeGlobalReplicationGroupsCommand).callsFake((input: { GlobalReplicationGroupId?: string }) => {
       this.gate(region, 'elasticache', 'DescribeGlobalReplicationGroups');
       const gid = input.GlobalReplicationGroupId ?? PRIMARY_OUTPUTS.globalDatastoreId;
+      if (gid in this.deleting && this.deleting[gid]-- <= 0) this.finishDelete(gid);
       if (!this.globals[gid]) throw awsError('GlobalReplicationGroupNotFoundFault', `GlobalReplicationGroup ${gid} not found.`);
       let status = this.globals[gid].status;
       if (this.cachePolls > 0) {
@@ -401,9 +409,12 @@ export class World {
       if (!this.globals[gid]) throw awsError('GlobalReplicationGroupNotFoundFault', `GlobalReplicationGroup ${gid} not found.`);
       if (this.membersOf(gid).some((r) => this.cache[r].role === 'SECONDARY')) throw awsError('InvalidGlobalReplicationGroupStateFault', 'The Global datastore still has secondary clusters: disassociate them first.');
       if (input.RetainPrimaryReplicationGroup !== true) throw awsError('InvalidParameterValueException', 'RetainPrimaryReplicationGroup must be true: the primary cluster is never deleted with the Global datastore.');
-      for (const r of this.membersOf(gid)) Object.assign(this.cache[r], { role: 'NONE', global: undefined });
-      delete this.globals[gid];
+      if (this.globals[gid].status === 'deleting') throw awsError('InvalidGlobalReplicationGroupStateFault', `Global datastore ${gid} is being deleted.`);
       this.act('DeleteGlobalReplicationGroup');
+      if (this.globalDeletePolls > 0) {
+        this.globals[gid].status = 'deleting';
+        this.deleting[gid] = this.globalDeletePolls;
+      } else this.finishDelete(gid);
       return {};
     });
     m.on(DescribeSnapshotsCommand).callsFake((input: { SnapshotName?: string }) => {
@@ -411,6 +422,12 @@ export class World {
       if (input.SnapshotName && !this.cacheSnapshots.has(`${region}/${input.SnapshotName}`)) throw awsError('SnapshotNotFoundFault', `Snapshot ${input.SnapshotName} not found.`);
       return { Snapshots: input.SnapshotName ? [{ SnapshotName: input.SnapshotName, SnapshotStatus: 'available' }] : [] };
     });
+  }
+
+  private finishDelete(gid: string): void {
+    for (const r of this.membersOf(gid)) Object.assign(this.cache[r], { role: 'NONE', global: undefined });
+    delete this.globals[gid];
+    delete this.deleting[gid];
   }
 
   /** The id AWS gives a datastore created in `region` with `suffix` (a stand-in for its per-region prefix). */
