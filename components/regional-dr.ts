@@ -208,17 +208,20 @@ function createDatabase(name: string, region: Region, parent: pulumi.Resource, {
   return { creds, db };
 }
 
-/** The cache: owner of its auth token (and of the global datastore on the primary), or a member of the peer's. */
+/**
+ * The cache: owner of its auth token (and of the global datastore on the primary), a member of the peer's, or detached
+ * (a former member that leads the next datastore after an unplanned failover). Member and detached read the auth
+ * secret the peer outputs, in this region: the primary's replica (promoted by the failover once it moved here).
+ */
 function createCache(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): Cache {
   const { cfg, roles, provider, peerOut } = region;
+  const peerAuthSecret = () => peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region));
   const mode: CacheMode =
     roles.cache === 'member'
-      ? {
-          kind: 'member',
-          globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
-          authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
-        }
-      : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
+      ? { kind: 'member', globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId), authSecretArn: peerAuthSecret() }
+      : roles.cache === 'detached'
+        ? { kind: 'detached', authSecretArn: peerAuthSecret() }
+        : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
   return new Cache(
     `${name}-cache`,
     {

@@ -4,6 +4,9 @@
  * before it acts, so a rerun after a crash continues where it stopped.
  *
  *   1. fence          the split-brain guard: the old primary is fenced (read-only parameter group) if reachable;
+ *   1b. cache         (ops/failback-cache.ts) after an unplanned failover that left the cache's global datastore: the
+ *                     old datastore, whose primary is the home group, is deleted (the group kept, standalone) so the
+ *                     rebuild can replace it with a member of the survivor's datastore;
  *   2. preserve       the old primary instance may hold writes the survivor never received (the failover's RPO):
  *                     a manual snapshot `<db>-pre-failback-<stamp>` is taken and waited for BEFORE anything can
  *                     replace the instance, then its deletion protection is lifted so the stack can replace it;
@@ -25,6 +28,8 @@ import { errorSummary, OperationError, RefusedError, UsageError } from '../core/
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
 import type { DbView, FailbackDatabase } from '../adapters/aws/failback-db';
+import type { FailbackCache } from '../adapters/aws/failback-cache';
+import { failbackCacheStep } from './failback-cache';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsRegion, type AwsRegionTopology, type BuiltTopology, peerOf } from '../adapters/aws/topology';
 import type { FailoverResult } from '../failover/index';
@@ -44,7 +49,7 @@ export const FAILBACK_CONFIG = {
  */
 export const PRIMARY_ONLY_KEYS = [`${NS}:botTokens`] as const;
 
-export const FAILBACK_STEPS = ['fence', 'preserve', 'divergent', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
+export const FAILBACK_STEPS = ['fence', 'cache', 'preserve', 'divergent', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
 
 export interface FailbackStepEvent {
@@ -62,6 +67,8 @@ export interface AwsFailbackOptions {
   home: string;
   /** RDS in a region (adapters/aws/failback-db.ts). */
   db: (region: string) => FailbackDatabase;
+  /** ElastiCache (adapters/aws/failback-cache.ts), for the cache step; without it the step is skipped. */
+  cache?: FailbackCache;
   /** ReplicaLag of `dbIdentifier` in `region` (CloudWatch). */
   lag: (region: string, dbIdentifier: string) => Promise<LagReading>;
   maxLagSeconds: number;
@@ -287,6 +294,11 @@ export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackRes
   };
   await checkPreconditions(run);
   await runStep(run, 'fence', async () => ({ status: 'ok', detail: await o.guard() }));
+  // --- issue 12: the cache's old global datastore (ops/failback-cache.ts) ---
+  await runStep(run, 'cache', () =>
+    o.cache ? failbackCacheStep({ cache: o.cache, home, survivor, clock: run.clock, timeoutMs: run.timeoutMs, pollMs: run.pollMs, log: run.log, signal: o.signal }) : Promise.resolve({ status: 'skipped' as const, detail: 'no ElastiCache client' }),
+  );
+  // --- end issue 12 ---
   const db = await run.db.describe(home.dbIdentifier);
   await runStep(run, 'preserve', () => preserve(run, db));
   await runStep(run, 'divergent', () => keepDivergent(run, db));

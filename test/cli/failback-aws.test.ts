@@ -54,6 +54,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
             if (cfg['bot-platform-dr:role'] === 'secondary' && cfg['bot-platform-dr:database.promoted'] === 'false') {
               order.push(`up ${P} rebuild (peerStack=${cfg['bot-platform-dr:peerStack']})`);
               w.db[A] = { status: 'available', replicaOf: SECONDARY_OUTPUTS.dbArn, retention: 0, paramGroup: 'botdr-use1-pg16' };
+              driver.applyCache(P); // issue 12: its cache group is rebuilt as a member of the survivor's datastore
               driver.stacks[P].outputs.role = { value: 'secondary', secret: false };
               return { result: 'succeeded' };
             }
@@ -127,7 +128,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const r = await dr(['failback', '--yes', '--json', '--max-lag', '10', ...sql, ...base()]);
     assert.equal(r.code, 0, r.stderr);
     const res = r.json();
-    assert.deepEqual(res.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['fence:ok', 'preserve:ok', 'divergent:ok', 'retarget:ok', 'rebuild:ok', 'wait-replica:ok', 'lag:ok', 'switchover:ok']);
+    assert.deepEqual(res.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`), ['fence:ok', 'cache:ok', 'preserve:ok', 'divergent:ok', 'retarget:ok', 'rebuild:ok', 'wait-replica:ok', 'lag:ok', 'switchover:ok']);
     assert.match(res.steps[0].detail, new RegExp(`database in ${A}: fenced`));
     assert.equal(w.acts[`fence:${A}`], 1, 'the old primary was fenced before anything else');
     // The snapshot is requested and available, and recorded as the divergent copy in the survivor's bucket (the old
@@ -149,7 +150,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(res.divergent.kind, 'rds-snapshot');
     assert.equal(res.divergent.snapshot, res.snapshot);
     assert.equal(res.divergent.location, `s3://${SECONDARY_OUTPUTS.bucketName}`);
-    assert.match(res.steps[2].detail, new RegExp(`kept in RDS snapshot ${res.snapshot}`));
+    assert.match(res.steps[3].detail, new RegExp(`kept in RDS snapshot ${res.snapshot}`));
     // Home stack config as lib/config.ts wants a replica.
     assert.equal(driver.stacks[P].config['bot-platform-dr:peerStack'], S);
     // Switchover back, traffic first: RDS promotes home directly, DNS moves, then home gets its backups and Multi-AZ
@@ -169,7 +170,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const r = await dr(['failback', '--yes', '--json', ...sql, ...base()]);
     assert.equal(r.code, 0, r.stderr);
     const res = r.json();
-    assert.equal(res.steps[2].step, 'divergent');
+    assert.equal(res.steps[3].step, 'divergent');
     assert.equal(res.divergent.kind, 'dump');
     assert.equal(res.divergent.rows_differ, 2);
     assert.deepEqual(res.divergent.tables, [{ table: 'public.users', only_on_old_primary: 1, changed: 1 }]);
@@ -218,7 +219,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const again = await dr(['failback', '--yes', '--json', ...sql, ...base()]);
     assert.equal(again.code, 0, again.stderr);
     const steps = again.json().steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`);
-    assert.deepEqual(steps.slice(1, 5), ['preserve:done-before', 'divergent:done-before', 'retarget:done-before', 'rebuild:done-before']);
+    assert.deepEqual(steps.slice(1, 6), ['cache:done-before', 'preserve:done-before', 'divergent:done-before', 'retarget:done-before', 'rebuild:done-before']);
     assert.equal(order.filter((o) => o.startsWith('PutObject') && o.endsWith('.metadata.json')).length, 1, 'one divergent record');
     assert.equal(order.filter((o) => o.startsWith('CreateDBSnapshot')).length, 1, 'one snapshot');
     assert.equal(order.filter((o) => o.includes('rebuild')).length, 1, 'one rebuild');

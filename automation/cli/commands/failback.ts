@@ -7,6 +7,7 @@
  * (ops/failback.ts), with the engine's split-brain guard and a planned switchover over the AWS ports.
  */
 import { rdsFailbackDatabase } from '../../adapters/aws/failback-db';
+import { elastiCacheFailback } from '../../adapters/aws/failback-cache';
 import { S3Store } from '../../adapters/aws/s3-store';
 import { localTempFiles } from '../../adapters/tools/temp-files';
 import { systemClock } from '../../core/clock';
@@ -129,6 +130,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
     built,
     home,
     db: (region) => rdsFailbackDatabase(clients.rds(region)),
+    cache: elastiCacheFailback(clients.elasticache, { ...(awsDeps.clock ? { clock: awsDeps.clock } : {}), ...(awsDeps.retry ? { retry: awsDeps.retry } : {}) }),
     lag: (region, id) => probes.replicaLag(region, id),
     maxLagSeconds: maxLag,
     guard: async () => {
