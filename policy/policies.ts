@@ -8,6 +8,7 @@ import * as aws from '@pulumi/aws';
 import { Policies, ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from '@pulumi/policy';
 import type * as pulumi from '@pulumi/pulumi';
 import { drAlarmsPresent } from './rules/alarms';
+import { drBackupDeleteAudit } from './rules/audit';
 import { s3AccessLogBucket, s3BackupLifecycleTiers, s3BackupReplication, s3BucketLogging, s3Encrypted, s3PublicAccessBlocked, s3TlsOnly, s3Versioned } from './rules/buckets';
 import { drPeerRegionCopy, rdsBackupsRetained, rdsDeletionProtection, rdsMultiAz, rdsNoPublicAccess, rdsStorageEncrypted } from './rules/database';
 import { drSurvivorSecretsStandalone, secretsReplicated } from './rules/secrets';
@@ -82,6 +83,7 @@ export const STACK_POLICIES: StackValidationPolicy[] = [
   stack('s3-access-log-bucket', 'Access-log buckets are in their sources\' region, retained at least 90 days, without Object Lock.', s3AccessLogBucket),
   stack('secrets-replicated', 'The primary\'s secrets the peer region needs are replicated there under its own key.', secretsReplicated),
   stack('dr-peer-region-copy', 'The stack\'s data has a copy in the peer region under that region\'s own key.', drPeerRegionCopy),
+  stack('dr-backup-delete-audit', 'The deletes of backups are recorded by a trail, counted by a metric filter excluding the backup job, and alarmed on.', drBackupDeleteAudit),
   stack('dr-alarms-present', 'The alarms the stack\'s role needs are declared, notify, and name their runbook incident.', drAlarmsPresent),
   stack('dr-survivor-secrets-standalone', 'A promoted secondary\'s secrets have no copy in another region until the failback.', drSurvivorSecretsStandalone, 'advisory'),
 ];

@@ -3,7 +3,7 @@
  * topic, and names its runbook incident (lib/runbook.ts) at the end of its description.
  *
  * Needed by role (lib/roles.ts): the database's free-storage and CPU alarms everywhere; the backup alarms (age per
- * service and tier, the restore test, the job's errors and dead letters) on every role that runs the backup job
+ * service and tier, the restore test, the job's errors and dead letters, deletes by others) on every role that runs the backup job
  * (not scratch); replica lag on a secondary that is still a replica; the health-check alarm where a Route 53 health
  * check is declared; the token monitor's alarms where the monitor is declared.
  *
@@ -12,6 +12,7 @@
  * notifies everywhere.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs } from '@pulumi/policy';
+import { BACKUP_DELETES_ALARM_ID } from '../../lib/audit';
 import { RESTORE_TEST_SERVICE } from '../../lib/backup-metrics';
 import { BACKUP_SERVICES, BACKUP_TIERS } from '../../lib/lifecycle';
 import { ALARM_ID_TAG, alarmRunbookSuffix, incidentForAlarm } from '../../lib/runbook';
@@ -23,7 +24,7 @@ export function requiredAlarmIds(role: StackRole, has: { database: boolean; heal
   if (has.database) ids.push('db-free-storage', 'db-cpu');
   if (role !== 'scratch') {
     for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) ids.push(`backup-age-${s}-${t}`);
-    ids.push(`restore-test-age-${RESTORE_TEST_SERVICE}`, `restore-test-failed-${RESTORE_TEST_SERVICE}`, 'backup-job-errors', 'backup-job-dead-letters');
+    ids.push(`restore-test-age-${RESTORE_TEST_SERVICE}`, `restore-test-failed-${RESTORE_TEST_SERVICE}`, 'backup-job-errors', 'backup-job-dead-letters', BACKUP_DELETES_ALARM_ID);
   }
   if (role === 'secondary') ids.push('replica-lag');
   if (has.healthCheck) ids.push('health-check');
