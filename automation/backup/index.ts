@@ -21,4 +21,5 @@ export * from './resolve';
 export * from './restore-metrics';
 export * from './restore-test';
 export * from './retention';
+export * from './stream-restore';
 export * from './verify';
