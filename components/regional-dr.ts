@@ -7,7 +7,7 @@ import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
-import { BackupJobs } from './backup-jobs';
+import { BackupJobs, BackupJobsArgs } from './backup-jobs';
 import { BotTokens } from './bot-tokens';
 import { Cache, CacheMode } from './cache';
 import { Database, DatabaseMode } from './database';
@@ -89,12 +89,13 @@ export class RegionalDr extends pulumi.ComponentResource {
 
     // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
     // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
-    const jobNames = region.roles.backupJobs ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : undefined;
+    const jobNames = region.roles.backupJobs ? deferredJobNames(args.config.backup.job.runner) : undefined;
     const alerts = createAlerts(name, region, this, { keys, db, dns, jobNames });
     let jobs: BackupJobs | undefined;
     if (jobNames) {
       jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
-      jobNames.fn[1](jobs.functionName);
+      if (jobNames.fn && jobs.functionName) jobNames.fn[1](jobs.functionName);
+      if (jobNames.taskRule && jobs.taskFailureRuleName) jobNames.taskRule[1](jobs.taskFailureRuleName);
       jobNames.dlq[1](jobs.dlqName);
     }
 
@@ -301,8 +302,16 @@ function createFailoverDns(name: string, { cfg, roles, provider }: Region, paren
   );
 }
 
-/** The deferred names of the backup job's function and dead-letter queue (resolved once the job is declared). */
-type JobNames = Record<'fn' | 'dlq', ReturnType<typeof pulumi.deferredOutput<string>>>;
+/**
+ * The deferred names of the backup job's function (runner lambda) or task-failure rule (runner fargate) and of its
+ * dead-letter queue (resolved once the job is declared).
+ */
+type Deferred = ReturnType<typeof pulumi.deferredOutput<string>>;
+type JobNames = { fn?: Deferred; taskRule?: Deferred; dlq: Deferred };
+
+function deferredJobNames(runner: 'lambda' | 'fargate'): JobNames {
+  return runner === 'lambda' ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : { taskRule: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
+}
 
 /**
  * The alerts. A promoted secondary is the writable region now (`activeRole` primary): its backup-age alarms treat
@@ -332,7 +341,8 @@ function createAlerts(
       replicaLagSeconds: cfg.alerts.replicaLagSeconds,
       dbInstanceIdentifier: db.identifier,
       dbAllocatedStorageGb: cfg.database.allocatedStorage,
-      backupFunctionName: jobNames?.fn[0],
+      backupFunctionName: jobNames?.fn?.[0],
+      backupTaskFailureRuleName: jobNames?.taskRule?.[0],
       backupDlqName: jobNames?.dlq[0],
       backupAgeAlarms: roles.backupJobs,
     },
@@ -371,9 +381,16 @@ function createBackupJobs(
       alertsTopicArn: alerts.topicArn,
       retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
       postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+      ...backupJobSizing(cfg.backup.job),
     },
     { parent },
   );
+}
+
+/** The job's runner and size from `backup.*` (lib/config.ts; validated there against the runner's limits). */
+function backupJobSizing(job: StackConfig['backup']['job']): Pick<BackupJobsArgs, 'runner' | 'memoryMb' | 'timeoutSeconds' | 'ephemeralStorageMb' | 'cpu' | 'ephemeralStorageGb' | 'restoreTestJobs'> {
+  const common = { runner: job.runner, memoryMb: job.memoryMb, timeoutSeconds: job.timeoutSeconds, restoreTestJobs: job.restoreTestJobs };
+  return job.runner === 'lambda' ? { ...common, ephemeralStorageMb: job.ephemeralStorageGb * 1024 } : { ...common, cpu: job.cpu, ephemeralStorageGb: job.ephemeralStorageGb };
 }
 
 /** The stack outputs (lib/outputs.ts): names, endpoints and ARNs of the region's parts. */
@@ -397,7 +414,7 @@ function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOu
     botTokenSecretArns: p.tokens ? p.tokens.secretArns : pulumi.output<Record<string, string>>({}),
     healthCheckId: p.dns ? p.dns.healthCheckId : pulumi.output(undefined),
     topicArn: p.alerts.topicArn,
-    backupFunctionName: p.jobs ? p.jobs.functionName : pulumi.output(undefined),
+    backupFunctionName: p.jobs?.functionName ?? pulumi.output(undefined),
     recordName: p.dns ? p.dns.recordName : pulumi.output(undefined),
     hostedZoneId: cfg.dns && roles.dns ? cfg.dns.hostedZoneId : undefined,
     vpcId: p.network.vpcId,
