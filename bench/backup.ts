@@ -5,6 +5,9 @@
  *            manifest, prune)                                  vs  pg_dump -Fc -Z6 -f <local file>
  *   restore: node bin/dr.js restore postgres (download + sha256 BEFORE touching the target → pg_restore -j N →
  *            row counts)                                       vs  pg_restore -j N <that local file>
+ *   restore test: node bin/dr.js backups verify-restore --jobs 1 (what the scheduled job runs: a scratch database,
+ *            the backup streamed through sha256 into pg_restore, no local copy, row counts, manifest VERIFIED)
+ *                                                              vs  pg_restore -j1 <that local file>
  *
  * Fairness (a ratio measured in a fixed order is biased: whoever runs second pays for the first one's
  * checkpoint, writeback and autovacuum):
@@ -70,7 +73,13 @@ interface Series {
   dumpBytes: number;
   backup: Pair[];
   restore: Pair[];
+  /** The restore test as the scheduled job runs it: one job, streamed (vs pg_restore -j1 from the local file). */
+  restoreTest: Pair[];
 }
+
+type Op = 'backup' | 'restore' | 'restoreTest';
+const OPS: readonly Op[] = ['backup', 'restore', 'restoreTest'];
+const OP_LABEL: Record<Op, string> = { backup: 'backup', restore: `restore -j${JOBS}`, restoreTest: 'restore test (streamed)' };
 
 function validateEnv(): void {
   for (const s of SCALES) if (!Number.isInteger(s) || s < 1) throw new Error(`BENCH_SCALES: ${JSON.stringify(process.env.BENCH_SCALES)} is not a list of whole numbers`);
@@ -141,6 +150,41 @@ async function backupPairs(pg: PgCluster, db: string, env: Record<string, string
   return pairs;
 }
 
+/**
+ * The restore-test pairs: `dr backups verify-restore --jobs 1` (a scratch database it creates, the backup streamed
+ * through sha256 into pg_restore, row counts, the manifest rewritten, the scratch dropped) vs `pg_restore -j1` from
+ * the local file into a fresh database.
+ */
+async function restoreTestPairs(pg: PgCluster, db: string, env: Record<string, string>, dumpFile: string, probe: string): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  const target = `${db}_r`;
+  const pgRestore = () => timeTool(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--dbname=${target}`, dumpFile], { ...process.env, ...pgEnv(pg.url(target)) });
+  const drTest = () => timeDr(['backups', 'verify-restore', '--from', 'latest', '--scratch-url', pg.url('postgres'), '--jobs', '1'], env, probe, findProcess(S3RVER_PROCESS_TAG));
+  for (let i = 1; i <= PAIRS; i++) {
+    const drFirst = i % 2 === 1;
+    let tool = 0;
+    let dr: DrRun | undefined;
+    const busy: number[] = [];
+    for (const side of drFirst ? ['dr', 'tool'] : ['tool', 'dr']) {
+      await pg.dropDatabase(target);
+      if (side === 'tool') await pg.createDatabase(target);
+      await settle(pg, [db]);
+      busy.push(await waitForQuiet(QUIET, QUIET_WAIT_MS));
+      if (side === 'dr') dr = await drTest();
+      else tool = await pgRestore();
+      await pg.dropDatabase(target);
+    }
+    const p: Pair = { drFirst, tool, dr: dr!, load: load(), busy };
+    pairs.push(p);
+    const engine = Number(p.dr.json.duration_seconds ?? 0);
+    console.log(
+      `  restore test pair ${i}/${PAIRS} (${drFirst ? 'dr first' : 'pg_restore first'}, ${others(p)}): dr verify-restore --jobs 1 ${fmt(p.dr.seconds)} (engine ${fmt(engine)}) vs pg_restore -j1 ${fmt(tool)} → ${(p.dr.seconds / tool).toFixed(3)} (engine ${(engine / tool).toFixed(3)}); ` +
+        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)}`,
+    );
+  }
+  return pairs;
+}
+
 /** The restore pairs: each side into a fresh empty database, dropped right after. */
 async function restorePairs(pg: PgCluster, db: string, env: Record<string, string>, dumpFile: string, probe: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
@@ -191,19 +235,20 @@ async function measure(pg: PgCluster, s3: S3Server, dataset: Dataset, scale: num
     const backup = await backupPairs(pg, db, env, dumpFile, probe);
     const dumpBytes = fs.statSync(dumpFile).size;
     const restore = await restorePairs(pg, db, env, dumpFile, probe);
-    return { dataset, scale, dbBytes, dumpBytes, backup, restore };
+    const restoreTest = await restoreTestPairs(pg, db, env, dumpFile, probe);
+    return { dataset, scale, dbBytes, dumpBytes, backup, restore, restoreTest };
   } finally {
     fs.rmSync(dumpFile, { force: true });
   }
 }
 
 const ratio = (p: Pair) => p.dr.seconds / p.tool;
-const engineRatio = (p: Pair, kind: 'backup' | 'restore') => (kind === 'backup' ? (p.dr.json.phases_ms?.total ?? 0) / 1000 : Number(p.dr.json.duration_seconds ?? 0)) / p.tool;
+const engineRatio = (p: Pair, kind: Op) => (kind === 'backup' ? (p.dr.json.phases_ms?.total ?? 0) / 1000 : Number(p.dr.json.duration_seconds ?? 0)) / p.tool;
 
 /** The markdown tables of the run: per pair, the median and the spread, per GB, peak RSS. */
 function report(all: Series[]): void {
   const lines: string[] = ['', '## Results', ''];
-  const pairs = all.flatMap((s) => [...s.backup, ...s.restore]);
+  const pairs = all.flatMap((s) => OPS.flatMap((op) => s[op]));
   const busy = pairs.flatMap((p) => p.busy).map((b) => b * 100);
   lines.push(
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / GB).toFixed(0)} GB RAM; pg_restore -j${JOBS}; ABBA pairs; ` +
@@ -214,17 +259,35 @@ function report(all: Series[]): void {
   lines.push('| dataset | scale | DB GB | dump MiB | op | per-pair ratio (dr process / tool) | median | spread | engine median | tool median s | dr median s | dr s/GB | peak RSS MiB | disk writes MiB |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of all) {
-    for (const kind of ['backup', 'restore'] as const) {
+    for (const kind of OPS) {
       const pairs = s[kind];
       const rs = pairs.map(ratio);
       const drMedian = median(pairs.map((p) => p.dr.seconds));
       lines.push(
-        `| ${s.dataset} | ${s.scale} | ${(s.dbBytes / GB).toFixed(2)} | ${(s.dumpBytes / 1048576).toFixed(0)} | ${kind} | ${rs.map((r) => r.toFixed(3)).join(', ')} | **${median(rs).toFixed(3)}** | ${Math.min(...rs).toFixed(3)}–${Math.max(...rs).toFixed(3)} | ${median(pairs.map((p) => engineRatio(p, kind))).toFixed(3)} | ${median(pairs.map((p) => p.tool)).toFixed(2)} | ${drMedian.toFixed(2)} | ${(drMedian / (s.dbBytes / GB)).toFixed(1)} | ${Math.max(...pairs.map((p) => p.dr.peakRssKb / 1024)).toFixed(0)} | ${median(pairs.map((p) => p.dr.writeBytes / 1048576)).toFixed(1)} |`,
+        `| ${s.dataset} | ${s.scale} | ${(s.dbBytes / GB).toFixed(2)} | ${(s.dumpBytes / 1048576).toFixed(0)} | ${OP_LABEL[kind]} | ${rs.map((r) => r.toFixed(3)).join(', ')} | **${median(rs).toFixed(3)}** | ${Math.min(...rs).toFixed(3)}–${Math.max(...rs).toFixed(3)} | ${median(pairs.map((p) => engineRatio(p, kind))).toFixed(3)} | ${median(pairs.map((p) => p.tool)).toFixed(2)} | ${drMedian.toFixed(2)} | ${(drMedian / (s.dbBytes / GB)).toFixed(1)} | ${Math.max(...pairs.map((p) => p.dr.peakRssKb / 1024)).toFixed(0)} | ${median(pairs.map((p) => p.dr.writeBytes / 1048576)).toFixed(1)} |`,
       );
     }
   }
-  lines.push('', 'Goals: backup ≤ 1.10 × pg_dump -Fc to a local file, restore ≤ 1.10 × pg_restore -j N from a local file (medians).');
+  lines.push('', 'Goals: backup ≤ 1.10 × pg_dump -Fc to a local file, restore ≤ 1.10 × pg_restore -j N from a local file (medians). The restore test (streamed, one job) is compared with pg_restore -j1 from a local file.');
+  lines.push(...growth(all));
   console.log(lines.join('\n'));
+}
+
+/** Time per GB and peak RSS as the database grows: each dataset's smallest and largest scale side by side. */
+function growth(all: Series[]): string[] {
+  const lines: string[] = [];
+  for (const dataset of DATASETS) {
+    const s = all.filter((x) => x.dataset === dataset).sort((a, b) => a.dbBytes - b.dbBytes);
+    if (s.length < 2) continue;
+    const [a, b] = [s[0], s[s.length - 1]];
+    lines.push('', `Growth, ${dataset} (${(a.dbBytes / GB).toFixed(2)} → ${(b.dbBytes / GB).toFixed(2)} GB):`);
+    for (const op of OPS) {
+      const perGb = (x: Series) => median(x[op].map((p) => p.dr.seconds)) / (x.dbBytes / GB);
+      const rss = (x: Series) => Math.max(...x[op].map((p) => p.dr.peakRssKb / 1024));
+      lines.push(`  ${OP_LABEL[op]}: ${perGb(a).toFixed(1)} → ${perGb(b).toFixed(1)} s/GB; peak RSS ${rss(a).toFixed(0)} → ${rss(b).toFixed(0)} MiB`);
+    }
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
