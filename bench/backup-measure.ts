@@ -91,11 +91,20 @@ export function run(cmd: string, args: readonly string[], env: Record<string, st
   });
 }
 
-/** Wall time of a plain tool, in seconds. */
-export async function timeTool(cmd: string, args: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+/** Wall time of a plain tool, in seconds; its CPU seconds (user + system, from this process's reaped children) in `cpu`. */
+export async function timeTool(cmd: string, args: readonly string[], env: Record<string, string | undefined>, cpu?: { seconds: number }): Promise<number> {
+  const c0 = childCpuSeconds();
   const t0 = process.hrtime.bigint();
   await run(cmd, args, env);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (cpu) cpu.seconds = childCpuSeconds() - c0;
+  return wall;
+}
+
+/** cutime + cstime of this process: CPU seconds of the children it has waited for (/proc/self/stat). */
+function childCpuSeconds(): number {
+  const f = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
 }
 
 export interface DrRun {

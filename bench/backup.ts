@@ -60,6 +60,8 @@ const GB = 1024 ** 3;
 interface Pair {
   drFirst: boolean;
   tool: number;
+  /** CPU seconds of the plain tool (client side; the server's work is the same on both sides, but for dr's counts). */
+  toolCpu: number;
   dr: DrRun;
   load: number;
   /** Busy share of the CPUs just before each side started (other users' load: our processes were idle). */
@@ -121,12 +123,15 @@ const fmt = (s: number) => `${s.toFixed(2)} s`;
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
 const cpu = (r: DrRun) => `CPU s: dr ${r.cpuSeconds.toFixed(1)}, its tools ${r.childCpuSeconds.toFixed(1)}, s3rver ${r.s3CpuSeconds.toFixed(1)}`;
+/** Client-side CPU seconds of the dr side (node, its tools, the S3 server) — load-independent, unlike wall time. */
+const drCpu = (r: DrRun) => r.cpuSeconds + r.childCpuSeconds + r.s3CpuSeconds;
 
 /** The backup pairs of one database. The last pg_dump file stays for the restore baseline. */
 async function backupPairs(pg: PgCluster, db: string, env: Record<string, string>, dumpFile: string, probe: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
   const url = pg.url(db);
-  const pgDump = () => timeTool(findBinary('pg_dump'), ['--format=custom', '--compress=6', '-f', dumpFile], { ...process.env, ...pgEnv(url) });
+  const toolCpu = { seconds: 0 };
+  const pgDump = () => timeTool(findBinary('pg_dump'), ['--format=custom', '--compress=6', '-f', dumpFile], { ...process.env, ...pgEnv(url) }, toolCpu);
   const drBackup = () => timeDr(['backup', 'postgres', '--database-url', url, '--compress', '6'], env, probe, findProcess(S3RVER_PROCESS_TAG));
   for (let i = 1; i <= PAIRS; i++) {
     const drFirst = i % 2 === 1;
@@ -139,12 +144,12 @@ async function backupPairs(pg: PgCluster, db: string, env: Record<string, string
       if (side === 'dr') dr = await drBackup();
       else tool = await pgDump();
     }
-    const p: Pair = { drFirst, tool, dr: dr!, load: load(), busy };
+    const p: Pair = { drFirst, tool, toolCpu: toolCpu.seconds, dr: dr!, load: load(), busy };
     pairs.push(p);
     const ph = p.dr.json.phases_ms ?? {};
     console.log(
       `  backup  pair ${i}/${PAIRS} (${drFirst ? 'dr first' : 'pg_dump first'}, ${others(p)}): dr ${fmt(p.dr.seconds)} (engine ${fmt((ph.total ?? 0) / 1000)}) vs pg_dump ${fmt(tool)} → ${(p.dr.seconds / tool).toFixed(3)} (engine ${((ph.total ?? 0) / 1000 / tool).toFixed(3)}); ` +
-        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)}; phases ms ${Object.entries(ph).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)} (plain tool ${p.toolCpu.toFixed(1)}); phases ms ${Object.entries(ph).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
   return pairs;
@@ -158,7 +163,8 @@ async function backupPairs(pg: PgCluster, db: string, env: Record<string, string
 async function restoreTestPairs(pg: PgCluster, db: string, env: Record<string, string>, dumpFile: string, probe: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
   const target = `${db}_r`;
-  const pgRestore = () => timeTool(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--dbname=${target}`, dumpFile], { ...process.env, ...pgEnv(pg.url(target)) });
+  const toolCpu = { seconds: 0 };
+  const pgRestore = () => timeTool(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--dbname=${target}`, dumpFile], { ...process.env, ...pgEnv(pg.url(target)) }, toolCpu);
   const drTest = () => timeDr(['backups', 'verify-restore', '--from', 'latest', '--scratch-url', pg.url('postgres'), '--jobs', '1'], env, probe, findProcess(S3RVER_PROCESS_TAG));
   for (let i = 1; i <= PAIRS; i++) {
     const drFirst = i % 2 === 1;
@@ -174,12 +180,12 @@ async function restoreTestPairs(pg: PgCluster, db: string, env: Record<string, s
       else tool = await pgRestore();
       await pg.dropDatabase(target);
     }
-    const p: Pair = { drFirst, tool, dr: dr!, load: load(), busy };
+    const p: Pair = { drFirst, tool, toolCpu: toolCpu.seconds, dr: dr!, load: load(), busy };
     pairs.push(p);
     const engine = Number(p.dr.json.duration_seconds ?? 0);
     console.log(
       `  restore test pair ${i}/${PAIRS} (${drFirst ? 'dr first' : 'pg_restore first'}, ${others(p)}): dr verify-restore --jobs 1 ${fmt(p.dr.seconds)} (engine ${fmt(engine)}) vs pg_restore -j1 ${fmt(tool)} → ${(p.dr.seconds / tool).toFixed(3)} (engine ${(engine / tool).toFixed(3)}); ` +
-        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)}`,
+        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)} (plain tool ${p.toolCpu.toFixed(1)})`,
     );
   }
   return pairs;
@@ -194,7 +200,8 @@ async function restorePairs(pg: PgCluster, db: string, env: Record<string, strin
     await pg.createDatabase(target);
     await settle(pg, [db]);
   };
-  const pgRestore = () => timeTool(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--jobs=${JOBS}`, `--dbname=${target}`, dumpFile], { ...process.env, ...pgEnv(pg.url(target)) });
+  const toolCpu = { seconds: 0 };
+  const pgRestore = () => timeTool(findBinary('pg_restore'), ['--no-owner', '--exit-on-error', `--jobs=${JOBS}`, `--dbname=${target}`, dumpFile], { ...process.env, ...pgEnv(pg.url(target)) }, toolCpu);
   const drRestore = () => timeDr(['restore', 'postgres', '--from', 'latest', '--target-url', pg.url(target), '--jobs', String(JOBS)], env, probe, findProcess(S3RVER_PROCESS_TAG));
   for (let i = 1; i <= PAIRS; i++) {
     const drFirst = i % 2 === 1;
@@ -208,13 +215,13 @@ async function restorePairs(pg: PgCluster, db: string, env: Record<string, strin
       else tool = await pgRestore();
       await pg.dropDatabase(target);
     }
-    const p: Pair = { drFirst, tool, dr: dr!, load: load(), busy };
+    const p: Pair = { drFirst, tool, toolCpu: toolCpu.seconds, dr: dr!, load: load(), busy };
     pairs.push(p);
     const ph = p.dr.json.phases_ms ?? {};
     const engine = Number(p.dr.json.duration_seconds ?? 0);
     console.log(
       `  restore pair ${i}/${PAIRS} (${drFirst ? 'dr first' : 'pg_restore first'}, ${others(p)}): dr ${fmt(p.dr.seconds)} (engine ${fmt(engine)}) vs pg_restore -j${JOBS} ${fmt(tool)} → ${(p.dr.seconds / tool).toFixed(3)} (engine ${(engine / tool).toFixed(3)}); ` +
-        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)}; phases ms ${Object.entries(ph).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `peak RSS ${(p.dr.peakRssKb / 1024).toFixed(0)} MiB, disk writes ${mib(p.dr.writeBytes)}; ${cpu(p.dr)} (plain tool ${p.toolCpu.toFixed(1)}); phases ms ${Object.entries(ph).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
   }
   return pairs;
@@ -256,15 +263,15 @@ function report(all: Series[]): void {
       `load average ${Math.min(...pairs.map((p) => p.load)).toFixed(2)}–${Math.max(...pairs.map((p) => p.load)).toFixed(2)}.`,
     '',
   );
-  lines.push('| dataset | scale | DB GB | dump MiB | op | per-pair ratio (dr process / tool) | median | spread | engine median | tool median s | dr median s | dr s/GB | peak RSS MiB | disk writes MiB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| dataset | scale | DB GB | dump MiB | op | per-pair ratio (dr process / tool) | median | spread | engine median | tool median s | dr median s | dr s/GB | client CPU s dr / tool | peak RSS MiB | disk writes MiB |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of all) {
     for (const kind of OPS) {
       const pairs = s[kind];
       const rs = pairs.map(ratio);
       const drMedian = median(pairs.map((p) => p.dr.seconds));
       lines.push(
-        `| ${s.dataset} | ${s.scale} | ${(s.dbBytes / GB).toFixed(2)} | ${(s.dumpBytes / 1048576).toFixed(0)} | ${OP_LABEL[kind]} | ${rs.map((r) => r.toFixed(3)).join(', ')} | **${median(rs).toFixed(3)}** | ${Math.min(...rs).toFixed(3)}–${Math.max(...rs).toFixed(3)} | ${median(pairs.map((p) => engineRatio(p, kind))).toFixed(3)} | ${median(pairs.map((p) => p.tool)).toFixed(2)} | ${drMedian.toFixed(2)} | ${(drMedian / (s.dbBytes / GB)).toFixed(1)} | ${Math.max(...pairs.map((p) => p.dr.peakRssKb / 1024)).toFixed(0)} | ${median(pairs.map((p) => p.dr.writeBytes / 1048576)).toFixed(1)} |`,
+        `| ${s.dataset} | ${s.scale} | ${(s.dbBytes / GB).toFixed(2)} | ${(s.dumpBytes / 1048576).toFixed(0)} | ${OP_LABEL[kind]} | ${rs.map((r) => r.toFixed(3)).join(', ')} | **${median(rs).toFixed(3)}** | ${Math.min(...rs).toFixed(3)}–${Math.max(...rs).toFixed(3)} | ${median(pairs.map((p) => engineRatio(p, kind))).toFixed(3)} | ${median(pairs.map((p) => p.tool)).toFixed(2)} | ${drMedian.toFixed(2)} | ${(drMedian / (s.dbBytes / GB)).toFixed(1)} | ${median(pairs.map((p) => drCpu(p.dr))).toFixed(1)} / ${median(pairs.map((p) => p.toolCpu)).toFixed(1)} | ${Math.max(...pairs.map((p) => p.dr.peakRssKb / 1024)).toFixed(0)} | ${median(pairs.map((p) => p.dr.writeBytes / 1048576)).toFixed(1)} |`,
       );
     }
   }
