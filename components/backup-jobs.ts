@@ -180,9 +180,9 @@ function validateTaskSize(args: BackupJobsArgs): void {
 export class BackupJobs extends pulumi.ComponentResource {
   /** Where the job runs. */
   readonly runner: BackupRunner;
-  /** The function (runner lambda). */
-  readonly functionName?: pulumi.Output<string>;
-  readonly functionArn?: pulumi.Output<string>;
+  /** The function (runner lambda; undefined with runner fargate). */
+  readonly functionName: pulumi.Output<string | undefined>;
+  readonly functionArn: pulumi.Output<string | undefined>;
   /** The cluster, task definition and task-failure rule (runner fargate). */
   readonly clusterArn?: pulumi.Output<string>;
   readonly taskDefinitionArn?: pulumi.Output<string>;
@@ -221,6 +221,8 @@ export class BackupJobs extends pulumi.ComponentResource {
       const task = createTask(name, args, this, base, { repo, image, env });
       ({ logGroup, dlq } = task);
       this.scheduleNames = createSchedules(name, args, this, base, { dlq, state: this.scheduleState, ...task.scheduling });
+      this.functionName = pulumi.output(undefined);
+      this.functionArn = pulumi.output(undefined);
       this.clusterArn = task.cluster.arn;
       this.taskDefinitionArn = task.taskDefinition.arn;
       this.taskFailureRuleName = task.failureRule.name;

@@ -5,9 +5,10 @@ import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
+import type { BackupJobsArgs } from './backup-jobs';
 import { Alerts } from './alerts';
 import { BackupBucket } from './backup-bucket';
-import { BackupJobs, BackupJobsArgs } from './backup-jobs';
+import { BackupJobs } from './backup-jobs';
 import { BotTokens } from './bot-tokens';
 import { Cache, CacheMode } from './cache';
 import { Database, DatabaseMode } from './database';
@@ -94,7 +95,8 @@ export class RegionalDr extends pulumi.ComponentResource {
     let jobs: BackupJobs | undefined;
     if (jobNames) {
       jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
-      if (jobNames.fn && jobs.functionName) jobNames.fn[1](jobs.functionName);
+      // runner lambda: the function exists, so its name is always set.
+      if (jobNames.fn) jobNames.fn[1](jobs.functionName as pulumi.Output<string>);
       if (jobNames.taskRule && jobs.taskFailureRuleName) jobNames.taskRule[1](jobs.taskFailureRuleName);
       jobNames.dlq[1](jobs.dlqName);
     }
@@ -350,6 +352,12 @@ function createAlerts(
   );
 }
 
+/** The job's runner and size from `backup.*` (lib/config.ts; validated there against the runner's limits). */
+function backupJobSizing(job: StackConfig['backup']['job']): Pick<BackupJobsArgs, 'runner' | 'memoryMb' | 'timeoutSeconds' | 'ephemeralStorageMb' | 'cpu' | 'ephemeralStorageGb' | 'restoreTestJobs'> {
+  const common = { runner: job.runner, memoryMb: job.memoryMb, timeoutSeconds: job.timeoutSeconds, restoreTestJobs: job.restoreTestJobs };
+  return job.runner === 'lambda' ? { ...common, ephemeralStorageMb: job.ephemeralStorageGb * 1024 } : { ...common, cpu: job.cpu, ephemeralStorageGb: job.ephemeralStorageGb };
+}
+
 /** Backup jobs (not for scratch): schedules ENABLED only for the active role primary (BackupJobs decides). */
 function createBackupJobs(
   name: string,
@@ -387,12 +395,6 @@ function createBackupJobs(
   );
 }
 
-/** The job's runner and size from `backup.*` (lib/config.ts; validated there against the runner's limits). */
-function backupJobSizing(job: StackConfig['backup']['job']): Pick<BackupJobsArgs, 'runner' | 'memoryMb' | 'timeoutSeconds' | 'ephemeralStorageMb' | 'cpu' | 'ephemeralStorageGb' | 'restoreTestJobs'> {
-  const common = { runner: job.runner, memoryMb: job.memoryMb, timeoutSeconds: job.timeoutSeconds, restoreTestJobs: job.restoreTestJobs };
-  return job.runner === 'lambda' ? { ...common, ephemeralStorageMb: job.ephemeralStorageGb * 1024 } : { ...common, cpu: job.cpu, ephemeralStorageGb: job.ephemeralStorageGb };
-}
-
 /** The stack outputs (lib/outputs.ts): names, endpoints and ARNs of the region's parts. */
 function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOutputs {
   return {
@@ -414,7 +416,7 @@ function regionalDrOutputs({ cfg, roles }: Region, p: RegionParts): RegionalDrOu
     botTokenSecretArns: p.tokens ? p.tokens.secretArns : pulumi.output<Record<string, string>>({}),
     healthCheckId: p.dns ? p.dns.healthCheckId : pulumi.output(undefined),
     topicArn: p.alerts.topicArn,
-    backupFunctionName: p.jobs?.functionName ?? pulumi.output(undefined),
+    backupFunctionName: p.jobs ? p.jobs.functionName : pulumi.output(undefined),
     recordName: p.dns ? p.dns.recordName : pulumi.output(undefined),
     hostedZoneId: cfg.dns && roles.dns ? cfg.dns.hostedZoneId : undefined,
     vpcId: p.network.vpcId,

@@ -11,9 +11,9 @@
  * This module imports @pulumi/pulumi only to wrap bot tokens in `pulumi.secret`; validation itself is pure.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_RUNNERS, BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LIMITS, runnerFitProblems } from './backup-runner';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
 import { BOT_NAME_RULE, HOSTNAME_PATTERN, isAdoptionAmbiguousBotName, isBotName, isEmailAddress, isHttpsUrl } from './validators';
-import { BACKUP_RUNNERS, BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LIMITS, runnerFitProblems } from './backup-runner';
 
 export const PROJECT = 'bot-platform-dr';
 
