@@ -186,7 +186,7 @@ describe('backup.runner in the composed stack', () => {
 
   it('lambda (default): the function’s memory and timeout come from backup.memoryMb / backup.timeoutSeconds', async () => {
     const r = await runStack('primary', backup({ memoryMb: 6144, timeoutSeconds: 600, ephemeralStorageGb: 8 }));
-    const fn = r.one('aws:lambda/function:Function').inputs;
+    const fn = r.one('aws:lambda/function:Function', /backup-jobs-function$/).inputs;
     assert.deepEqual([fn.memorySize, fn.timeout, fn.ephemeralStorage], [6144, 600, { size: 8192 }]);
     assert.equal(fn.environment.variables.DR_RUNNER_TIMEOUT_SECONDS, '600');
     assert.deepEqual(r.byType('aws:ecs/taskDefinition:TaskDefinition'), []);
@@ -194,11 +194,11 @@ describe('backup.runner in the composed stack', () => {
 
   it('fargate: the task instead of the function, the same alarms on the engine’s metrics, a task-failed alarm instead of Lambda errors', async () => {
     const r = await runStack('primary', backup({ runner: 'fargate', cpu: 4096, memoryMb: 16384, ephemeralStorageGb: 200, expectedDatabaseGb: 150, timeoutSeconds: 43200 }));
-    assert.deepEqual(r.byType('aws:lambda/function:Function'), []);
+    assert.deepEqual(r.byType('aws:lambda/function:Function').filter((f) => /backup-jobs/.test(f.name)), []);
     const t = r.one('aws:ecs/taskDefinition:TaskDefinition').inputs;
     assert.deepEqual([t.cpu, t.memory, t.ephemeralStorage], ['4096', '16384', { sizeInGib: 200 }]);
     // The Lambda's network: the same private subnets and the backup security group the DB and cache admit.
-    const vpc = (await runStack('primary')).one('aws:lambda/function:Function').inputs.vpcConfig;
+    const vpc = (await runStack('primary')).one('aws:lambda/function:Function', /backup-jobs-function$/).inputs.vpcConfig;
     assert.match(vpc.securityGroupIds[0], /backup/);
     for (const s of r.byType('aws:scheduler/schedule:Schedule')) {
       const n = s.inputs.target.ecsParameters.networkConfiguration;
@@ -209,7 +209,7 @@ describe('backup.runner in the composed stack', () => {
     for (const id of ['backup-task-failed', 'backup-job-dead-letters', 'backup-age-postgresql-daily', 'restore-test-age-postgresql', 'restore-test-failed-postgresql']) assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
     assert.ok(!ids.includes('backup-job-errors'), 'no Lambda errors alarm without a function');
     const failed = alarms.find((a) => a.inputs.name.endsWith('backup-task-failed'))!;
-    assert.deepEqual([failed.inputs.namespace, failed.inputs.metricName, failed.inputs.dimensions], ['AWS/Events', 'TriggeredRules', { RuleName: r.one('aws:cloudwatch/eventRule:EventRule').state.name }]);
+    assert.deepEqual([failed.inputs.namespace, failed.inputs.metricName, failed.inputs.dimensions], ['AWS/Events', 'TriggeredRules', { RuleName: r.one('aws:cloudwatch/eventRule:EventRule', /backup-jobs-task-failed$/).state.name }]);
   });
 
   it('a database too big for the Lambda is refused before anything is declared, naming the key and fargate', async () => {
