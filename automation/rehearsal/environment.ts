@@ -18,6 +18,7 @@ import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
+import { seedRehearsalChannels } from '../adapters/rehearsal/bot-settings';
 import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
@@ -192,6 +193,8 @@ async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promis
   replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
   s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, controlKey: platformControlKey(s), bots }, { log: s.platform.log, env: toolEnv });
   writeState(s);
+  // The bots' channels (issue 11): every token an administrator / member with every right it needs.
+  await seedRehearsalChannels(platformControl(s), bots);
 }
 
 /** Settings for both clusters: small, fast to promote, ready for pg_rewind (wal_log_hints from PgCluster). */
