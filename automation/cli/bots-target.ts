@@ -14,13 +14,16 @@ import * as fs from 'node:fs';
 import { parse } from 'yaml';
 import { mapConfigSource, readBotsSettings } from '../../lib/config';
 import { settingsFile } from '../adapters/aws/stacks';
+import { SecretsTokenStore } from '../adapters/aws/token-store';
+import type { BuiltTopology } from '../adapters/aws/topology';
+import { botTokenSecrets, servingTokenRegion } from '../ops/token-secrets';
 import { REHEARSAL_BOT_SETTINGS, type RehearsalBotSettings } from '../adapters/rehearsal/bot-settings';
 import { requireState } from '../adapters/rehearsal/state';
 import { systemClock, type Clock } from '../core/clock';
 import { UsageError } from '../core/errors';
 import { localPlatformUrls, localTokenStore } from '../rehearsal/token-monitor';
 import type { TokenStore } from '../tokens';
-import { pulumiProjectDir, stackNames } from './aws';
+import { awsDeps, pulumiProjectDir, stackNames } from './aws';
 import type { CommandContext } from './command';
 import { localDir } from './local';
 import { openTokenTarget, platformApiUrls } from './commands/tokens-target';
@@ -74,4 +77,33 @@ export async function openBotsTarget(ctx: CommandContext): Promise<BotsTarget> {
   const unknown = bots.filter((b) => !t.bots.includes(b.name)).map((b) => b.name);
   if (unknown.length) throw new UsageError(`${file} declares ${unknown.join(', ')}, which the stacks' botTokenSecretArns do not (deploy them first)`);
   return { where: `aws:${file}`, bots, store: t.store, telegram: apis.telegram ? { apiRoot: apis.telegram } : {}, discord: apis.discord ? { api: apis.discord } : {}, clock: t.clock };
+}
+
+/**
+ * The bots target from stack outputs already read (`dr status`): the settings file's bots, the tokens from the
+ * serving region (a promoted secondary when `promoted` says so, else the stack whose role is primary), read-only.
+ * Undefined when the stacks declare no bot-token secrets.
+ */
+export function botsTargetFromTopology(ctx: CommandContext, built: BuiltTopology, promoted?: string): (() => BotsTarget) | undefined {
+  if (!built.aws.regions.some((r) => Object.keys(r.botTokenSecrets).length)) return undefined;
+  return () => {
+    const apis = platformApiUrls(ctx);
+    const { file, bots } = stackBotSettings(ctx);
+    const region = servingTokenRegion(built.aws, promoted);
+    if (!region) throw new UsageError('the stacks do not say which region serves the bot tokens');
+    const ids = new Map(botTokenSecrets(built.aws, region).map((x) => [x.bot, x.secretId]));
+    const clock = awsDeps.clock ?? systemClock;
+    const store = new SecretsTokenStore({
+      client: awsDeps.clients(ctx.env).secretsManager(region),
+      region,
+      secretId: (bot) => {
+        const id = ids.get(bot);
+        if (!id) throw new UsageError(`${file} declares ${bot}, which the stacks' botTokenSecretArns do not`);
+        return id;
+      },
+      clock,
+      ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),
+    });
+    return { where: `aws:${file}`, bots, store, telegram: apis.telegram ? { apiRoot: apis.telegram } : {}, discord: apis.discord ? { api: apis.discord } : {}, clock };
+  };
 }

@@ -14,6 +14,7 @@ import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology'
 import type { DatabasePosture, HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
 import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
 import { errorSummary } from '../core/errors';
+import { formatBotsStatus, type BotStatus } from './bot-status';
 
 export interface BackupAge {
   key: string;
@@ -40,6 +41,8 @@ export interface AwsStatus {
   dns?: { zone: string; record: string };
   global_datastore?: string;
   predicted: { rto: Prediction; rpo: Prediction };
+  /** Issue 11: per bot (./bot-status.ts), or why the section could not be shown. */
+  bots?: BotStatus[] | { error: string };
 }
 
 export interface AwsStatusOptions {
@@ -48,6 +51,8 @@ export interface AwsStatusOptions {
   now: Date;
   /** Overrides of the RTO constants (e.g. a drill's measured promotion time). */
   rto?: RtoInputs;
+  /** Issue 11: the per-bot section (./bot-status.ts `botsStatus` bound to the stacks' bots), run beside the regions. */
+  bots?: () => Promise<BotStatus[]>;
 }
 
 const msg = (err: unknown) => redact(errorSummary(err));
@@ -119,7 +124,9 @@ export function postureGap(p: DatabasePosture): { reached: boolean; missing: str
 
 /** Gather both regions' status (in parallel) and predict RTO/RPO. Never throws for an unreachable region. */
 export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
+  const botsJob = o.bots?.().catch((err: unknown) => ({ error: msg(err) }));
   const regions = await Promise.all(o.topology.aws.regions.map((r) => regionStatus(r, o)));
+  const bots = await botsJob;
   const primary = regions.find((r) => r.role === 'primary');
   const standby = regions.find((r) => r.role !== 'primary');
   const lag = standby?.replica_lag;
@@ -145,6 +152,7 @@ export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
     ...(o.topology.aws.dns ? { dns: o.topology.aws.dns } : {}),
     ...(o.topology.aws.cacheGlobalId ? { global_datastore: o.topology.aws.cacheGlobalId } : {}),
     predicted: { rto, rpo },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -178,5 +186,6 @@ export function formatAwsStatus(s: AwsStatus): string {
     if (p.note) lines.push(`  note: ${p.note}`);
     for (const w of p.warnings) lines.push(`  warning: ${w}`);
   }
+  if (s.bots) lines.push('', Array.isArray(s.bots) ? formatBotsStatus(s.bots) : `Bots: not shown: ${s.bots.error}`);
   return lines.join('\n');
 }

@@ -19,6 +19,8 @@ import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
 import { seedRehearsalChannels } from '../adapters/rehearsal/bot-settings';
+import { formatBotsStatus, type BotStatus } from '../ops/bot-status';
+import { localBotsStatus } from './bot-status';
 import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
@@ -537,6 +539,8 @@ export interface EnvStatus {
   dns: Record<string, string>;
   /** Region each tier's primary is in (undefined when none answers). */
   primaries: { database?: RegionName; cache?: RegionName };
+  /** Issue 11: per bot (ops/bot-status.ts), or why it could not be read. */
+  bots?: BotStatus[] | { error: string };
 }
 
 export async function status(s: LocalState): Promise<EnvStatus> {
@@ -598,6 +602,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
   }
   const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
   const platform = s.platform ? { telegram_port: s.platform.telegram_port, discord_port: s.platform.discord_port, running: pidIs(s.platform.pid, PLATFORM_PROCESS_TAG) } : undefined;
+  const bots = platform?.running ? await localBotsStatus(s).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })) : undefined;
   return {
     dir: s.dir,
     up: services.some((x) => x.running),
@@ -606,6 +611,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
     ...(platform ? { platform } : {}),
     dns,
     primaries: { database: dbPrimary, cache: cachePrimary },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -644,6 +650,7 @@ export function formatStatus(st: EnvStatus): string {
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
   if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  if (st.bots) lines.push(Array.isArray(st.bots) ? formatBotsStatus(st.bots).replace(/^/gm, '  ') : `  bots: not shown: ${st.bots.error}`);
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');
   return lines.join('\n') + '\n';
