@@ -95,6 +95,7 @@ export const command: Command = {
       steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms, ...(s.detail ? { detail: s.detail } : {}) })),
       restore: r.restore,
       ...(r.token ? { token: r.token } : {}),
+      ...(r.permissions ? { permissions: r.permissions } : {}),
       failover: r.failover,
       traffic: r.traffic,
       checks: r.checks,
