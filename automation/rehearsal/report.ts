@@ -37,7 +37,7 @@ export function renderReport(r: DrillResult): string {
   if (r.token) {
     L.push('## Bot token', '');
     L.push(r.scenario !== 'token-outage'
-      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed; the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
+      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed (preferring one with every channel right); the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
       : 'Every call to the fake Telegram API answered 502 for 3 s (the platform was down). The monitor reported `platform-degraded` and did not switch: another token cannot help when the platform itself is down, and switching burns tokens. When the platform answered again the bot carried on with the same token.', '');
     L.push('| measure | value |', '|---|---|');
     L.push(`| bot calls ok / failed | ${r.token.calls_ok} / ${r.token.calls_failed} |`);
