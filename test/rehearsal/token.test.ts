@@ -55,6 +55,8 @@ describe('rehearsal: bot tokens @integration', function () {
     const tokens = Object.values((JSON.parse(fs.readFileSync(path.join(dir, 'tokens.json'), 'utf8')) as { bots: Record<string, { tokens: string[] }> }).bots).flatMap((b) => b.tokens);
     const report = res.code === 0 ? fs.readFileSync(res.json().report, 'utf8') : '';
     const status = await dr(['status', '--local', '--dir', dir, '--json']);
+    const matrix = await dr(['bots', 'check-permissions', '--local', '--dir', dir, '--json']);
+    const human = await dr(['bots', 'check-permissions', '--local', '--dir', dir]);
     await down(dir);
     assert.equal(res.code, 0, res.stdout + res.stderr);
     const r = res.json();
@@ -71,6 +73,12 @@ describe('rehearsal: bot tokens @integration', function () {
     const community = bots.find((b: { bot: string }) => b.bot === 'community');
     assert.deepEqual([community.active, community.endpoint.expected, community.endpoint.current, community.endpoint.action], [2, null, null, 'unchanged']);
     assert.deepEqual(community.missing_rights.map((m: { token: number; missing: string[] }) => [m.token, m.missing]), [[1, ['can_delete_messages']]]);
-    for (const [name, text] of Object.entries({ stdout: res.stdout, stderr: res.stderr, report, status: status.stdout })) for (const t of tokens) assert.ok(!text.includes(t), `${name} contains a token`);
+    // dr bots check-permissions --local: every token × channel; exit 1 (a right missing; the revoked token 0 unreadable).
+    assert.equal(matrix.code, 1, matrix.stderr);
+    const cells = matrix.json().bots.flatMap((b: { bot: string; tokens: Array<{ index: number; channels: Array<{ channel: string; state: string }> }> }) => b.tokens.flatMap((t) => t.channels.map((c) => `${b.bot} ${t.index} ${c.channel} ${c.state}`)));
+    assert.deepEqual(cells, ['community 0 -1001000000001 error', 'community 0 -1001000000002 error', 'community 1 -1001000000001 missing', 'community 1 -1001000000002 ok', 'community 2 -1001000000001 ok', 'community 2 -1001000000002 ok', 'moderation 0 900000000000000001/900000000000000101 ok', 'moderation 1 900000000000000001/900000000000000101 ok']);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /token 1 @community_1_bot {2}-1001000000001 {2}MISSING can_delete_messages\n {6}admin action: give @community_1_bot the administrator right Delete messages in -1001000000001/);
+    for (const [name, text] of Object.entries({ stdout: res.stdout, stderr: res.stderr, report, status: status.stdout, matrix: matrix.stdout + matrix.stderr, human: human.stdout + human.stderr })) for (const t of tokens) assert.ok(!text.includes(t), `${name} contains a token`);
   });
 });
