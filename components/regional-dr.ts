@@ -453,7 +453,16 @@ function createTokenMonitor(
       imageUri: jobs.imageUri,
       bots: cfg.bots.map((b) => {
         const secretName = botTokenSecretName(cfg.namePrefix, b.name);
-        return { name: b.name, platform: b.platform, secretName, secretId: tokens ? tokens.secretArns.apply((arns) => arns[b.name] ?? secretName) : secretName };
+        return {
+          name: b.name,
+          platform: b.platform,
+          secretName,
+          secretId: tokens ? tokens.secretArns.apply((arns) => arns[b.name] ?? secretName) : secretName,
+          mode: b.mode,
+          ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}),
+          channels: b.channels,
+          permissions: b.permissions,
+        };
       }),
       alertsTopicArn: alerts.topicArn,
       // The image's repository policy (Lambda's pull permission) is the job's: wait for it.

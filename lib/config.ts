@@ -16,14 +16,20 @@ import { BACKUP_RUNNERS, BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LI
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
 import { SEVERITIES, type Severity } from './runbook';
 import {
+  BOT_MODES,
   BOT_NAME_RULE,
   BOT_PLATFORMS,
+  type BotMode,
   type BotPlatform,
+  DEFAULT_DISCORD_PERMISSIONS,
+  defaultTelegramWebhookUrl,
   HOSTNAME_PATTERN,
   isAdoptionAmbiguousBotName,
+  isBotMode,
   isBotName,
   isBotPlatform,
   isChannelId,
+  isDiscordPermissionName,
   isEmailAddress,
   isHttpsUrl,
   isPlatformToken,
@@ -160,8 +166,25 @@ export interface BotConfig {
   platform: BotPlatform;
   /** Chat or channel ids the bot serves (`bots.<bot>.channels`), as strings; empty when not given. */
   channels: string[];
-  /** The bot's https webhook URL (`bots.<bot>.webhookUrl`), if any. May embed a secret: never log or export it. */
+  /**
+   * How the bot receives updates (`bots.<bot>.mode`): `webhook` (default; Telegram `setWebhook`, Discord HTTP
+   * interactions) or `polling` (Telegram `getUpdates`, Discord gateway only).
+   */
+  mode: BotMode;
+  /**
+   * The bot's https webhook URL (`bots.<bot>.webhookUrl`): Telegram's webhook, Discord's interactions endpoint. A
+   * Telegram webhook bot without one gets `https://<dns.recordName>/telegram/<bot>` when the stack has DNS
+   * ({@link webhookUrlDefaulted}); a polling bot has none. May embed a secret: never log or export it.
+   */
   webhookUrl?: string;
+  /** True when {@link webhookUrl} is the DNS default, not configured. */
+  webhookUrlDefaulted?: boolean;
+  /**
+   * Discord only (`bots.<bot>.permissions`): the `PermissionFlagsBits` names the bot needs in each configured
+   * channel; default View Channel, Send Messages, Attach Files, Read Message History. Empty for Telegram, whose
+   * rights follow the chat type.
+   */
+  permissions: string[];
   /**
    * The seed tokens of the bot's secret (several per bot for rotation/fallback); a secret Output — never log or
    * export it. Empty on a stack that does not create the secret (a secondary: the token engine owns the value).
@@ -274,7 +297,7 @@ export const DEFAULTS = {
   dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
   alerts: { replicaLagSeconds: 900 },
   /** Per bot (`bots.<bot>`, the object form). */
-  bot: { platform: 'telegram' },
+  bot: { platform: 'telegram', mode: 'webhook', permissions: DEFAULT_DISCORD_PERMISSIONS },
 } as const;
 
 /**
@@ -290,7 +313,7 @@ export const CONFIG_KEYS = {
   peerStack: {},
   namePrefix: {},
   /** Per-bot fields of the object form (`bots.<bot>.<field>`); the plain list of names has none. */
-  bots: { fields: ['platform', 'channels', 'webhookUrl'] },
+  bots: { fields: ['platform', 'channels', 'webhookUrl', 'mode', 'permissions'] },
   botTokens: { secret: true },
   network: { fields: ['vpcId', 'subnetIds', 'vpcCidr', 'azCount'] },
   database: { fields: Object.keys(DEFAULTS.database) },
@@ -469,8 +492,9 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   const cache = readCache(r, role);
   const backup = readBackup(r, role);
   checkPeerStack(r, role, peerStack, backup);
-  const bots = readBots(r, role, database.promoted);
+  const declared = readBots(r, role, database.promoted);
   const dns = readDns(r, role);
+  const bots = declared.map((b) => withDefaultWebhook(b, dns));
   const alerts = readAlerts(r);
   const scratch = readScratch(r, role);
   const tags = readTags(r);
@@ -702,7 +726,7 @@ function checkPeerStack(r: Reader, role: Role, peerStack: string | undefined, ba
 }
 
 const BOT_TOKENS_SHAPE = 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)';
-const BOTS_SHAPE = 'must be a list of bot names, or an object: bot name → { platform, channels, webhookUrl } (set with `pulumi config set --path bots.<bot>.platform discord`)';
+const BOTS_SHAPE = 'must be a list of bot names, or an object: bot name → { platform, channels, webhookUrl, mode, permissions } (set with `pulumi config set --path bots.<bot>.platform discord`)';
 
 /** One entry of `bots` before validation: the bot's name, the key its settings are named under, its settings. */
 interface BotEntry {
@@ -713,7 +737,7 @@ interface BotEntry {
 
 /**
  * `bots` in either form: the plain list of names (`[community, moderation]`, or a comma-separated string), or the
- * object form, bot name → `{ platform, channels, webhookUrl }` (an empty or null value takes the defaults).
+ * object form, bot name → `{ platform, channels, webhookUrl, mode, permissions }` (an empty or null value takes the defaults).
  */
 function readBotEntries(r: Reader): BotEntry[] {
   const raw = r.raw(K('bots'));
@@ -769,8 +793,42 @@ function readChannels(r: Reader, key: string, v: unknown, platform: BotPlatform)
   return out;
 }
 
-/** A bot's settings (`bots.<bot>`): platform (default telegram), channels, an https webhook URL (never echoed). */
-function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | 'channels' | 'webhookUrl'> {
+/** `bots.<bot>.mode`: webhook (default) or polling. */
+function readBotMode(r: Reader, key: string, v: unknown): BotMode {
+  if (v === undefined || v === null || v === '') return DEFAULTS.bot.mode;
+  if (isBotMode(v)) return v;
+  r.fail(key, `must be ${BOT_MODES.join(' | ')}, got ${JSON.stringify(v)}`);
+  return DEFAULTS.bot.mode;
+}
+
+/** `bots.<bot>.permissions` (Discord only): PermissionFlagsBits names, default the four a bot posting files needs. */
+function readPermissions(r: Reader, key: string, v: unknown, platform: BotPlatform): string[] {
+  if (v === undefined || v === null) return platform === 'discord' ? [...DEFAULTS.bot.permissions] : [];
+  if (platform !== 'discord') {
+    r.fail(key, "applies to Discord bots only (a Telegram bot's rights follow the chat type: a channel needs Post messages and Delete messages, a group Delete messages)");
+    return [];
+  }
+  if (!Array.isArray(v) || v.length === 0) {
+    r.fail(key, 'must be a non-empty list of Discord permission names (PermissionFlagsBits, e.g. [ViewChannel, SendMessages, AttachFiles])');
+    return [...DEFAULTS.bot.permissions];
+  }
+  const out: string[] = [];
+  v.forEach((n, i) => {
+    if (!isDiscordPermissionName(n)) r.fail(`${key}[${i}]`, `must be a Discord permission name as in PermissionFlagsBits (e.g. ViewChannel, SendMessages, AttachFiles, ManageMessages), got ${JSON.stringify(n)}`);
+    else if (out.includes(n)) r.fail(`${key}[${i}]`, `${n} is listed twice`);
+    else out.push(n);
+  });
+  return out;
+}
+
+/** A Telegram webhook bot without a webhookUrl gets the failover record's default (when the stack has DNS). */
+function withDefaultWebhook<T extends Pick<BotConfig, 'name' | 'platform' | 'mode' | 'webhookUrl' | 'webhookUrlDefaulted'>>(b: T, dns: Pick<DnsConfig, 'recordName'> | undefined): T {
+  if (b.platform !== 'telegram' || b.mode !== 'webhook' || b.webhookUrl !== undefined || !dns?.recordName) return b;
+  return { ...b, webhookUrl: defaultTelegramWebhookUrl(dns.recordName, b.name), webhookUrlDefaulted: true };
+}
+
+/** A bot's settings (`bots.<bot>`): platform (default telegram), channels, mode, an https webhook URL (never echoed), Discord permissions. */
+function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | 'channels' | 'webhookUrl' | 'mode' | 'permissions'> {
   r.unknownFields(e.key, e.settings, CONFIG_KEYS.bots.fields);
   const p = e.settings.platform;
   let platform: BotPlatform = DEFAULTS.bot.platform;
@@ -786,7 +844,13 @@ function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | '
     if (typeof w === 'string' && isHttpsUrl(w)) webhookUrl = w;
     else r.fail(`${e.key}.webhookUrl`, 'must be an https:// URL');
   }
-  return { platform, channels, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
+  const mode = readBotMode(r, `${e.key}.mode`, e.settings.mode);
+  if (mode === 'polling' && webhookUrl !== undefined) {
+    r.fail(`${e.key}.webhookUrl`, `a polling bot has no webhook (${platform === 'telegram' ? 'getUpdates answers 409 while one is set' : 'it uses the gateway only'}): remove webhookUrl, or set ${e.key.replace(/^[^:]+:/, '')}.mode webhook`);
+    webhookUrl = undefined;
+  }
+  const permissions = readPermissions(r, `${e.key}.permissions`, e.settings.permissions, platform);
+  return { platform, channels, mode, permissions, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
 }
 
 /**
@@ -828,6 +892,30 @@ function readBots(r: Reader, role: Role, promoted: boolean): BotConfig[] {
     if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${[...seen].join(', ') || 'none'})`);
   }
   return bots;
+}
+
+/** A bot's settings without its tokens: what the CLI reads from a stack settings file (`dr bots`, `dr status`). */
+export type BotSettings = Omit<BotConfig, 'tokens' | 'tokenCount'>;
+
+/**
+ * Only the bots' settings of a stack (names, platform, channels, mode, webhook URL with its DNS default, Discord
+ * permissions), with the problems of those keys: for commands that read a `Pulumi.<stack>.yaml` whose secrets they
+ * cannot (and need not) decrypt. `botTokens` is not read.
+ */
+export function readBotsSettings(src: ConfigSource): { bots: BotSettings[]; problems: ConfigProblem[] } {
+  const r = new Reader(src);
+  const bots: BotSettings[] = [];
+  for (const e of readBotEntries(r)) {
+    if (!isBotName(e.name)) {
+      r.fail(K('bots'), `bot name ${JSON.stringify(e.name)} must be ${BOT_NAME_RULE}`);
+      continue;
+    }
+    if (bots.some((b) => b.name === e.name)) continue;
+    bots.push({ name: e.name, ...readBotSettings(r, e) });
+  }
+  const d = r.object('dns', CONFIG_KEYS.dns.fields);
+  const recordName = typeof d.recordName === 'string' && HOSTNAME_PATTERN.test(d.recordName) ? d.recordName : undefined;
+  return { bots: bots.map((b) => withDefaultWebhook(b, recordName ? { recordName } : undefined)), problems: r.problems.filter((p) => p.key.startsWith(K('bots'))) };
 }
 
 /** `botTokens`: bot name → tokens, or {} (a problem when it is not an object; the value is never echoed: it is secret). */

@@ -16,6 +16,7 @@ import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology'
 import type { DatabasePosture, HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
 import { formatDuration, JOB_SAMPLES, JobSample, JobsPrediction, predictJobs, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
 import { errorSummary } from '../core/errors';
+import { formatBotsStatus, type BotStatus } from './bot-status';
 
 export interface BackupAge {
   key: string;
@@ -44,6 +45,8 @@ export interface AwsStatus {
   dns?: { zone: string; record: string };
   global_datastore?: string;
   predicted: { rto: Prediction; rpo: Prediction; jobs?: JobsPrediction };
+  /** Issue 11: per bot (./bot-status.ts), or why the section could not be shown. */
+  bots?: BotStatus[] | { error: string };
 }
 
 export interface AwsStatusOptions {
@@ -52,6 +55,8 @@ export interface AwsStatusOptions {
   now: Date;
   /** Overrides of the RTO constants (e.g. a drill's measured promotion time). */
   rto?: RtoInputs;
+  /** Issue 11: the per-bot section (./bot-status.ts `botsStatus` bound to the stacks' bots), run beside the regions. */
+  bots?: () => Promise<BotStatus[]>;
 }
 
 const msg = (err: unknown) => redact(errorSummary(err));
@@ -147,7 +152,9 @@ function sampleOf(m: Manifest): JobSample {
 
 /** Gather both regions' status (in parallel) and predict RTO/RPO. Never throws for an unreachable region. */
 export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
+  const botsJob = o.bots?.().catch((err: unknown) => ({ error: msg(err) }));
   const regions = await Promise.all(o.topology.aws.regions.map((r) => regionStatus(r, o)));
+  const bots = await botsJob;
   const primary = regions.find((r) => r.role === 'primary');
   const standby = regions.find((r) => r.role !== 'primary');
   const lag = standby?.replica_lag;
@@ -176,6 +183,7 @@ export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
     ...(o.topology.aws.dns ? { dns: o.topology.aws.dns } : {}),
     ...(o.topology.aws.cacheGlobalId ? { global_datastore: o.topology.aws.cacheGlobalId } : {}),
     predicted: { rto, rpo, ...(samples?.length ? { jobs: predictJobs(samples) } : {}) },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -210,6 +218,7 @@ export function formatAwsStatus(s: AwsStatus): string {
     for (const w of p.warnings) lines.push(`  warning: ${w}`);
   }
   if (s.predicted.jobs) lines.push(...formatJobs(s.predicted.jobs));
+  if (s.bots) lines.push('', Array.isArray(s.bots) ? formatBotsStatus(s.bots) : `Bots: not shown: ${s.bots.error}`);
   return lines.join('\n');
 }
 

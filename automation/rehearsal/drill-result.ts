@@ -7,11 +7,11 @@ import type { FailoverResult, StepEvent } from '../failover/index';
 import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
 
-export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage'] as const;
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'permissions'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** The scenarios that fail a bot token or its platform, not a region. */
-export const TOKEN_SCENARIOS = ['token', 'token-outage'] as const;
+/** The scenarios that fail a bot token or its platform (or a token's channel rights), not a region. */
+export const TOKEN_SCENARIOS = ['token', 'token-outage', 'permissions'] as const;
 export function isTokenScenario(s: Scenario): s is (typeof TOKEN_SCENARIOS)[number] {
   return (TOKEN_SCENARIOS as readonly string[]).includes(s);
 }
@@ -112,6 +112,11 @@ export interface DrillResult {
    * sessions) kept counting across the failure out of `sessions`.
    */
   token?: { switch_seconds: number | null; calls_ok: number; calls_failed: number; sessions_kept: number; sessions: number };
+  /**
+   * The `permissions` scenario (issue 11): the missing rights the monitor's last check reported (bot, token INDEX,
+   * channel, rights, the admin action that would grant them), the token the switch went to, and the tokens in rotation order it skipped for lacking a right.
+   */
+  permissions?: { missing: Array<{ bot: string; token: number; channel: string; missing: string[]; action?: string }>; switched_to: number | null; skipped: number[] };
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
   /**
    * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,

@@ -36,7 +36,7 @@ import { redact } from '../core/redact';
 import { type FailoverPorts, type FailoverResult, incidentMoves, type ReplicationState, runFailover } from '../failover/index';
 import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
 import { restoreAndVerify } from './drill-restore';
-import { TOKEN_BOT, TokenDrill } from './drill-token';
+import { TOKEN_BOT, TokenDrill, type TokenDrillScenario } from './drill-token';
 import { failback } from './failback';
 import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
@@ -320,9 +320,10 @@ class DrillRun {
   /** Token scenarios, steps 5–7: fail the token (or its platform), the monitor reacts, the bot carries on. */
   async tokenFailure(st: LocalState): Promise<void> {
     const { o, result } = this;
-    const td = (this.tokens = new TokenDrill(st, o.scenario as 'token' | 'token-outage'));
+    const td = (this.tokens = new TokenDrill(st, o.scenario as TokenDrillScenario));
     await td.start();
     this.log(`bot worker posting with ${TOKEN_BOT}'s active token through the bot runtime; token monitor probing every 1 s`);
+    if (o.scenario === 'permissions') this.mark(await td.waitForGap(o.resumeTimeoutMs ?? 60_000));
     // The revocation lands at a random phase of the monitor's 1 s cycle, as a real one does.
     await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * 1000), o.signal);
     await this.step('inject-failure', async () => ({ value: undefined, detail: await td.inject() }));
@@ -395,7 +396,7 @@ class DrillRun {
   conclude(): void {
     const { result, o } = this;
     const requiredChecks = isTokenScenario(o.scenario)
-      ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
+      ? [o.scenario === 'token-outage' ? 'no switch during the outage' : 'token switched', ...(o.scenario === 'permissions' ? ['rights gap reported', 'switch preferred full rights'] : []), 'sessions kept', 'restore verified']
       : ['failover completed', 'traffic resumed', 'restore verified', ...(o.failback ? ['lost writes kept in the divergent backup'] : [])];
     for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });

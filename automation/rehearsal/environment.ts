@@ -18,6 +18,9 @@ import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
+import { seedRehearsalChannels } from '../adapters/rehearsal/bot-settings';
+import { formatBotsStatus, type BotStatus } from '../ops/bot-status';
+import { localBotsStatus } from './bot-status';
 import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
@@ -193,6 +196,8 @@ async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promis
   replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
   s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, controlKey: platformControlKey(s), bots }, { log: s.platform.log, env: toolEnv });
   writeState(s);
+  // The bots' channels (issue 11): every token an administrator / member with every right it needs.
+  await seedRehearsalChannels(platformControl(s), bots);
 }
 
 /** Settings for both clusters: small, fast to promote, ready for pg_rewind (wal_log_hints from PgCluster). */
@@ -553,6 +558,8 @@ export interface EnvStatus {
   dns: Record<string, string>;
   /** Region each tier's primary is in (undefined when none answers). */
   primaries: { database?: RegionName; cache?: RegionName };
+  /** Issue 11: per bot (ops/bot-status.ts), or why it could not be read. */
+  bots?: BotStatus[] | { error: string };
 }
 
 export async function status(s: LocalState): Promise<EnvStatus> {
@@ -614,6 +621,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
   }
   const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
   const platform = s.platform ? { telegram_port: s.platform.telegram_port, discord_port: s.platform.discord_port, running: pidIs(s.platform.pid, PLATFORM_PROCESS_TAG) } : undefined;
+  const bots = platform?.running ? await localBotsStatus(s).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })) : undefined;
   return {
     dir: s.dir,
     up: services.some((x) => x.running),
@@ -622,6 +630,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
     ...(platform ? { platform } : {}),
     dns,
     primaries: { database: dbPrimary, cache: cachePrimary },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -660,6 +669,7 @@ export function formatStatus(st: EnvStatus): string {
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
   if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  if (st.bots) lines.push(Array.isArray(st.bots) ? formatBotsStatus(st.bots).replace(/^/gm, '  ') : `  bots: not shown: ${st.bots.error}`);
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');
   return lines.join('\n') + '\n';

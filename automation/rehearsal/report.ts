@@ -38,12 +38,19 @@ export function renderReport(r: DrillResult): string {
   L.push('');
   if (r.token) {
     L.push('## Bot token', '');
-    L.push(r.scenario === 'token'
-      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed; the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
+    L.push(r.scenario !== 'token-outage'
+      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed (preferring one with every channel right); the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
       : 'Every call to the fake Telegram API answered 502 for 3 s (the platform was down). The monitor reported `platform-degraded` and did not switch: another token cannot help when the platform itself is down, and switching burns tokens. When the platform answered again the bot carried on with the same token.', '');
     L.push('| measure | value |', '|---|---|');
     L.push(`| bot calls ok / failed | ${r.token.calls_ok} / ${r.token.calls_failed} |`);
-    L.push(`| conversations (Redis sessions) kept across the ${r.scenario === 'token' ? 'switch' : 'outage'} | ${r.token.sessions_kept} of ${r.token.sessions} |`, '');
+    L.push(`| conversations (Redis sessions) kept across the ${r.scenario === 'token-outage' ? 'outage' : 'switch'} | ${r.token.sessions_kept} of ${r.token.sessions} |`, '');
+  }
+  if (r.permissions) {
+    L.push('## Channel rights', '');
+    L.push(`Before the revocation, the backup token next in rotation lost a right in one channel. The monitor checks every token's rights (not only the active one's) and reported it; nothing was corrected (bots cannot grant themselves rights). When the active token was revoked, the switch went to token **${r.permissions.switched_to ?? '?'}**${r.permissions.skipped.length ? `, skipping token ${r.permissions.skipped.join(', ')}` : ''}.`, '');
+    L.push('| bot | token | channel | missing | admin action |', '|---|---|---|---|---|');
+    for (const m of r.permissions.missing) L.push(`| ${m.bot} | ${m.token} | ${m.channel} | ${m.missing.join(', ')} | ${m.action ?? 'grant the missing rights'} |`);
+    L.push('');
   }
   L.push('## Checks', '');
   for (const c of r.checks) L.push(`- [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`);

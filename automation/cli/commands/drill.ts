@@ -99,6 +99,7 @@ export const command: Command = {
       restore: r.restore,
       ...(r.failback ? { failback: r.failback } : {}),
       ...(r.token ? { token: r.token } : {}),
+      ...(r.permissions ? { permissions: r.permissions } : {}),
       failover: r.failover,
       traffic: r.traffic,
       checks: r.checks,
