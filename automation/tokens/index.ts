@@ -6,6 +6,7 @@
  * - {@link pin} / {@link unpin}: the manual override, pure; {@link applyManualChange}: the same against a store.
  * - {@link runTokenCheck}: one monitor run (probe, decide, compare-and-set write, notify) and its JSON contract.
  * - {@link webhookDrift} / {@link interactionsDrift}: where updates go (issue 11), pure; {@link newWebhookSecret}.
+ * - {@link shouldConsume} / {@link setActiveRegion}: one consumer per token (issue 11): the record's active_region.
  * - Channel rights (issue 11): {@link telegramChatVerdict}, {@link discordChannelVerdict} (the documented Discord
  *   permission computation), the matrix and its {@link rightsMapOf} for `decide`.
  * - Ports in `./ports`: implement them for an environment (bot probers, Secrets Manager / file stores, notifiers).
@@ -17,6 +18,7 @@ export * from './pin';
 export * from './manual';
 export * from './check';
 export * from './webhook';
+export * from './active-region';
 export * from './rights';
 export * from './rights-telegram';
 export * from './rights-discord';
