@@ -31,7 +31,8 @@ const NO_BOTS = 'not wired in the rehearsal yet: the local environment does not 
 
 /** The bots' active-token probe after promote-secrets: not modelled locally yet (declared, never faked). */
 function unavailableBots(): BotsPort {
-  return { unavailable: NO_BOTS, probeActive: () => Promise.reject(new Error(NO_BOTS)) };
+  const fail = (): Promise<never> => Promise.reject(new Error(NO_BOTS));
+  return { unavailable: NO_BOTS, probeActive: fail, activeRegions: fail, setActiveRegion: fail, serving: fail };
 }
 
 function unavailableStacks(): StacksPort {
