@@ -24,13 +24,11 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
-import { redact } from '../../core/redact';
-import { UnreachableError } from '../../core/errors';
 import type { ActiveTokenProbe, BotActiveRegion, BotServing, BotsPort, CallOptions } from '../../failover/index';
-import { setActiveRegion, type TokenProber, type TokenRecord } from '../../tokens';
+import type { TokenProber } from '../../tokens';
+import { StoreBotTier } from '../bots/bot-tier';
 import { botTokenProber, type BotTokenProberOptions } from '../bots/index';
-import { platformTargetReader, readUpdateTarget, type UpdateTargetReader } from '../bots/update-target';
+import { platformTargetReader, type UpdateTargetReader } from '../bots/update-target';
 import type { Backoff } from './retry';
 import { SecretsTokenStore } from './token-store';
 import { secretArnInRegion, type AwsTopology } from './topology';
@@ -66,88 +64,40 @@ export function botSecretArns(topology: AwsTopology): Array<{ bot: string; arn: 
 export class AwsActiveTokenProbe implements BotsPort {
   readonly unavailable: string | undefined;
   private readonly bots: Array<{ bot: string; arn: string }>;
-  private readonly prober: TokenProber;
-  private readonly targets: UpdateTargetReader;
+  private readonly tier: StoreBotTier;
 
   constructor(private readonly o: AwsActiveTokenProbeOptions) {
     this.bots = botSecretArns(o.topology);
     this.unavailable = this.bots.length ? undefined : 'the stacks output no bot-token secrets (botTokenSecretArns is empty on both)';
     const probers: BotTokenProberOptions = { clock: o.clock, telegram: { apiRoot: o.apis?.telegram }, discord: { api: o.apis?.discord } };
-    this.prober = o.prober ?? botTokenProber(probers);
-    this.targets = o.targets ?? platformTargetReader({ telegram: { apiRoot: o.apis?.telegram }, discord: { api: o.apis?.discord } });
-  }
-
-  /** The bots' records in `region` (its copy of each secret: the ARN moved to that region). */
-  private store(region: string, opts: CallOptions): SecretsTokenStore {
-    const arns = new Map(this.bots.map((b) => [b.bot, secretArnInRegion(b.arn, region)]));
-    return new SecretsTokenStore({
-      client: this.o.secretsManager(region),
-      region,
-      secretId: (bot) => arns.get(bot) ?? bot,
-      clock: this.o.clock,
-      retry: this.o.retry,
-      log: opts.log,
+    this.tier = new StoreBotTier({
+      bots: this.bots.map((b) => b.bot),
+      storeOf: (region, log) => this.store(region, log),
+      prober: o.prober ?? botTokenProber(probers),
+      targets: o.targets ?? platformTargetReader({ telegram: { apiRoot: o.apis?.telegram }, discord: { api: o.apis?.discord } }),
+      hostsOf: (region) => ({ shared: o.topology.dns ? [o.topology.dns.record] : [], region: o.regionHosts?.[region] ?? [] }),
     });
   }
 
-  async probeActive(region: string, opts: CallOptions = {}): Promise<ActiveTokenProbe[]> {
-    const store = this.store(region, opts);
-    return Promise.all(this.bots.map(({ bot }) => this.probeOne(store, bot, region, opts)));
+  /** The bots' records in `region` (its copy of each secret: the ARN moved to that region). */
+  private store(region: string, log?: (line: string) => void): SecretsTokenStore {
+    const arns = new Map(this.bots.map((b) => [b.bot, secretArnInRegion(b.arn, region)]));
+    return new SecretsTokenStore({ client: this.o.secretsManager(region), region, secretId: (bot) => arns.get(bot) ?? bot, clock: this.o.clock, retry: this.o.retry, log });
   }
 
-  async activeRegions(copy: string, opts: CallOptions = {}): Promise<BotActiveRegion[]> {
-    const store = this.store(copy, opts);
-    return Promise.all(
-      this.bots.map(async ({ bot }): Promise<BotActiveRegion> => {
-        try {
-          const { record } = await store.read(bot, { signal: opts.signal });
-          return { bot, state: 'read', ...(record.active_region !== undefined ? { active_region: record.active_region } : {}) };
-        } catch (err) {
-          return { bot, state: err instanceof UnreachableError ? 'unreachable' : 'unreadable', detail: redact(`reading its secret in ${copy}: ${errorSummary(err)}`) };
-        }
-      }),
-    );
+  probeActive(region: string, opts: CallOptions = {}): Promise<ActiveTokenProbe[]> {
+    return this.tier.probeActive(region, opts);
   }
 
-  async setActiveRegion(copy: string, bot: string, active: string, opts: CallOptions & { failover: string }): Promise<void> {
-    await setActiveRegion(this.store(copy, opts), bot, active, { key: opts.failover, signal: opts.signal });
+  activeRegions(copy: string, opts: CallOptions = {}): Promise<BotActiveRegion[]> {
+    return this.tier.activeRegions(copy, opts);
   }
 
-  async serving(region: string, opts: CallOptions = {}): Promise<BotServing[]> {
-    const store = this.store(region, opts);
-    const hosts = { shared: this.o.topology.dns ? [this.o.topology.dns.record] : [], region: this.o.regionHosts?.[region] ?? [] };
-    return Promise.all(
-      this.bots.map(async ({ bot }): Promise<BotServing> => {
-        let record: TokenRecord;
-        try {
-          record = (await store.read(bot, { signal: opts.signal })).record;
-        } catch (err) {
-          return { bot, platform: 'unknown', active: -1, state: 'unreadable', target: 'unknown', detail: redact(`reading its secret in ${region}: ${errorSummary(err)}`) };
-        }
-        const [probe, target] = await Promise.all([this.probeRecord(record, bot, opts), readUpdateTarget(this.targets, record.platform, record.tokens[record.active], hosts, opts.signal)]);
-        return { ...probe, ...(record.active_region !== undefined ? { active_region: record.active_region } : {}), ...target };
-      }),
-    );
+  setActiveRegion(copy: string, bot: string, active: string, opts: CallOptions & { failover: string }): Promise<void> {
+    return this.tier.setActiveRegion(copy, bot, active, opts);
   }
 
-  private async probeOne(store: SecretsTokenStore, bot: string, region: string, opts: CallOptions): Promise<ActiveTokenProbe> {
-    let record;
-    try {
-      record = (await store.read(bot, { signal: opts.signal })).record;
-    } catch (err) {
-      return { bot, platform: 'unknown', active: -1, state: 'unreadable', detail: redact(`reading its secret in ${region}: ${errorSummary(err)}`) };
-    }
-    return this.probeRecord(record, bot, opts);
-  }
-
-  /** Probe the record's active token once (a probe that throws is `failing`). */
-  private async probeRecord(record: TokenRecord, bot: string, opts: CallOptions): Promise<ActiveTokenProbe> {
-    const { platform, active } = record;
-    try {
-      const p = await this.prober.probe({ platform, token: record.tokens[active], index: active, signal: opts.signal });
-      return { bot, platform, active, state: p.state, latency_ms: p.latency_ms, ...(p.detail ? { detail: redact(p.detail) } : {}) };
-    } catch (err) {
-      return { bot, platform, active, state: 'failing', detail: redact(`probe error: ${errorSummary(err)}`) };
-    }
+  serving(region: string, opts: CallOptions = {}): Promise<BotServing[]> {
+    return this.tier.serving(region, opts);
   }
 }
