@@ -117,7 +117,7 @@ function botsSection(b: NonNullable<DrillResult['bots']>): string[] {
   return [
     '## Bots: one consumer per token',
     '',
-    `The ${b.bot} bot polls the fake Telegram (${b.webhook_target === 'polling' ? 'no webhook' : `webhook ${b.webhook_target}`}) from a worker in each region, each gated on the bot runtime's \`shouldConsume()\` over its region's copy of the secret. Region a's worker died with a; the failover wrote \`active_region = b\` before switching DNS; a's worker, started again once a came back and the guard had set a's copy, consumed nothing.`,
+    `The ${b.bot} bot polls the fake Telegram (${b.webhook_target === 'polling' ? 'no webhook' : `webhook ${b.webhook_target}`}) from a worker in each region, each gated on the bot runtime's \`shouldConsume()\` over its region's copy of the secret. Region a's worker died with a (its secret store down too); the failover writes \`active_region = b\` before switching DNS; once a came back and the split-brain guard had run, a's worker was started again: the last row says what it did.`,
     '',
     '| measure | value |',
     '|---|---|',
