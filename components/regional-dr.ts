@@ -5,6 +5,7 @@ import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
 import { regionShortName } from '../lib/naming';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
+import type { BackupJobsArgs } from './backup-jobs';
 import { Alerts } from './alerts';
 import { BackupAudit } from './backup-audit';
 import { BackupBucket } from './backup-bucket';
@@ -93,12 +94,14 @@ export class RegionalDr extends pulumi.ComponentResource {
 
     // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
     // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
-    const jobNames = region.roles.backupJobs ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : undefined;
+    const jobNames = region.roles.backupJobs ? deferredJobNames(args.config.backup.job.runner) : undefined;
     const alerts = createAlerts(name, region, this, { keys, db, dns, jobNames });
     let jobs: BackupJobs | undefined;
     if (jobNames) {
       jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
-      jobNames.fn[1](jobs.functionName);
+      // runner lambda: the function exists, so its name is always set.
+      if (jobNames.fn) jobNames.fn[1](jobs.functionName as pulumi.Output<string>);
+      if (jobNames.taskRule && jobs.taskFailureRuleName) jobNames.taskRule[1](jobs.taskFailureRuleName);
       jobNames.dlq[1](jobs.dlqName);
       createBackupAudit(name, region, this, { keys, bucket, alerts, jobs });
     }
@@ -315,8 +318,16 @@ function createFailoverDns(name: string, { cfg, roles, provider }: Region, paren
   );
 }
 
-/** The deferred names of the backup job's function and dead-letter queue (resolved once the job is declared). */
-type JobNames = Record<'fn' | 'dlq', ReturnType<typeof pulumi.deferredOutput<string>>>;
+/**
+ * The deferred names of the backup job's function (runner lambda) or task-failure rule (runner fargate) and of its
+ * dead-letter queue (resolved once the job is declared).
+ */
+type Deferred = ReturnType<typeof pulumi.deferredOutput<string>>;
+type JobNames = { fn?: Deferred; taskRule?: Deferred; dlq: Deferred };
+
+function deferredJobNames(runner: 'lambda' | 'fargate'): JobNames {
+  return runner === 'lambda' ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : { taskRule: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
+}
 
 /**
  * The alerts. A promoted secondary is the writable region now (`activeRole` primary): its backup-age alarms treat
@@ -346,12 +357,19 @@ function createAlerts(
       replicaLagSeconds: cfg.alerts.replicaLagSeconds,
       dbInstanceIdentifier: db.identifier,
       dbAllocatedStorageGb: cfg.database.allocatedStorage,
-      backupFunctionName: jobNames?.fn[0],
+      backupFunctionName: jobNames?.fn?.[0],
+      backupTaskFailureRuleName: jobNames?.taskRule?.[0],
       backupDlqName: jobNames?.dlq[0],
       backupAgeAlarms: roles.backupJobs,
     },
     { parent },
   );
+}
+
+/** The job's runner and size from `backup.*` (lib/config.ts; validated there against the runner's limits). */
+function backupJobSizing(job: StackConfig['backup']['job']): Pick<BackupJobsArgs, 'runner' | 'memoryMb' | 'timeoutSeconds' | 'ephemeralStorageMb' | 'cpu' | 'ephemeralStorageGb' | 'restoreTestJobs'> {
+  const common = { runner: job.runner, memoryMb: job.memoryMb, timeoutSeconds: job.timeoutSeconds, restoreTestJobs: job.restoreTestJobs };
+  return job.runner === 'lambda' ? { ...common, ephemeralStorageMb: job.ephemeralStorageGb * 1024 } : { ...common, cpu: job.cpu, ephemeralStorageGb: job.ephemeralStorageGb };
 }
 
 /** Backup jobs (not for scratch): schedules ENABLED only for the active role primary (BackupJobs decides). */
@@ -385,6 +403,7 @@ function createBackupJobs(
       alertsTopicArn: alerts.topicArn,
       retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
       postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+      ...backupJobSizing(cfg.backup.job),
     },
     { parent },
   );

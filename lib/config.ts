@@ -12,6 +12,7 @@
  * This module imports @pulumi/pulumi only to wrap bot tokens in `pulumi.secret`; validation itself is pure.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_RUNNERS, BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LIMITS, runnerFitProblems } from './backup-runner';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
 import { SEVERITIES, type Severity } from './runbook';
 import {
@@ -127,6 +128,29 @@ export interface BackupConfig {
   objectLock?: { mode: ObjectLockMode; days: number };
   /** Replicate the backup bucket to the peer region's bucket (needs `peerStack`). Default true (not for scratch). */
   replicateToPeer: boolean;
+  /** Where the backup job and the restore test run, and their size (lib/backup-runner.ts). */
+  job: BackupJobConfig;
+}
+
+/**
+ * The backup job's runner and size (`backup.runner`, `backup.memoryMb`, …): the Lambda function, or the same image
+ * as an ECS Fargate task. Defaults depend on the runner (lib/backup-runner.ts `RUNNER_DEFAULTS`).
+ */
+export interface BackupJobConfig {
+  /** `lambda` (default) or `fargate` (recommended above `FARGATE_RECOMMENDED_ABOVE_GB`). */
+  runner: BackupRunner;
+  /** The database size the job must handle (GB); checked against the runner's limits. Unset: not checked. */
+  expectedDatabaseGb?: number;
+  /** Lambda memory (512–10240 MB, default 2048) or Fargate task memory (MiB, valid for `cpu`, default 4096). */
+  memoryMb: number;
+  /** Fargate task CPU units (256–16384, default 1024); 0 on lambda (CPU comes with memory). */
+  cpu: number;
+  /** Lambda timeout (60–900 s, default 900) or the task's own deadline (60–86400 s, default 21600). */
+  timeoutSeconds: number;
+  /** Lambda /tmp (1–10 GB, default 4) or the task's ephemeral storage (21–200 GiB, default 21). */
+  ephemeralStorageGb: number;
+  /** pg_restore jobs of the weekly restore test: 1 (default) streams with no local copy; 2–16 need the dump on local storage. */
+  restoreTestJobs: number;
 }
 
 export interface BotConfig {
@@ -246,7 +270,7 @@ export const DEFAULTS = {
     maintenanceWindow: 'sun:05:00-sun:06:00',
   },
   cache: { engineVersion: '7.1', nodeType: 'cache.t4g.small', replicas: 1, globalDatastore: false, snapshotRetentionDays: 7, snapshotWindow: '04:00-05:00', globalDatastoreGeneration: 1, detached: false },
-  backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true },
+  backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true, runner: 'lambda', restoreTestJobs: 1 },
   dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
   alerts: { replicaLagSeconds: 900 },
   /** Per bot (`bots.<bot>`, the object form). */
@@ -271,7 +295,7 @@ export const CONFIG_KEYS = {
   network: { fields: ['vpcId', 'subnetIds', 'vpcCidr', 'azCount'] },
   database: { fields: Object.keys(DEFAULTS.database) },
   cache: { fields: Object.keys(DEFAULTS.cache) },
-  backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer'] },
+  backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer', 'runner', 'expectedDatabaseGb', 'memoryMb', 'cpu', 'timeoutSeconds', 'ephemeralStorageGb', 'restoreTestJobs'] },
   dns: { fields: ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl'] },
   alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds', 'escalation'] },
   scratch: { fields: ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn'] },
@@ -583,6 +607,7 @@ function readBackup(r: Reader, role: Role): BackupConfig {
     configDays: r.int(K('backup.configDays'), b.configDays, DEFAULTS.backup.configDays, 1, 36500, 'days'),
     objectLock,
     replicateToPeer: role === 'scratch' ? false : r.bool(K('backup.replicateToPeer'), b.replicateToPeer, DEFAULTS.backup.replicateToPeer),
+    job: readBackupJob(r, b),
   };
   if (objectLock) {
     for (const svc of ['postgresql', 'redis'] as const) {
@@ -594,6 +619,43 @@ function readBackup(r: Reader, role: Role): BackupConfig {
     }
   }
   return backup;
+}
+
+/**
+ * `backup.runner` and the job's size: the runner first (the other fields' ranges depend on it), then each field
+ * within that runner's limits, then whether `backup.expectedDatabaseGb` fits (lib/backup-runner.ts).
+ */
+function readBackupJob(r: Reader, b: Record<string, unknown>): BackupJobConfig {
+  const runnerRaw = r.str(K('backup.runner'), b.runner) ?? DEFAULTS.backup.runner;
+  let runner: BackupRunner = 'lambda';
+  if ((BACKUP_RUNNERS as readonly string[]).includes(runnerRaw)) runner = runnerRaw as BackupRunner;
+  else r.fail(K('backup.runner'), `unknown runner ${JSON.stringify(runnerRaw)}; allowed: ${BACKUP_RUNNERS.join(' | ')}`);
+  const d = RUNNER_DEFAULTS[runner];
+  const lim = RUNNER_LIMITS[runner];
+  const job: BackupJobConfig = {
+    runner,
+    expectedDatabaseGb: b.expectedDatabaseGb === undefined ? undefined : r.int(K('backup.expectedDatabaseGb'), b.expectedDatabaseGb, 1, 1, 65536, 'GB'),
+    memoryMb: d.memoryMb,
+    cpu: d.cpu,
+    timeoutSeconds: r.int(K('backup.timeoutSeconds'), b.timeoutSeconds, d.timeoutSeconds, lim.minTimeoutSeconds, lim.maxTimeoutSeconds, `seconds on ${runner}`),
+    ephemeralStorageGb: r.int(K('backup.ephemeralStorageGb'), b.ephemeralStorageGb, d.ephemeralStorageGb, lim.minStorageGb, lim.maxStorageGb, `GB on ${runner}`),
+    restoreTestJobs: r.int(K('backup.restoreTestJobs'), b.restoreTestJobs, DEFAULTS.backup.restoreTestJobs, 1, 16, 'jobs'),
+  };
+  if (runner === 'lambda') {
+    job.memoryMb = r.int(K('backup.memoryMb'), b.memoryMb, d.memoryMb, RUNNER_LIMITS.lambda.minMemoryMb, RUNNER_LIMITS.lambda.maxMemoryMb, 'MB on lambda');
+    if (b.cpu !== undefined) r.fail(K('backup.cpu'), 'applies only to backup.runner fargate (a Lambda gets CPU in proportion to backup.memoryMb)');
+  } else {
+    job.cpu = r.int(K('backup.cpu'), b.cpu, d.cpu, 256, 16384, 'CPU units');
+    const size = FARGATE_SIZES[job.cpu];
+    if (b.cpu !== undefined && !size) r.fail(K('backup.cpu'), `must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${JSON.stringify(b.cpu)}`);
+    const memDefault = size ? Math.max(size.min, Math.min(size.max, d.memoryMb)) : d.memoryMb;
+    job.memoryMb = r.int(K('backup.memoryMb'), b.memoryMb, memDefault, 512, 122880, 'MiB on fargate');
+    if (size && (job.memoryMb < size.min || job.memoryMb > size.max || (job.memoryMb - size.min) % size.step !== 0)) {
+      r.fail(K('backup.memoryMb'), `${job.memoryMb} MiB is not a Fargate size for backup.cpu ${job.cpu}: ${size.min}–${size.max} MiB in steps of ${size.step}`);
+    }
+  }
+  for (const p of runnerFitProblems(job)) r.fail(K(`backup.${p.field}`), p.message);
+  return job;
 }
 
 /** `backup.<svc>`: `{ daily, weekly, monthly }` in days. */
