@@ -290,6 +290,8 @@ function createBotTokens(name: string, { cfg, roles, provider }: Region, parent:
       namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
       recoveryWindowInDays: scratch ? 0 : 30,
       adopt: roles.adoptTokens,
+      // The creating (active) stack's region consumes first; the peer's workers read the replica and wait.
+      ...(scratch ? {} : { activeRegion: cfg.region }),
       retainOnDelete: !scratch,
     },
     { parent },

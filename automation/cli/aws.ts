@@ -48,6 +48,11 @@ export interface AwsDeps {
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Who takes the failover lease (user, host, pid); tests play two machines with it. */
   leaseIdentity: (ctx: CommandContext, command: string) => LeaseIdentity;
+  /**
+   * The failover's bots port options (the platform side: prober, webhook/endpoint reader, API roots). Default: the
+   * API roots from `DR_TELEGRAM_API_URL` / `DR_DISCORD_API_URL` (the real APIs when unset); tests inject stubs.
+   */
+  bots: (env: Record<string, string | undefined>) => AwsPortsOptions['bots'];
 }
 
 export const DEFAULT_AWS_DEPS: AwsDeps = {
@@ -60,6 +65,7 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   pgTools: (env) => new LocalPgTools({ env }),
   divergenceProbe: (env) => new PgDivergenceProbe({ env }),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
+  bots: (env) => ({ apis: { ...(env.DR_TELEGRAM_API_URL ? { telegram: env.DR_TELEGRAM_API_URL } : {}), ...(env.DR_DISCORD_API_URL ? { discord: env.DR_DISCORD_API_URL } : {}) } }),
 };
 
 /** The live dependencies (a mutable copy: tests assign fields, then {@link resetAwsDeps}). */
@@ -155,9 +161,10 @@ export function dbUrlsFromFlags(ctx: CommandContext, built: BuiltTopology): Reco
   return urls;
 }
 
-/** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them). */
-export function awsTuning(): Pick<AwsPortsOptions, 'clock' | 'waits' | 'retry' | 'stackRetry'> {
+/** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them), and the bots' platform side. */
+export function awsTuning(env: Record<string, string | undefined> = {}): Pick<AwsPortsOptions, 'clock' | 'waits' | 'retry' | 'stackRetry' | 'bots'> {
   return {
+    bots: awsDeps.bots(env),
     ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
     ...(awsDeps.waits ? { waits: awsDeps.waits } : {}),
     ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),

@@ -29,7 +29,8 @@ import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
 import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
-import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
+import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, TOKENS_OWNER, writeState } from '../adapters/rehearsal/state';
+import { killBotSecrets, reviveBotSecrets } from '../adapters/rehearsal/local-bots';
 
 export type Log = (line: string) => void;
 const noop: Log = () => undefined;
@@ -193,7 +194,9 @@ async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promis
   if (!s.platform || !s.tokens_file) return;
   const bots = REHEARSAL_BOTS.map((b) => ({ name: b.name, platform: b.platform, tokens: Array.from({ length: b.tokens }, () => generateToken(b.platform)) }));
   for (const b of bots) b.tokens.forEach((t) => registerSecret(t));
-  replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
+  // Region a's copy of the bots' secrets (b's is a replica of it until a failover promotes it: local-bots.ts). It names
+  // a as the active region, as the BotTokens component seeds it: b's workers consume nothing until a failover.
+  replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens, active_region: TOKENS_OWNER }])) }, null, 2) + '\n', 0o600);
   s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, controlKey: platformControlKey(s), bots }, { log: s.platform.log, env: toolEnv });
   writeState(s);
   // The bots' channels (issue 11): every token an administrator / member with every right it needs.
@@ -383,8 +386,12 @@ async function killPostgresTree(pid: number): Promise<void> {
   for (const k of kids) await waitForExit(k, 5_000).catch(() => undefined);
 }
 
-/** Failure injection: SIGKILL `region`'s PostgreSQL (postmaster and backends) and/or Redis. */
-export async function killRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+/**
+ * Failure injection: SIGKILL `region`'s PostgreSQL (postmaster and backends) and/or Redis; with `bots`, its copy of the
+ * bots' secrets stops answering too (the region's secret store is gone with it).
+ */
+export async function killRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean; bots?: boolean }): Promise<void> {
+  if (tiers.bots && s.tokens_file) killBotSecrets(s, region);
   const jobs: Promise<unknown>[] = [];
   if (tiers.database) {
     const pid = readPidFile(path.join(s.regions[region].postgres.dir, 'data', 'postmaster.pid'));
@@ -459,8 +466,9 @@ export async function stallReplication(s: LocalState, primary: RegionName, stand
   };
 }
 
-/** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF). */
-export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+/** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF; its bot secrets with `bots`). */
+export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean; bots?: boolean }): Promise<void> {
+  if (tiers.bots && s.tokens_file) reviveBotSecrets(s, region);
   if (tiers.database && !pgRunning(s, region)) {
     const c = cluster(s, region);
     c.removeStaleLockFiles();

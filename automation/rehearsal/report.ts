@@ -52,6 +52,7 @@ export function renderReport(r: DrillResult): string {
     for (const m of r.permissions.missing) L.push(`| ${m.bot} | ${m.token} | ${m.channel} | ${m.missing.join(', ')} | ${m.action ?? 'grant the missing rights'} |`);
     L.push('');
   }
+  if (r.bots) L.push(...botsSection(r.bots));
   L.push('## Checks', '');
   for (const c of r.checks) L.push(`- [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`);
   L.push('');
@@ -115,4 +116,26 @@ export function writeReport(r: DrillResult, reportsDir: string, file?: string): 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+}
+
+/** The datacenter drill's bot tier (issue 11): updates sent against handled in each region. */
+function botsSection(b: NonNullable<DrillResult['bots']>): string[] {
+  const s = (v: number | null) => (v === null ? 'n/a' : `${v} s`);
+  return [
+    '## Bots: one consumer per token',
+    '',
+    `The ${b.bot} bot polls the fake Telegram (${b.webhook_target === 'polling' ? 'no webhook' : `webhook ${b.webhook_target}`}) from a worker in each region, each gated on the bot runtime's \`shouldConsume()\` over its region's copy of the secret. Region a's worker died with a (its secret store down too); the failover writes \`active_region = b\` before switching DNS; once a came back and the split-brain guard had run, a's worker was started again: the last row says what it did.`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| updates sent | ${b.updates_sent} |`,
+    `| handled in a / in b | ${b.updates_handled_a} / ${b.updates_handled_b} |`,
+    `| handled twice (a died before confirming, b took them again) | ${b.updates_handled_twice} |`,
+    `| still queued / lost | ${b.updates_still_queued} / ${b.updates_lost} |`,
+    `| 409 conflicts after the switch / in the whole drill | ${b.conflicts_after_switch} / ${b.conflicts_total} |`,
+    `| failure → b consuming / b's first update | ${s(b.consuming_b_after_seconds)} / ${s(b.switch_seconds)} |`,
+    `| DNS switch → b's first update | ${s(b.dns_switch_to_first_update_seconds)} |`,
+    `| a's worker after a came back | ${b.returned_a ? `shouldConsume() ${b.returned_a.consuming}, ${b.returned_a.polls} getUpdates, ${b.returned_a.handled} handled` : 'a did not come back'} |`,
+    '',
+  ];
 }

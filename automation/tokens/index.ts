@@ -8,6 +8,7 @@
  * - {@link webhookDrift} / {@link interactionsDrift}: where updates go (issue 11), pure; {@link newWebhookSecret};
  *   {@link expectedEndpoint} (a bot's mode and URL → what should be registered); {@link ensureWebhookSecret} (the
  *   secret generated once, written with compare-and-set).
+ * - {@link shouldConsume} / {@link setActiveRegion}: one consumer per token (issue 11): the record's active_region.
  * - Channel rights (issue 11): {@link telegramChatVerdict}, {@link discordChannelVerdict} (the documented Discord
  *   permission computation), the matrix and its {@link rightsMapOf} for `decide`; {@link diffPermissionMatrices}
  *   (a saved matrix against the live one, for `dr restore config`).
@@ -22,6 +23,7 @@ export * from './check';
 export * from './webhook';
 export * from './webhook-secret';
 export * from './rights-diff';
+export * from './active-region';
 export * from './rights';
 export * from './rights-telegram';
 export * from './rights-discord';

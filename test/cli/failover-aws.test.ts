@@ -26,6 +26,7 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     fs.writeFileSync(path.join(work, 'Pulumi.yaml'), 'name: bot-platform-dr\nruntime: nodejs\n');
     awsDeps.driver = () => driver;
     awsDeps.clients = () => w.clients();
+    awsDeps.bots = () => w.botsOptions();
     awsDeps.clock = new FakeClock();
     awsDeps.waits = { timeoutMs: 120_000, pollMs: 5_000 };
     awsDeps.retry = { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 };
@@ -63,7 +64,8 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(w.acts.ChangeResourceRecordSets, 1);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
     assert.deepEqual(res.estimated_data_loss.lag_seconds, 4);
-    assert.deepEqual(res.pending_fences, [{ region: A, tiers: ['database'] }]);
+    assert.deepEqual(res.pending_fences, [{ region: A, tiers: ['database', 'bots'] }]);
+    assert.equal(w.botRecord('community', B).active_region, B, 'the survivor\'s copy names it before DNS switched');
     assert.ok(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/${res.id}.json`], 'journal in the survivor bucket');
     assert.ok(fs.readdirSync(path.join(work, '.dr', 'failover-journal')).length > 0, 'local journal copy');
     // The outputs read online are cached for an offline plan later.
