@@ -171,6 +171,27 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.deepEqual(Object.keys(w.acts), []);
   });
 
+  it('--dry-run offline (Pulumi backend down, saved outputs): every step in the traffic-first order, with its targets, nothing acted', async () => {
+    assert.equal((await dr(['failover', '--unplanned', '--dry-run', ...base()])).code, 0);
+    driver.backendDown = true;
+    const r = await dr(['failover', '--unplanned', '--dry-run', '--json', '--outputs-dir', path.join(work, '.dr', 'outputs'), ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = r.json();
+    type PlanStep = { name: string; target: Record<string, unknown>; runs: boolean };
+    const steps = plan.steps as PlanStep[];
+    assert.deepEqual(steps.map((s) => s.name), ['preflight', 'fence', 'catch-up', 'promote-database', 'promote-cache', 'promote-secrets', 'switch-dns', 'verify', 'record', 'reconcile']);
+    assert.ok(steps.every((s) => s.runs));
+    const step = (n: string) => steps.find((s) => s.name === n)!;
+    assert.deepEqual(step('promote-database').target, { region: B, database: SECONDARY_OUTPUTS.dbIdentifier });
+    assert.equal(step('promote-secrets').target.active_region, B, 'the bots\' active region is written before DNS');
+    assert.deepEqual(step('switch-dns').target.records, ['bot.example.com']);
+    assert.deepEqual(step('reconcile').target.stacks, [P, S]);
+    assert.match(JSON.stringify(step('reconcile')), /after traffic moved.*without rebuilding the job image/);
+    assert.ok(!JSON.stringify(step('promote-secrets')).match(/secret:[A-Za-z0-9-]{4,}/), 'secret ARNs are redacted in the plan');
+    assert.deepEqual(Object.keys(w.acts), []);
+    assert.equal(fs.existsSync(path.join(work, '.dr', 'failover-journal')), false);
+  });
+
   it('Pulumi backend down: without saved outputs it says to use --outputs-dir; with them traffic moves, reconcile stays pending, and --resume finishes it once the backend answers', async () => {
     // A first (dry) run online caches the outputs.
     assert.equal((await dr(['failover', '--unplanned', '--dry-run', ...base()])).code, 0);
