@@ -47,7 +47,8 @@ import {
 import { DIVERGENT_PREFIX, divergentKey, MANIFEST_SUFFIX, backupId, parseDivergentKey, stampOf } from './keys';
 import { type Manifest, MANIFEST_FORMAT, sizeReadable } from './manifest';
 import type { DivergenceProbe, ObjectStore, PgTools, ScratchDatabases, TempFiles } from './ports';
-import { restorePostgres, streamToStore, unreachable, type Streamed } from './postgres';
+import { restorePostgres } from './postgres';
+import { streamToStore, unreachable, type Streamed } from './transfer';
 import { withRestoreOutcome } from './restore-test';
 
 const noop: Log = () => undefined;

@@ -30,4 +30,5 @@ export * from './retention';
 export * from './safety';
 export * from './selective';
 export * from './stream-restore';
+export * from './transfer';
 export * from './verify';

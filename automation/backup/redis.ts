@@ -17,13 +17,13 @@ import { assertStoredSize, commitManifest, dataManifest, pruneAfterCommit } from
 import { dataKey } from './keys';
 import { Manifest } from './manifest';
 import type { CacheExporter, DumpProcess, ObjectStore, RedisInfo, RedisTools, TempFiles } from './ports';
-import { BackupResult, downloadVerified, Log, selectBackup, streamToStore, unreachable } from './postgres';
+import type { BackupResult, Log } from './postgres';
+import { downloadVerified, KEY_SAMPLE_SIZE, selectBackup, streamToStore, unreachable } from './transfer';
 import { DEFAULT_KEEP, RetentionCounts } from './retention';
 import { type Clock, systemClock } from '../core/clock';
 import { safetyBackupRedis, type SafetyOutcome, skippedSafety } from './safety';
 
 const noop: Log = () => undefined;
-export const KEY_SAMPLE_SIZE = 50;
 
 export interface RedisBackupOptions {
   url: string;

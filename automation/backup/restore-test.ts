@@ -27,7 +27,8 @@ import { manifestKeyFor, parseStamp, stampOf } from './keys';
 import { Manifest, RunnerRecord } from './manifest';
 import type { Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases, TempFiles } from './ports';
 import { publishRestoreTestMetrics } from './restore-metrics';
-import { Log, restorePostgres, selectBackup, TableComparison, unreachable } from './postgres';
+import { Log, restorePostgres, TableComparison } from './postgres';
+import { selectBackup, unreachable } from './transfer';
 import { restoreScratchStreamed } from './stream-restore';
 import { Clock } from '../core/clock';
 

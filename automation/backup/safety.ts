@@ -20,8 +20,8 @@ import { assertStoredSize, commitManifest, dataManifest } from './commit';
 import { safetyKey } from './keys';
 import type { Manifest } from './manifest';
 import type { ObjectStore, PgTableTools, PgTools, RedisTools, TableInfo, TempFiles } from './ports';
-import { downloadVerified, type Log, streamToStore, unreachable } from './postgres';
-import { KEY_SAMPLE_SIZE } from './redis';
+import type { Log } from './commit';
+import { downloadVerified, KEY_SAMPLE_SIZE, streamToStore, unreachable } from './transfer';
 
 const noop: Log = () => undefined;
 

@@ -33,7 +33,8 @@ import { redact } from '../core/redact';
 import { stampOf } from './keys';
 import type { Manifest } from './manifest';
 import type { ForeignKeyInfo, ObjectStore, PgTableTools, PgTools, PointInTimeScratch, RelationView, ScratchDatabases, SelectiveSession, TableInfo, TempFiles } from './ports';
-import { downloadVerified, type Log, selectBackup, unreachable } from './postgres';
+import type { Log } from './commit';
+import { downloadVerified, selectBackup, unreachable } from './transfer';
 import { safetyBackupPostgres, type SafetyOutcome, skippedSafety } from './safety';
 
 const noop: Log = () => undefined;
