@@ -12,6 +12,7 @@ import {
 import { BACKUP_AGE_THRESHOLD_SECONDS, BACKUP_SERVICES, BACKUP_TIERS } from '../lib/lifecycle';
 import { alertsKeyPolicy, alertsTopicPolicy, arnAccount, arnPartition } from '../lib/policies';
 import { ROUTE53_METRICS_REGION } from '../lib/roles';
+import { ANY_IN_FIVE_MINUTES } from '../lib/alarms';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 import { isEmailAddress, isHttpsUrl } from '../lib/validators';
 
@@ -318,12 +319,7 @@ function backupJobAlarms(args: AlertsArgs, alarm: AlarmFn): void {
       namespace: 'AWS/Lambda',
       metricName: 'Errors',
       dimensions: { FunctionName: args.backupFunctionName },
-      statistic: 'Sum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: 'GreaterThanOrEqualToThreshold',
-      treatMissingData: 'notBreaching',
+      ...ANY_IN_FIVE_MINUTES,
     });
   }
   if (args.backupTaskFailureRuleName !== undefined) {
@@ -332,12 +328,7 @@ function backupJobAlarms(args: AlertsArgs, alarm: AlarmFn): void {
       namespace: 'AWS/Events',
       metricName: 'TriggeredRules',
       dimensions: { RuleName: args.backupTaskFailureRuleName },
-      statistic: 'Sum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: 'GreaterThanOrEqualToThreshold',
-      treatMissingData: 'notBreaching',
+      ...ANY_IN_FIVE_MINUTES,
     });
   }
   if (args.backupDlqName !== undefined) {

@@ -12,6 +12,7 @@ import {
 } from '../lib/audit';
 import { NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, regionalBase } from '../lib/naming';
 import { arnAccount, arnPartition, auditLogBucketPolicy, cloudTrailLogsRolePolicy, cloudTrailLogsTrustPolicy } from '../lib/policies';
+import { ANY_IN_FIVE_MINUTES } from '../lib/alarms';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 
 /** CloudWatch Logs' accepted retention values. */
@@ -241,13 +242,8 @@ function createDeletesAlarm(name: string, args: BackupAuditArgs, parent: pulumi.
       alarmDescription: pulumi.interpolate`A backup under ${AUDITED_PREFIXES.join(' or ')} was deleted, or a batch delete ran, in ${args.bucketName} by someone other than the backup job (role ${args.jobRoleName}): who and what is in the log group ${logGroup.name} and the access logs${alarmRunbookSuffix(BACKUP_DELETES_ALARM_ID)}`,
       namespace: BACKUP_DELETES_METRIC.namespace,
       metricName: BACKUP_DELETES_METRIC.name,
-      statistic: 'Sum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: 'GreaterThanOrEqualToThreshold',
       // No delete, no event, no datapoint: that is the normal state.
-      treatMissingData: 'notBreaching',
+      ...ANY_IN_FIVE_MINUTES,
       alarmActions: [args.alertsTopicArn],
       okActions: [args.alertsTopicArn],
       tags: { ...base.tags, [ALARM_ID_TAG]: BACKUP_DELETES_ALARM_ID },

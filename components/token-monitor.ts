@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { arnAccount, arnPartition, serviceTrustPolicy, tokenMonitorPolicy } from '../lib/policies';
-import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, BOT_METRIC_DIMENSIONS, BOT_METRICS, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE, WEBHOOK_RECENT_ERROR_SECONDS } from '../lib/token-metrics';
+import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, BOT_ENDPOINT_ALARM_IDS, BOT_METRIC_DIMENSIONS, BOT_METRICS, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE, WEBHOOK_RECENT_ERROR_SECONDS } from '../lib/token-metrics';
 import { MONITOR_SCHEDULE_EXPRESSION, type MonitoredBot, monitorTimeoutSeconds, scheduleProblems, type TokenMonitorEnvName } from '../lib/token-monitor';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 import { BOT_NAME_RULE, type BotMode, type BotPlatform, isBotMode, isBotName, isBotPlatform } from '../lib/validators';
@@ -371,7 +371,7 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
 }
 
 /** The ids of the per-bot alarms of issue 11 (lib/runbook.ts maps each to INC-006). */
-export const ENDPOINT_ALARM_IDS = ['webhook-url-drift', 'webhook-pending-growing', 'webhook-recent-error', 'channel-rights-missing'] as const;
+export const ENDPOINT_ALARM_IDS = BOT_ENDPOINT_ALARM_IDS;
 
 /**
  * Issue 11's alarms of one bot (per-bot metrics, lib/token-metrics.ts `BOT_METRICS`), notifying on the active stack

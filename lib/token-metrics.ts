@@ -46,3 +46,13 @@ export const BOT_METRIC_DIMENSIONS = Object.freeze({ bot: 'Bot' });
 
 /** A `last_error_date` younger than this is a recent delivery error (5 minutes; the alarm's threshold). */
 export const WEBHOOK_RECENT_ERROR_SECONDS = 300;
+
+/** The per-bot alarms on where updates go and on channel rights (declared for bots with a mode or channels). */
+export const BOT_ENDPOINT_ALARM_IDS = ['webhook-url-drift', 'webhook-pending-growing', 'webhook-recent-error', 'channel-rights-missing'] as const;
+
+/**
+ * The monitor's alarms that a standby secondary declares with actions disabled: its monitor sees the same tokens and
+ * bots as the active region's, and must not page twice (its not-running alarm notifies everywhere). The component
+ * applies it, the policy pack allows it.
+ */
+export const STANDBY_SILENT_ALARM_IDS: readonly string[] = ['token-active-unhealthy', 'token-all-unhealthy', ...BOT_ENDPOINT_ALARM_IDS];

@@ -7,8 +7,8 @@
  * (not scratch); replica lag on a secondary that is still a replica; the health-check alarm where a Route 53 health
  * check is declared; the token monitor's alarms where the monitor is declared.
  *
- * Justified exception (docs/policy.md): the token monitor's health alarms on a standby secondary are declared with
- * actions disabled — the standby's monitor sees the same tokens and must not page twice; its not-running alarm
+ * Justified exception (docs/policy.md): the token monitor's health, webhook and channel-rights alarms on a standby
+ * secondary (lib/token-metrics.ts STANDBY_SILENT_ALARM_IDS) are declared with actions disabled — the standby's monitor sees the same tokens and must not page twice; its not-running alarm
  * notifies everywhere.
  */
 import type { PolicyResource, ReportViolation, StackValidationArgs } from '@pulumi/policy';
@@ -16,6 +16,7 @@ import { BACKUP_DELETES_ALARM_ID } from '../../lib/audit';
 import { RESTORE_TEST_SERVICE } from '../../lib/backup-metrics';
 import { BACKUP_SERVICES, BACKUP_TIERS } from '../../lib/lifecycle';
 import { ALARM_ID_TAG, alarmRunbookSuffix, incidentForAlarm } from '../../lib/runbook';
+import { STANDBY_SILENT_ALARM_IDS } from '../../lib/token-metrics';
 import { COMPONENT_TAG, inferRole, label, list, read, StackRole, tagsOf, TYPES, UNKNOWN } from './model';
 
 /** The alarm ids a stack of `role` must declare, given what else it declares. */
@@ -46,7 +47,7 @@ export function alarmProblems(alarm: PolicyResource, role: StackRole): string[] 
   }
   const description = read(alarm.props, 'alarmDescription');
   if (suffix && typeof description === 'string' && !description.endsWith(suffix)) problems.push(`its description must end with its runbook incident ("${suffix.trim()}")`);
-  const silentByDesign = role === 'secondary' && (id === 'token-active-unhealthy' || id === 'token-all-unhealthy');
+  const silentByDesign = role === 'secondary' && STANDBY_SILENT_ALARM_IDS.includes(id);
   if (!silentByDesign) {
     const actions = list(alarm.props, 'alarmActions');
     if (actions !== UNKNOWN && actions.length === 0) problems.push('it notifies nobody (no alarmActions)');

@@ -23,26 +23,16 @@ import { redact } from '../../core/redact';
 import { findBinary } from './binaries';
 import { pipeCopy } from './pg-copy';
 import { parsePgUrl, pgEnv } from './pg-env';
-import { connectPg } from './pg-tools';
-import { lastLines, run, toolEnv, type ToolEnv } from './proc';
+import { connectPg, type LocalPgToolsOptions, USER_TABLES_SQL } from './pg-tools';
+import { lastLines, run, toolEnv } from './proc';
 
-export interface LocalPgTableToolsOptions {
-  pgDump?: string;
-  pgRestore?: string;
-  connectTimeoutMs?: number;
-  env?: ToolEnv;
+export interface LocalPgTableToolsOptions extends LocalPgToolsOptions {
   /** Lock timeout of the selective restore's `LOCK TABLE` (default 15 s). */
   lockTimeoutMs?: number;
 }
 
-/** Every user table (plain and partitioned), canonical names: the tables whose data a table dump leaves out. */
-const ALL_TABLES_SQL = `
-  SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p')
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-  ORDER BY 1`;
+/** Every user table: the tables whose data a table dump leaves out. */
+const ALL_TABLES_SQL = USER_TABLES_SQL;
 
 const SEQUENCES_SQL = `
   SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) AS sequence, a.attname::text AS column

@@ -22,7 +22,8 @@ export interface LocalPgToolsOptions {
   env?: ToolEnv;
 }
 
-const USER_TABLES_SQL = `
+/** Every user table (plain and partitioned, not an extension's), canonical names. */
+export const USER_TABLES_SQL = `
   SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p')
