@@ -131,6 +131,12 @@ export const READINESS_LIMITS = Object.freeze({
   minHealthyTokens: 2,
 });
 
+/**
+ * The id of the backup bucket's replication rule (components/backup-bucket.ts): S3's replication metrics carry it as
+ * the `RuleId` dimension (test/components/readiness.test.ts keeps the two equal).
+ */
+export const S3_REPLICATION_RULE_ID = 'to-peer-region';
+
 /** `readiness/<region>/latest.json` and the day's copy `readiness/<region>/<YYYY-MM-DD>.json`. */
 export function readinessReportKeys(region: string, at: Date): { latest: string; daily: string } {
   return { latest: `readiness/${region}/latest.json`, daily: `readiness/${region}/${at.toISOString().slice(0, 10)}.json` };
