@@ -94,6 +94,32 @@ export function readinessLine(report: Pick<ReadinessReport, 'verdict' | 'checks'
   return `${report.verdict.toUpperCase()}${parts.length ? `: ${parts.join('; ')}` : ''}`;
 }
 
+/** What `dr status` shows of a report: the verdict and the checks that failed (warnings by name). */
+export interface ReadinessSummary {
+  verdict: Verdict;
+  at: string;
+  from: string;
+  failed: Array<Pick<ReadinessCheck, 'name' | 'resource' | 'reason' | 'fix'>>;
+  warned: string[];
+}
+
+export function readinessSummary(r: Pick<ReadinessReport, 'verdict' | 'at' | 'from' | 'checks'>): ReadinessSummary {
+  return {
+    verdict: r.verdict,
+    at: r.at,
+    from: r.from,
+    failed: r.checks.filter((c) => c.status === 'fail').map(({ name, resource, reason, fix }) => ({ name, resource, reason, fix })),
+    warned: failedCheckNames(r, 'warn'),
+  };
+}
+
+/** The summary's lines for a status table (`prefix` indents them). */
+export function readinessSummaryLines(s: ReadinessSummary, prefix = '  '): string[] {
+  const lines = [`${prefix}readiness  ${s.verdict.toUpperCase()} (from ${s.from} at ${s.at})${s.warned.length ? `; warnings: ${s.warned.join(', ')}` : ''}`];
+  for (const f of s.failed) lines.push(`${prefix}  FAIL ${f.name} ${f.resource}: ${f.reason}`, `${prefix}       fix: ${f.fix}`);
+  return lines;
+}
+
 /** The CloudWatch contract between the Lambda (publisher) and its alarms (components/readiness.ts). */
 export const READINESS_METRICS = Object.freeze({
   namespace: 'BotDR/Readiness',
@@ -164,7 +190,8 @@ export interface ReadinessRegionTarget {
 /** One bot as readiness observes it. */
 export interface ReadinessBotTarget {
   bot: string;
-  platform: BotPlatform;
+  /** Its platform (from the stack config; absent when not known: the record's own `platform` is used). */
+  platform?: BotPlatform;
   /** Its token secret: a name (the same in both regions) or an ARN (moved to the region read from). */
   secret: string;
   /** Chat or channel ids (the rights check); empty when none are configured. */
@@ -188,6 +215,20 @@ export interface ReadinessTargets {
 
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
+/**
+ * The job names of one region from its naming base `<namePrefix>-<region short>` (lib/naming.ts `regionalBase`): the
+ * backup job's function and repository, the token monitor, the readiness function, and the schedules
+ * (`<base>-<service>-<tier>`, `<base>-postgresql-restore-test`) — components/backup-jobs.ts, token-monitor.ts,
+ * readiness.ts name them so.
+ */
+export function readinessJobNames(base: string, schedules: readonly string[], withTokenMonitor: boolean): ReadinessRegionTarget['jobs'] {
+  return {
+    functions: [`${base}-backup-job`, ...(withTokenMonitor ? [`${base}-token-monitor`] : []), `${base}-readiness`],
+    repository: `${base}-backup-job`,
+    schedules: schedules.map((s) => `${base}-${s}`),
+  };
+}
+
 /** The problems of a targets document (empty when it is valid). */
 export function targetProblems(v: unknown): string[] {
   const p: string[] = [];
@@ -207,7 +248,7 @@ export function targetProblems(v: unknown): string[] {
   if (!Array.isArray(t.bots)) p.push('bots: a list');
   else
     t.bots.forEach((b, i) => {
-      if (!b || !isBotName(String(b.bot)) || !isBotPlatform(b.platform) || typeof b.secret !== 'string' || !Array.isArray(b.channels)) p.push(`bots[${i}]: { bot, platform, secret, channels }`);
+      if (!b || !isBotName(String(b.bot)) || (b.platform !== undefined && !isBotPlatform(b.platform)) || typeof b.secret !== 'string' || !Array.isArray(b.channels)) p.push(`bots[${i}]: { bot, platform?, secret, channels }`);
     });
   return p;
 }

@@ -182,7 +182,8 @@ export interface TokenProbeView {
 
 export interface BotView {
   bot: string;
-  platform: 'telegram' | 'discord';
+  /** `unknown` only when its record could not be read and the configuration does not say. */
+  platform: 'telegram' | 'discord' | 'unknown';
   /** Where its record was read and its tokens probed from. */
   from: string;
   /** Every token probed (a record that cannot be read: Unobserved). */

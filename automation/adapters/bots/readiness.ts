@@ -20,7 +20,8 @@ import { TelegramWebhooks } from './telegram-webhook';
 
 export interface BotReadinessInput {
   bot: string;
-  platform: 'telegram' | 'discord';
+  /** From the configuration, when known (the record's own platform wins once it is read). */
+  platform?: 'telegram' | 'discord';
   /** Where the record is read and the tokens probed from (a region, or `local`). */
   from: string;
   channels: readonly string[];
@@ -47,7 +48,7 @@ export async function observeBot(b: BotReadinessInput, d: BotReadinessDeps): Pro
   try {
     record = await d.read();
   } catch (err) {
-    return { bot: b.bot, platform: b.platform, from: b.from, tokens: observationFailed(`reading its record in ${b.from}: ${why(err)}`) };
+    return { bot: b.bot, platform: b.platform ?? 'unknown', from: b.from, tokens: observationFailed(`reading its record in ${b.from}: ${why(err)}`) };
   }
   const tokens: TokenProbeView[] = [];
   for (const [index, token] of record.tokens.entries()) {
