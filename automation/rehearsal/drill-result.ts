@@ -5,8 +5,9 @@
 import type { FailoverResult, StepEvent } from '../failover/index';
 import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
+import type { ReadinessDrillResult } from './readiness';
 
-export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage'] as const;
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'readiness'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios that fail a bot token or its platform, not a region. */
@@ -95,6 +96,8 @@ export interface DrillResult {
    * sessions) kept counting across the failure out of `sessions`.
    */
   token?: { switch_seconds: number | null; calls_ok: number; calls_failed: number; sessions_kept: number; sessions: number };
+  /** `--scenario readiness`: each break, the check that caught it, seconds to detect and to repair (rehearsal/readiness.ts). */
+  readiness?: ReadinessDrillResult;
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
   /**
    * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,

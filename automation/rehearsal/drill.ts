@@ -35,6 +35,7 @@ import { type FailoverPorts, type FailoverResult, incidentMoves, type Replicatio
 import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
 import { restoreAndVerify } from './drill-restore';
 import { TOKEN_BOT, TokenDrill } from './drill-token';
+import { readinessDrill } from './readiness';
 import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
@@ -72,7 +73,7 @@ class DrillRun {
 
   constructor(readonly o: DrillOptions) {
     const startedAt = new Date(this.t0).toISOString();
-    this.moves = o.scenario === 'planned' || isTokenScenario(o.scenario) ? incidentMoves('datacenter') : incidentMoves(o.scenario);
+    this.moves = o.scenario === 'planned' || o.scenario === 'readiness' || isTokenScenario(o.scenario) ? incidentMoves('datacenter') : incidentMoves(o.scenario);
     this.result = {
       ok: false,
       scenario: o.scenario,
@@ -172,7 +173,7 @@ class DrillRun {
   /** The health monitor runs from steady state on, like a real one: it detects the failure and triggers the engine. */
   startMonitor(st: LocalState, ports: FailoverPorts): void {
     const { o } = this;
-    if (o.scenario === 'planned' || isTokenScenario(o.scenario)) return;
+    if (o.scenario === 'planned' || o.scenario === 'readiness' || isTokenScenario(o.scenario)) return;
     const abort = new AbortController();
     const stop = () => abort.abort();
     o.signal?.addEventListener('abort', stop, { once: true });
@@ -322,6 +323,26 @@ class DrillRun {
     for (const c of await td.conclude(result, seconds)) this.check(c);
   }
 
+  /**
+   * `--scenario readiness`: break four things one at a time (rehearsal/readiness.ts), each caught by its named check
+   * within one readiness run, repaired, and ready again.
+   */
+  async readinessBreaks(st: LocalState): Promise<void> {
+    const { o, result } = this;
+    const r = await this.step('inject-failure', async () => {
+      const d = await readinessDrill(st, { log: this.log, signal: o.signal });
+      this.failAt = Date.now();
+      return { value: d, detail: d.breaks.map((b) => `${b.break}: ${b.caught ? `caught by ${b.check} in ${b.detect_seconds}s` : `NOT caught by ${b.check}`}, ${b.repair_seconds === null ? 'not ready again' : `ready again ${b.repair_seconds}s after the repair`}`).join('; ') };
+    });
+    result.readiness = r;
+    for (const b of r.breaks) this.mark(`readiness: ${b.what}: ${b.caught ? 'caught' : 'NOT caught'} by ${b.check} (${b.detect_seconds}s), repaired ${b.repair_seconds ?? 'never'}s`);
+    this.check({ name: 'ready before the breaks', ok: r.baseline === 'ready', detail: r.baseline === 'ready' ? 'every check passed' : r.baseline_problems.join('; ') });
+    const missed = r.breaks.filter((b) => !b.caught);
+    this.check({ name: 'every break caught', ok: r.breaks.length === 4 && missed.length === 0, detail: `${r.breaks.length - missed.length}/${r.breaks.length} caught by their check in one run${missed.length ? `; missed: ${missed.map((b) => `${b.break} (${b.check}: ${b.reason})`).join(', ')}` : ''}` });
+    const stuck = r.breaks.filter((b) => b.repair_seconds === null);
+    this.check({ name: 'ready after every repair', ok: r.breaks.length === 4 && stuck.length === 0 && r.final === 'ready', detail: `final verdict ${r.final}${stuck.length ? `; not ready again after ${stuck.map((b) => b.break).join(', ')}` : ''}` });
+  }
+
   /** Stop what runs in the background: the replication hold, the monitor, the traffic. */
   async stopBackground(): Promise<void> {
     await this.tokens?.stop().catch(() => undefined);
@@ -371,9 +392,12 @@ class DrillRun {
   /** The verdict: every required check present and passing, no error. */
   conclude(): void {
     const { result, o } = this;
-    const requiredChecks = isTokenScenario(o.scenario)
-      ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
-      : ['failover completed', 'traffic resumed', 'restore verified'];
+    const requiredChecks =
+      o.scenario === 'readiness'
+        ? ['ready before the breaks', 'every break caught', 'ready after every repair']
+        : isTokenScenario(o.scenario)
+          ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
+          : ['failover completed', 'traffic resumed', 'restore verified'];
     for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });
     }
@@ -447,7 +471,10 @@ async function drive(run: DrillRun): Promise<DrillResult> {
     // check cycle, as a real one does (a whole-second wait would always hit just after a check: the worst case).
     run.log(`steady traffic for ${o.durationSeconds} s at ${o.loadTps} writes/s${o.scenario === 'planned' ? '' : `; the monitor checks every ${(o.checkIntervalMs ?? 1000) / 1000} s (${o.checkThreshold ?? 3} failed checks = incident)`}`);
     ticker.start();
-    if (isTokenScenario(o.scenario)) {
+    if (o.scenario === 'readiness') {
+      await run.readinessBreaks(st);
+      ticker.stop();
+    } else if (isTokenScenario(o.scenario)) {
       await run.tokenFailure(st);
       ticker.stop();
       await run.restoreVerify(st, env, storeB, FROM);
