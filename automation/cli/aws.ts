@@ -22,6 +22,8 @@ import type { Clock } from '../core/clock';
 import { FlagError } from '../core/errors';
 import { registerUrlSecret } from '../core/redact';
 import { loadTopology } from '../ops/offline-plan';
+import { awsReadiness, readinessConfig } from '../ops/readiness';
+import type { ReadinessReport } from '../readiness/index';
 import { outputsCacheDir, readStacksOnline } from '../ops/stack-outputs';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './command';
@@ -43,6 +45,11 @@ export interface AwsDeps {
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Who takes the failover lease (user, host, pid); tests play two machines with it. */
   leaseIdentity: (ctx: CommandContext, command: string) => LeaseIdentity;
+  /**
+   * One readiness run over both stacks (issue 14) for `dr failover`'s preflight and `dr status`: the readiness
+   * engine over the AWS observer (ops/readiness.ts); tests replace it.
+   */
+  readiness: (ctx: CommandContext, built: BuiltTopology, stacks: Record<'primary' | 'secondary', StackLike> | undefined) => Promise<ReadinessReport>;
 }
 
 export const DEFAULT_AWS_DEPS: AwsDeps = {
@@ -52,6 +59,15 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
   sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
+  readiness: async (ctx, built, stacks) =>
+    awsReadiness({
+      built,
+      config: await readinessConfig(stacks),
+      clients: awsDeps.clients(ctx.env),
+      apis: { telegram: ctx.env.DR_TELEGRAM_API_URL, discord: ctx.env.DR_DISCORD_API_URL },
+      ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
+      ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),
+    }),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
 };
 

@@ -19,6 +19,7 @@
  * Regions are plain names (`a`/`b` locally, `eu-west-1`/`eu-central-1` on AWS) matching {@link RegionTopology.name}.
  */
 
+import type { ReadinessSummary } from '../../lib/readiness';
 import type { Clock } from '../core/clock';
 import type { FailoverMode, Incident, StepName, StepStatus } from './step-names';
 
@@ -180,6 +181,15 @@ export interface ActiveTokenProbe {
  * yet, omits it or declares it {@link Capability.unavailable}). Read-only: it never writes a record, so it needs no
  * check of its own; `promote-secrets` calls it after the secrets are writable.
  */
+/**
+ * Is the pair ready to fail over (issue 14)? One run of the readiness engine over this environment, summarized: the
+ * verdict and its failed checks. `preflight` runs it first; a planned switchover refuses while it is `not-ready`
+ * unless the request says `force`. The engine never builds it: the caller wires the observer (AWS or local).
+ */
+export interface ReadinessPort {
+  check(opts?: CallOptions): Promise<ReadinessSummary>;
+}
+
 export interface BotsPort extends Capability {
   /**
    * Read every bot's record in `region` and probe its active token once. One entry per bot, in a stable order; a bot
@@ -367,5 +377,7 @@ export interface FailoverPorts {
   lease?: LeasePort;
   /** Optional: probe every bot's active token from the survivor once its secrets are writable (promote-secrets). */
   bots?: BotsPort;
+  /** Optional: the readiness verdict, checked by `preflight` ({@link ReadinessPort}). */
+  readiness?: ReadinessPort;
   clock?: Clock;
 }

@@ -25,6 +25,7 @@ import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, To
 import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/file-lock';
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
+import { readinessSummaryLines, type ReadinessSummary } from '../../lib/readiness';
 import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
 import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
 
@@ -534,6 +535,8 @@ export interface EnvStatus {
   dns: Record<string, string>;
   /** Region each tier's primary is in (undefined when none answers). */
   primaries: { database?: RegionName; cache?: RegionName };
+  /** `dr status --local`: the readiness verdict and its failed checks (rehearsal/readiness.ts), when asked for. */
+  readiness?: ReadinessSummary;
 }
 
 export async function status(s: LocalState): Promise<EnvStatus> {
@@ -641,6 +644,7 @@ export function formatStatus(st: EnvStatus): string {
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
   if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  if (st.readiness) lines.push(...readinessSummaryLines(st.readiness));
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');
   return lines.join('\n') + '\n';

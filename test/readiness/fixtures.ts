@@ -2,7 +2,8 @@
  * Hand-built observations for the readiness engine's table tests: a ready AWS pair and a ready local rehearsal, at
  * NOW. Each test copies one and breaks a single fact.
  */
-import type { AreaObservations, ReadinessObserver } from '../../automation/readiness/index';
+import { fixedClock } from '../../automation/core/clock';
+import { runReadiness, type AreaObservations, type ReadinessObserver, type ReadinessReport } from '../../automation/readiness/index';
 import type { ReadinessArea } from '../../lib/readiness';
 
 export const NOW = new Date('2026-11-22T10:00:00Z');
@@ -148,4 +149,13 @@ export function fixedObserver(environment: 'aws' | 'local', obs: Partial<AreaObs
   };
   o.calls = () => ({ aws: 7, platform: 3, local: 0, by_area: { database: 7 } });
   return o as unknown as ReadinessObserver;
+}
+
+/**
+ * A whole report from the real engine over the fixtures, for the commands' tests (`dr failover`'s preflight,
+ * `dr status`): `ready`, or `not-ready` with the backups area unobservable.
+ */
+export function fixtureReport(verdict: 'ready' | 'not-ready'): Promise<ReadinessReport> {
+  const fail: Partial<Record<ReadinessArea, string>> = verdict === 'ready' ? {} : { backups: `S3 ListObjectsV2 in ${B}: AccessDenied` };
+  return runReadiness(fixedObserver('aws', awsObservations(), fail), { clock: fixedClock(() => NOW) });
 }

@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import { requireState } from '../../adapters/rehearsal/state';
 import { formatReadiness, type ReadinessReport } from '../../readiness/index';
 import { loadTopology } from '../../ops/offline-plan';
-import { awsReadiness, readinessConfig } from '../../ops/readiness';
 import { localReadiness } from '../../rehearsal/readiness';
 import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, awsSetup, stackNames } from '../aws';
@@ -52,12 +51,5 @@ export function readinessJson(r: ReadinessReport): Record<string, unknown> {
 export async function awsReadinessCommand(ctx: CommandContext): Promise<ReadinessReport> {
   const outputsDir = ctx.flags.string('outputs-dir');
   const setup = outputsDir ? { built: loadTopology(path.resolve(ctx.cwd, outputsDir), stackNames(ctx)), stacks: undefined } : await awsSetup(ctx, { refresh: false });
-  return awsReadiness({
-    built: setup.built,
-    config: await readinessConfig(setup.stacks),
-    clients: awsDeps.clients(ctx.env),
-    apis: { telegram: ctx.env.DR_TELEGRAM_API_URL, discord: ctx.env.DR_DISCORD_API_URL },
-    ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
-    ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),
-  });
+  return awsDeps.readiness(ctx, setup.built, setup.stacks);
 }
