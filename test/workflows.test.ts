@@ -167,6 +167,16 @@ describe('GitHub Actions workflows', () => {
       // Dependencies are installed before the preview (pulumi/actions runs natively, it does not npm ci).
       assert.ok(all.slice(0, pulumi).some((s) => typeof s.run === 'string' && /\bnpm ci\b/.test(s.run)), 'npm ci before preview');
     });
+
+    it('runs the preview with the DR guardrails policy pack (--policy-pack policy), which npm ci provides', () => {
+      const p = (job.steps as Json[]).find((s) => typeof s.uses === 'string' && s.uses.startsWith('pulumi/actions@'))!;
+      assert.equal(p.with.policyPacks, 'policy');
+      assert.ok(fs.existsSync(path.join(ROOT, 'policy', 'PulumiPolicy.yaml')), 'policy/ is a policy pack');
+      assert.equal((parse(fs.readFileSync(path.join(ROOT, 'policy', 'PulumiPolicy.yaml'), 'utf8')) as Json).runtime, 'nodejs');
+      const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Json;
+      assert.ok(rootPackage.devDependencies['@pulumi/policy'], 'npm ci at the root installs @pulumi/policy (npm ci installs devDependencies)');
+      assert.deepEqual(Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'policy', 'package.json'), 'utf8')) as Json).dependencies ?? {}), [], 'the pack installs nothing of its own');
+    });
   });
 
   describe('drill.yml', () => {

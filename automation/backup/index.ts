@@ -10,11 +10,14 @@
  *   (`verify.ts`), `dr backups check` (`check.ts`).
  * - The catalog of backups in a bucket (`catalog.ts`), keys and manifests (`keys.ts`, `manifest.ts`), retention
  *   (`retention.ts`), which backup `--from` names (`resolve.ts`), restore-test metrics (`restore-metrics.ts`).
+ * - Divergent backups before failback (`divergent.ts`; the pure comparison and split point in `divergence.ts`).
  * - Ports in `./ports`: implement them for an environment (adapters/aws, adapters/tools).
  */
 export * from './ports';
 export * from './catalog';
 export * from './check';
+export * from './divergence';
+export * from './divergent';
 export * from './job';
 export * from './keys';
 export * from './manifest';

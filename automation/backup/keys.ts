@@ -99,3 +99,41 @@ export function isTier(value: string): value is BackupTier {
 export function isService(value: string): value is BackupService {
   return (BACKUP_SERVICES as readonly string[]).includes(value);
 }
+
+// --- divergent backups (failback) ------------------------------------------------------------------------------
+//
+//   divergent/backup_YYYYMMDD_HHMMSS.dump                 pg_dump of an old primary before failback rewinds or
+//                                                          rebuilds it (the writes the survivor never received)
+//   divergent/backup_YYYYMMDD_HHMMSS.rds-snapshot.json    AWS, old primary unreachable by SQL: a pointer to the
+//                                                          RDS snapshot that holds them
+//   <data key>.metadata.json                               the manifest (type `divergent`, tier `divergent`)
+//
+// No tier, no retention count and no lifecycle rule: divergent writes wait for a person to reconcile them, so
+// nothing expires or prunes them (the tier listings never see this prefix).
+
+export const DIVERGENT_PREFIX = 'divergent/';
+export const DIVERGENT_EXTENSIONS = { dump: '.dump', snapshot: '.rds-snapshot.json' } as const;
+export type DivergentForm = keyof typeof DIVERGENT_EXTENSIONS;
+
+export function divergentKey(date: Date, form: DivergentForm = 'dump'): string {
+  return `${DIVERGENT_PREFIX}${backupId(date)}${DIVERGENT_EXTENSIONS[form]}`;
+}
+
+export interface ParsedDivergentKey {
+  id: string;
+  date: Date;
+  form: DivergentForm;
+  dataKey: string;
+  isManifest: boolean;
+}
+
+/** Parse a divergent data or manifest key; undefined for anything else. */
+export function parseDivergentKey(key: string): ParsedDivergentKey | undefined {
+  const isManifest = key.endsWith(MANIFEST_SUFFIX);
+  const data = isManifest ? key.slice(0, -MANIFEST_SUFFIX.length) : key;
+  const m = /^divergent\/(backup_(\d{8}_\d{6}))(\.dump|\.rds-snapshot\.json)$/.exec(data);
+  if (!m) return undefined;
+  const date = parseStamp(m[2]);
+  if (!date) return undefined;
+  return { id: m[1], date, form: m[3] === '.dump' ? 'dump' : 'snapshot', dataKey: data, isManifest };
+}

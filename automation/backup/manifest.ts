@@ -4,7 +4,8 @@
  * retention). Writing it is the commit marker: a backup without a manifest is not a backup.
  */
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
-import { parseKey, parseSafetyKey } from './keys';
+import { parseDivergentKey, parseKey, parseSafetyKey } from './keys';
+import type { Divergence } from './divergence';
 import { VerificationError } from '../core/errors';
 
 export const MANIFEST_FORMAT = 1;
@@ -12,10 +13,14 @@ export const MANIFEST_FORMAT = 1;
 export interface Manifest {
   format: number;
   backup_id: string;
-  type: 'full';
+  /** `full`: a scheduled or manual backup. `divergent`: an old primary's state kept before failback (`divergence`). */
+  type: 'full' | 'divergent';
   service: BackupService;
-  /** The tier, or `safety` for a safety backup taken before a restore overwrote data (`safety/<service>/…`). */
-  tier: BackupTier | 'safety';
+  /**
+   * The tier; `safety` for a safety backup taken before a restore overwrote data (`safety/<service>/…`); `divergent`
+   * for an old primary's state kept before failback (`divergent/…`: no retention count, no lifecycle rule).
+   */
+  tier: BackupTier | 'safety' | 'divergent';
   /** ISO 8601 UTC start time of the backup. */
   timestamp: string;
   /** Object key of the data. */
@@ -53,6 +58,11 @@ export interface Manifest {
   restore_verified_at?: string;
   /** The last restore test's outcome (set by `verifyRestore`, success or failure). */
   restore_test?: RestoreTestRecord;
+  /**
+   * Divergent backups (`type: divergent`): the split point, the old primary's WAL position, the failover, and per
+   * table the rows of the old primary that differ from the survivor, with their keys and where they are kept.
+   */
+  divergence?: Divergence;
   /** Safety backups: what was about to overwrite the data, and where. */
   safety?: SafetyRecord;
 }
@@ -122,6 +132,11 @@ export function parseManifest(text: string, key: string): Manifest {
     if (typeof m[field] !== type) throw new VerificationError(`manifest ${key}: field '${field}' missing or not a ${type}`);
   }
   if (!/^sha256:[0-9a-f]{64}$/.test(m.checksum as string)) throw new VerificationError(`manifest ${key}: checksum must be sha256:<64 hex>`);
+  const divergent = parseDivergentKey(m.key as string);
+  if (divergent) {
+    if (m.type !== 'divergent' || m.tier !== 'divergent' || m.service !== 'postgresql') throw new VerificationError(`manifest ${key}: a divergent/ key needs type and tier 'divergent' and service postgresql`);
+    return m as unknown as Manifest;
+  }
   const parsed = parseKey(m.key as string) ?? parseSafetyKey(m.key as string);
   if (!parsed || parsed.service !== m.service || parsed.tier !== m.tier) throw new VerificationError(`manifest ${key}: key/service/tier do not agree`);
   return m as unknown as Manifest;

@@ -12,6 +12,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { BackupService, BackupTier } from '../../lib/lifecycle';
+import type { BucketDigest, RowDigest } from './divergence';
 
 export type { BackupService, BackupTier };
 
@@ -359,4 +360,22 @@ export interface PointInTimeScratch {
   create(log: (line: string) => void, signal?: AbortSignal): Promise<{ url: string; instance: string }>;
   /** Delete what {@link PointInTimeScratch.create} made (a no-op when it made nothing). */
   drop(log: (line: string) => void): Promise<void>;
+}
+
+/**
+ * Row-level comparison of two PostgreSQL databases by primary key (failback's divergent backup), over plain SQL so
+ * it works against RDS as well as the local clusters. Implemented by `adapters/tools/pg-divergence.ts`.
+ */
+export interface DivergenceProbe {
+  /** User tables (`schema.table`, quoted as needed) with their primary-key columns in key order ([] when none). */
+  tables(url: string): Promise<Array<{ table: string; primaryKey: string[] }>>;
+  countRows(url: string, table: string): Promise<number>;
+  /** Per bucket (hash of the key's text modulo `buckets`): its rows and a digest of their row digests. */
+  bucketDigests(url: string, table: string, primaryKey: readonly string[], buckets: number): Promise<Record<string, BucketDigest>>;
+  /** Key text, row digest and xmin of every row in the buckets `which`. */
+  bucketRows(url: string, table: string, primaryKey: readonly string[], buckets: number, which: readonly number[]): Promise<RowDigest[]>;
+  /** The same for the rows with these key texts (what a restore of the backup must hold). */
+  rowsByKey(url: string, table: string, primaryKey: readonly string[], keys: readonly string[]): Promise<RowDigest[]>;
+  /** A primary's current WAL position and timeline. */
+  walPosition(url: string): Promise<{ lsn: string; timeline: number }>;
 }

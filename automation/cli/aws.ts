@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { automationAdminDriver, automationDriver } from '../adapters/aws/automation';
-import { defaultClients, LEASE_KEY, s3LeaseFor, type AwsClientFactories, type AwsPortsOptions, type LeaseIdentity, type S3Lease } from '../adapters/aws/index';
+import { defaultClients, fallbackSqlProbe, LambdaSqlProbe, LEASE_KEY, s3LeaseFor, type AwsClientFactories, type AwsPortsOptions, type LeaseIdentity, type S3Lease } from '../adapters/aws/index';
 import { processStart } from '../adapters/tools/file-lock';
 import { pgSqlProbe, pgUrlResolver } from '../adapters/aws/pg-probe';
 import type { SqlProbe } from '../adapters/aws/rds';
@@ -17,7 +17,9 @@ import { S3Store } from '../adapters/aws/s3-store';
 import type { AdminDriver, StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsStatusProbes, type StatusProbes } from '../adapters/aws/status-probes';
 import type { BuiltTopology } from '../adapters/aws/topology';
-import type { ObjectStore } from '../backup/index';
+import { PgDivergenceProbe } from '../adapters/tools/pg-divergence';
+import { LocalPgTools } from '../adapters/tools/pg-tools';
+import type { DivergenceProbe, ObjectStore, PgTools, ScratchDatabases } from '../backup/index';
 import type { Clock } from '../core/clock';
 import { FlagError } from '../core/errors';
 import { registerUrlSecret } from '../core/redact';
@@ -36,8 +38,11 @@ export interface AwsDeps {
   statusProbes: (env: Record<string, string | undefined>) => StatusProbes;
   /** The bucket store drill reports go to. */
   store: (region: string, bucket: string, env: Record<string, string | undefined>) => ObjectStore;
-  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL). */
-  sqlProbe: (urls: Record<string, string>) => SqlProbe;
+  /** SQL reach per region from `--primary-db-url` / `--secondary-db-url` (region → URL; `env` for PGSSLROOTCERT). */
+  sqlProbe: (urls: Record<string, string>, env: Record<string, string | undefined>) => SqlProbe;
+  /** PostgreSQL tools (pg_dump, pg_restore, scratch databases) and the row comparison of failback's divergent backup. */
+  pgTools: (env: Record<string, string | undefined>) => PgTools & ScratchDatabases;
+  divergenceProbe: (env: Record<string, string | undefined>) => DivergenceProbe;
   clock?: Clock;
   /** Bounded waits and retries of the adapters (tests shorten them; production uses the adapters' defaults). */
   waits?: { timeoutMs?: number; pollMs?: number };
@@ -58,7 +63,9 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   clients: () => defaultClients(),
   statusProbes: (env) => awsStatusProbes({ env }),
   store: (region, bucket, env) => new S3Store({ bucket, region, env }),
-  sqlProbe: (urls) => pgSqlProbe(pgUrlResolver(urls)),
+  sqlProbe: (urls, env) => pgSqlProbe(pgUrlResolver(urls, env)),
+  pgTools: (env) => new LocalPgTools({ env }),
+  divergenceProbe: (env) => new PgDivergenceProbe({ env }),
   readiness: async (ctx, built, stacks) =>
     awsReadiness({
       built,
@@ -124,7 +131,11 @@ export function defaultJournalDir(ctx: CommandContext, workDir: string): string 
   return given ? path.resolve(ctx.cwd, given) : path.join(workDir, '.dr', 'failover-journal');
 }
 
-/** SQL reach into each region from the optional `--primary-db-url` / `--secondary-db-url` (passwords registered for redaction). */
+/**
+ * SQL reach into each region: the optional `--primary-db-url` / `--secondary-db-url` (passwords registered for
+ * redaction) where given and reachable, else the region's backup-job Lambda from inside the VPC (stack output
+ * `backupFunctionName`). Undefined only when neither exists.
+ */
 export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): SqlProbe | undefined {
   const urls: Record<string, string> = {};
   for (const r of built.aws.regions) {
@@ -133,13 +144,31 @@ export function sqlProbeFromFlags(ctx: CommandContext, built: BuiltTopology): Sq
       try {
         new URL(u);
       } catch {
-        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db?sslmode=require`);
+        throw new FlagError(`--${r.key}-db-url is not a URL; expected postgresql://user:password@host:5432/db (an RDS endpoint is verify-full against the RDS CA bundle)`);
       }
       urls[r.region] = u;
     }
   }
   for (const u of Object.values(urls)) registerUrlSecret(u);
-  return Object.keys(urls).length ? awsDeps.sqlProbe(urls) : undefined;
+  const direct = Object.keys(urls).length ? { probe: awsDeps.sqlProbe(urls, ctx.env), regions: Object.keys(urls) } : undefined;
+  const functions = Object.fromEntries(built.aws.regions.map((r) => [r.region, r.backupFunctionName]));
+  const lambda = awsDeps.clients(ctx.env).lambda;
+  if (!lambda || !Object.values(functions).some(Boolean)) return direct?.probe;
+  const viaLambda = new LambdaSqlProbe({ functions, lambda, ...(awsDeps.clock ? { clock: awsDeps.clock } : {}), ...(awsDeps.retry ? { retry: awsDeps.retry } : {}) });
+  return fallbackSqlProbe(direct, viaLambda, (l) => ctx.out.info(l));
+}
+
+/** The `--primary-db-url` / `--secondary-db-url` URLs by region (what failback's divergent backup dumps and compares). */
+export function dbUrlsFromFlags(ctx: CommandContext, built: BuiltTopology): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const r of built.aws.regions) {
+    const u = ctx.flags.string(`${r.key}-db-url`);
+    if (u) {
+      registerUrlSecret(u);
+      urls[r.region] = u;
+    }
+  }
+  return urls;
 }
 
 /** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them). */

@@ -378,6 +378,7 @@ class Run {
     if (!data) return;
     if ((name === 'preflight' || name === 'catch-up') && data.estimated_data_loss) this.state.estimatedLoss = data.estimated_data_loss as EstimatedDataLoss;
     if (name === 'catch-up' && typeof data.final_lsn === 'string') this.state.finalLsn = data.final_lsn;
+    if (name === 'promote-cache' && typeof data.cache_left === 'string') this.state.cacheLeft = data.cache_left;
   }
 
   private async fail(name: StepName, ms: number, err: unknown): Promise<never> {

@@ -137,6 +137,12 @@ export interface CachePort extends Capability {
   unfence?(region: string, opts?: CallOptions): Promise<void>;
   /** Verification probe: true when `region`'s cache accepts a write. */
   writable(region: string, opts?: CallOptions): Promise<boolean>;
+  /**
+   * Optional check (ElastiCache Global Datastore): the id of the global datastore `region`'s cache was a member of and
+   * left — it answers, is available, and no longer belongs to it (an unplanned promotion disassociates it) — or
+   * undefined while it is a member, or when it does not answer. Read after promote-cache, so a rerun learns it too.
+   */
+  detachedFrom?(region: string, opts?: CallOptions): Promise<string | undefined>;
 }
 
 /** Replicated secrets (bot tokens, DB credentials). Local: unavailable (no counterpart). */
@@ -207,6 +213,11 @@ export interface Retarget {
   survivor: string;
   /** The region that was lost (becomes `secondary`, for a later failback). */
   lost: string;
+  /**
+   * The global datastore the survivor's cache left (promote-cache: the failover API refused, the group was
+   * disassociated). The stacks then move to the next datastore generation, led by the survivor.
+   */
+  cacheLeft?: string;
 }
 
 /** Pulumi stacks (Automation API). Local: unavailable (no counterpart). */

@@ -15,6 +15,8 @@
  * per event and every problem is reported together. Host/port/dbname are also taken from the secret when it
  * carries them. Secrets are registered for redaction and never logged.
  */
+import type { SqlProbeAnswer } from '../adapters/aws/lambda-sql-probe';
+import { isSqlProbeEvent, runSqlProbe } from './probe';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -239,13 +241,14 @@ store,
 }
 
 /** Any event: backup (default) or restore-test. */
-export async function runEvent(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<JobResult | RestoreTestResult> {
+export async function runEvent(event: unknown, env: Env, clients: AwsClients, clock: Clock = systemClock, log: Log = consoleLog): Promise<JobResult | RestoreTestResult | SqlProbeAnswer> {
+  if (isSqlProbeEvent(event)) return runSqlProbe(event, await databaseUrl(env, clients.secrets), env);
   const e = (event ?? {}) as Record<string, unknown>;
   return e.action === 'restore-test' ? runRestoreTest(event, env, clients, clock, log) : runJob(event, env, clients, clock, log);
 }
 
 /** Lambda entry. */
-export async function handler(event: unknown): Promise<JobResult | RestoreTestResult> {
+export async function handler(event: unknown): Promise<JobResult | RestoreTestResult | SqlProbeAnswer> {
   const env = process.env;
   const region = env.DR_REGION ?? env.AWS_REGION;
   const clients: AwsClients = {
@@ -257,7 +260,7 @@ export async function handler(event: unknown): Promise<JobResult | RestoreTestRe
     elasticache: new ElastiCacheClient({ region }),
   };
   const result = await runEvent(event, env, clients);
-  const summary = 'manifest' in result ? { msg: 'restore test done', backup: result.manifest.key, restorability: result.manifest.restorability, tables: result.tables.length } : { msg: 'backup job done', ...result };
+  const summary = 'probe' in result ? { msg: 'probe answered', probe: result.probe, rows: result.rows.length } : 'manifest' in result ? { msg: 'restore test done', backup: result.manifest.key, restorability: result.manifest.restorability, tables: result.tables.length } : { msg: 'backup job done', ...result };
   console.log(JSON.stringify(summary));
   return result;
 }

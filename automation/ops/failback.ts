@@ -4,28 +4,38 @@
  * before it acts, so a rerun after a crash continues where it stopped.
  *
  *   1. fence          the split-brain guard: the old primary is fenced (read-only parameter group) if reachable;
+ *   1b. cache         (ops/failback-cache.ts) after an unplanned failover that left the cache's global datastore: the
+ *                     old datastore, whose primary is the home group, is deleted (the group kept, standalone) so the
+ *                     rebuild can replace it with a member of the survivor's datastore;
  *   2. preserve       the old primary instance may hold writes the survivor never received (the failover's RPO):
  *                     a manual snapshot `<db>-pre-failback-<stamp>` is taken and waited for BEFORE anything can
  *                     replace the instance, then its deletion protection is lifted so the stack can replace it;
- *   3. retarget       home stack config: `role = secondary`, `database.promoted = false`,
+ *   3. divergent      those writes are recorded in the survivor's bucket under `divergent/` (ops/divergent.ts): a
+ *                     verified pg_dump compared with the survivor by primary key when the old primary answers SQL,
+ *                     else a pointer to the snapshot with the reason; a failure stops the failback before any
+ *                     change to the home stack;
+ *   4. retarget       home stack config: `role = secondary`, `database.promoted = false`,
  *                     `peerStack = <survivor stack>` (lib/config.ts keys) — refused while the home stack still
  *                     declares `botTokens` (a non-promoted secondary may not: only the stack that creates the
  *                     bot-token secrets seeds them, and their values are the token engine's since): the message says
  *                     to remove them from home (retainOnDelete: its copies stay). The bot list stays on both;
- *   4. rebuild        `pulumi up` of the home stack: its database becomes a cross-region replica of the survivor;
- *   5. wait-replica   the rebuilt instance is `available` and replicating (bounded wait);
- *   6. lag            CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched;
- *   7. switchover     planned datacenter switchover survivor → home (fence, catch-up, promote, DNS...).
+ *   5. rebuild        `pulumi up` of the home stack: its database becomes a cross-region replica of the survivor;
+ *   6. wait-replica   the rebuilt instance is `available` and replicating (bounded wait);
+ *   7. lag            CloudWatch ReplicaLag under the limit (bounded wait); refused otherwise — nothing switched;
+ *   8. switchover     planned datacenter switchover survivor → home (fence, catch-up, promote, DNS...).
  */
 import { errorSummary, OperationError, RefusedError, UsageError } from '../core/errors';
 import { redact } from '../core/redact';
 import { isConcurrentUpdate, withRetry, STACK_RETRY } from '../adapters/aws/retry';
 import type { DbView, FailbackDatabase } from '../adapters/aws/failback-db';
+import type { FailbackCache } from '../adapters/aws/failback-cache';
+import { failbackCacheStep } from './failback-cache';
 import type { StackDriver, StackLike } from '../adapters/aws/stacks';
 import { awsRegion, type AwsRegionTopology, type BuiltTopology, peerOf } from '../adapters/aws/topology';
 import type { FailoverResult } from '../failover/index';
 import { systemClock, type Clock } from '../core/clock';
 import type { LagReading } from '../adapters/aws/status-probes';
+import type { DivergentSummary } from '../backup/index';
 
 const NS = 'bot-platform-dr';
 export const FAILBACK_CONFIG = {
@@ -39,7 +49,7 @@ export const FAILBACK_CONFIG = {
  */
 export const PRIMARY_ONLY_KEYS = [`${NS}:botTokens`] as const;
 
-export const FAILBACK_STEPS = ['fence', 'preserve', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
+export const FAILBACK_STEPS = ['fence', 'cache', 'preserve', 'divergent', 'retarget', 'rebuild', 'wait-replica', 'lag', 'switchover'] as const;
 export type FailbackStep = (typeof FAILBACK_STEPS)[number];
 
 export interface FailbackStepEvent {
@@ -57,6 +67,8 @@ export interface AwsFailbackOptions {
   home: string;
   /** RDS in a region (adapters/aws/failback-db.ts). */
   db: (region: string) => FailbackDatabase;
+  /** ElastiCache (adapters/aws/failback-cache.ts), for the cache step; without it the step is skipped. */
+  cache?: FailbackCache;
   /** ReplicaLag of `dbIdentifier` in `region` (CloudWatch). */
   lag: (region: string, dbIdentifier: string) => Promise<LagReading>;
   maxLagSeconds: number;
@@ -64,6 +76,11 @@ export interface AwsFailbackOptions {
   guard: () => Promise<string>;
   /** Re-read both stacks' outputs after the rebuild. */
   reread: () => Promise<BuiltTopology>;
+  /**
+   * Record what the old primary holds in the survivor's bucket (ops/divergent.ts), given the available pre-failback
+   * snapshot; throws when it cannot (the failback stops before any change to the home stack).
+   */
+  divergent: (snapshot: string) => Promise<{ status: 'ok' | 'done-before'; detail: string; summary: DivergentSummary }>;
   /** The planned switchover back (runs the failover engine). */
   switchover: (built: BuiltTopology, from: string, to: string) => Promise<FailoverResult>;
   clock?: Clock;
@@ -81,6 +98,8 @@ export interface AwsFailbackResult {
   survivor_stack: string;
   steps: FailbackStepEvent[];
   snapshot?: string;
+  /** The divergent backup (or snapshot record) of the old primary: how many rows differ and where they are kept. */
+  divergent?: DivergentSummary;
   replica_lag_seconds?: number;
   switchover: { id: string; outcome: FailoverResult['outcome']; steps: FailoverResult['steps'] };
 }
@@ -182,6 +201,18 @@ async function preserve(run: FailbackRun, db: DbView): Promise<StepResult> {
   return { status: 'ok', detail };
 }
 
+/** divergent: the old primary's writes after the split recorded in the survivor's bucket, before the rebuild. */
+async function keepDivergent(run: FailbackRun, db: DbView): Promise<StepResult> {
+  const { home } = run;
+  if (!db.exists) return { status: 'skipped', detail: `${home.dbIdentifier} does not exist in ${home.region}: nothing diverges` };
+  if (db.replicaSource) return { status: 'done-before', detail: `${home.dbIdentifier} is already a replica of ${db.replicaSource}: its divergent record, if any, is in ${run.survivor.region}'s bucket under divergent/` };
+  const snapshot = run.result.snapshot;
+  if (!snapshot) throw new OperationError(`no pre-failback snapshot of ${home.dbIdentifier} to record; nothing was rebuilt`);
+  const r = await run.o.divergent(snapshot);
+  run.result.divergent = r.summary;
+  return { status: r.status, detail: r.detail };
+}
+
 /** retarget: home stack config becomes a secondary of the survivor. */
 async function retarget(run: FailbackRun): Promise<StepResult> {
   const want: Record<string, string> = { [FAILBACK_CONFIG.role]: 'secondary', [FAILBACK_CONFIG.promoted]: 'false', [FAILBACK_CONFIG.peerStack]: run.survivor.stack };
@@ -263,8 +294,14 @@ export async function awsFailback(o: AwsFailbackOptions): Promise<AwsFailbackRes
   };
   await checkPreconditions(run);
   await runStep(run, 'fence', async () => ({ status: 'ok', detail: await o.guard() }));
+  // --- issue 12: the cache's old global datastore (ops/failback-cache.ts) ---
+  await runStep(run, 'cache', () =>
+    o.cache ? failbackCacheStep({ cache: o.cache, home, survivor, clock: run.clock, timeoutMs: run.timeoutMs, pollMs: run.pollMs, log: run.log, signal: o.signal }) : Promise.resolve({ status: 'skipped' as const, detail: 'no ElastiCache client' }),
+  );
+  // --- end issue 12 ---
   const db = await run.db.describe(home.dbIdentifier);
   await runStep(run, 'preserve', () => preserve(run, db));
+  await runStep(run, 'divergent', () => keepDivergent(run, db));
   await runStep(run, 'retarget', () => retarget(run));
   await runStep(run, 'rebuild', () => rebuild(run));
   // Outputs after the rebuild (the replica's identifier/endpoint).

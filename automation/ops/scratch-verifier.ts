@@ -5,7 +5,8 @@
  *
  * Credentials: the scratch stack outputs the RDS-managed master secret's ARN; it is read with Secrets Manager
  * `GetSecretValue` in the scratch region (through a {@link SecretReader}), the password is registered for redaction before anything can print it,
- * and the connection URL uses `sslmode=require` (the stacks force SSL). The database checked is the one the latest
+ * and the connection URL asks for `sslmode=verify-full`: the restored instance's certificate is checked against the
+ * RDS CA bundle (or PGSSLROOTCERT) and its host name (adapters/tools/pg-tls.ts). The database checked is the one the latest
  * PostgreSQL manifest names (the bot's database), unless given.
  *
  * A verifier that cannot read the credentials reports that as a FAILED check rather than returning nothing.
@@ -16,6 +17,7 @@ import { CheckResult, type HealthProbe, listBackups, type ObjectStore, type PgTo
 import type { ScratchTarget, ScratchVerifier } from './scratch-drill';
 import type { Clock } from '../core/clock';
 import { OperationError, errorSummary } from '../core/errors';
+import type { PgSslMode } from '../../lib/pg-tls';
 
 export interface ScratchVerifierDeps {
   /** Secret values in the scratch region (adapters/aws/secret-values.ts). */
@@ -28,8 +30,8 @@ export interface ScratchVerifierDeps {
   clock: Clock;
   /** Database to verify; default: the latest PostgreSQL manifest's `database`. */
   database?: string;
-  /** TLS mode in the connection URL (default `require`). */
-  sslmode?: 'require' | 'verify-full' | 'verify-ca' | 'disable';
+  /** TLS mode in the connection URL (default `verify-full`). */
+  sslmode?: PgSslMode;
   onCheck?: (c: CheckResult) => void;
 }
 
@@ -88,9 +90,9 @@ export function productionScratchVerifier(deps: ScratchVerifierDeps): ScratchVer
       const password = typeof secret.password === 'string' ? secret.password : undefined;
       if (!username || !password) throw new OperationError(`secret ${target.dbSecretArn} lacks username/password`);
       const database = deps.database ?? (typeof secret.dbname === 'string' ? secret.dbname : undefined) ?? (await manifestDatabase(store)) ?? 'postgres';
-      url = scratchDatabaseUrl({ endpoint: target.dbEndpoint, username, password, database, sslmode: deps.sslmode ?? 'require' });
+      url = scratchDatabaseUrl({ endpoint: target.dbEndpoint, username, password, database, sslmode: deps.sslmode ?? 'verify-full' });
       registerSecret(url);
-      opts.log(`verify --full against ${target.dbEndpoint}/${database} (sslmode=${deps.sslmode ?? 'require'}) with the manifests in s3://${target.sourceBucket}`);
+      opts.log(`verify --full against ${target.dbEndpoint}/${database} (sslmode=${deps.sslmode ?? 'verify-full'}) with the manifests in s3://${target.sourceBucket}`);
     } catch (err) {
       return failed('database credentials', `reading ${target.dbSecretArn} in ${target.region}: ${errorSummary(err)}`);
     }

@@ -2,6 +2,7 @@
  * The local drill's contract: its scenarios and steps, its options (checked before anything starts) and the
  * result that the CLI prints, the JSON carries and the Markdown report renders.
  */
+import type { DivergentSummary } from '../backup/index';
 import type { FailoverResult, StepEvent } from '../failover/index';
 import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
@@ -16,7 +17,7 @@ export function isTokenScenario(s: Scenario): s is (typeof TOKEN_SCENARIOS)[numb
   return (TOKEN_SCENARIOS as readonly string[]).includes(s);
 }
 
-export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'report', 'teardown'] as const;
+export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'failback', 'report', 'teardown'] as const;
 export type DrillStepName = (typeof DRILL_STEPS)[number];
 
 export interface DrillOptions {
@@ -44,6 +45,11 @@ export interface DrillOptions {
    */
   replicationDelayMs?: number;
   replicationHold?: ReplicationHold;
+  /**
+   * After the restore check, fail back to a (`dr failback --local`): the old primary's state is kept as a verified
+   * divergent backup before pg_rewind, and the drill checks that every lost write id is listed in it.
+   */
+  failback?: boolean;
   signal?: AbortSignal;
   onStep?: (name: string, status: 'running' | 'ok' | 'failed' | 'skipped', durationMs?: number, detail?: string) => void;
   onEngineStep?: (e: StepEvent) => void;
@@ -90,6 +96,17 @@ export interface DrillResult {
     replication_hold?: { how: ReplicationHold; ms: number };
   };
   steps: DrillStep[];
+  /**
+   * The failback after the drill (`failback` option): the divergent backup taken before pg_rewind (how many rows
+   * differ, where they are kept), how many of the lost write ids it lists, the rebuild and the switchover back.
+   */
+  failback?: {
+    divergent?: DivergentSummary;
+    /** Lost write ids (of `rpo.lost_write_ids`) listed in the divergent backup's manifest. */
+    lost_writes_kept: number;
+    rebuilt: { database?: string; cache?: boolean };
+    switchover: { id: string; outcome: string };
+  };
   /**
    * The token scenarios: `switch_seconds` from the revocation to the bot worker's first successful call with the new
    * token (`token`; null for `token-outage`), the worker's calls, and how many of its conversations (Redis
@@ -138,8 +155,9 @@ export interface ServiceRestore {
 export const LOST_IDS_SHOWN = 100;
 
 /** Check the drill options before anything starts (the CLI maps the thrown message to a usage error). */
-export function checkDrillOptions(o: Pick<DrillOptions, 'scenario' | 'loadTps' | 'durationSeconds' | 'replicationDelayMs' | 'replicationHold'>): void {
+export function checkDrillOptions(o: Pick<DrillOptions, 'scenario' | 'loadTps' | 'durationSeconds' | 'replicationDelayMs' | 'replicationHold' | 'failback'>): void {
   if (!(SCENARIOS as readonly string[]).includes(o.scenario)) throw new UsageError(`scenario must be one of ${SCENARIOS.join(', ')}, got '${o.scenario}'`);
+  if (o.failback && isTokenScenario(o.scenario)) throw new FlagError(`--failback follows a failover; the '${o.scenario}' scenario moves no region`);
   if (!(o.loadTps > 0 && o.loadTps <= 1000)) throw new FlagError(`--load-tps must be between 1 and 1000, got ${o.loadTps}`);
   if (!(o.durationSeconds > 0 && o.durationSeconds <= 3600)) throw new FlagError(`--duration must be between 1 and 3600 seconds, got ${o.durationSeconds}`);
   if (o.replicationDelayMs !== undefined) {

@@ -13,6 +13,8 @@
  *  8 restore-verify  latest backups from b's bucket: PostgreSQL into a scratch database on the serving primary
  *                    (checksum + row counts against the manifest), Redis into a scratch redis-server (checksum +
  *                    key count + sampled values)
+ *    failback        optional (`failback`): dr failback --local to a — the old primary's state kept as a verified
+ *                    divergent backup in b's bucket before pg_rewind — and the check that it lists every lost write
  *  9 report          RPO (acknowledged writes missing on the new primary), Markdown report under reports/
  * 10 teardown        stop everything (unless --keep)
  *
@@ -27,7 +29,7 @@ import { LocalNotifier } from '../adapters/rehearsal/local-notifier';
 import type { LocalState } from '../adapters/rehearsal/state';
 import { LocalPgTools } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
-import { backupPostgres, backupRedis, type ObjectStore } from '../backup/index';
+import { backupPostgres, backupRedis, describeDivergent, type ObjectStore, readManifest } from '../backup/index';
 import { sleep, systemClock } from '../core/clock';
 import { InterruptedError, OperationError, RefusedError } from '../core/errors';
 import { redact } from '../core/redact';
@@ -36,6 +38,7 @@ import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type 
 import { restoreAndVerify } from './drill-restore';
 import { TOKEN_BOT, TokenDrill } from './drill-token';
 import { readinessDrill } from './readiness';
+import { failback } from './failback';
 import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
@@ -295,6 +298,26 @@ class DrillRun {
     });
   }
 
+  /** Optional step: fail back to a; the divergent backup taken before pg_rewind must list every lost write. */
+  async failBack(st: LocalState, storeB: ObjectStore): Promise<void> {
+    const { o, result } = this;
+    await this.step('failback', async () => {
+      const fb = await failback(st, { home: FROM, confirm: true, log: this.log, listener: o.onEngineStep, signal: o.signal });
+      const kept = new Set<string>();
+      if (fb.divergent) for (const t of (await readManifest(storeB, fb.divergent.key)).divergence?.tables ?? []) t.keys.only_on_old_primary.forEach((k) => kept.add(k));
+      const listed = result.rpo.lost_write_ids.filter((id) => kept.has(id)).length;
+      result.failback = { ...(fb.divergent ? { divergent: fb.divergent } : {}), lost_writes_kept: listed, rebuilt: fb.rebuilt, switchover: { id: fb.switchover.id, outcome: fb.switchover.outcome } };
+      return { value: undefined, detail: `${fb.divergent ? `before pg_rewind, ${describeDivergent(fb.divergent)}; ` : ''}rebuilt with ${fb.rebuilt.database ?? 'no database rebuild'}; switchover ${fb.switchover.id} ${fb.switchover.outcome}: ${FROM} serves again` };
+    });
+    const f = result.failback!;
+    const lost = result.rpo.lost_write_ids.length;
+    this.check({
+      name: 'lost writes kept in the divergent backup',
+      ok: f.lost_writes_kept === lost && (!this.moves.database || f.divergent?.restorability === 'VERIFIED'),
+      detail: f.divergent ? `${f.lost_writes_kept} of the ${lost} lost write id(s) listed in ${f.divergent.location}/${f.divergent.key} (${f.divergent.restorability.toLowerCase()}, ${f.divergent.rows_differ ?? '?'} row(s) differ)` : `no divergent backup (the database did not move); ${lost} lost write(s)`,
+    });
+  }
+
   /** Token scenarios, steps 5–7: fail the token (or its platform), the monitor reacts, the bot carries on. */
   async tokenFailure(st: LocalState): Promise<void> {
     const { o, result } = this;
@@ -397,14 +420,14 @@ class DrillRun {
         ? ['ready before the breaks', 'every break caught', 'ready after every repair']
         : isTokenScenario(o.scenario)
           ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
-          : ['failover completed', 'traffic resumed', 'restore verified'];
+          : ['failover completed', 'traffic resumed', 'restore verified', ...(o.failback ? ['lost writes kept in the divergent backup'] : [])];
     for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });
     }
     if (o.scenario === 'planned' && !result.checks.some((c) => c.name === 'planned switchover lost nothing')) this.check({ name: 'planned switchover lost nothing', ok: false, detail: 'not reached' });
     result.ok = !result.error && result.checks.every((c) => c.ok);
     const done = new Set(result.steps.map((s) => s.name));
-    for (const n of DRILL_STEPS) if (!done.has(n) && n !== 'report' && n !== 'teardown') this.skip(n, result.error ? 'not reached' : 'not run');
+    for (const n of DRILL_STEPS) if (!done.has(n) && n !== 'report' && n !== 'teardown' && (n !== 'failback' || o.failback)) this.skip(n, result.error ? 'not reached' : 'not run');
   }
 
   /** Steps 9 and 10: the report (always, also for a failed drill), then teardown unless --keep. */
@@ -486,6 +509,7 @@ async function drive(run: DrillRun): Promise<DrillResult> {
       await run.trafficResumed(dbTarget, run.moves.cache ? TO : FROM);
       ticker.stop();
       await run.restoreVerify(st, env, storeB, dbTarget);
+      if (o.failback) await run.failBack(st, storeB);
     }
   } catch (err) {
     run.result.error = redact(err instanceof Error ? err.message : String(err));

@@ -47,7 +47,8 @@ export const BOT_TABLES = ['users', 'sessions', 'uploads', 'reminders'] as const
 /** Fail before anything starts when a binary is missing, naming the Debian package. `env`: the caller's (PATH, DR_PG_BIN). */
 export function checkTools(env?: ToolEnv): void {
   try {
-    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench'), 'redis-server', 'redis-cli'], { env });
+    // pgbench is for the benchmarks; pg_waldump only enriches failback's divergent backup (transactions by WAL).
+    requireTools([...PG_TOOLS.filter((t) => t !== 'pgbench' && t !== 'pg_waldump'), 'redis-server', 'redis-cli'], { env });
   } catch (err) {
     if (err instanceof MissingToolError) throw new UsageError(err.message);
     throw err;
@@ -308,21 +309,39 @@ export async function down(dirArg: string, opts: { keepData?: boolean } = {}): P
     await stopS3(s3pid);
     stopped.push('s3rver');
   }
-  // What a forced exit may leave running while the environment was starting (initdb, pg_basebackup, …).
-  for (const pid of processesUnder(dir)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-      stopped.push(`stray process ${pid}`);
-    } catch {
-      /* gone meanwhile */
+  // What a forced exit may leave running while the environment was starting (initdb and its bootstrap backend,
+  // pg_basebackup, …); a parent killed here may have started a child after the scan, so scan until none is left.
+  const killStrays = async (): Promise<void> => {
+    for (let round = 0; round < 10; round++) {
+      const strays = processesUnder(dir);
+      if (strays.length === 0) return;
+      for (const pid of strays) {
+        try {
+          process.kill(pid, 'SIGKILL');
+          if (!stopped.includes(`stray process ${pid}`)) stopped.push(`stray process ${pid}`);
+        } catch {
+          /* gone meanwhile */
+        }
+        await waitForExit(pid, 5_000).catch(() => undefined);
+      }
     }
-    await waitForExit(pid, 5_000).catch(() => undefined);
-  }
+  };
+  await killStrays();
   let removed = false;
   if (!opts.keepData && fs.existsSync(dir)) {
     const looksOurs = fs.existsSync(statePath(dir)) || REGIONS.some((r) => fs.existsSync(path.join(dir, r)));
     if (looksOurs) {
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+          break;
+        } catch (e) {
+          // ENOTEMPTY: something still wrote into the tree while it was removed; stop it and remove again.
+          if (attempt >= 3) throw e;
+          await killStrays();
+          await sleep(200);
+        }
+      }
       removed = true;
     }
   }

@@ -2,10 +2,14 @@
  * `dr failback --local`: return service to the home region (default `a`) after a failover, losing nothing.
  *
  * 1. Find the tiers that moved (the DNS file's `database` / `cache` records point away from home).
- * 2. Rebuild home's moved tiers as replicas of the serving region: PostgreSQL via `pg_rewind` (wal_log_hints is
+ * 2. Keep what the old primary holds: before anything rewinds it, its state becomes a verified divergent backup in
+ *    the serving region's bucket (`divergent/…dump` + manifest: the rows that differ from the serving database and
+ *    the transactions after the split; ./failback-divergent.ts). If that backup or its check fails, the failback
+ *    stops here and nothing is rewound.
+ * 3. Rebuild home's moved tiers as replicas of the serving region: PostgreSQL via `pg_rewind` (wal_log_hints is
  *    on) or a fresh `pg_basebackup` when rewind is impossible, streaming through a slot; Redis `REPLICAOF`.
- * 3. Planned switchover back (the engine: fence, catch-up to the final WAL position, promote, DNS, verify).
- * 4. Rebuild the region that just handed over as a replica of home again, so the environment is back to its
+ * 4. Planned switchover back (the engine: fence, catch-up to the final WAL position, promote, DNS, verify).
+ * 5. Rebuild the region that just handed over as a replica of home again, so the environment is back to its
  *    normal shape (home primary, other region streaming) and ready for the next drill.
  */
 import { localPorts, localTopology } from '../adapters/rehearsal/index';
@@ -14,6 +18,7 @@ import { OperationError, RefusedError, UsageError } from '../core/errors';
 import { runFailover } from '../failover/index';
 import type { FailoverResult, Incident, StepListener } from '../failover/index';
 import { rebuildCacheReplica, rebuildDatabaseStandby } from './environment';
+import { type DivergentSummary, preserveDivergent } from './failback-divergent';
 import type { LocalState, RegionName } from '../adapters/rehearsal/state';
 import { otherRegion } from '../adapters/rehearsal/state';
 
@@ -32,6 +37,11 @@ export interface FailbackResult {
   from: RegionName;
   incident: Incident;
   rebuilt: { database?: 'pg_rewind' | 'pg_basebackup'; cache?: boolean };
+  /**
+   * The old primary's state kept before the rewind (absent when the database did not move, or home was already a
+   * standby): how many rows differ from the serving database, per table, and where they are kept.
+   */
+  divergent?: DivergentSummary;
   switchover: FailoverResult;
   /** The handing-over region rebuilt as a replica of home afterwards. */
   reprotected: { database?: 'pg_rewind' | 'pg_basebackup'; cache?: boolean };
@@ -63,6 +73,7 @@ export async function failback(state: LocalState, o: FailbackOptions): Promise<F
   if (moved.database && (await ports.database.role(away)) !== 'primary') throw new OperationError(`the database in ${away} is not a primary: it cannot be the source of a failback`);
   if (moved.cache && (await ports.cache.role(away)) !== 'primary') throw new OperationError(`the cache in ${away} is not a primary: it cannot be the source of a failback`);
   const rebuilt: FailbackResult['rebuilt'] = {};
+  const divergent = moved.database ? await preserveDivergent(state, home, away, { log, signal: o.signal }) : undefined;
   if (moved.database) rebuilt.database = (await rebuildDatabaseStandby(state, home, away, log)).method;
   if (moved.cache) {
     await rebuildCacheReplica(state, home, away, log);
@@ -88,5 +99,5 @@ export async function failback(state: LocalState, o: FailbackOptions): Promise<F
     await rebuildCacheReplica(state, away, home, log);
     reprotected.cache = true;
   }
-  return { home, from: away, incident, rebuilt, switchover, reprotected };
+  return { home, from: away, incident, rebuilt, ...(divergent ? { divergent } : {}), switchover, reprotected };
 }

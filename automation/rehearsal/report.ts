@@ -32,6 +32,8 @@ export function renderReport(r: DrillResult): string {
   const rd = r.restore.redis;
   L.push(`| PostgreSQL restore | ${pg ? `${yes(pg.verified)}: ${pg.backup} from ${pg.bucket} into ${pg.target}, checksum ${pg.checksum}, ${pg.tables.filter((t) => t.ok).length}/${pg.tables.length} tables match (${pg.duration_seconds} s)` : 'not run'} |`);
   L.push(`| Redis restore | ${rd ? `${yes(rd.verified)}: ${rd.backup} from ${rd.bucket} into a ${rd.target}, checksum ${rd.checksum}, ${rd.keys.restored}/${rd.keys.backup} keys, ${rd.sample.compared - rd.sample.mismatched}/${rd.sample.compared} sampled values match (${rd.duration_seconds} s)` : 'not run'} |`);
+  const dv = r.failback?.divergent;
+  if (r.failback) L.push(`| failback: old primary's rows that differ, kept before pg_rewind | ${dv ? `${dv.rows_differ ?? '?'} in \`${dv.location}/${dv.key}\` (${dv.restorability.toLowerCase()}); ${r.failback.lost_writes_kept}/${r.rpo.lost_write_ids.length} lost write ids listed` : 'no divergent backup (the database did not move)'} |`);
   L.push(`| traffic | ${r.traffic.load_tps} writes/s: ${r.traffic.ops} ops, ${r.traffic.db_errors} database / ${r.traffic.cache_errors} cache errors, ${r.traffic.reconnects} (re)connects |`);
   L.push('');
   if (r.token) {
@@ -63,9 +65,19 @@ export function renderReport(r: DrillResult): string {
     for (const s of r.failover.steps) L.push(`| ${s.name} | ${s.status} | ${s.duration_ms} ms | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`);
     L.push('', r.kept ? `Journal: \`${r.failover.journal}\`` : 'The journal went with the environment (rerun with `--keep` to keep both); its steps are above.', '');
   }
+  if (r.failback) {
+    L.push(`## Failback to a: switchover ${r.failback.switchover.id} ${r.failback.switchover.outcome}`, '');
+    if (dv) {
+      L.push(`Before pg_rewind, the old primary's state was kept as a divergent backup: \`${dv.location}/${dv.key}\` (manifest \`${dv.manifest_key}\`, ${dv.restorability.toLowerCase()}, ${dv.duration_seconds} s). Split at ${dv.split.lsn ?? '?'} (${dv.split.source}${dv.split.from_timeline !== undefined ? `, timeline ${dv.split.from_timeline} → ${dv.split.to_timeline}` : ''})${dv.wal_after_split_bytes !== undefined ? `; ${dv.wal_after_split_bytes} bytes of WAL after it` : ''}${dv.transactions !== undefined ? `, ${dv.transactions} transaction(s)` : ''}.`, '');
+      L.push('| table | only on the old primary | changed |', '|---|---|---|');
+      for (const t of dv.tables) L.push(`| ${t.table} | ${t.only_on_old_primary} | ${t.changed}${t.note ? ` (${t.note})` : ''} |`);
+      L.push(`| **total** | **${dv.rows_differ ?? '?'}** rows differ | |`, '');
+    }
+    L.push(`Rebuilt with ${r.failback.rebuilt.database ?? 'no database rebuild'}${r.failback.rebuilt.cache ? ' + Redis REPLICAOF' : ''}; a serves again, b is its standby.`, '');
+  }
   if (r.rpo.lost_writes > 0) {
     L.push('## Lost writes', '');
-    L.push(`${r.rpo.lost_writes} acknowledged database write(s) are missing on the new primary. They are still in the old primary's data directory: reconcile them before it is rebuilt (failback rewinds it).${r.rpo.lost_write_ids.length < r.rpo.lost_writes ? ` First ${r.rpo.lost_write_ids.length} ids:` : ' Ids:'}`, '');
+    L.push(`${r.rpo.lost_writes} acknowledged database write(s) are missing on the new primary. ${dv ? `They are kept in the divergent backup \`${dv.location}/${dv.key}\` (its manifest lists their ids per table): reconcile them from there.` : "They are still in the old primary's data directory: `dr failback` keeps them in a divergent backup before it rewinds it."}${r.rpo.lost_write_ids.length < r.rpo.lost_writes ? ` First ${r.rpo.lost_write_ids.length} ids:` : ' Ids:'}`, '');
     L.push(r.rpo.lost_write_ids.map((id) => `\`${id}\``).join(', '), '');
   }
   if (r.restore.tables?.length) {

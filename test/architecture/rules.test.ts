@@ -7,7 +7,7 @@
  * - only the entry files (automation/main.ts, the Lambda handlers) read process.argv/env, set the exit code or
  *   read TTY state;
  * - the layers only import downwards, so there are no cycles between folders;
- * - no function in automation/, lib/ or components/ is longer than about 120 lines.
+ * - no function in automation/, lib/, components/ or policy/ is longer than about 120 lines.
  *
  * Imports are read with the TypeScript compiler's own pre-processor, and `process.*` uses from the syntax tree
  * (so comments and strings, such as the s3rver child program's source, do not count).
@@ -25,6 +25,7 @@ const LAYERS: Record<string, { may: string[] }> = {
   lib: { may: [] },
   components: { may: ['lib'] },
   program: { may: ['components', 'lib'] },
+  policy: { may: ['lib'] },
   backup: { may: ['core', 'lib'] },
   failover: { may: ['core', 'lib'] },
   tokens: { may: ['core', 'lib'] },
@@ -56,7 +57,7 @@ function sourceFiles(): string[] {
       else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(rel);
     }
   };
-  for (const d of ['automation', 'lib', 'components']) walk(d);
+  for (const d of ['automation', 'lib', 'components', 'policy']) walk(d);
   out.push('index.ts');
   return out.sort();
 }

@@ -18,6 +18,7 @@ describe('cli: dr drill --local flag validation', () => {
     [['--scenario', 'planned', '--replication-delay-ms', '500'], /applies to the datacenter and database scenarios/],
     [['--replication-hold', 'replay'], /--replication-hold needs --replication-delay-ms/],
     [['--replication-delay-ms', '500', '--replication-hold', 'pause'], /--replication-hold must be one of sender\|replay/],
+    [['--scenario', 'token', '--failback'], /--failback follows a failover; the 'token' scenario moves no region/],
   ];
   for (const [flags, message] of cases) {
     it(`exits 2 for ${flags.join(' ')}`, async () => {

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import { dr } from '../helpers/cli';
 import { fixtureReport } from '../readiness/fixtures';
@@ -106,6 +108,38 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     const bad = await dr(['failover', '--unplanned', '--force', '--yes', ...base()]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--force goes with a planned switchover/);
+  });
+
+  it('planned datacenter switchover with no route from this machine into the VPC: WAL positions, the fence and the write probe go through each region\'s backup-job Lambda', async () => {
+    driver.stacks[P].outputs.backupFunctionName = { value: 'botdr-use1-backup-job', secret: false };
+    driver.stacks[S].outputs.backupFunctionName = { value: 'botdr-usw2-backup-job', secret: false };
+    const lambdaClient = new LambdaClient({ region: A, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const lambda = mockClient(lambdaClient);
+    const asked: string[] = [];
+    const answers: Record<string, Array<Record<string, unknown>>> = {
+      'current-wal-lsn': [{ lsn: '0/5000000' }],
+      'replay-lsn': [{ lsn: '0/5000000' }],
+      'replay-position': [{ lsn: '0/5000000', delay: 0 }],
+      'terminate-sessions': [{ n: 3 }],
+      'write-probe': [{ ok: 1 }],
+    };
+    lambda.on(InvokeCommand).callsFake((i: { FunctionName: string; Payload: Uint8Array }) => {
+      const { probe } = JSON.parse(new TextDecoder().decode(i.Payload)) as { probe: string };
+      asked.push(`${i.FunctionName} ${probe}`);
+      const text = JSON.stringify({ probe, rows: answers[probe] ?? [] });
+      return { StatusCode: 200, Payload: Object.assign(new TextEncoder().encode(text), { transformToString: () => text }) };
+    });
+    try {
+      awsDeps.clients = () => ({ ...w.clients(), lambda: () => lambdaClient });
+      const r = await dr(['failover', '--planned', '--incident', 'datacenter', '--yes', '--json', ...base()]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.json().outcome, 'completed');
+      assert.equal(r.json().steps.find((x: { name: string }) => x.name === 'catch-up').status, 'ok');
+      for (const want of ['botdr-use1-backup-job current-wal-lsn', 'botdr-usw2-backup-job replay-position', 'botdr-use1-backup-job terminate-sessions', 'botdr-usw2-backup-job replay-lsn', 'botdr-usw2-backup-job write-probe']) assert.ok(asked.includes(want), `${want} in ${asked.join(', ')}`);
+      assert.match(r.stderr, /SQL in us-east-1 through the backup-job Lambda \(no --primary-db-url\/--secondary-db-url for it\)/);
+    } finally {
+      lambda.restore();
+    }
   });
 
   it('planned cache switchover: FailoverGlobalReplicationGroup only, no stack update', async () => {

@@ -114,7 +114,7 @@ describe('RegionalDr composition', () => {
     const run = await runStack('primary', {
       [`${P}:backup`]: { postgresql: { daily: 10, weekly: 35, monthly: 400 }, redis: { daily: 3 }, configDays: 120, objectLock: { mode: 'GOVERNANCE', days: 3 } },
     });
-    const rules: any[] = run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
+    const rules: any[] = run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration', /-backups-lifecycle$/).inputs.rules;
     const days = (prefix: string) => rules.find((r) => r.filter.prefix === prefix)?.expiration.days;
     assert.equal(days('postgresql/daily/'), 10);
     assert.equal(days('postgresql/weekly/'), 35);
@@ -123,7 +123,7 @@ describe('RegionalDr composition', () => {
     assert.equal(days('redis/weekly/'), 28, 'unset tiers keep the default');
     assert.equal(days('config/'), 120);
     assert.deepEqual(run.one('aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration').inputs.rule, { defaultRetention: { mode: 'GOVERNANCE', days: 3 } });
-    assert.equal(run.one('aws:s3/bucket:Bucket').inputs.objectLockEnabled, true);
+    assert.equal(run.one('aws:s3/bucket:Bucket', /-backups-bucket$/).inputs.objectLockEnabled, true);
     const env = run.one('aws:lambda/function:Function', /backup-jobs-function$/).plainInputs.environment.variables;
     assert.equal(env.RETAIN_POSTGRESQL_DAILY, '10');
     assert.equal(env.RETAIN_POSTGRESQL_WEEKLY, '5');

@@ -7,15 +7,18 @@
 import { mockClient, AwsClientStub } from 'aws-sdk-client-mock';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  DeleteGlobalReplicationGroupCommand,
   DescribeGlobalReplicationGroupsCommand,
   DescribeReplicationGroupsCommand,
+  DescribeSnapshotsCommand,
   DisassociateGlobalReplicationGroupCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBInstancesCommand, DescribeDBParametersCommand, ModifyDBInstanceCommand, ModifyDBParameterGroupCommand, PromoteReadReplicaCommand, RDSClient, ResetDBParameterGroupCommand } from '@aws-sdk/client-rds';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import { ConditionalObjects, s3Error } from './s3-conditional';
 import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -23,6 +26,7 @@ import type { AwsClientFactories } from '../../automation/adapters/aws';
 import { StackBusyError } from '../../automation/adapters/aws/retry';
 import type { StackDriver, StackLike, StackUpdateSummary } from '../../automation/adapters/aws/stacks';
 import type { Clock } from '../../automation/core/clock';
+import { globalDatastoreSuffix } from '../../lib/naming';
 
 export const A = 'us-east-1';
 export const B = 'us-west-2';
@@ -138,10 +142,21 @@ export class World {
   promoteDelayPolls = 2;
   private promotingPolls = 0;
   replicaLag: { seconds: number; at: Date } | undefined = { seconds: 4, at: new Date('2026-11-22T09:59:00Z') };
-  cache: Record<string, { status: string; role: 'PRIMARY' | 'SECONDARY' | 'NONE' }> = {
-    [A]: { status: 'available', role: 'PRIMARY' },
-    [B]: { status: 'available', role: 'SECONDARY' },
+  /**
+   * Each region's replication group: its status, its role in the global datastore it belongs to (`global`), or `NONE`
+   * when it stands alone (disassociated, or its datastore deleted).
+   */
+  cache: Record<string, { status: string; role: 'PRIMARY' | 'SECONDARY' | 'NONE'; global?: string }> = {
+    [A]: { status: 'available', role: 'PRIMARY', global: PRIMARY_OUTPUTS.globalDatastoreId },
+    [B]: { status: 'available', role: 'SECONDARY', global: PRIMARY_OUTPUTS.globalDatastoreId },
   };
+  /** The global datastores that exist; their members are the groups whose `global` names them. */
+  globals: Record<string, { status: string }> = { [PRIMARY_OUTPUTS.globalDatastoreId]: { status: 'available' } };
+  /** ElastiCache snapshots, `<region>/<name>` (a final snapshot name can be used once). */
+  cacheSnapshots = new Set<string>();
+  /** Describes a deleted global datastore answers `deleting` (members still listed) before it is gone. */
+  globalDeletePolls = 0;
+  private deleting: Record<string, number> = {};
   globalFailoverPolls = 1;
   private cachePolls = 0;
   /** Replica ARN → its primary region (undefined = standalone). */
@@ -208,8 +223,12 @@ export class World {
   /** Simulate `dr` dying right after this act took effect (the engine treats CrashError as the process dying). */
   crashAfterAct?: string;
 
+  /** Every acting call in order (the {@link acts} counts, as a sequence). */
+  readonly actLog: string[] = [];
+
   private act(name: string): void {
     this.acts[name] = (this.acts[name] ?? 0) + 1;
+    this.actLog.push(name);
     if (this.crashAfterAct && name.startsWith(this.crashAfterAct)) {
       this.crashAfterAct = undefined;
       const e = new Error(`injected crash after ${name}`);
@@ -331,16 +350,26 @@ export class World {
     return region === A ? PRIMARY_OUTPUTS.cacheReplicationGroupId : SECONDARY_OUTPUTS.cacheReplicationGroupId;
   }
 
+  private membersOf(gid: string): string[] {
+    return [A, B].filter((r) => this.cache[r].global === gid && this.cache[r].role !== 'NONE');
+  }
+
   private mockCache(region: string): void {
     const m = mockClient(this.ec[region]);
     this.mocks.ec[region] = m;
-    m.on(DescribeReplicationGroupsCommand).callsFake(() => {
+    m.on(DescribeReplicationGroupsCommand).callsFake((input: { ReplicationGroupId?: string }) => {
       this.gate(region, 'elasticache', 'DescribeReplicationGroups');
-      return { ReplicationGroups: [{ ReplicationGroupId: this.groupOf(region), Status: this.cache[region].status }] };
+      if (input.ReplicationGroupId && input.ReplicationGroupId !== this.groupOf(region)) throw awsError('ReplicationGroupNotFoundFault', `ReplicationGroup ${input.ReplicationGroupId} not found.`);
+      const c = this.cache[region];
+      const info = c.global && c.role !== 'NONE' ? { GlobalReplicationGroupInfo: { GlobalReplicationGroupId: c.global, GlobalReplicationGroupMemberRole: c.role } } : {};
+      return { ReplicationGroups: [{ ReplicationGroupId: this.groupOf(region), Status: c.status, ...info }] };
     });
-    m.on(DescribeGlobalReplicationGroupsCommand).callsFake(() => {
+    m.on(DescribeGlobalReplicationGroupsCommand).callsFake((input: { GlobalReplicationGroupId?: string }) => {
       this.gate(region, 'elasticache', 'DescribeGlobalReplicationGroups');
-      let status = 'available';
+      const gid = input.GlobalReplicationGroupId ?? PRIMARY_OUTPUTS.globalDatastoreId;
+      if (gid in this.deleting && this.deleting[gid]-- <= 0) this.finishDelete(gid);
+      if (!this.globals[gid]) throw awsError('GlobalReplicationGroupNotFoundFault', `GlobalReplicationGroup ${gid} not found.`);
+      let status = this.globals[gid].status;
       if (this.cachePolls > 0) {
         this.cachePolls--;
         status = 'modifying';
@@ -348,31 +377,90 @@ export class World {
       return {
         GlobalReplicationGroups: [
           {
-            GlobalReplicationGroupId: PRIMARY_OUTPUTS.globalDatastoreId,
+            GlobalReplicationGroupId: gid,
             Status: status,
-            Members: [A, B]
-              .filter((r) => this.cache[r].role !== 'NONE')
-              .map((r) => ({ ReplicationGroupId: this.groupOf(r), ReplicationGroupRegion: r, Role: status === 'modifying' && r === region ? 'SECONDARY' : this.cache[r].role, Status: 'associated' })),
+            Members: this.membersOf(gid).map((r) => ({ ReplicationGroupId: this.groupOf(r), ReplicationGroupRegion: r, Role: status === 'modifying' && r === region ? 'SECONDARY' : this.cache[r].role, Status: 'associated' })),
           },
         ],
       };
     });
-    m.on(FailoverGlobalReplicationGroupCommand).callsFake((input: { PrimaryRegion?: string }) => {
+    m.on(FailoverGlobalReplicationGroupCommand).callsFake((input: { GlobalReplicationGroupId?: string; PrimaryRegion?: string }) => {
       this.gate(region, 'elasticache', 'FailoverGlobalReplicationGroup');
       const other = input.PrimaryRegion === A ? B : A;
       if (this.down.has(other)) throw awsError('InvalidGlobalReplicationGroupStateFault', 'The Global datastore is not available or in primary-only state.');
+      const members = this.membersOf(input.GlobalReplicationGroupId!);
+      if (!members.includes(input.PrimaryRegion!) || !members.includes(other)) throw awsError('InvalidParameterValueException', `both regions must be members of ${input.GlobalReplicationGroupId}`);
       this.cache[input.PrimaryRegion!].role = 'PRIMARY';
       this.cache[other].role = 'SECONDARY';
       this.cachePolls = this.globalFailoverPolls;
       this.act('FailoverGlobalReplicationGroup');
       return {};
     });
-    m.on(DisassociateGlobalReplicationGroupCommand).callsFake((input: { ReplicationGroupRegion?: string }) => {
+    m.on(DisassociateGlobalReplicationGroupCommand).callsFake((input: { GlobalReplicationGroupId?: string; ReplicationGroupRegion?: string }) => {
       this.gate(region, 'elasticache', 'DisassociateGlobalReplicationGroup');
-      this.cache[input.ReplicationGroupRegion!].role = 'NONE';
+      const c = this.cache[input.ReplicationGroupRegion!];
+      if (c.global !== input.GlobalReplicationGroupId || c.role === 'NONE') throw awsError('InvalidParameterValueException', `Replication group is not associated with Global Replication Group ${input.GlobalReplicationGroupId}`);
+      Object.assign(c, { role: 'NONE', global: undefined });
       this.act('DisassociateGlobalReplicationGroup');
       return {};
     });
+    m.on(DeleteGlobalReplicationGroupCommand).callsFake((input: { GlobalReplicationGroupId?: string; RetainPrimaryReplicationGroup?: boolean }) => {
+      this.gate(region, 'elasticache', 'DeleteGlobalReplicationGroup');
+      const gid = input.GlobalReplicationGroupId!;
+      if (!this.globals[gid]) throw awsError('GlobalReplicationGroupNotFoundFault', `GlobalReplicationGroup ${gid} not found.`);
+      if (this.membersOf(gid).some((r) => this.cache[r].role === 'SECONDARY')) throw awsError('InvalidGlobalReplicationGroupStateFault', 'The Global datastore still has secondary clusters: disassociate them first.');
+      if (input.RetainPrimaryReplicationGroup !== true) throw awsError('InvalidParameterValueException', 'RetainPrimaryReplicationGroup must be true: the primary cluster is never deleted with the Global datastore.');
+      if (this.globals[gid].status === 'deleting') throw awsError('InvalidGlobalReplicationGroupStateFault', `Global datastore ${gid} is being deleted.`);
+      this.act('DeleteGlobalReplicationGroup');
+      if (this.globalDeletePolls > 0) {
+        this.globals[gid].status = 'deleting';
+        this.deleting[gid] = this.globalDeletePolls;
+      } else this.finishDelete(gid);
+      return {};
+    });
+    m.on(DescribeSnapshotsCommand).callsFake((input: { SnapshotName?: string }) => {
+      this.gate(region, 'elasticache', 'DescribeSnapshots');
+      if (input.SnapshotName && !this.cacheSnapshots.has(`${region}/${input.SnapshotName}`)) throw awsError('SnapshotNotFoundFault', `Snapshot ${input.SnapshotName} not found.`);
+      return { Snapshots: input.SnapshotName ? [{ SnapshotName: input.SnapshotName, SnapshotStatus: 'available' }] : [] };
+    });
+  }
+
+  private finishDelete(gid: string): void {
+    for (const r of this.membersOf(gid)) Object.assign(this.cache[r], { role: 'NONE', global: undefined });
+    delete this.globals[gid];
+    delete this.deleting[gid];
+  }
+
+  /** The id AWS gives a datastore created in `region` with `suffix` (a stand-in for its per-region prefix). */
+  static globalId(region: string, suffix: string): string {
+    return `${region === A ? 'ldgnf' : 'sgaui'}-${suffix}`;
+  }
+
+  /**
+   * What a stack's `up` does to its region's cache (components/cache.ts), as the provider would:
+   * - `lead`: the group creates the datastore `gid` (CreateGlobalReplicationGroup, which refuses a group already in
+   *   another one);
+   * - `join`: the group must be a member of `gid`; if it is not, the group is replaced (deleted with its final
+   *   snapshot, which fails when the name is taken or while it is still the primary of another datastore, then
+   *   created as a secondary of `gid`).
+   */
+  pulumiCache(region: string, want: { lead?: string; join?: string }): void {
+    const c = this.cache[region];
+    const gid = want.lead ?? want.join!;
+    if (c.global === gid && c.role !== 'NONE') return;
+    if (c.role !== 'NONE') throw awsError('InvalidReplicationGroupStateFault', `Replication group ${this.groupOf(region)} is the ${c.role.toLowerCase()} of global datastore ${c.global}`);
+    if (want.lead) {
+      this.globals[gid] = { status: 'available' };
+      Object.assign(c, { role: 'PRIMARY', global: gid });
+      this.act('stack:CreateGlobalReplicationGroup');
+      return;
+    }
+    if (!this.globals[gid]) throw awsError('GlobalReplicationGroupNotFoundFault', `GlobalReplicationGroup ${gid} not found.`);
+    const final = `${region}/${this.groupOf(region)}-final`;
+    if (this.cacheSnapshots.has(final)) throw awsError('SnapshotAlreadyExistsFault', `Snapshot ${final.split('/')[1]} already exists.`);
+    this.cacheSnapshots.add(final);
+    Object.assign(c, { role: 'SECONDARY', global: gid, status: 'available' });
+    this.act('stack:replace-cache-group');
   }
 
   private mockOthers(region: string): void {
@@ -401,13 +489,20 @@ export class World {
     this.mocks.s3[region] = s3;
     s3.on(PutObjectCommand).callsFake((input: { Bucket?: string; Key?: string; Body?: unknown; IfNoneMatch?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'PutObject');
-      return this.objects.put(`${input.Bucket}/${input.Key}`, String(input.Body), input);
+      return this.objects.put(`${input.Bucket}/${input.Key}`, input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : String(input.Body), input);
     });
     s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
       this.gate(region, 's3', 'GetObject');
       const v = this.objects.get(`${input.Bucket}/${input.Key}`);
       if (v === undefined) throw s3Error('NoSuchKey', 404, 'The specified key does not exist.');
-      return { Body: { transformToString: async () => v.body }, ETag: v.ETag };
+      // A stream (what S3Store reads) that also answers transformToString (what the journal and the lease read).
+      return { Body: Object.assign(Readable.from([Buffer.from(v.body)]), { transformToString: async () => v.body }), ETag: v.ETag };
+    });
+    s3.on(HeadObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      this.gate(region, 's3', 'HeadObject');
+      const v = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (v === undefined) throw awsError('NotFound', 'Not Found');
+      return { ContentLength: Buffer.byteLength(v.body), ETag: v.ETag };
     });
     s3.on(DeleteObjectCommand).callsFake((input: { Bucket?: string; Key?: string; IfMatch?: string }) => {
       this.gate(region, 's3', 'DeleteObject');
@@ -499,6 +594,11 @@ export class FakeDriver implements StackDriver {
   }
   private readonly retention: number;
 
+  /** What `up` does to the stack's cache and its `globalDatastoreId` output ({@link applyCache}); for wrappers of `up`. */
+  applyCache(name: string): void {
+    applyCache(this, name);
+  }
+
   async select(name: string): Promise<StackLike> {
     this.calls.push(`select ${name}`);
     if (this.backendDown) throw enotfound('api.pulumi.com');
@@ -530,6 +630,7 @@ export class FakeDriver implements StackDriver {
           driver.world.pulumiPromote(st.region, driver.retention, st.stateReplica);
           st.stateReplica = false;
         }
+        driver.applyCache(name);
         st.history.unshift({ kind: 'update', result: 'succeeded', message: opts.message, config: structured(st.config) });
         driver.ups++;
         if (driver.crashAfterUp === driver.ups) {
@@ -556,20 +657,43 @@ export class FakeDriver implements StackDriver {
   }
 }
 
+/**
+ * The cache part of a stack's `up` (components/cache.ts + lib/roles.ts) on the {@link World}, and the output it
+ * changes: a `secondary` stack with `cache.detached` creates the datastore of its `cache.globalDatastoreGeneration`
+ * from its group; any other `secondary` stack's group must be a member of the datastore its peer outputs (rebuilt as
+ * one if it is not). A `primary` stack's cache is left as it is (it owns the datastore it created).
+ */
+function applyCache(driver: FakeDriver, name: string): void {
+  const st = driver.stacks[name];
+  const cfg = st.config;
+  if (cfg['bot-platform-dr:role'] !== 'secondary') return;
+  let gid: string;
+  if (cfg['bot-platform-dr:cache.detached'] === 'true') {
+    gid = World.globalId(st.region, globalDatastoreSuffix('botdr', Number(cfg['bot-platform-dr:cache.globalDatastoreGeneration'] ?? '1')));
+    driver.world.pulumiCache(st.region, { lead: gid });
+  } else {
+    const peer = Object.values(driver.stacks).find((x) => x !== st)!;
+    gid = String(peer.outputs.globalDatastoreId?.value);
+    driver.world.pulumiCache(st.region, { join: gid });
+  }
+  st.outputs.globalDatastoreId = { value: gid, secret: false };
+}
+
 function wrap(o: Record<string, unknown>): Record<string, { value: unknown; secret: boolean }> {
   const out: Record<string, { value: unknown; secret: boolean }> = {};
   for (const [k, v] of Object.entries(o)) out[k] = { value: v, secret: false };
   return out;
 }
 
-/** Config as `pulumi stack history` reports it: structured keys hold a JSON object. */
+/** Config as `pulumi stack history` reports it: structured keys (`database.*`, `cache.*`) hold a JSON object. */
 function structured(flat: Record<string, string>): StackUpdateSummary['config'] {
   const out: StackUpdateSummary['config'] = {};
-  const db: Record<string, unknown> = {};
+  const objects: Record<string, Record<string, unknown>> = { 'bot-platform-dr:database': {} };
   for (const [k, v] of Object.entries(flat)) {
-    if (k.startsWith('bot-platform-dr:database.')) db[k.slice('bot-platform-dr:database.'.length)] = v === 'true' ? true : v === 'false' ? false : v;
+    const m = /^(bot-platform-dr:(?:database|cache))\.(.+)$/.exec(k);
+    if (m) (objects[m[1]] ??= {})[m[2]] = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v;
     else out[k] = { value: v };
   }
-  out['bot-platform-dr:database'] = { value: JSON.stringify(db) };
+  for (const [k, o] of Object.entries(objects)) out[k] = { value: JSON.stringify(o) };
   return out;
 }

@@ -160,6 +160,8 @@ function defaultState(type: string, name: string, inputs: any, region: string): 
     case 'aws:s3/bucket:Bucket':
     case 'aws:s3/bucketV2:BucketV2':
       return { ...base, bucket: physical, arn: `arn:aws:s3:::${physical}`, bucketRegionalDomainName: `${physical}.s3.${region}.amazonaws.com`, region };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { ...base, arn: `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${physical}` };
     case 'aws:ec2/vpc:Vpc':
       return { ...base, id: `vpc-${name}` };
     case 'aws:route53/healthCheck:HealthCheck':

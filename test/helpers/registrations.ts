@@ -12,6 +12,8 @@ export interface Registration {
   name: string;
   /** URNs of explicit and implicit (input-derived) dependencies. */
   dependencies: string[];
+  /** Per top-level input: the URNs of the resources its value was derived from (what a policy pack sees as `propertyDependencies`). */
+  propertyDependencies: Record<string, string[]>;
   /** Top-level input keys whose value was sent as a secret. */
   secretInputKeys: string[];
   /** The `ignoreChanges` resource option. */
@@ -36,13 +38,16 @@ export function captureRegistrations(): Registration[] {
     const object: Record<string, unknown> = req.getObject()?.toJavaScript() ?? {};
     const deps = new Set<string>(req.getDependenciesList());
     const propDeps = req.getPropertydependenciesMap();
-    propDeps.forEach((v: any) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    propDeps.forEach((v: any, key: string) => {
+      propertyDependencies[key] = [...v.getUrnsList()];
       for (const u of v.getUrnsList()) deps.add(u);
     });
     out.push({
       type: req.getType(),
       name: req.getName(),
       dependencies: [...deps],
+      propertyDependencies,
       secretInputKeys: Object.keys(object).filter((k) => isSecretValue(object[k])),
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       retainOnDelete: req.getRetainondelete?.() === true,

@@ -47,9 +47,10 @@ export interface RoleRun extends ProgramRun {
 
 /**
  * Run the program with a committed stack file (`primary` | `secondary`) and optional overrides
- * (full keys; `undefined` removes a key). `scratch` starts from the primary file.
+ * (full keys; `undefined` removes a key). `scratch` starts from the primary file. `extra.stackRefs` replaces the
+ * peer outputs ({@link STACK_REFS}), e.g. with a survivor's after a failover.
  */
-export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overrides: Record<string, unknown> = {}, extra: Pick<RunOptions, 'calls' | 'state'> = {}): Promise<RoleRun> {
+export async function runStack(stack: 'primary' | 'secondary' | 'scratch', overrides: Record<string, unknown> = {}, extra: Pick<RunOptions, 'calls' | 'state' | 'stackRefs'> = {}): Promise<RoleRun> {
   const file = loadStackFile(path.join(ROOT, `Pulumi.${stack === 'scratch' ? 'primary' : stack}.yaml`));
   const config: Record<string, unknown> = { ...file.config };
   if (stack === 'scratch') {

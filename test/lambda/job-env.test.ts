@@ -97,6 +97,19 @@ describe('backup job: environment contract (lib/backup-job-env.ts)', () => {
     assert.equal(retainVar('redis', 'monthly'), 'RETAIN_REDIS_MONTHLY');
   });
 
+  it('TLS to the database defaults to verify-full (the RDS CA bundle in the image); PGSSLROOTCERT is part of the contract', async () => {
+    const { DB_SSLMODE: _given, ...noMode } = COMPLETE;
+    assert.equal(parseBackupJobEnv(noMode, 'postgresql').postgres?.sslmode, 'verify-full');
+    assert.equal(BACKUP_JOB_ENV.PGSSLROOTCERT.required, 'optional');
+    const sm = mockClient(SecretsManagerClient);
+    try {
+      sm.on(GetSecretValueCommand, { SecretId: COMPLETE.DB_SECRET_ARN }).resolves({ SecretString: JSON.stringify({ username: 'bot', password: 'pw' }) });
+      assert.match(await databaseUrl(noMode, new SecretsManagerClient({ region: 'eu-west-1' })), /\?sslmode=verify-full$/);
+    } finally {
+      sm.restore();
+    }
+  });
+
   it('the handler builds connection URLs from the parsed env and the secrets', async () => {
     const sm = mockClient(SecretsManagerClient);
     try {

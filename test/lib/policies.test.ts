@@ -5,8 +5,11 @@ import {
   alertsKeyPolicy,
   alertsTopicPolicy,
   arnAccount,
+  auditLogBucketPolicy,
   backupBucketPolicy,
   backupJobPolicy,
+  cloudTrailLogsRolePolicy,
+  cloudTrailLogsTrustPolicy,
   ecrLambdaPullPolicy,
   ecrLifecyclePolicy,
   replicationRolePolicy,
@@ -213,6 +216,50 @@ describe('lib/policies', () => {
       const s = sid(d, 'CloudWatchAlarmsUseKeyForSns');
       assert.deepEqual(s.Principal, { Service: 'cloudwatch.amazonaws.com' });
       assert.deepEqual(s.Action, ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    });
+  });
+  describe('the backup audit: auditLogBucketPolicy, cloudTrailLogsTrustPolicy, cloudTrailLogsRolePolicy', () => {
+    const LOGS = 'arn:aws:s3:::acme-use1-audit-logs2024';
+    const TRAIL = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/acme-use1-backup-audit`;
+    const d = auditLogBucketPolicy({ logBucketArn: LOGS, sourceBucketArn: BUCKET, account: ACCOUNT, trailArn: TRAIL, accessLogPrefix: 'access-logs/', trailPrefix: 'cloudtrail' });
+
+    it('denies plain HTTP on the bucket and its objects', () => {
+      const s = sid(d, 'DenyInsecureTransport');
+      assert.deepEqual([s.Effect, s.Principal, s.Action, s.Resource, s.Condition], ['Deny', '*', 's3:*', [LOGS, `${LOGS}/*`], { Bool: { 'aws:SecureTransport': 'false' } }]);
+    });
+
+    it('lets S3 logging put objects under the access-log prefix only, for the backup bucket of this account only', () => {
+      const s = sid(d, 'S3ServerAccessLogs');
+      assert.deepEqual(s.Principal, { Service: 'logging.s3.amazonaws.com' });
+      assert.equal(s.Action, 's3:PutObject');
+      assert.equal(s.Resource, `${LOGS}/access-logs/*`);
+      assert.deepEqual(s.Condition, { ArnLike: { 'aws:SourceArn': BUCKET }, StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+    });
+
+    it('lets CloudTrail check the ACL and write its own AWSLogs path, for this trail only, with bucket-owner-full-control', () => {
+      const acl = sid(d, 'CloudTrailAclCheck');
+      assert.deepEqual([acl.Principal, acl.Action, acl.Resource, acl.Condition], [{ Service: 'cloudtrail.amazonaws.com' }, 's3:GetBucketAcl', LOGS, { StringEquals: { 'aws:SourceArn': TRAIL } }]);
+      const w = sid(d, 'CloudTrailWrite');
+      assert.equal(w.Resource, `${LOGS}/cloudtrail/AWSLogs/${ACCOUNT}/*`);
+      assert.deepEqual(w.Condition, { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': TRAIL } });
+      // Nothing else is granted: no reads, no deletes, no other principal.
+      assert.deepEqual(d.Statement.filter((x) => x.Effect === 'Allow').flatMap((x) => list(x.Action)).sort(), ['s3:GetBucketAcl', 's3:PutObject', 's3:PutObject']);
+    });
+
+    it('rejects bad prefixes and accounts', () => {
+      const base = { logBucketArn: LOGS, sourceBucketArn: BUCKET, account: ACCOUNT, trailArn: TRAIL, accessLogPrefix: 'access-logs/', trailPrefix: 'cloudtrail' };
+      assert.throws(() => auditLogBucketPolicy({ ...base, accessLogPrefix: 'access-logs' }), /accessLogPrefix/);
+      assert.throws(() => auditLogBucketPolicy({ ...base, trailPrefix: 'cloud/trail' }), /trailPrefix/);
+      assert.throws(() => auditLogBucketPolicy({ ...base, account: '12' }), /12 digits/);
+    });
+
+    it('the trail role: only CloudTrail for this trail of this account; it may only write streams of its log group', () => {
+      const trust = cloudTrailLogsTrustPolicy({ trailArn: TRAIL, account: ACCOUNT }).Statement[0];
+      assert.deepEqual([trust.Principal, trust.Action, trust.Condition], [{ Service: 'cloudtrail.amazonaws.com' }, 'sts:AssumeRole', { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': TRAIL } }]);
+      const group = `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/cloudtrail/acme-use1-backup-audit`;
+      const p = cloudTrailLogsRolePolicy({ logGroupArn: group });
+      assert.deepEqual(p.Statement, [{ Sid: 'TrailWritesItsLogGroup', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${group}:log-stream:*` }]);
+      assert.throws(() => cloudTrailLogsRolePolicy({ logGroupArn: `${group}:*` }), /not a log group ARN/);
     });
   });
 });

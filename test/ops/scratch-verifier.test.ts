@@ -5,7 +5,6 @@
  * with a fake Pulumi workspace whose scratch stack "restores" to that server.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,12 +14,12 @@ import { S3Store } from '../../automation/adapters/aws/s3-store';
 import { httpHealthProbe } from '../../automation/adapters/tools/http-health';
 import { LocalPgTools } from '../../automation/adapters/tools/pg-tools';
 import { LocalRedisTools } from '../../automation/adapters/tools/redis-tools';
-import { isRoot, userIds } from '../../automation/adapters/tools/proc';
 import { secretStringReader } from '../../automation/adapters/aws/secret-values';
 import { productionScratchVerifier, scratchDatabaseUrl } from '../../automation/ops/scratch-verifier';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import type { CheckResult } from '../../automation/backup/index';
 import { dr } from '../helpers/cli';
+import { issueServerCert, makeCa, serveTls } from '../helpers/tls';
 import { useS3, usePostgres, useTempDir } from '../helpers/services';
 import { FakeWorld, Program } from '../helpers/fake-stacks';
 import { fixedClock } from '../../automation/core/clock';
@@ -40,28 +39,23 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
   const smMock = mockClient(sm);
   let endpoint: string;
   let env: Record<string, string>;
+  let caFile: string;
 
   before(async () => {
-    // TLS on the server, as RDS forces it: a self-signed certificate, then ssl=on (reloadable).
-    const crt = path.join(pg.cluster.dataDir, 'server.crt');
-    const key = path.join(pg.cluster.dataDir, 'server.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-    fs.chmodSync(key, 0o600);
-    if (isRoot()) {
-      const { uid, gid } = userIds(pg.cluster.osUser);
-      fs.chownSync(crt, uid, gid);
-      fs.chownSync(key, uid, gid);
-    }
+    // TLS on the server, as RDS forces it: a certificate for 127.0.0.1 from a throw-away CA, which the verifier is
+    // told to trust through PGSSLROOTCERT (standing in for the RDS CA bundle), then ssl=on (reloadable).
+    const ca = makeCa(tmp.dir, 'scratch-ca');
+    caFile = ca.crt;
+    await serveTls(pg.cluster, issueServerCert(ca, tmp.dir, 'scratch-db', ['IP:127.0.0.1']));
     // The drill's DB user may only connect over TLS: a non-TLS connection is rejected, so a passing check proves TLS.
     const hba = path.join(pg.cluster.dataDir, 'pg_hba.conf');
     fs.writeFileSync(hba, `hostnossl all ${READER} 127.0.0.1/32 reject\n` + fs.readFileSync(hba, 'utf8'));
     await pg.cluster.query(`CREATE ROLE ${READER} LOGIN PASSWORD '${READER_PASSWORD}'; GRANT pg_read_all_data TO ${READER}`);
-    await pg.cluster.query("ALTER SYSTEM SET ssl = 'on'");
     await pg.cluster.query('SELECT pg_reload_conf()');
     await new Promise((r) => setTimeout(r, 300));
     await pg.cluster.createDatabase('bot');
     await pg.cluster.query('CREATE TABLE users(id serial primary key, name text); INSERT INTO users(name) SELECT md5(g::text) FROM generate_series(1, 500) g; CREATE TABLE reminders(id serial primary key, at timestamptz); INSERT INTO reminders(at) SELECT now() FROM generate_series(1, 50)', 'bot');
-    env = { ...s3.server.env, DR_BACKUP_BUCKET: BUCKET };
+    env = { ...s3.server.env, DR_BACKUP_BUCKET: BUCKET, PGSSLROOTCERT: caFile };
     const b = await dr(['backup', 'postgres', '--database-url', pg.cluster.url('bot')], env);
     assert.equal(b.code, 0, b.stderr);
     endpoint = `127.0.0.1:${pg.cluster.port}`;
@@ -76,7 +70,7 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
     productionScratchVerifier({
       secrets: secretStringReader(() => sm),
       store: (region, bucket) => new S3Store({ bucket, region, env }),
-      pg: new LocalPgTools(),
+      pg: new LocalPgTools({ env: { PGSSLROOTCERT: caFile } }),
       redis: new LocalRedisTools(),
       health: httpHealthProbe,
       clock: fixedClock(() => new Date()),
@@ -84,11 +78,13 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
     });
   const target = () => ({ region: REGION, dbIdentifier: 'botdr-use1-pg-scratch', dbEndpoint: endpoint, dbSecretArn: SECRET_ARN, sourceBucket: BUCKET });
 
-  it('the URL the verifier builds asks for TLS (sslmode=require), which this server insists on for the drill user', async () => {
-    const url = scratchDatabaseUrl({ endpoint, username: READER, password: READER_PASSWORD, database: 'bot', sslmode: 'require' });
-    assert.equal(url, `postgresql://${READER}:${READER_PASSWORD}@${endpoint}/bot?sslmode=require`);
-    await new LocalPgTools().ping(url);
-    await assert.rejects(new LocalPgTools().ping(url.replace('sslmode=require', 'sslmode=disable')), /no encryption|reject/i);
+  it('the URL the verifier builds asks for verified TLS (sslmode=verify-full), which this server insists on for the drill user', async () => {
+    const url = scratchDatabaseUrl({ endpoint, username: READER, password: READER_PASSWORD, database: 'bot', sslmode: 'verify-full' });
+    assert.equal(url, `postgresql://${READER}:${READER_PASSWORD}@${endpoint}/bot?sslmode=verify-full`);
+    await new LocalPgTools({ env: { PGSSLROOTCERT: caFile } }).ping(url);
+    await assert.rejects(new LocalPgTools({ env: { PGSSLROOTCERT: caFile } }).ping(url.replace('sslmode=verify-full', 'sslmode=disable')), /no encryption|reject/i);
+    // Without the CA the certificate is checked against the RDS bundle, and refused.
+    await assert.rejects(new LocalPgTools().ping(url), /TLS verification failed: .*roots: the RDS CA bundle/);
   });
 
   it('runs the dr verify --full checks against the restored endpoint with the secret from Secrets Manager', async () => {
@@ -101,8 +97,8 @@ describe('scratch drill verifier on a real PostgreSQL + s3rver @integration', fu
     assert.equal(seen.length, 4);
     // The credentials were read from the scratch stack's secret ARN, in its region.
     assert.deepEqual(smMock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId), [SECRET_ARN]);
-    // The database came from the manifest ('bot'), and TLS was asked for.
-    assert.ok(logs.some((l) => l.includes(`${endpoint}/bot (sslmode=require)`)));
+    // The database came from the manifest ('bot'), and verified TLS was asked for.
+    assert.ok(logs.some((l) => l.includes(`${endpoint}/bot (sslmode=verify-full)`)));
     assert.ok(!JSON.stringify(checks).includes(READER_PASSWORD), 'no password in any check');
   });
 

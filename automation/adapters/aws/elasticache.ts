@@ -9,8 +9,11 @@
  *   bounded poll until the global datastore is `available`, the survivor's member is PRIMARY and `associated`, and
  *   its replication group is `available`. When the old primary region is gone the failover API refuses
  *   (`InvalidGlobalReplicationGroupState`) on an unplanned failover: the survivor is then
- *   `DisassociateGlobalReplicationGroup`-ed, which leaves it a standalone writable primary (the global datastore is
- *   rebuilt at failback).
+ *   `DisassociateGlobalReplicationGroup`-ed, which leaves it a standalone writable primary.
+ * - detachedFrom(region): the datastore the region's available group is no longer a member of (after that
+ *   disassociation). The failover's reconcile then moves the stacks to the next datastore generation, created from
+ *   the survivor's group (components/cache.ts `detached`); `dr failback` removes the old one, whose primary is the
+ *   old home group, and rebuilds that group as a member of the new one (ops/failback-cache.ts).
  * - no fence pair: promotion itself demotes the old primary (it becomes a SECONDARY of the global datastore).
  */
 
@@ -151,6 +154,13 @@ export class ElastiCacheGlobal implements CachePort {
       opts?.log?.(`waiting for cache ${id} to be the available primary (${last}, poll ${n})`);
       await this.clock.sleep(poll, opts?.signal);
     }
+  }
+
+  async detachedFrom(region: string, opts?: CallOptions): Promise<string | undefined> {
+    if ((await this.groupStatus(region, opts)) !== 'available') return undefined;
+    const g = await this.global(region, opts);
+    if (!g || this.member(g, region)) return undefined;
+    return this.o.topology.cacheGlobalId;
   }
 
   async writable(region: string, opts?: CallOptions): Promise<boolean> {

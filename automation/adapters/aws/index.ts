@@ -18,6 +18,7 @@ import { ElastiCacheGlobal } from './elasticache';
 import { RdsDatabase, SqlProbe } from './rds';
 import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';
 import { S3Journal } from './s3-journal';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Lease, type S3LeaseOptions } from './s3-lease';
 import { SecretsManagerReplicas } from './secrets';
 import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
@@ -42,6 +43,9 @@ export { S3Journal, JOURNAL_PREFIX } from './s3-journal';
 export { S3Lease, LeaseHeldError, LeaseLostError, LEASE_KEY, LEASE_TTL_MS } from './s3-lease';
 export type { LeaseIdentity, LeaseRecord, S3LeaseOptions } from './s3-lease';
 export { AwsActiveTokenProbe, botSecretArns } from './bot-probe';
+export { LambdaSqlProbe, fallbackSqlProbe } from './lambda-sql-probe';
+export type { SqlProbeAnswer, SqlProbeEvent } from './lambda-sql-probe';
+export { SQL_PROBES, SQL_PROBE_NAMES, sqlProbeNameOf } from './sql-probes';
 
 /** Region → client. */
 export interface AwsClientFactories {
@@ -52,6 +56,8 @@ export interface AwsClientFactories {
   sns: (region: string) => SNSClient;
   s3: (region: string) => S3Client;
   route53: () => Route53Client;
+  /** The backup-job Lambda, which answers SQL probes from inside the VPC (lambda-sql-probe.ts). */
+  lambda?: (region: string) => LambdaClient;
 }
 
 /** Connection 3 s, request 20 s: an unreachable region answers "unreachable" quickly. */
@@ -78,6 +84,7 @@ export function defaultClients(): AwsClientFactories {
     sns: cached((r) => new SNSClient(base(r))),
     s3: cached((r) => new S3Client(base(r))),
     route53: () => r53(ROUTE53_CONTROL_PLANE_REGION),
+    lambda: cached((r) => new LambdaClient(base(r))),
   };
 }
 

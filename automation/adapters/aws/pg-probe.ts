@@ -2,7 +2,8 @@
  * {@link SqlProbe} over `pg`: SQL reach into each region's database, for the replication lag (LSNs), a planned
  * switchover's catch-up, the fence's session termination and the write probe. Optional: RDS normally sits in
  * private subnets, so this works only where `dr` runs with network access to them (a bastion, a CI runner in the
- * VPC). Connections are short-lived, time-bounded and TLS as configured (the stacks force SSL).
+ * VPC). Connections are short-lived, time-bounded and TLS-verified: an RDS endpoint is verify-full against the RDS
+ * CA bundle unless its URL says otherwise (adapters/tools/pg-tls.ts, docs/tls.md).
  *
  * Passwords given in a connection URL or config are registered with redact() before any use, so an error text
  * from `pg` that echoes them is scrubbed.
@@ -11,6 +12,8 @@ import { Client, ClientConfig } from 'pg';
 import { registerSecret } from '../../core/redact';
 import type { SqlProbe } from './rds';
 import { OperationError } from '../../core/errors';
+import { pgClientConfig } from '../tools/pg-env';
+import { explainTlsFailure, PgTlsEnv } from '../tools/pg-tls';
 
 /** Region → connection config (or undefined when there is no SQL reach into that region). */
 export type PgConnectionResolver = (region: string) => Promise<ClientConfig | undefined> | ClientConfig | undefined;
@@ -22,8 +25,11 @@ export interface PgProbeOptions {
   statementTimeoutMs?: number;
 }
 
-/** A resolver over `postgresql://` URLs per region (e.g. from `--db-url-<region>` or the environment). */
-export function pgUrlResolver(urls: Record<string, string | undefined>): PgConnectionResolver {
+/**
+ * A resolver over `postgresql://` URLs per region (e.g. from `--db-url-<region>` or the environment), with the
+ * project's TLS decision; `env` is the caller's environment (PGSSLROOTCERT).
+ */
+export function pgUrlResolver(urls: Record<string, string | undefined>, env: PgTlsEnv = {}): PgConnectionResolver {
   for (const u of Object.values(urls)) {
     if (!u) continue;
     try {
@@ -32,7 +38,10 @@ export function pgUrlResolver(urls: Record<string, string | undefined>): PgConne
       // Not a URL: pg will reject it; nothing to register.
     }
   }
-  return (region) => (urls[region] ? { connectionString: urls[region] } : undefined);
+  return (region) => {
+    const url = urls[region];
+    return url ? pgClientConfig(url, env) : undefined;
+  };
 }
 
 export function pgSqlProbe(resolve: PgConnectionResolver, opts: PgProbeOptions = {}): SqlProbe {
@@ -43,7 +52,15 @@ export function pgSqlProbe(resolve: PgConnectionResolver, opts: PgProbeOptions =
       if (typeof cfg.password === 'string') registerSecret(cfg.password);
       const client = new Client({ ...cfg, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000, statement_timeout: opts.statementTimeoutMs ?? 10_000, application_name: 'dr-failover' });
       client.on('error', () => undefined);
-      await client.connect();
+      try {
+        await client.connect();
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        const message = err instanceof Error ? err.message : String(err);
+        const explained = explainTlsFailure(message, undefined, (err as NodeJS.ErrnoException).code);
+        if (explained !== message) throw new OperationError(`${region}: ${explained}`, undefined, { cause: err });
+        throw err;
+      }
       try {
         const r = (await client.query(sql)) as unknown;
         const last = Array.isArray(r) ? r[r.length - 1] : r;

@@ -26,6 +26,7 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import { errorSummary, OperationError } from '../../core/errors';
 import { redact } from '../../core/redact';
 import { type CallOptions, compareLsn, type DatabasePort, type DataRole, lsnDiffBytes, type ReplicationState } from '../../failover/index';
+import { SQL_PROBES } from './sql-probes';
 import { AWS_RETRY, isThrottling, isUnreachable, withRetry } from './retry';
 import { SecurityGroupFence } from './sg-fence';
 import { AwsTopology, awsRegion } from './topology';
@@ -137,8 +138,8 @@ export class RdsDatabase implements DatabasePort {
     const primaryReachable = (await this.role(primary, opts)) !== 'unreachable';
     const st: ReplicationState = { primaryReachable, observedAt: this.clock.now().toISOString() };
     if (primaryReachable) {
-      const p = await this.sql(primary, 'select pg_current_wal_lsn()::text as lsn');
-      const s = await this.sql(standby, "select pg_last_wal_replay_lsn()::text as lsn, coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)::float8 as delay");
+      const p = await this.sql(primary, SQL_PROBES['current-wal-lsn']);
+      const s = await this.sql(standby, SQL_PROBES['replay-position']);
       if (p?.[0]?.lsn && s?.[0]?.lsn) {
         st.primaryLsn = String(p[0].lsn);
         st.standbyReplayLsn = String(s[0].lsn);
@@ -201,7 +202,7 @@ export class RdsDatabase implements DatabasePort {
     );
     opts?.log?.(`database ${this.id(region)} in ${region}: ${READ_ONLY_PARAMETER}=1 on parameter group ${group}`);
     if (this.o.sgFence?.covers(region)) await this.o.sgFence.fence(region, opts);
-    const killed = await this.sql(region, "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename not in ('rdsadmin', 'rdsrepladmin')");
+    const killed = await this.sql(region, SQL_PROBES['terminate-sessions']);
     if (killed) opts?.log?.(`database ${this.id(region)}: ${String(killed[0]?.n ?? 0)} application session(s) terminated`);
   }
 
@@ -218,7 +219,7 @@ export class RdsDatabase implements DatabasePort {
 
   async currentLsn(region: string): Promise<string> {
     if (!this.o.sql) throw new OperationError(`a planned switchover needs SQL access to the databases to read ${this.id(region)}'s final WAL position; give dr a database connection (run it where the VPC is reachable) or use --unplanned`);
-    const r = await this.o.sql.query(region, 'select pg_current_wal_lsn()::text as lsn');
+    const r = await this.o.sql.query(region, SQL_PROBES['current-wal-lsn']);
     const lsn = r[0]?.lsn;
     if (typeof lsn !== 'string') throw new OperationError(`${this.id(region)} returned no WAL position`);
     return lsn;
@@ -229,7 +230,7 @@ export class RdsDatabase implements DatabasePort {
     const deadline = this.clock.now().getTime() + timeoutMs;
     let last: string | undefined;
     for (;;) {
-      const r = await this.sql(region, 'select pg_last_wal_replay_lsn()::text as lsn');
+      const r = await this.sql(region, SQL_PROBES['replay-lsn']);
       if (typeof r?.[0]?.lsn === 'string') last = r[0].lsn;
       if (last && compareLsn(last, lsn) >= 0) return { caughtUp: true, replayLsn: last };
       if (this.clock.now().getTime() >= deadline) return { caughtUp: false, ...(last ? { replayLsn: last } : {}) };
@@ -317,10 +318,7 @@ export class RdsDatabase implements DatabasePort {
 
   async writable(region: string, opts?: CallOptions): Promise<boolean> {
     if (this.o.sql) {
-      const r = await this.sql(
-        region,
-        "create table if not exists dr_failover_probe (id int primary key, at timestamptz not null); insert into dr_failover_probe values (1, now()) on conflict (id) do update set at = excluded.at; select 1 as ok",
-      );
+      const r = await this.sql(region, SQL_PROBES['write-probe']);
       return !!r;
     }
     // No SQL reach: the control plane's evidence (standalone, available, not fenced). The step log says which.

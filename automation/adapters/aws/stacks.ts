@@ -11,8 +11,16 @@
  *   rebuilding the job image (a targeted up: lib/reconcile.ts), makes the stack say what the world is. The lost stack gets
  *   `role = secondary` and `database.promoted = false`, so a later
  *   `up` there (failback) rebuilds it as a replica of the survivor. Its `up` is never run during a failover.
+ * - a datacenter incident whose cache had to LEAVE the global datastore (unplanned, the failover API refused:
+ *   `Retarget.cacheLeft`): the stacks move to the next datastore generation (lib/naming.ts). The survivor gets
+ *   `cache.globalDatastoreGeneration = n + 1` and, when it is a `secondary` stack (its group was created as a member),
+ *   `cache.detached = true`: its program declares the same group standalone and a new `GlobalReplicationGroup` from
+ *   it, created by the same targeted apply. The lost stack gets the same generation and `cache.detached = false`
+ *   (config only): at failback it rejoins as a member of the survivor's datastore (ops/failback-cache.ts removes the
+ *   old datastore first).
  * - a cache incident: no stack config describes which member of the global datastore is primary, so nothing is
- *   set (and the step log says so).
+ *   set (and the step log says so). If the cache had to leave the datastore there, the stacks are NOT moved to a new
+ *   generation (the lost region still serves the database as a primary stack): the step log says what is left to do.
  *
  * Check-then-act: the lost stack's check is its config; the survivor's check is its UPDATE HISTORY — the last
  * `update` succeeded with the wanted config. So a crash between
@@ -29,11 +37,14 @@ import { type CallOptions, incidentMoves, type Retarget, type StacksPort } from 
 import { STACK_RETRY, isConcurrentUpdate, withRetry } from './retry';
 import { systemClock, type Clock } from '../../core/clock';
 import { RECONCILE_TARGET_TYPES, reconcileTargets } from '../../../lib/reconcile';
+import { globalDatastoreGeneration } from '../../../lib/naming';
 
 export const PROJECT_NS = 'bot-platform-dr';
 export const CONFIG_KEYS = {
   role: `${PROJECT_NS}:role`,
   promoted: `${PROJECT_NS}:database.promoted`,
+  cacheGeneration: `${PROJECT_NS}:cache.globalDatastoreGeneration`,
+  cacheDetached: `${PROJECT_NS}:cache.detached`,
 } as const;
 
 /** One update of a stack, as `pulumi stack history` reports it. */
@@ -162,10 +173,39 @@ export function retargetChanges(change: Retarget, stacks: Record<string, string>
   const moves = incidentMoves(change.incident);
   if (!moves.database) return [];
   const out: StackConfigChange[] = [];
+  const survivorIsPrimary = roles[change.survivor] === 'primary';
+  const cache = change.cacheLeft ? nextGeneration(change.cacheLeft, survivorIsPrimary) : undefined;
   // A survivor that is already a `primary` stack serves by definition: nothing to promote in its config.
-  if (roles[change.survivor] !== 'primary') out.push({ stack: survivor, region: change.survivor, set: { [CONFIG_KEYS.promoted]: 'true' }, apply: true, applies: 1 });
-  out.push({ stack: lost, region: change.lost, set: { [CONFIG_KEYS.role]: 'secondary', [CONFIG_KEYS.promoted]: 'false' }, apply: false, applies: 0 });
+  const survivorSet = { ...(survivorIsPrimary ? {} : { [CONFIG_KEYS.promoted]: 'true' }), ...cache?.survivor };
+  if (Object.keys(survivorSet).length) out.push({ stack: survivor, region: change.survivor, set: survivorSet, apply: true, applies: 1 });
+  out.push({ stack: lost, region: change.lost, set: { [CONFIG_KEYS.role]: 'secondary', [CONFIG_KEYS.promoted]: 'false', ...cache?.lost }, apply: false, applies: 0 });
   return out;
+}
+
+/**
+ * Pure: the cache config after the survivor's group left the global datastore `left`: generation n + 1 on both stacks;
+ * a `secondary` survivor (its group was created as a member) is detached and leads it, a `primary` survivor's own
+ * datastore simply takes the next suffix; the lost stack rejoins as a member (never detached).
+ */
+export function nextGeneration(left: string, survivorIsPrimary: boolean): { generation: number; survivor: Record<string, string>; lost: Record<string, string> } {
+  const generation = globalDatastoreGeneration(left) + 1;
+  const g = { [CONFIG_KEYS.cacheGeneration]: String(generation) };
+  return { generation, survivor: { ...g, ...(survivorIsPrimary ? {} : { [CONFIG_KEYS.cacheDetached]: 'true' }) }, lost: { ...g, [CONFIG_KEYS.cacheDetached]: 'false' } };
+}
+
+/**
+ * What a cache-only incident whose cache had to leave the global datastore leaves to people: the stacks are not moved
+ * to a new generation (the lost region still runs the database as the primary stack, and its stack still declares the
+ * old datastore). Nothing breaks meanwhile — the survivor's stack still declares its group as the member it was, and
+ * the provider keeps the datastore id it last read, so an `up` changes nothing — but the cache has no cross-region
+ * copy until the pair is rebuilt.
+ */
+export function cacheOnlyDetachedNote(change: Retarget, survivorStack: string): string {
+  return (
+    `stacks: WARNING the cache in ${change.survivor} (${survivorStack}) left the global datastore ${change.cacheLeft} and serves standalone, without a cross-region copy. ` +
+    `A cache-only incident does not move the stacks to a new datastore (the database stays where it is): rebuild the cache pair by hand ` +
+    `(docs/infra-notes.md "Cache after an unplanned failover"); a pulumi up of either stack changes nothing meanwhile`
+  );
 }
 
 /** The bot list in stack config (lib/config.ts): not secret, declared on both stacks. */
@@ -291,6 +331,7 @@ export class AwsStacks implements StacksPort {
     const changes = this.changes(change);
     if (!changes.length) {
       opts?.log?.(`stacks: a ${change.incident} incident changes no stack config (no config key records which global-datastore member is primary)`);
+      if (change.cacheLeft) opts?.log?.(cacheOnlyDetachedNote(change, this.stackOf(change.survivor)));
       return true;
     }
     for (const c of changes) {

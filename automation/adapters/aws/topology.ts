@@ -12,6 +12,7 @@
 import { UsageError } from '../../core/errors';
 import type { RegionTopology, Topology } from '../../failover/index';
 import { STACK_OUTPUTS } from '../../../lib/outputs';
+import { globalDatastoreGeneration } from '../../../lib/naming';
 
 /**
  * Output names read from a stack: the program's stack outputs (lib/outputs.ts, which components/regional-dr.ts
@@ -55,6 +56,10 @@ export interface AwsRegionTopology {
   dbSecretArn?: string;
   cacheReplicationGroupId?: string;
   cacheEndpoint?: string;
+  /** The backup job's Lambda function: inside the VPC, it answers the named SQL probes (adapters/aws/sql-probes.ts). */
+  backupFunctionName?: string;
+  /** The global datastore this stack's outputs name (after an unplanned failover, until failback, the two differ). */
+  globalDatastoreId?: string;
   bucketName: string;
   bucketArn?: string;
   kmsKeyArn?: string;
@@ -196,8 +201,10 @@ function region(p: Problems, key: StackKey, input: StackOutputsInput): AwsRegion
     if (v !== undefined) (r as unknown as Record<string, unknown>)[field] = v;
   };
   opt('dbEndpoint', K.dbEndpoint);
+  opt('backupFunctionName', K.backupFunctionName);
   opt('cacheReplicationGroupId', K.cacheReplicationGroupId);
   opt('cacheEndpoint', K.cacheEndpoint);
+  opt('globalDatastoreId', K.globalDatastoreId);
   opt('bucketArn', K.bucketArn);
   opt('kmsKeyArn', K.kmsKeyArn);
   opt('healthCheckId', K.healthCheckId);
@@ -257,10 +264,10 @@ export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary
       if (a.healthCheckId && b.healthCheckId && a.healthCheckId === b.healthCheckId) p.add(`stacks ${a.stack} and ${b.stack} output the same health check ${a.healthCheckId}`);
       if (zA && rA && zA === zB) dns = { zone: zA, record: norm(rA) };
     }
-    const gA = str(p, a.stack, pa, OUTPUT_KEYS.globalDatastoreId, false);
-    const gB = str(p, b.stack, pb, OUTPUT_KEYS.globalDatastoreId, false);
-    if (gA && gB && gA !== gB) p.add(`stacks ${a.stack} and ${b.stack} name different global datastores (${gA} vs ${gB})`);
-    cacheGlobalId = gA ?? gB;
+    const gA = a.globalDatastoreId;
+    const gB = b.globalDatastoreId;
+    cacheGlobalId = currentGlobalDatastore(gA, gB);
+    if (gA && gB && gA !== gB && !cacheGlobalId) p.add(`stacks ${a.stack} and ${b.stack} name different global datastores (${gA} vs ${gB})`);
     if (cacheGlobalId && (!a.cacheReplicationGroupId || !b.cacheReplicationGroupId)) {
       for (const r of [a, b]) if (!r.cacheReplicationGroupId) p.add(`stack ${r.stack}: output 'cacheReplicationGroupId' is missing (the global datastore ${cacheGlobalId} needs both members)`);
     }
@@ -301,6 +308,18 @@ export function buildAwsTopology(stacks: { primary: StackOutputsInput; secondary
     ...(cacheGlobalId ? { cacheGlobalId } : {}),
   };
   return { topology, aws: { regions, ...(dns ? { dns } : {}), ...(cacheGlobalId ? { cacheGlobalId } : {}) } };
+}
+
+/**
+ * The global datastore the pair uses now, from the two stacks' `globalDatastoreId` outputs. They agree, except between
+ * an unplanned failover that left the datastore (the survivor's reconcile created the next generation, lib/naming.ts)
+ * and the failback that rebuilds the lost stack as its member: the higher generation is the current one. Undefined
+ * when they name different datastores of the same generation (a misconfiguration).
+ */
+export function currentGlobalDatastore(a: string | undefined, b: string | undefined): string | undefined {
+  if (!a || !b || a === b) return a ?? b;
+  const [ga, gb] = [globalDatastoreGeneration(a), globalDatastoreGeneration(b)];
+  return ga === gb ? undefined : ga > gb ? a : b;
 }
 
 /**

@@ -260,7 +260,7 @@ export class PgCluster {
   }
 
   /** Run a PostgreSQL tool as the cluster's OS user, with this cluster's binaries. */
-  async tool(name: 'initdb' | 'pg_ctl' | 'pg_basebackup' | 'pg_rewind' | 'psql' | 'pgbench' | 'pg_dump' | 'pg_restore', args: string[], env: Record<string, string> = {}): Promise<string> {
+  async tool(name: 'initdb' | 'pg_ctl' | 'pg_basebackup' | 'pg_rewind' | 'psql' | 'pgbench' | 'pg_dump' | 'pg_restore' | 'pg_waldump', args: string[], env: Record<string, string> = {}): Promise<string> {
     const res = await run(findBinary(name, { env: this.env }), args, { asUser: this.osUser, env: { PGCONNECT_TIMEOUT: '10', ...env }, baseEnv: this.env, cwd: '/' });
     return res.stdout;
   }

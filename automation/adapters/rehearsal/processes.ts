@@ -49,13 +49,33 @@ export function processesUnder(dir: string): number[] {
       const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
       const prog = path.basename(argv[0] ?? '').split(':')[0];
       const ours = ENV_PROGRAMS.has(prog) || argv.includes(S3RVER_PROCESS_TAG);
+      if (!ours) continue;
       const cmd = argv.join(' ');
-      if (ours && (cmd.includes(needle) || argv.includes(dir))) out.push(Number(e));
+      if (cmd.includes(needle) || argv.includes(dir) || workingUnder(e, dir, needle)) out.push(Number(e));
     } catch {
       /* gone */
     }
   }
   return out;
+}
+
+/**
+ * initdb's bootstrap and single-user backends (`postgres --boot`, `postgres --single`) name no path: they find the
+ * data directory in PGDATA, and their working directory may be in it. Readable for our own or (as root) any process.
+ */
+function workingUnder(pid: string, dir: string, needle: string): boolean {
+  const under = (p: string | undefined): boolean => !!p && (p === dir || p.startsWith(needle));
+  try {
+    if (under(fs.readlinkSync(`/proc/${pid}/cwd`))) return true;
+  } catch {
+    /* not ours to read, or gone */
+  }
+  try {
+    const pgdata = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('PGDATA='));
+    return under(pgdata?.slice('PGDATA='.length));
+  } catch {
+    return false;
+  }
 }
 
 /** SIGKILL `pid` if it is still `needle`, and wait until it is gone. */

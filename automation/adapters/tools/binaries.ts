@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_TOOL_PATH, ToolEnv } from './proc';
 
-export const PG_TOOLS = ['initdb', 'pg_ctl', 'postgres', 'pg_basebackup', 'pg_dump', 'pg_restore', 'pg_rewind', 'psql', 'pgbench', 'pg_isready'] as const;
+export const PG_TOOLS = ['initdb', 'pg_ctl', 'postgres', 'pg_basebackup', 'pg_dump', 'pg_restore', 'pg_rewind', 'psql', 'pgbench', 'pg_isready', 'pg_waldump'] as const;
 export const REDIS_TOOLS = ['redis-server', 'redis-cli'] as const;
 export type PgTool = (typeof PG_TOOLS)[number];
 export type RedisTool = (typeof REDIS_TOOLS)[number];

@@ -3,7 +3,8 @@
  * every command that changes the local two-region environment run alone (`local up|down`, `drill --local`,
  * `failover --local`, `failback --local`, `watch --local --auto-failover`).
  *
- * - Taking it is one `open(O_CREAT | O_EXCL)`: of two processes, exactly one creates the file.
+ * - Taking it is one `link()` of a fully written holder file onto the lock's name: of two processes, exactly one
+ *   creates it, and nobody ever reads it half-written.
  * - A lock whose holder is gone (no such pid, or a pid now belonging to another process: the start time in
  *   /proc/<pid>/stat differs) is taken over: the dead lock is renamed away (one rename wins), checked to be the
  *   one that was read, and the takeover is reported to the caller, who logs it.
@@ -80,19 +81,30 @@ function describe(h: LockHolder, now: Date): string {
   return `pid ${h.pid} (${h.command}) on ${h.host}, since ${h.started_at} (${secs} s)`;
 }
 
+/**
+ * Create `file` holding `holder`, or return false when it exists. The holder is written to a private temporary file
+ * first and then hard-linked into place (`link` fails with EEXIST like `O_EXCL`), so the lock file is never seen
+ * empty or half-written: a racer that reads it always finds a complete holder, never mistakes it for a dead one.
+ */
 function tryCreate(file: string, holder: LockHolder): boolean {
+  // Cheap first look (no temporary file, no fsync) while someone holds it; `link` below still decides a race.
+  if (fs.existsSync(file)) return false;
+  const tmp = `${file}.new-${holder.pid}-${holder.token}`;
+  const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
   try {
-    const fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(holder) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.writeSync(fd, JSON.stringify(holder) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(tmp, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }
 

@@ -1,8 +1,11 @@
 /**
  * Turn a PostgreSQL URL into libpq environment variables, so child tools never get a password on their
- * command line (where `ps` would show it).
+ * command line (where `ps` would show it), and into the `pg` driver's config; TLS for both from one decision
+ * (pg-tls.ts: verify-full against the RDS CA bundle for RDS endpoints).
  */
+import type { ClientConfig } from 'pg';
 import { UsageError } from '../../core/errors';
+import { pgClientSsl, pgTlsDecision, PgTlsEnv, pgTlsEnv } from './pg-tls';
 export interface PgConn {
   host: string;
   port: number;
@@ -33,22 +36,31 @@ export function parsePgUrl(url: string): PgConn {
   };
 }
 
+/** URL parameters passed to libpq as they are (sslmode and sslrootcert go through the TLS decision). */
 const PARAM_ENV: Record<string, string> = {
-  sslmode: 'PGSSLMODE',
-  sslrootcert: 'PGSSLROOTCERT',
   sslcert: 'PGSSLCERT',
   sslkey: 'PGSSLKEY',
   connect_timeout: 'PGCONNECT_TIMEOUT',
   application_name: 'PGAPPNAME',
 };
 
-export function pgEnv(url: string): Record<string, string> {
+/**
+ * libpq's environment for a child tool connecting to `url`. `callerEnv` is the caller's environment, where
+ * PGSSLROOTCERT may come from (the tool's own environment is minimal, see proc.ts).
+ */
+export function pgEnv(url: string, callerEnv: PgTlsEnv = {}): Record<string, string> {
   const c = parsePgUrl(url);
   const env: Record<string, string> = { PGHOST: c.host, PGPORT: String(c.port), PGDATABASE: c.database, PGCONNECT_TIMEOUT: '15' };
   if (c.user) env.PGUSER = c.user;
   if (c.password) env.PGPASSWORD = c.password;
   for (const [k, v] of Object.entries(c.params)) if (PARAM_ENV[k]) env[PARAM_ENV[k]] = v;
-  return env;
+  return { ...env, ...pgTlsEnv(pgTlsDecision(c, callerEnv)) };
+}
+
+/** The `pg` driver's connection settings for `url`, TLS decided as for the tools (`ssl` always explicit). */
+export function pgClientConfig(url: string, callerEnv: PgTlsEnv = {}): ClientConfig & { host: string; port: number; database: string } {
+  const c = parsePgUrl(url);
+  return { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, ssl: pgClientSsl(pgTlsDecision(c, callerEnv)) };
 }
 
 /** `host:port` — what manifests and messages may show. */

@@ -18,11 +18,12 @@ import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { Client } from 'pg';
 import type { ArchiveEntry, DumpProcess, ForeignKeyInfo, PgTableTools, RelationView, SelectiveSession, SequenceState, TableInfo } from '../../backup/index';
-import { OperationError, UnreachableError, UsageError } from '../../core/errors';
+import { OperationError, UsageError } from '../../core/errors';
 import { redact } from '../../core/redact';
 import { findBinary } from './binaries';
 import { pipeCopy } from './pg-copy';
 import { parsePgUrl, pgEnv } from './pg-env';
+import { connectPg } from './pg-tools';
 import { lastLines, run, toolEnv, type ToolEnv } from './proc';
 
 export interface LocalPgTableToolsOptions {
@@ -107,31 +108,9 @@ export class LocalPgTableTools implements PgTableTools {
     return findBinary(name, { env: this.opts.env });
   }
 
-  /** A connected client, or UnreachableError naming the (redacted) URL. */
-  async connect(url: string): Promise<Client> {
-    let conn;
-    try {
-      conn = parsePgUrl(url);
-    } catch (err) {
-      throw new UnreachableError(redact(url), (err as Error).message);
-    }
-    const client = new Client({
-      host: conn.host,
-      port: conn.port,
-      user: conn.user,
-      password: conn.password,
-      database: conn.database,
-      ssl: conn.params.sslmode && conn.params.sslmode !== 'disable' ? { rejectUnauthorized: conn.params.sslmode === 'verify-full' || conn.params.sslmode === 'verify-ca' } : undefined,
-      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw new UnreachableError(redact(url), redact(err instanceof Error ? err.message : String(err)));
-    }
-    return client;
+  /** A connected client (the adapters' one TLS decision), or UnreachableError naming the (redacted) URL. */
+  connect(url: string): Promise<Client> {
+    return connectPg(url, { env: this.opts.env, connectTimeoutMs: this.opts.connectTimeoutMs });
   }
 
   private async withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -172,7 +151,7 @@ export class LocalPgTableTools implements PgTableTools {
     if (opts.snapshotId) args.push(`--snapshot=${opts.snapshotId}`);
     // The whole schema (so the archive restores on its own), the data of only the wanted tables.
     const others = this.withClient(url, async (c) => (await c.query<{ name: string }>(ALL_TABLES_SQL)).rows.map((r) => r.name).filter((n) => !wanted.has(n)));
-    return startDump(this.bin('pg_dump'), args, others.then((o) => o.map((n) => `--exclude-table-data=${tablePattern(n)}`)), toolEnv(pgEnv(url), this.opts.env));
+    return startDump(this.bin('pg_dump'), args, others.then((o) => o.map((n) => `--exclude-table-data=${tablePattern(n)}`)), toolEnv(pgEnv(url, this.opts.env ?? {}), this.opts.env));
   }
 
   countRows(url: string, tables: readonly string[], snapshotId?: string): Promise<Record<string, number>> {
@@ -208,7 +187,7 @@ export class LocalPgTableTools implements PgTableTools {
 
   private async pgRestore(url: string, args: string[], signal?: AbortSignal): Promise<void> {
     const all = ['--no-owner', '--no-acl', '--exit-on-error', '--no-password', `--dbname=${parsePgUrl(url).database}`, ...args];
-    const res = await run(this.bin('pg_restore'), all, { env: pgEnv(url), baseEnv: this.opts.env, check: false, signal });
+    const res = await run(this.bin('pg_restore'), all, { env: pgEnv(url, this.opts.env ?? {}), baseEnv: this.opts.env, check: false, signal });
     if (res.code !== 0) throw new OperationError(`pg_restore exited with ${res.code ?? res.signal}: ${redact(lastLines(res.stderr, 8))}`);
   }
 

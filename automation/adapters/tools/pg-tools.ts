@@ -8,7 +8,8 @@ import { redact } from '../../core/redact';
 import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases } from '../../backup/index';
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
-import { parsePgUrl, pgEnv, pgHostOf } from './pg-env';
+import { parsePgUrl, pgClientConfig, pgEnv, pgHostOf } from './pg-env';
+import { explainTlsFailure, pgTlsDecision } from './pg-tls';
 import { OperationError, UnreachableError, UsageError } from '../../core/errors';
 
 export interface LocalPgToolsOptions {
@@ -43,6 +44,33 @@ export function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
+
+/**
+ * A connected `pg` client with the project's one TLS decision (lib/pg-tls.ts: verify-full against the RDS CA bundle
+ * for RDS hosts, `sslrootcert` / PGSSLROOTCERT honoured), or UnreachableError naming the redacted URL — and, for a
+ * refused certificate, the TLS settings. Every PostgreSQL connection of the adapters goes through here.
+ */
+export async function connectPg(url: string, o: { env?: Record<string, string | undefined>; connectTimeoutMs?: number; applicationName?: string } = {}): Promise<Client> {
+  let cfg;
+  let tls;
+  try {
+    cfg = pgClientConfig(url, o.env ?? {});
+    tls = pgTlsDecision(parsePgUrl(url), o.env ?? {});
+  } catch (err) {
+    throw new UnreachableError(redact(url), redact((err as Error).message));
+  }
+  const client = new Client({ ...cfg, connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000, ...(o.applicationName ? { application_name: o.applicationName } : {}) });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UnreachableError(redact(url), redact(explainTlsFailure(message, tls, (err as NodeJS.ErrnoException).code)));
+  }
+  return client;
+}
+
 export class LocalPgTools implements PgTools, ScratchDatabases {
   constructor(private readonly opts: LocalPgToolsOptions = {}) {}
 
@@ -64,31 +92,8 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     return out;
   }
 
-  /** A connected client, or UnreachableError naming the (redacted) URL. */
-  private async connect(url: string): Promise<Client> {
-    let conn;
-    try {
-      conn = parsePgUrl(url);
-    } catch (err) {
-      throw new UnreachableError(redact(url), (err as Error).message);
-    }
-    const client = new Client({
-      host: conn.host,
-      port: conn.port,
-      user: conn.user,
-      password: conn.password,
-      database: conn.database,
-      ssl: conn.params.sslmode && conn.params.sslmode !== 'disable' ? { rejectUnauthorized: conn.params.sslmode === 'verify-full' || conn.params.sslmode === 'verify-ca' } : undefined,
-      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw new UnreachableError(redact(url), redact(err instanceof Error ? err.message : String(err)));
-    }
-    return client;
+  private connect(url: string): Promise<Client> {
+    return connectPg(url, { env: this.opts.env, connectTimeoutMs: this.opts.connectTimeoutMs });
   }
 
   private async withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -185,14 +190,15 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
   dump(url: string, opts: { compressLevel: number; snapshotId?: string }): DumpProcess {
     const args = ['--format=custom', `--compress=${opts.compressLevel}`, '--no-password'];
     if (opts.snapshotId) args.push(`--snapshot=${opts.snapshotId}`);
-    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url), this.opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const tls = pgTlsDecision(parsePgUrl(url), this.opts.env);
+    const child = spawn(this.bin('pg_dump'), args, { env: toolEnv(pgEnv(url, this.opts.env), this.opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const done = new Promise<void>((resolve, reject) => {
       child.on('error', (err) => reject(new Error(`pg_dump could not start: ${err.message}`)));
       child.on('close', (code, signal) => {
         if (code === 0) resolve();
-        else reject(new Error(`pg_dump exited with ${code ?? signal}: ${redact(lastLines(stderr, 5)) || '(no output)'}`));
+        else reject(new Error(`pg_dump exited with ${code ?? signal}: ${redact(explainTlsFailure(lastLines(stderr, 5), tls)) || '(no output)'}`));
       });
     });
     done.catch(() => undefined);
@@ -203,8 +209,8 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     const args = ['--no-owner', '--exit-on-error', '--no-password', `--jobs=${opts.jobs}`, `--dbname=${parsePgUrl(url).database}`];
     if (opts.clean) args.push('--clean', '--if-exists');
     args.push(file);
-    const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url), baseEnv: this.opts.env, check: false, signal: opts.signal });
-    if (res.code !== 0) throw new OperationError(`pg_restore exited with ${res.code ?? res.signal}: ${redact(lastLines(res.stderr, 8))}`);
+    const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url, this.opts.env), baseEnv: this.opts.env, check: false, signal: opts.signal });
+    if (res.code !== 0) throw new OperationError(`pg_restore exited with ${res.code ?? res.signal}: ${redact(explainTlsFailure(lastLines(res.stderr, 8), pgTlsDecision(parsePgUrl(url), this.opts.env)))}`);
   }
 
   tableCounts(url: string): Promise<Record<string, number>> {

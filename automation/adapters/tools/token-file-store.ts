@@ -8,21 +8,20 @@
  * version tag is `<counter>-<digest>`, the digest covering the bot's whole entry, so a hand edit between a read and
  * a write is a conflict even though nobody bumped the counter, and the counter rules out an A→B→A lookalike.
  *
- * Writes are compare-and-set under an exclusive lock file (`<file>.lock`, created with O_EXCL, holding the owner's
- * pid, host and time): read the file, compare the version, write. Two processes therefore never both switch. A lock
- * whose pid is dead on this host, or that is older than `staleLockMs` (default 60 s), is taken over; the takeover
- * itself is guarded by `<file>.lock.takeover` (O_EXCL), so two waiters cannot both remove a lock and one of them
- * remove the other's new lock. The file is replaced atomically: temp file in the same directory (mode 0600), fsync,
+ * Writes are compare-and-set under an exclusive lock file (`<file>.lock`, the project's one file lock:
+ * adapters/tools/file-lock.ts, naming its holder's pid, command, host and start): read the file, compare the
+ * version, write. Two processes therefore never both switch. A lock whose holder is gone is taken over; a live one is
+ * waited for (polling) up to `lockTimeoutMs`, then reported with its holder. The file is replaced atomically: temp file in the same directory (mode 0600), fsync,
  * rename, fsync of the directory. Other bots' entries and unknown top-level keys are written back unchanged.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { systemClock, type Clock } from '../../core/clock';
 import { NotFoundError, OperationError } from '../../core/errors';
 import { registerSecret } from '../../core/redact';
 import { replaceFile } from './atomic-file';
+import { acquireLock, LockHeldError, type HeldLock } from './file-lock';
 import { parseTokenRecord, recordToJson, serializeTokenRecord, type ParsedTokenRecord, type StoredTokenRecord, type TokenRecord, type TokenStore, type WriteOptions, type WriteOutcome } from '../../tokens';
 
 /** Options of {@link TokenFileStore}. */
@@ -33,8 +32,6 @@ export interface TokenFileStoreOptions {
   clock?: Clock;
   /** Give up waiting for the lock after this long (default 10 s). */
   lockTimeoutMs?: number;
-  /** A lock older than this is stale whoever holds it (default 60 s; a write holds it for milliseconds). */
-  staleLockMs?: number;
   /** Lock polling interval (default 20 ms). */
   pollMs?: number;
 }
@@ -51,13 +48,6 @@ interface Entry {
   version: string;
 }
 
-interface LockInfo {
-  pid: number;
-  host: string;
-  at: string;
-  nonce: string;
-}
-
 function entryOf(bot: string, raw: Record<string, unknown>): Entry {
   const { version, request_id: requestId, ...rest } = raw;
   const counter = Number.isInteger(version) && (version as number) >= 0 ? (version as number) : 0;
@@ -67,22 +57,12 @@ function entryOf(bot: string, raw: Record<string, unknown>): Entry {
   return { record, counter, requestId: rid, version: `${counter}-${digest}` };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Bots' token records in one local JSON file; see the module comment. */
 export class TokenFileStore implements TokenStore {
   readonly location: string;
   private readonly lockFile: string;
   private readonly clock: Clock;
   private readonly lockTimeoutMs: number;
-  private readonly staleLockMs: number;
   private readonly pollMs: number;
 
   constructor(o: TokenFileStoreOptions) {
@@ -90,7 +70,6 @@ export class TokenFileStore implements TokenStore {
     this.lockFile = `${this.location}.lock`;
     this.clock = o.clock ?? systemClock;
     this.lockTimeoutMs = o.lockTimeoutMs ?? 10_000;
-    this.staleLockMs = o.staleLockMs ?? 60_000;
     this.pollMs = o.pollMs ?? 20;
   }
 
@@ -162,76 +141,29 @@ export class TokenFileStore implements TokenStore {
   }
 
   private async withLock<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    const mine: LockInfo = { pid: process.pid, host: os.hostname(), at: this.clock.now().toISOString(), nonce: randomBytes(8).toString('hex') };
-    const text = JSON.stringify(mine);
     const deadline = this.clock.now().getTime() + this.lockTimeoutMs;
+    let lock: HeldLock;
     for (;;) {
       if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       try {
-        await fs.writeFile(this.lockFile, text, { flag: 'wx', mode: 0o600 });
+        lock = acquireLock(this.lockFile, { pid: process.pid, command: 'token store write', what: `the token store ${this.location}`, now: () => this.clock.now() });
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!(err instanceof LockHeldError)) throw err;
+        if (this.clock.now().getTime() >= deadline) {
+          const h = err.holder;
+          throw new OperationError(`${this.location}: locked by pid ${h.pid} (${h.command}) on ${h.host} since ${h.started_at} for more than ${this.lockTimeoutMs} ms`);
+        }
       }
-      if (await this.takeOverIfStale()) continue;
-      if (this.clock.now().getTime() >= deadline) throw new OperationError(`${this.location}: locked by ${await this.describeLock()} for more than ${this.lockTimeoutMs} ms`);
+      // Let the holder's file I/O run before polling again (taking the lock is synchronous, and an injected clock's
+      // sleep may not wait at all).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await this.clock.sleep(this.pollMs, signal);
     }
     try {
       return await fn();
     } finally {
-      // Remove the lock only if it is still ours (a stale-lock takeover may have replaced it).
-      if ((await fs.readFile(this.lockFile, 'utf8').catch(() => '')) === text) await fs.rm(this.lockFile, { force: true });
-    }
-  }
-
-  private async describeLock(): Promise<string> {
-    const info = await this.readLock();
-    return info.lock ? `pid ${info.lock.pid} on ${info.lock.host} since ${info.lock.at}` : 'an unreadable lock file';
-  }
-
-  private async readLock(): Promise<{ text?: string; lock?: LockInfo; ageMs?: number }> {
-    try {
-      const [text, st] = await Promise.all([fs.readFile(this.lockFile, 'utf8'), fs.stat(this.lockFile)]);
-      let lock: LockInfo | undefined;
-      try {
-        const v = JSON.parse(text) as LockInfo;
-        if (Number.isInteger(v.pid) && typeof v.host === 'string') lock = v;
-      } catch {
-        lock = undefined;
-      }
-      return { text, lock, ageMs: Date.now() - st.mtimeMs };
-    } catch {
-      return {};
-    }
-  }
-
-  private isStale(l: { text?: string; lock?: LockInfo; ageMs?: number }): boolean {
-    if (l.text === undefined) return false;
-    if ((l.ageMs ?? 0) > this.staleLockMs) return true;
-    return l.lock !== undefined && l.lock.host === os.hostname() && !pidAlive(l.lock.pid);
-  }
-
-  /** Remove a stale lock under the takeover guard; true when the caller should try to lock again at once. */
-  private async takeOverIfStale(): Promise<boolean> {
-    const seen = await this.readLock();
-    if (seen.text === undefined) return true; // released meanwhile
-    if (!this.isStale(seen)) return false;
-    const guard = `${this.lockFile}.takeover`;
-    try {
-      await fs.writeFile(guard, String(process.pid), { flag: 'wx', mode: 0o600 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const st = await fs.stat(guard).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > this.staleLockMs) await fs.rm(guard, { force: true });
-      return false;
-    }
-    try {
-      const again = await this.readLock();
-      if (again.text === seen.text && this.isStale(again)) await fs.rm(this.lockFile, { force: true });
-      return true;
-    } finally {
-      await fs.rm(guard, { force: true });
+      lock.release();
     }
   }
 }

@@ -10,6 +10,7 @@ import { secretStringReader } from '../../adapters/aws/secret-values';
 import { LocalPgTools } from '../../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../../adapters/tools/redis-tools';
 import { httpHealthProbe } from '../../adapters/tools/http-health';
+import { describeDivergent } from '../../backup/index';
 import { systemClock } from '../../core/clock';
 import { FlagError, UsageError } from '../../core/errors';
 import { redactValue } from '../../core/redact';
@@ -44,6 +45,7 @@ export const command: Command = {
     keep: { type: 'boolean', description: 'leave the environment running afterwards' },
     'replication-delay-ms': { type: 'number', description: '--local datacenter|database: hold replication back this long before the failure, so the standby really lags (measures unplanned RPO against real lag)' },
     'replication-hold': { type: 'string', description: "--local: how replication is held back: sender (WAL never reaches the standby: writes are really lost) or replay (received, not applied)", choices: ['sender', 'replay'] },
+    failback: { type: 'boolean', description: '--local: after the drill, fail back to a (the old primary\'s writes after the split kept in a verified divergent backup before pg_rewind) and check that it lists every lost write' },
     'reports-dir': { type: 'string', description: 'where the report goes (--local: Markdown; AWS: JSON + Markdown, also stored in the bucket)', default: 'reports' },
     dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` },
     ...AWS_DRILL_FLAGS,
@@ -61,7 +63,7 @@ export const command: Command = {
     const replicationHold = ctx.flags.string('replication-hold') as ReplicationHold | undefined;
     if (replicationHold !== undefined && replicationDelayMs === undefined) throw new FlagError('--replication-hold needs --replication-delay-ms');
     try {
-      checkDrillOptions({ scenario, loadTps: tps, durationSeconds: duration, replicationDelayMs, replicationHold });
+      checkDrillOptions({ scenario, loadTps: tps, durationSeconds: duration, replicationDelayMs, replicationHold, failback: ctx.flags.bool('failback') });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -73,6 +75,7 @@ export const command: Command = {
       durationSeconds: duration,
       replicationDelayMs,
       replicationHold,
+      failback: ctx.flags.bool('failback'),
       dir,
       keep: ctx.flags.bool('keep'),
       reportsDir: path.resolve(ctx.cwd, ctx.flags.string('reports-dir') ?? 'reports'),
@@ -94,6 +97,7 @@ export const command: Command = {
       rpo: r.rpo,
       steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms, ...(s.detail ? { detail: s.detail } : {}) })),
       restore: r.restore,
+      ...(r.failback ? { failback: r.failback } : {}),
       ...(r.token ? { token: r.token } : {}),
       ...(r.readiness ? { readiness: r.readiness } : {}),
       failover: r.failover,
@@ -112,6 +116,7 @@ export const command: Command = {
         ? `  bot: ${r.token.switch_seconds !== null ? `token switched and the bot posting again ${r.token.switch_seconds} s after the revocation; ` : ''}${r.token.calls_ok} calls ok, ${r.token.calls_failed} failed; ${r.token.sessions_kept}/${r.token.sessions} conversations kept`
         : `  RPO ${r.rpo.lost_writes} of ${r.rpo.acked_writes} acknowledged database writes lost (cache ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes}); lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes`,
       ...(r.readiness ? [] : [`  restore ${r.restore.verified ? 'verified' : 'NOT verified'}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}`]),
+      ...(r.failback ? [`  failback: ${r.failback.divergent ? describeDivergent(r.failback.divergent) : 'no divergent backup (the database did not move)'}; switchover ${r.failback.switchover.outcome}`] : []),
       ...r.checks.map((c) => `  [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`),
       `  report: ${r.report}`,
     ].join('\n');

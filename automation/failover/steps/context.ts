@@ -14,6 +14,8 @@ export interface RunState {
   pendingFences: Array<{ region: string; tiers: Array<'database' | 'cache'> }>;
   /** Planned: the old primary's final WAL position (catch-up). */
   finalLsn?: string;
+  /** The global datastore the survivor's cache left (promote-cache, journaled as `cache_left`): reconcile moves on. */
+  cacheLeft?: string;
 }
 
 export interface EstimatedDataLoss {

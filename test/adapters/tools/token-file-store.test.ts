@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TokenFileStore } from '../../../automation/adapters/tools/token-file-store';
+import { processStart } from '../../../automation/adapters/tools/file-lock';
 import { TokenNoticeLog } from '../../../automation/adapters/tools/token-notice-log';
 import type { TokenNotice } from '../../../automation/tokens';
 import { NotFoundError, OperationError } from '../../../automation/core/errors';
@@ -128,26 +129,27 @@ describe('adapters/tools: TokenFileStore', () => {
     assert.equal(outs.filter((o) => o.outcome === 'conflict').length, 3);
   });
 
-  it('a stale lock of a dead pid is taken over; a live lock is waited for, then reported', async () => {
+  it('the lock is the project file lock: a dead holder is taken over; a live one (here, or on another host) is waited for, then reported', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const deadPid = Number(dead.stdout);
     assert.ok(deadPid > 0);
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid, host: os.hostname(), at: new Date().toISOString(), nonce: 'x' }));
+    const holder = (pid: number, host: string, token: string) => JSON.stringify({ pid, command: 'dr tokens check', started_at: new Date().toISOString(), host, ...(pid === process.pid ? { proc_start: processStart(pid) } : {}), token });
+    fs.writeFileSync(`${file}.lock`, holder(deadPid, os.hostname(), 'dead'));
     const r = await store().read('community');
     const w = await store().write('community', { ...r.record, active: 1 }, { expectVersion: r.version, requestId: 'after-dead' });
     assert.equal(w.outcome, 'written');
     assert.ok(!fs.existsSync(`${file}.lock`), 'our lock removed after the write');
     // A live holder (this very process): wait, then give up with the holder named.
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, host: os.hostname(), at: new Date().toISOString(), nonce: 'y' }));
+    fs.writeFileSync(`${file}.lock`, holder(process.pid, os.hostname(), 'live'));
     const r2 = await store().read('community');
     const t0 = Date.now();
-    await assert.rejects(store({ lockTimeoutMs: 150 }).write('community', r2.record, { expectVersion: r2.version, requestId: 'blocked' }), (e: unknown) => e instanceof OperationError && /locked by pid \d+/.test(e.message));
+    await assert.rejects(store({ lockTimeoutMs: 150 }).write('community', r2.record, { expectVersion: r2.version, requestId: 'blocked' }), (e: unknown) => e instanceof OperationError && /locked by pid \d+ \(dr tokens check\)/.test(e.message));
     assert.ok(Date.now() - t0 >= 140);
-    // Another host's lock cannot be judged by pid, but one older than staleLockMs is stale.
-    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', at: '2026-01-01T00:00:00Z', nonce: 'z' }));
-    const old = new Date(Date.now() - 120_000);
-    fs.utimesSync(`${file}.lock`, old, old);
-    assert.equal((await store({ lockTimeoutMs: 500 }).write('community', { ...r2.record, active: 2 }, { expectVersion: r2.version, requestId: 'after-old' })).outcome, 'written');
+    // Another host's lock cannot be judged from here: never taken over, reported.
+    fs.writeFileSync(`${file}.lock`, holder(1, 'elsewhere', 'other'));
+    await assert.rejects(store({ lockTimeoutMs: 100 }).write('community', r2.record, { expectVersion: r2.version, requestId: 'other-host' }), (e: unknown) => e instanceof OperationError && /on elsewhere/.test(e.message));
+    fs.rmSync(`${file}.lock`);
+    assert.equal((await store().write('community', { ...r2.record, active: 2 }, { expectVersion: r2.version, requestId: 'after' })).outcome, 'written');
   });
 
   it('a malformed file or record is an error that names the place, never a token', async () => {
