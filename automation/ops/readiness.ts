@@ -8,6 +8,7 @@ import { backupSchedules, RESTORE_TEST_SCHEDULE } from '../../lib/lifecycle';
 import { readinessJobNames, type ReadinessBotTarget, type ReadinessTargets } from '../../lib/readiness';
 import type { AwsClientFactories } from '../adapters/aws/index';
 import { awsReadinessObserver, type JobsProbe, type KmsKeyProbe } from '../adapters/aws/readiness-observer';
+import { awsJobsProbe, awsKmsKeyProbe } from '../adapters/aws/readiness-jobs';
 import type { StackLike } from '../adapters/aws/stacks';
 import type { BuiltTopology } from '../adapters/aws/topology';
 import type { Clock } from '../core/clock';
@@ -122,6 +123,9 @@ export interface AwsReadinessOptions {
 /** One readiness run over both stacks. */
 export function awsReadiness(o: AwsReadinessOptions): Promise<ReadinessReport> {
   const targets = readinessTargetsFromTopology(o.built, o.config);
-  const observer = awsReadinessObserver({ targets, clients: o.clients, ...(o.apis ? { apis: o.apis } : {}), ...(o.kms ? { kms: o.kms } : {}), ...(o.jobs ? { jobs: o.jobs } : {}), ...(o.clock ? { clock: o.clock } : {}), ...(o.retry ? { retry: o.retry } : {}) });
+  const { kms, ecr, lambda, scheduler } = o.clients;
+  const kmsProbe = o.kms ?? (kms ? awsKmsKeyProbe(kms) : undefined);
+  const jobsProbe = o.jobs ?? (ecr && lambda && scheduler ? awsJobsProbe({ ecr, lambda, scheduler }) : undefined);
+  const observer = awsReadinessObserver({ targets, clients: o.clients, ...(o.apis ? { apis: o.apis } : {}), ...(kmsProbe ? { kms: kmsProbe } : {}), ...(jobsProbe ? { jobs: jobsProbe } : {}), ...(o.clock ? { clock: o.clock } : {}), ...(o.retry ? { retry: o.retry } : {}) });
   return runReadiness(observer, o.clock ? { clock: o.clock } : {});
 }

@@ -18,9 +18,10 @@
  *  - dns: Route 53 `ListResourceRecordSets` ×1, `GetHealthCheck` per record, `GetHealthCheckStatus` ×1 (standby);
  *  - bots: Secrets Manager `GetSecretValue` per bot (in the region the bots are probed from) and the platform
  *    requests (adapters/bots/readiness.ts).
- * KMS key states, the ECR image, the Lambda functions and the schedules need `@aws-sdk/client-kms`, `-ecr`,
- * `-lambda` and `-scheduler`, which this build does not have: without a {@link KmsKeyProbe} / {@link JobsProbe}
- * those facts are reported as not observed (the checks warn), never guessed.
+ *  - KMS `DescribeKey` per region's key, ECR `DescribeImages` ×1, Lambda `GetFunction` per function (standby),
+ *    Scheduler `GetSchedule` per schedule in both regions, through {@link KmsKeyProbe} / {@link JobsProbe}
+ *    (readiness-jobs.ts over the real clients); without a probe those facts are reported as not observed (the checks
+ *    warn), never guessed.
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
@@ -47,7 +48,7 @@ export interface KmsKeyProbe {
   keyState(region: string, keyId: string): Promise<string>;
 }
 
-/** ECR `DescribeImages`, Lambda `GetFunction`, Scheduler `GetSchedule` (need @aws-sdk/client-ecr, -lambda, -scheduler). */
+/** ECR `DescribeImages`, Lambda `GetFunction`, Scheduler `GetSchedule` (readiness-jobs.ts `awsJobsProbe`). */
 export interface JobsProbe {
   image(region: string, repository: string): Promise<{ present: boolean; detail?: string }>;
   /** The function's `Configuration.State`, or null when it does not exist. */
@@ -360,7 +361,7 @@ export class AwsReadiness {
 
   private async keys(): Promise<SecretsObservation['keys']> {
     const kms = this.o.kms;
-    if (!kms) return unobserved('@aws-sdk/client-kms is not in this build, so KMS key states (DescribeKey KeyState) are not read');
+    if (!kms) return unobserved('no KMS client was given, so KMS key states (DescribeKey KeyState) are not read');
     const out: Array<{ region: string; keyId: string; state: string }> = [];
     for (const t of this.o.targets.regions) {
       if (!t.kmsKeyArn) continue;
@@ -418,9 +419,9 @@ export class AwsReadiness {
     if (!p) {
       return {
         region: t.region,
-        image: unobserved('@aws-sdk/client-ecr is not in this build, so the image in the standby region (ecr:DescribeImages) is not read'),
-        functions: unobserved('@aws-sdk/client-lambda is not in this build, so the functions (lambda:GetFunction) are not read'),
-        schedules: unobserved('@aws-sdk/client-scheduler is not in this build, so the schedules (scheduler:GetSchedule) are not read'),
+        image: unobserved('no ECR client was given, so the image in the standby region (ecr:DescribeImages) is not read'),
+        functions: unobserved('no Lambda client was given, so the functions (lambda:GetFunction) are not read'),
+        schedules: unobserved('no Scheduler client was given, so the schedules (scheduler:GetSchedule) are not read'),
       };
     }
     const counted = <T>(f: () => Promise<T>) => {

@@ -1,8 +1,8 @@
 /**
  * The readiness observations on AWS (adapters/aws/readiness-observer.ts) with aws-sdk-client-mock on per-region
  * clients: the exact calls of one run, their count (the report's `calls.aws`), and what the engine makes of them —
- * a ready pair (degraded only by what this build cannot observe: KMS, ECR, Lambda, Scheduler), the same with those
- * probes given (ready), the standby region down, and the primary region lost after a failover. The bots are probed
+ * a ready pair without the KMS/ECR/Lambda/Scheduler clients (degraded: those facts not observed), the same with
+ * them (readiness-jobs.ts over mocked clients: ready, the exact calls), the standby region down, and the primary region lost after a failover. The bots are probed
  * against the fake Telegram and Discord servers over HTTP on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,11 @@ import { DescribeCertificatesCommand, DescribeDBInstanceAutomatedBackupsCommand,
 import { GetHealthCheckCommand, GetHealthCheckStatusCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { awsJobsProbe, awsKmsKeyProbe } from '../../../automation/adapters/aws/readiness-jobs';
 import { awsReadinessObserver, type JobsProbe, type KmsKeyProbe } from '../../../automation/adapters/aws/readiness-observer';
 import { FakeDiscord } from '../../../automation/adapters/rehearsal/fake-discord';
 import { FakeTelegram } from '../../../automation/adapters/rehearsal/fake-telegram';
@@ -151,6 +156,30 @@ function world() {
   return { m, clients, restore };
 }
 
+/** KMS, ECR, Lambda and Scheduler clients per region, mocked: keys enabled, the image there, functions active, schedules enabled only in the serving region. */
+function jobsWorld() {
+  const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const c = { kms: {} as Record<string, KMSClient>, ecr: {} as Record<string, ECRClient>, lambda: {} as Record<string, LambdaClient>, scheduler: {} as Record<string, SchedulerClient> };
+  const m = { kms: {} as Record<string, AwsClientStub<KMSClient>>, ecr: {} as Record<string, AwsClientStub<ECRClient>>, lambda: {} as Record<string, AwsClientStub<LambdaClient>>, scheduler: {} as Record<string, AwsClientStub<SchedulerClient>> };
+  for (const region of [A, B]) {
+    c.kms[region] = new KMSClient({ region, credentials: creds });
+    c.ecr[region] = new ECRClient({ region, credentials: creds });
+    c.lambda[region] = new LambdaClient({ region, credentials: creds });
+    c.scheduler[region] = new SchedulerClient({ region, credentials: creds });
+    m.kms[region] = mockClient(c.kms[region]);
+    m.ecr[region] = mockClient(c.ecr[region]);
+    m.lambda[region] = mockClient(c.lambda[region]);
+    m.scheduler[region] = mockClient(c.scheduler[region]);
+    m.kms[region].on(DescribeKeyCommand).callsFake((i: { KeyId: string }) => ({ KeyMetadata: { KeyId: i.KeyId, KeyState: 'Enabled' } }));
+    m.ecr[region].on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:0123456789abcdef0123', imageTags: ['old'], imagePushedAt: new Date('2026-11-01T00:00:00Z') }, { imageDigest: 'sha256:fedcba9876543210fedc', imageTags: ['latest'], imagePushedAt: new Date('2026-11-20T00:00:00Z') }] });
+    m.lambda[region].on(GetFunctionCommand).callsFake((i: { FunctionName: string }) => ({ Configuration: { FunctionName: i.FunctionName, State: 'Active' } }));
+    m.scheduler[region].on(GetScheduleCommand).callsFake((i: { Name: string }) => ({ Name: i.Name, State: region === A ? 'ENABLED' : 'DISABLED' }));
+  }
+  const clients = { kms: (r: string) => c.kms[r], ecr: (r: string) => c.ecr[r], lambda: (r: string) => c.lambda[r], scheduler: (r: string) => c.scheduler[r] };
+  const restore = () => [...Object.values(m.kms), ...Object.values(m.ecr), ...Object.values(m.lambda), ...Object.values(m.scheduler)].forEach((x) => x.restore());
+  return { m, clients, restore };
+}
+
 /** `[service region Command, key input]` of every call a stub saw. */
 function calls(label: string, stub: { calls(): Array<{ args: unknown[] }> }): string[] {
   return stub.calls().map((c) => {
@@ -185,11 +214,11 @@ describe('adapters/aws: readiness observations (aws-sdk-client-mock, fake platfo
   const observe = (extra: { kms?: KmsKeyProbe; jobs?: JobsProbe; from?: string } = {}) =>
     runReadiness(awsReadinessObserver({ targets: targets(), clients: w.clients, apis: { telegram: tg.url, discord: dc.api }, clock: fixedClock(() => NOW), retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, ...extra }), { clock: fixedClock(() => NOW) });
 
-  it('a ready pair: the exact calls, counted; everything passes but what this build cannot observe (degraded)', async () => {
+  it('a ready pair without the KMS, ECR, Lambda and Scheduler clients: the exact calls, counted; everything passes but those facts, not observed (degraded)', async () => {
     const r = await observe();
     const off = r.checks.filter((c) => c.status !== 'pass');
     assert.deepEqual(off.map((c) => [c.name, c.status]), [['secrets.kms-keys', 'warn'], ['jobs.image', 'warn'], ['jobs.function', 'warn'], ['jobs.schedules', 'warn']], JSON.stringify(off, null, 1));
-    assert.match(off[1].reason, /@aws-sdk\/client-ecr is not in this build/);
+    assert.match(off[1].reason, /no ECR client was given/);
     assert.equal(r.verdict, 'degraded');
     assert.equal(r.from, B, 'the bots are probed from the standby region');
     const seen = [
@@ -248,16 +277,46 @@ describe('adapters/aws: readiness observations (aws-sdk-client-mock, fake platfo
     assert.ok(!JSON.stringify(r).includes(TG[0]) && !JSON.stringify(r).includes(DC[1]), 'no token in the report');
   });
 
-  it('with KMS and job probes (what the missing clients would read): ready; a schedule left ENABLED on the standby fails', async () => {
-    const kms: KmsKeyProbe = { keyState: async () => 'Enabled' };
-    const jobs: JobsProbe = { image: async () => ({ present: true }), functionState: async () => 'Active', scheduleState: async (region) => (region === A ? 'ENABLED' : 'DISABLED') };
-    const r = await observe({ kms, jobs });
-    assert.equal(r.verdict, 'ready', JSON.stringify(r.checks.filter((c) => c.status !== 'pass')));
-    assert.equal(r.calls.aws, 39 + 2 + 4, 'two key states, the image, one function, two schedules');
-    const bad = await observe({ kms, jobs: { ...jobs, scheduleState: async () => 'ENABLED' } });
-    const s = bad.checks.filter((c) => c.name === 'jobs.schedules' && c.status === 'fail');
-    assert.deepEqual(s.map((c) => c.resource), [`${B}/botdr-usw2-postgresql-daily`]);
-    assert.equal(bad.verdict, 'not-ready');
+  it('with the KMS, ECR, Lambda and Scheduler clients (readiness-jobs.ts): ready, their exact calls counted; a schedule left ENABLED on the standby fails; a missing function or image fails', async () => {
+    const j = jobsWorld();
+    try {
+      const probes = { kms: awsKmsKeyProbe(j.clients.kms), jobs: awsJobsProbe(j.clients) };
+      const r = await observe(probes);
+      assert.equal(r.verdict, 'ready', JSON.stringify(r.checks.filter((c) => c.status !== 'pass')));
+      const seen = [A, B].flatMap((region) => [
+        ...j.m.kms[region].commandCalls(DescribeKeyCommand).map((c) => `kms ${region} DescribeKey ${c.args[0].input.KeyId}`),
+        ...j.m.ecr[region].commandCalls(DescribeImagesCommand).map((c) => `ecr ${region} DescribeImages ${JSON.stringify(c.args[0].input)}`),
+        ...j.m.lambda[region].commandCalls(GetFunctionCommand).map((c) => `lambda ${region} GetFunction ${JSON.stringify(c.args[0].input)}`),
+        ...j.m.scheduler[region].commandCalls(GetScheduleCommand).map((c) => `scheduler ${region} GetSchedule ${JSON.stringify(c.args[0].input)}`),
+      ]);
+      assert.deepEqual(seen, [
+        `kms ${A} DescribeKey arn:aws:kms:${A}:${ACCT}:key/1111`,
+        `scheduler ${A} GetSchedule {"Name":"botdr-use1-postgresql-daily"}`,
+        `kms ${B} DescribeKey arn:aws:kms:${B}:${ACCT}:key/2222`,
+        `ecr ${B} DescribeImages {"repositoryName":"botdr-usw2-backup-job","maxResults":10}`,
+        `lambda ${B} GetFunction {"FunctionName":"botdr-usw2-backup-job"}`,
+        `scheduler ${B} GetSchedule {"Name":"botdr-usw2-postgresql-daily"}`,
+      ]);
+      assert.equal(r.calls.aws, 39 + seen.length, 'two key states, the image, one function, two schedules');
+      assert.match(r.checks.find((c) => c.name === 'jobs.image')!.reason, /latest/);
+
+      j.m.scheduler[B].on(GetScheduleCommand).resolves({ Name: 'botdr-usw2-postgresql-daily', State: 'ENABLED' });
+      const bad = await observe(probes);
+      assert.deepEqual(bad.checks.filter((c) => c.name === 'jobs.schedules' && c.status === 'fail').map((c) => c.resource), [`${B}/botdr-usw2-postgresql-daily`]);
+      assert.equal(bad.verdict, 'not-ready');
+
+      const missing = Object.assign(new Error('Function not found'), { name: 'ResourceNotFoundException' });
+      j.m.lambda[B].on(GetFunctionCommand).rejects(missing);
+      j.m.ecr[B].on(DescribeImagesCommand).rejects(Object.assign(new Error('no repo'), { name: 'RepositoryNotFoundException' }));
+      j.m.kms[B].on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: '2222', KeyState: 'PendingDeletion' } });
+      const gone = await observe(probes);
+      const st = (n: string) => gone.checks.filter((c) => c.name === n).map((c) => `${c.status} ${c.resource}`);
+      assert.deepEqual(st('jobs.function'), [`fail ${B}/botdr-usw2-backup-job`]);
+      assert.equal(gone.checks.find((c) => c.name === 'jobs.image')!.status, 'fail');
+      assert.ok(gone.checks.some((c) => c.name === 'secrets.kms-keys' && c.status === 'fail' && /PendingDeletion/.test(c.reason)), JSON.stringify(gone.checks.filter((c) => c.name === 'secrets.kms-keys')));
+    } finally {
+      j.restore();
+    }
   });
 
   it('the standby region does not answer: its facts fail as not observed (no crash), the verdict is not-ready', async () => {
