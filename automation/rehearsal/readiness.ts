@@ -21,7 +21,7 @@ import { runReadiness, type ReadinessReport, type Verdict } from '../readiness/i
 
 /** One readiness run over the rehearsal. */
 export function localReadiness(state: LocalState): Promise<ReadinessReport> {
-  return runReadiness(localReadinessObserver(state));
+  return runReadiness(localReadinessObserver(state, { store: (bucket) => new S3Store({ bucket, env: s3Env(state) }) }));
 }
 
 export const READINESS_BREAKS = [
@@ -69,8 +69,13 @@ interface Breaker {
   repair(): Promise<void>;
 }
 
+/** The environment's S3 server (fixed local credentials). */
+function s3Env(st: LocalState): Record<string, string> {
+  return { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${st.s3.port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+}
+
 function s3Store(st: LocalState, region: 'a' | 'b'): ObjectStore {
-  return new S3Store({ bucket: st.regions[region].bucket, env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${st.s3.port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } });
+  return new S3Store({ bucket: st.regions[region].bucket, env: s3Env(st) });
 }
 
 function breaker(st: LocalState, name: ReadinessBreak): Breaker {

@@ -18,11 +18,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { READINESS_AREAS, type ReadinessArea, type ReadinessCalls } from '../../../lib/readiness';
-import { listBackups } from '../../backup/index';
+import { listBackups, type ObjectStore } from '../../backup/index';
 import { errorSummary } from '../../core/errors';
 import { redact } from '../../core/redact';
 import { observationFailed, type AreaObservations, type FenceState, type ReadinessObserver } from '../../readiness';
-import { S3Store } from '../aws/s3-store';
 import { botTokenProber } from '../bots/index';
 import { observeBot } from '../bots/readiness';
 import { TokenFileStore } from '../tools/token-file-store';
@@ -36,6 +35,8 @@ import { credentialFiles, isRegion, otherRegion, REHEARSAL_BOTS, type LocalState
 const why = (err: unknown) => redact(errorSummary(err));
 
 export interface LocalReadinessOptions {
+  /** Each region's bucket on the environment's S3 server (the rehearsal wires S3Store: adapters/aws is not this layer's). */
+  store: (bucket: string) => ObjectStore;
   /** The RPO budget (default 900 s, as on AWS). */
   rpoSeconds?: number;
   /** Probe timeout against the fake platforms (default 2 s). */
@@ -51,7 +52,7 @@ export class LocalReadiness {
 
   constructor(
     readonly state: LocalState,
-    private readonly o: LocalReadinessOptions = {},
+    private readonly o: LocalReadinessOptions,
   ) {
     this.env = new LocalEnv(state);
     this.db = new LocalDatabase(this.env);
@@ -144,12 +145,11 @@ export class LocalReadiness {
   }
 
   async backups(): Promise<AreaObservations['backups']> {
-    const s3env = { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${this.state.s3.port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
     const buckets = await Promise.all(
       (['a', 'b'] as const).map(async (region) => {
         const bucket = this.state.regions[region].bucket;
         this.count('backups', 2);
-        const entries = await listBackups(new S3Store({ bucket, env: s3env }), { tier: 'daily' }).then(
+        const entries = await listBackups(this.o.store(bucket), { tier: 'daily' }).then(
           (es) => es.map((e) => ({ service: e.service, tier: e.tier, dataKey: e.dataKey, date: e.date.toISOString(), complete: e.complete })),
           (e: unknown) => observationFailed(`listing s3://${bucket}: ${why(e)}`),
         );
@@ -211,6 +211,6 @@ export class LocalReadiness {
   }
 }
 
-export function localReadinessObserver(state: LocalState, o: LocalReadinessOptions = {}): ReadinessObserver {
+export function localReadinessObserver(state: LocalState, o: LocalReadinessOptions): ReadinessObserver {
   return new LocalReadiness(state, o).toObserver();
 }
