@@ -10,7 +10,7 @@ import { Readiness, READINESS_ALARM_IDS, READINESS_HANDLER, readinessRoleDocumen
 import { parseReadinessEnv, READINESS_METRICS, S3_REPLICATION_RULE_ID, type ReadinessTargets } from '../../lib/readiness';
 import { ALARM_ID_TAG, incidentForAlarm } from '../../lib/runbook';
 import { type ProgramRun, runProgram, runProgramExpectingError } from '../helpers/pulumi';
-import { policyOf } from '../helpers/stacks';
+import { policyOf, runStack } from '../helpers/stacks';
 
 const A = 'us-east-1';
 const B = 'us-west-2';
@@ -145,5 +145,29 @@ describe('components/Readiness', () => {
     });
     assert.match(error.message, /namePrefix: must be 1-30 lowercase letters/);
     assert.equal(resources.filter((x) => x.custom && !x.type.startsWith('pulumi:providers')).length, 0, 'nothing declared');
+  });
+});
+
+describe('the composed stacks: a readiness function in both regions of the pair', () => {
+  for (const stack of ['primary', 'secondary'] as const) {
+    it(`${stack}: its targets list both regions (the peer's from the peer stack's outputs), the primary-role region first`, async () => {
+      const r = await runStack(stack);
+      const fn = r.byType(FN).find((f) => /-readiness$/.test(f.inputs.name));
+      assert.ok(fn, r.summary());
+      const env = parseReadinessEnv(fn.plainInputs.environment.variables);
+      const [first, second] = env.targets.regions;
+      assert.deepEqual([first.role, second.role], ['primary', 'secondary']);
+      assert.equal(env.region, stack === 'primary' ? first.region : second.region);
+      for (const t of env.targets.regions) {
+        assert.ok(t.dbIdentifier && t.bucketName && t.kmsKeyArn, JSON.stringify(t));
+        assert.deepEqual(t.jobs.functions.at(-1), `${t.dbIdentifier.replace(/-pg$/, '')}-readiness`);
+      }
+      assert.equal(r.byType(ALARM).filter((a) => String(a.inputs.tags?.[ALARM_ID_TAG]).startsWith('readiness-')).length, 2);
+    });
+  }
+
+  it('scratch: none (no pair to observe)', async () => {
+    const r = await runStack('scratch');
+    assert.equal(r.byType(FN).filter((f) => /-readiness$/.test(f.inputs.name)).length, 0);
   });
 });
