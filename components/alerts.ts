@@ -54,6 +54,11 @@ export interface AlertsArgs {
   dbCpuPercent?: number;
   /** Backup-job function name; adds the Lambda errors alarm. */
   backupFunctionName?: pulumi.Input<string>;
+  /**
+   * Backup task-failure rule name (runner fargate: EventBridge rule matching the job's ECS tasks that stopped with a
+   * failure); adds the task-failed alarm on its TriggeredRules.
+   */
+  backupTaskFailureRuleName?: pulumi.Input<string>;
   /** Backup-job dead-letter queue name; adds an alarm on messages in it. */
   backupDlqName?: pulumi.Input<string>;
   /** Add the backup-age alarms (BackupAgeSeconds per service and tier) and the restore-test alarms. Default true. */
@@ -305,7 +310,7 @@ function createHealthCheckAlarm(
   return hcTopic;
 }
 
-/** The backup job failing (Lambda errors) and backup invocations dead-lettered, for the names given. */
+/** The backup job failing (Lambda errors, or a failed Fargate task) and backup invocations dead-lettered, for the names given. */
 function backupJobAlarms(args: AlertsArgs, alarm: AlarmFn): void {
   if (args.backupFunctionName !== undefined) {
     alarm('backup-job-errors', {
@@ -313,6 +318,20 @@ function backupJobAlarms(args: AlertsArgs, alarm: AlarmFn): void {
       namespace: 'AWS/Lambda',
       metricName: 'Errors',
       dimensions: { FunctionName: args.backupFunctionName },
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'notBreaching',
+    });
+  }
+  if (args.backupTaskFailureRuleName !== undefined) {
+    alarm('backup-task-failed', {
+      alarmDescription: 'The backup task (ECS Fargate) stopped with a failure: non-zero exit, or it never started',
+      namespace: 'AWS/Events',
+      metricName: 'TriggeredRules',
+      dimensions: { RuleName: args.backupTaskFailureRuleName },
       statistic: 'Sum',
       period: 300,
       evaluationPeriods: 1,

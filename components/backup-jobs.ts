@@ -7,7 +7,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { BACKUP_METRICS_NAMESPACE } from '../lib/backup-metrics';
 import { BACKUP_JOB_ENV, BackupJobEnvName } from '../lib/backup-job-env';
 import { BACKUP_SERVICES, BACKUP_TIERS, DEFAULT_RETENTION, RESTORE_TEST_SCHEDULE, RetentionPolicy, backupSchedules, retentionCounts, validateRetention } from '../lib/lifecycle';
-import { arnAccount, arnPartition, backupJobPolicy, ecrLambdaPullPolicy, ecrLifecyclePolicy, schedulerPolicy, serviceTrustPolicy } from '../lib/policies';
+import { arnAccount, arnPartition, backupJobPolicy, backupTaskPolicy, ecrLambdaPullPolicy, ecrLifecyclePolicy, schedulerEcsPolicy, schedulerPolicy, serviceTrustPolicy } from '../lib/policies';
+import { BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LIMITS } from '../lib/backup-runner';
+import { createExecutionRole, createTaskCluster, createTaskDefinition, createTaskFailureRule, ecsScheduleTarget, taskScheduleInput } from './backup-task';
 
 /** Path of the job's handler inside the image (engineer C's `automation/lambda/handler.ts`, compiled). */
 export const BACKUP_JOB_HANDLER = 'automation/lambda/handler.handler';
@@ -65,12 +67,23 @@ export interface BackupJobsArgs {
   alertsTopicArn: pulumi.Input<string>;
   /** Tier retention (days); the job gets the derived counts. Default: the seeds' policy. */
   retention?: RetentionPolicy;
-  /** Function memory in MB (also buys CPU for compression). Default 2048. */
+  /**
+   * Where the job runs (lib/backup-runner.ts): `lambda` (default; the function) or `fargate` (the same image as an ECS
+   * Fargate task on the same schedules, for databases past the Lambda's 15 minutes / 10 GB).
+   */
+  runner?: BackupRunner;
+  /** Function memory in MB (also buys CPU for compression), default 2048; fargate: task memory in MiB, default 4096. */
   memoryMb?: number;
-  /** Function timeout in seconds, at most 900 (Lambda's limit). Default 900. */
+  /** Function timeout in seconds, at most 900 (Lambda's limit), default 900; fargate: the task's own deadline (≤ 86400), default 21600. */
   timeoutSeconds?: number;
-  /** /tmp size in MB (512–10240) for dumps that cannot be streamed. Default 4096. */
+  /** /tmp size in MB (512–10240) for dumps that cannot be streamed. Default 4096. Lambda only. */
   ephemeralStorageMb?: number;
+  /** fargate: task CPU units (256–16384, a Fargate size with `memoryMb`). Default 1024. */
+  cpu?: number;
+  /** fargate: ephemeral storage in GiB (21–200), for a restore test with more than one pg_restore job. Default 21. */
+  ephemeralStorageGb?: number;
+  /** pg_restore jobs of the weekly restore test (RESTORE_TEST_JOBS): 1 streams with no local copy. Default 1. */
+  restoreTestJobs?: number;
   /** Log retention in days (a CloudWatch Logs value). Default 30. */
   logRetentionDays?: number;
   /** Images kept in ECR. Default 10. */
@@ -111,15 +124,40 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
   const int = (key: string, v: number | undefined, min: number, max: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new Error(`${key}: must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   };
-  int('backupJob.memoryMb', args.memoryMb, 512, 10240);
-  int('backupJob.timeoutSeconds', args.timeoutSeconds, 60, 900);
-  int('backupJob.ephemeralStorageMb', args.ephemeralStorageMb, 512, 10240);
+  const runner = args.runner ?? 'lambda';
+  if (runner !== 'lambda' && runner !== 'fargate') throw new Error(`backupJob.runner: must be lambda or fargate, got ${JSON.stringify(runner)}`);
+  if (runner === 'lambda') {
+    int('backupJob.memoryMb', args.memoryMb, 512, 10240);
+    int('backupJob.timeoutSeconds', args.timeoutSeconds, 60, 900);
+    int('backupJob.ephemeralStorageMb', args.ephemeralStorageMb, 512, 10240);
+    if (args.cpu !== undefined || args.ephemeralStorageGb !== undefined) throw new Error('backupJob.cpu, backupJob.ephemeralStorageGb: apply only to runner fargate');
+  } else {
+    validateTaskSize(args);
+  }
+  int('backupJob.restoreTestJobs', args.restoreTestJobs, 1, 16);
   int('backupJob.keepImages', args.keepImages, 1, 1000);
   int('backupJob.postgresMajorVersion', args.postgresMajorVersion, 15, 99);
   if (args.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(args.logRetentionDays)) {
     throw new Error(`backupJob.logRetentionDays: must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${JSON.stringify(args.logRetentionDays)}`);
   }
   if (args.imageTag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.imageTag)) throw new Error(`backupJob.imageTag: not a valid Docker tag: ${JSON.stringify(args.imageTag)}`);
+}
+
+/** fargate: a valid Fargate CPU/memory pair, ephemeral storage 21–200 GiB, a deadline of at most a day. */
+function validateTaskSize(args: BackupJobsArgs): void {
+  const cpu = args.cpu ?? RUNNER_DEFAULTS.fargate.cpu;
+  const size = FARGATE_SIZES[cpu];
+  if (!size) throw new Error(`backupJob.cpu: must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${JSON.stringify(args.cpu)}`);
+  const mem = args.memoryMb ?? Math.max(size.min, RUNNER_DEFAULTS.fargate.memoryMb);
+  if (!Number.isInteger(mem) || mem < size.min || mem > size.max || (mem - size.min) % size.step !== 0) {
+    throw new Error(`backupJob.memoryMb: ${JSON.stringify(mem)} MiB is not a Fargate size for ${cpu} CPU units (${size.min}–${size.max} in steps of ${size.step})`);
+  }
+  const gb = args.ephemeralStorageGb ?? RUNNER_DEFAULTS.fargate.ephemeralStorageGb;
+  const lim = RUNNER_LIMITS.fargate;
+  if (!Number.isInteger(gb) || gb < lim.minStorageGb || gb > lim.maxStorageGb) throw new Error(`backupJob.ephemeralStorageGb: must be a whole number from ${lim.minStorageGb} to ${lim.maxStorageGb}, got ${JSON.stringify(gb)}`);
+  const t = args.timeoutSeconds ?? RUNNER_DEFAULTS.fargate.timeoutSeconds;
+  if (!Number.isInteger(t) || t < lim.minTimeoutSeconds || t > lim.maxTimeoutSeconds) throw new Error(`backupJob.timeoutSeconds: must be a whole number from ${lim.minTimeoutSeconds} to ${lim.maxTimeoutSeconds}, got ${JSON.stringify(t)}`);
+  if (args.ephemeralStorageMb !== undefined) throw new Error('backupJob.ephemeralStorageMb: applies only to runner lambda (fargate: backupJob.ephemeralStorageGb)');
 }
 
 /**
@@ -129,14 +167,26 @@ export function validateBackupJobsArgs(args: BackupJobsArgs): void {
  * concurrent execution, and a least-privilege role; EventBridge Scheduler schedules per service and
  * tier (UTC), ENABLED only on the primary.
  *
+ * With `runner: 'fargate'` the same image runs as an ECS Fargate task instead of the function (components/backup-task.ts):
+ * a cluster, a task definition (CPU, memory, ephemeral storage from config), a task role with the function's data
+ * scope, an execution role, the task's log group, and the same schedules targeting ECS RunTask in the same subnets
+ * with the same security group; a task that stops with a failure reaches the same dead-letter queue.
+ *
  * Why the secondary has the schedules DISABLED rather than absent: promotion then only flips `state`
  * (one in-place update — or one UpdateSchedule call if Pulumi cannot run), the function, image, role
  * and permissions are already deployed and exercised by drills in that region, and a failover never has
  * to create IAM or pull an image in the middle of an incident.
  */
 export class BackupJobs extends pulumi.ComponentResource {
-  readonly functionName: pulumi.Output<string>;
-  readonly functionArn: pulumi.Output<string>;
+  /** Where the job runs. */
+  readonly runner: BackupRunner;
+  /** The function (runner lambda; undefined with runner fargate). */
+  readonly functionName: pulumi.Output<string | undefined>;
+  readonly functionArn: pulumi.Output<string | undefined>;
+  /** The cluster, task definition and task-failure rule (runner fargate). */
+  readonly clusterArn?: pulumi.Output<string>;
+  readonly taskDefinitionArn?: pulumi.Output<string>;
+  readonly taskFailureRuleName?: pulumi.Output<string>;
   readonly dlqArn: pulumi.Output<string>;
   readonly dlqName: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
@@ -158,25 +208,44 @@ export class BackupJobs extends pulumi.ComponentResource {
     const base = jobBase(args);
 
     const { repo, repoPolicy, image } = createImage(name, args, this, base);
-    const { logGroup, dlq } = createLogsAndDeadLetters(name, args, this, base);
-    const { role, rolePolicy } = createJobRole(name, args, this, base, { logGroup, dlq });
-    const env = backupJobEnvironment(args, counts, base.exportPrefix);
-    const fn = createFunction(name, args, this, base, { image, role, dependsOn: [rolePolicy, repoPolicy, logGroup], logGroup, dlq, env });
-
+    this.runner = args.runner ?? 'lambda';
     this.scheduleState = args.role === 'primary' ? 'ENABLED' : 'DISABLED';
-    this.scheduleNames = createSchedules(name, args, this, base, { fn, dlq, state: this.scheduleState });
+    const env = backupJobEnvironment(args, counts, base.exportPrefix);
+    let logGroup: aws.cloudwatch.LogGroup;
+    let dlq: aws.sqs.Queue;
+    if (this.runner === 'lambda') {
+      logGroup = createLogGroup(name, args, this, base);
+      dlq = createDeadLetterQueue(name, args, this, base);
+      const { role, rolePolicy } = createJobRole(name, args, this, base, { logGroup, dlq, kind: 'lambda' });
+      const fn = createFunction(name, args, this, base, { image, role, dependsOn: [rolePolicy, repoPolicy, logGroup], logGroup, dlq, env });
+      this.scheduleNames = createSchedules(name, args, this, base, { dlq, state: this.scheduleState, ...lambdaScheduling(args, fn, dlq) });
+      this.functionName = fn.name;
+      this.functionArn = fn.arn;
+      this.roleName = role.name;
+    } else {
+      const task = createTask(name, args, this, base, { repo, image, env });
+      ({ logGroup, dlq } = task);
+      this.scheduleNames = createSchedules(name, args, this, base, { dlq, state: this.scheduleState, ...task.scheduling });
+      this.functionName = pulumi.output(undefined);
+      this.functionArn = pulumi.output(undefined);
+      this.clusterArn = task.cluster.arn;
+      this.taskDefinitionArn = task.taskDefinition.arn;
+      this.taskFailureRuleName = task.failureRule.name;
+      // The task role deletes what the job prunes (the backup audit expects its deletes).
+      this.roleName = task.taskRole.name;
+    }
 
-    this.functionName = fn.name;
-    this.functionArn = fn.arn;
     this.dlqArn = dlq.arn;
     this.dlqName = dlq.name;
     this.logGroupName = logGroup.name;
     this.repositoryUrl = repo.repositoryUrl;
     this.imageUri = image.repoDigest;
-    this.roleName = role.name;
     this.registerOutputs({
+      runner: this.runner,
       functionName: this.functionName,
       functionArn: this.functionArn,
+      clusterArn: this.clusterArn,
+      taskDefinitionArn: this.taskDefinitionArn,
       dlqArn: this.dlqArn,
       logGroupName: this.logGroupName,
       repositoryUrl: this.repositoryUrl,
@@ -253,39 +322,83 @@ function createImage(name: string, args: BackupJobsArgs, parent: pulumi.Resource
   return { repo, repoPolicy, image };
 }
 
-/** The function's KMS-encrypted log group and its dead-letter queue. */
-function createLogsAndDeadLetters(name: string, args: BackupJobsArgs, parent: pulumi.Resource, { tags, fnName }: JobBase) {
-  const child = { parent, provider: args.provider };
-  const logGroup = new aws.cloudwatch.LogGroup(
+/** The function's KMS-encrypted log group. */
+function createLogGroup(name: string, args: BackupJobsArgs, parent: pulumi.Resource, { tags, fnName }: JobBase): aws.cloudwatch.LogGroup {
+  return new aws.cloudwatch.LogGroup(
     `${name}-logs`,
     { name: `/aws/lambda/${fnName}`, retentionInDays: args.logRetentionDays ?? 30, kmsKeyId: args.kmsKeyArn, tags },
-    child,
+    { parent, provider: args.provider },
   );
-  const dlq = new aws.sqs.Queue(
-    `${name}-dlq`,
-    { name: `${fnName}-dlq`, kmsMasterKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 86400, tags },
-    child,
-  );
-  return { logGroup, dlq };
 }
 
-/** The job's least-privilege role (lib/policies.ts `backupJobPolicy`). */
+/** The job's KMS-encrypted dead-letter queue (failed invocations, undeliverable schedules, failed tasks). */
+function createDeadLetterQueue(name: string, args: BackupJobsArgs, parent: pulumi.Resource, { tags, fnName }: JobBase): aws.sqs.Queue {
+  return new aws.sqs.Queue(
+    `${name}-dlq`,
+    { name: `${fnName}-dlq`, kmsMasterKeyId: args.kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300, messageRetentionSeconds: 14 * 86400, tags },
+    { parent, provider: args.provider },
+  );
+}
+
+/**
+ * runner fargate: the dead-letter queue, the cluster and log group, the task role (the function's data scope) and
+ * execution role, the task definition, the failure rule; and how the schedules start the task.
+ */
+function createTask(name: string, args: BackupJobsArgs, parent: pulumi.Resource, base: JobBase, deps: { repo: aws.ecr.Repository; image: docker.Image; env: Record<string, pulumi.Input<string>> }) {
+  const d = RUNNER_DEFAULTS.fargate;
+  const cpu = args.cpu ?? d.cpu;
+  const taskArgs = {
+    provider: args.provider,
+    region: args.region,
+    fnName: base.fnName,
+    kmsKeyArn: args.kmsKeyArn,
+    account: base.account,
+    tags: base.tags,
+    logRetentionDays: args.logRetentionDays ?? 30,
+    cpu,
+    memoryMb: args.memoryMb ?? Math.max(FARGATE_SIZES[cpu].min, d.memoryMb),
+    ephemeralStorageGb: args.ephemeralStorageGb ?? d.ephemeralStorageGb,
+    env: deps.env,
+  };
+  const dlq = createDeadLetterQueue(name, args, parent, base);
+  const { cluster, logGroup } = createTaskCluster(name, taskArgs, parent);
+  const { role: taskRole, rolePolicy } = createJobRole(name, args, parent, base, { logGroup, dlq, kind: 'task' });
+  const execution = createExecutionRole(name, taskArgs, parent, { repo: deps.repo, logGroup });
+  const taskDefinition = createTaskDefinition(name, taskArgs, parent, { image: deps.image, taskRole, executionRole: execution.role, logGroup, dependsOn: [rolePolicy, execution.policy] });
+  const failureRule = createTaskFailureRule(name, taskArgs, parent, { cluster, dlq });
+  const scheduling: Scheduling = {
+    target: { arn: cluster.arn, input: taskScheduleInput, ecsParameters: ecsScheduleTarget({ taskDefinition, subnetIds: args.subnetIds, securityGroupIds: args.securityGroupIds }) },
+    policy: pulumi
+      .all([taskDefinition.arn, cluster.arn, taskRole.arn, execution.role.arn, dlq.arn, args.kmsKeyArn])
+      .apply(([taskDefinitionArn, clusterArn, t, e, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerEcsPolicy({ taskDefinitionArn, clusterArn, roleArns: [t, e], dlqArn, kmsKeyArn, region: args.region }))),
+    description: 'EventBridge Scheduler: run the backup task',
+  };
+  return { dlq, cluster, logGroup, taskDefinition, failureRule, scheduling, taskRole };
+}
+
+/**
+ * The job's least-privilege role (lib/policies.ts `backupJobPolicy`): the function's (`kind: 'lambda'`), or the
+ * Fargate task role (`kind: 'task'`: the same data scope without the Lambda platform's statements, `backupTaskPolicy`).
+ */
 function createJobRole(
   name: string,
   args: BackupJobsArgs,
   parent: pulumi.Resource,
   { tags, account, partition, exportPrefix }: JobBase,
-  { logGroup, dlq }: { logGroup: aws.cloudwatch.LogGroup; dlq: aws.sqs.Queue },
+  { logGroup, dlq, kind }: { logGroup: aws.cloudwatch.LogGroup; dlq: aws.sqs.Queue; kind: 'lambda' | 'task' },
 ) {
   const child = { parent, provider: args.provider };
+  const stem = kind === 'lambda' ? `${name}-role` : `${name}-task-role`;
+  const principal = kind === 'lambda' ? 'lambda.amazonaws.com' : 'ecs-tasks.amazonaws.com';
+  const policyOf = kind === 'lambda' ? backupJobPolicy : backupTaskPolicy;
   const role = new aws.iam.Role(
-    `${name}-role`,
-    { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
+    stem,
+    { description: 'Backup job: dump PostgreSQL/Redis to the backup bucket', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy(principal, a))), tags },
     child,
   );
   const secretArns = pulumi.all([args.dbSecretArn, args.cacheAuthSecretArn]).apply(([db, cache]) => (cache ? [db, cache] : [db]));
   const rolePolicy = new aws.iam.RolePolicy(
-    `${name}-role-policy`,
+    `${stem}-policy`,
     {
       role: role.id,
       policy: pulumi
@@ -295,7 +408,7 @@ function createJobRole(
         ])
         .apply(([[acct, part, bucketArn, kmsKeyArn, secrets], [topicArn, logGroupArn, dlqArn, dbInstanceArn, cacheId, peerKmsKeyArn]]) =>
           JSON.stringify(
-            backupJobPolicy({
+            policyOf({
               region: args.region,
               account: acct,
               partition: part,
@@ -361,6 +474,13 @@ function backupJobEnvironment(
     env.CACHE_EXPORT_PREFIX = exportPrefix;
   }
   for (const s of BACKUP_SERVICES) for (const t of BACKUP_TIERS) env[`RETAIN_${s.toUpperCase()}_${t.toUpperCase()}`] = String(counts[s][t]);
+  // The runner's limits, recorded in every manifest (`dr status` warns as the jobs near them); the task enforces its deadline.
+  const runner = args.runner ?? 'lambda';
+  const d = RUNNER_DEFAULTS[runner];
+  env.DR_RUNNER = runner;
+  env.DR_RUNNER_TIMEOUT_SECONDS = String(args.timeoutSeconds ?? d.timeoutSeconds);
+  env.DR_RUNNER_STORAGE_MB = String(runner === 'lambda' ? (args.ephemeralStorageMb ?? d.ephemeralStorageGb * 1024) : (args.ephemeralStorageGb ?? d.ephemeralStorageGb) * 1024);
+  env.RESTORE_TEST_JOBS = String(args.restoreTestJobs ?? 1);
   return env;
 }
 
@@ -412,6 +532,22 @@ function createFunction(
   return fn;
 }
 
+/** What the schedules invoke: the target (its ARN, how an event becomes its input, ECS parameters) and the scheduler role's policy. */
+interface Scheduling {
+  target: { arn: pulumi.Input<string>; input: (event: object) => string; ecsParameters?: aws.types.input.scheduler.ScheduleTargetEcsParameters };
+  policy: pulumi.Input<string>;
+  description: string;
+}
+
+/** runner lambda: the schedules invoke the function with the event as its payload. */
+function lambdaScheduling(args: BackupJobsArgs, fn: aws.lambda.Function, dlq: aws.sqs.Queue): Scheduling {
+  return {
+    target: { arn: fn.arn, input: (event) => JSON.stringify(event) },
+    policy: pulumi.all([fn.arn, dlq.arn, args.kmsKeyArn]).apply(([functionArn, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerPolicy({ functionArn, dlqArn, kmsKeyArn, region: args.region }))),
+    description: 'EventBridge Scheduler: invoke the backup job',
+  };
+}
+
 /**
  * The scheduler's role and one EventBridge Scheduler schedule per service and tier, plus the weekly restore test, all
  * in `state`. Returns the schedule names, `<prefix>-<service>-<tier>` and the restore test's.
@@ -421,22 +557,15 @@ function createSchedules(
   args: BackupJobsArgs,
   parent: pulumi.Resource,
   { tags, account }: JobBase,
-  { fn, dlq, state }: { fn: aws.lambda.Function; dlq: aws.sqs.Queue; state: 'ENABLED' | 'DISABLED' },
+  { dlq, state, target, policy, description }: { dlq: aws.sqs.Queue; state: 'ENABLED' | 'DISABLED' } & Scheduling,
 ): string[] {
   const child = { parent, provider: args.provider };
   const schedulerRole = new aws.iam.Role(
     `${name}-scheduler-role`,
-    { description: 'EventBridge Scheduler: invoke the backup job', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', a))), tags },
+    { description, assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('scheduler.amazonaws.com', a))), tags },
     child,
   );
-  const schedulerRolePolicy = new aws.iam.RolePolicy(
-    `${name}-scheduler-policy`,
-    {
-      role: schedulerRole.id,
-      policy: pulumi.all([fn.arn, dlq.arn, args.kmsKeyArn]).apply(([functionArn, dlqArn, kmsKeyArn]) => JSON.stringify(schedulerPolicy({ functionArn, dlqArn, kmsKeyArn, region: args.region }))),
-    },
-    child,
-  );
+  const schedulerRolePolicy = new aws.iam.RolePolicy(`${name}-scheduler-policy`, { role: schedulerRole.id, policy }, child);
 
   const names: string[] = [];
   /** One EventBridge Scheduler schedule invoking the job with `input`, in UTC, dead letters to the DLQ. */
@@ -453,9 +582,10 @@ function createSchedules(
         state,
         flexibleTimeWindow: { mode: 'OFF' },
         target: {
-          arn: fn.arn,
+          arn: target.arn,
           roleArn: schedulerRole.arn,
-          input: JSON.stringify(input),
+          input: target.input(input),
+          ...(target.ecsParameters ? { ecsParameters: target.ecsParameters } : {}),
           retryPolicy: { maximumRetryAttempts, maximumEventAgeInSeconds: 3600 },
           deadLetterConfig: { arn: dlq.arn },
         },

@@ -37,6 +37,12 @@ export interface BotTokensArgs {
   peerKmsKeyArn?: pulumi.Input<string>;
   /** The bots. Names must be unique. */
   bots: BotTokenSpec[];
+  /**
+   * The region whose bot workers consume updates from the start (one consumer per token, issue 11): seeded as the
+   * value's `active_region`, so the peer region's workers, reading the replica, consume nothing until a failover
+   * writes the survivor there. Omitted (a scratch stack): no `active_region`, every region may consume.
+   */
+  activeRegion?: string;
   /** Secret-name prefix, e.g. `acme-bots` → secret `acme-bots/bot-tokens/<bot>`. */
   namePrefix: string;
   /** Days a deleted secret stays recoverable: 0 (immediate, scratch only) or 7–30. Default 30. */
@@ -64,6 +70,8 @@ export interface BotTokenSecretValue {
   tokens: string[];
   /** The platform the tokens belong to (automation/tokens `Platform`). */
   platform: BotPlatform;
+  /** The region whose workers consume the bot's updates (the bot runtime's `shouldConsume()`). */
+  active_region?: string;
 }
 
 /** Validates bot specs that are known at construction time. Errors name the key `bots[...]`. */
@@ -93,13 +101,16 @@ export function validateBotTokensArgs(args: BotTokensArgs): void {
   }
 }
 
-/** The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token), `{ "active": 0, "tokens": [...], "platform" }`. */
-export function botTokenSecretString(bot: string, tokens: string[], platform: BotPlatform = 'telegram'): string {
+/**
+ * The secret's JSON for a bot's tokens (checked: ≥ 1 non-empty token), `{ "active": 0, "tokens": [...], "platform" }`,
+ * plus `"active_region"` when given.
+ */
+export function botTokenSecretString(bot: string, tokens: string[], platform: BotPlatform = 'telegram', activeRegion?: string): string {
   if (tokens.length === 0) throw new Error(`bots.${bot}.tokens: at least one token is required`);
   tokens.forEach((t, i) => {
     if (typeof t !== 'string' || t.trim() === '') throw new Error(`bots.${bot}.tokens[${i}]: must be a non-empty string`);
   });
-  const value: BotTokenSecretValue = { active: 0, tokens, platform };
+  const value: BotTokenSecretValue = { active: 0, tokens, platform, ...(activeRegion !== undefined ? { active_region: activeRegion } : {}) };
   return JSON.stringify(value);
 }
 
@@ -178,7 +189,7 @@ export class BotTokens extends pulumi.ComponentResource {
           { ...child, retainOnDelete },
         );
       }
-      if (!args.adopt) createSeedVersion(`${name}-${bot.name}-value`, secret, bot, { ...child, retainOnDelete });
+      if (!args.adopt) createSeedVersion(`${name}-${bot.name}-value`, secret, bot, args.activeRegion, { ...child, retainOnDelete });
       arns[bot.name] = secret.arn;
       names[bot.name] = secretName;
     }
@@ -193,13 +204,13 @@ export class BotTokens extends pulumi.ComponentResource {
  * `pulumi up` from writing it again (and from moving AWSCURRENT back to it); the seed label keeps it from being
  * removed as a deprecated version.
  */
-function createSeedVersion(name: string, secret: aws.secretsmanager.Secret, bot: BotTokenSpec, opts: pulumi.CustomResourceOptions): aws.secretsmanager.SecretVersion {
+function createSeedVersion(name: string, secret: aws.secretsmanager.Secret, bot: BotTokenSpec, activeRegion: string | undefined, opts: pulumi.CustomResourceOptions): aws.secretsmanager.SecretVersion {
   const platform = bot.platform ?? 'telegram';
   return new aws.secretsmanager.SecretVersion(
     name,
     {
       secretId: secret.id,
-      secretString: pulumi.secret(pulumi.output(bot.tokens ?? []).apply((tokens) => botTokenSecretString(bot.name, tokens, platform))),
+      secretString: pulumi.secret(pulumi.output(bot.tokens ?? []).apply((tokens) => botTokenSecretString(bot.name, tokens, platform, activeRegion))),
       versionStages: [BOT_TOKEN_SEED_STAGE],
     },
     { ...opts, ignoreChanges: ['secretString', 'versionStages'] },

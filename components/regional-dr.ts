@@ -7,6 +7,7 @@ import { backupSchedules, RESTORE_TEST_SCHEDULE } from '../lib/lifecycle';
 import { readinessJobNames, type ReadinessTargets } from '../lib/readiness';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
+import type { BackupJobsArgs } from './backup-jobs';
 import { Alerts } from './alerts';
 import { BackupAudit } from './backup-audit';
 import { BackupBucket } from './backup-bucket';
@@ -96,12 +97,14 @@ export class RegionalDr extends pulumi.ComponentResource {
 
     // Alerts alarm on the backup job, and the job notifies the alerts topic: break the cycle with
     // deferred outputs for the job's names (no resource cycle: alarm -> function -> topic).
-    const jobNames = region.roles.backupJobs ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : undefined;
+    const jobNames = region.roles.backupJobs ? deferredJobNames(args.config.backup.job.runner) : undefined;
     const alerts = createAlerts(name, region, this, { keys, db, dns, jobNames });
     let jobs: BackupJobs | undefined;
     if (jobNames) {
       jobs = createBackupJobs(name, region, this, { keys, network, creds, db, cache, bucket, alerts });
-      jobNames.fn[1](jobs.functionName);
+      // runner lambda: the function exists, so its name is always set.
+      if (jobNames.fn) jobNames.fn[1](jobs.functionName as pulumi.Output<string>);
+      if (jobNames.taskRule && jobs.taskFailureRuleName) jobNames.taskRule[1](jobs.taskFailureRuleName);
       jobNames.dlq[1](jobs.dlqName);
       createBackupAudit(name, region, this, { keys, bucket, alerts, jobs });
     }
@@ -292,6 +295,8 @@ function createBotTokens(name: string, { cfg, roles, provider }: Region, parent:
       namePrefix: scratch ? `${cfg.namePrefix}-scratch` : cfg.namePrefix,
       recoveryWindowInDays: scratch ? 0 : 30,
       adopt: roles.adoptTokens,
+      // The creating (active) stack's region consumes first; the peer's workers read the replica and wait.
+      ...(scratch ? {} : { activeRegion: cfg.region }),
       retainOnDelete: !scratch,
     },
     { parent },
@@ -318,8 +323,16 @@ function createFailoverDns(name: string, { cfg, roles, provider }: Region, paren
   );
 }
 
-/** The deferred names of the backup job's function and dead-letter queue (resolved once the job is declared). */
-type JobNames = Record<'fn' | 'dlq', ReturnType<typeof pulumi.deferredOutput<string>>>;
+/**
+ * The deferred names of the backup job's function (runner lambda) or task-failure rule (runner fargate) and of its
+ * dead-letter queue (resolved once the job is declared).
+ */
+type Deferred = ReturnType<typeof pulumi.deferredOutput<string>>;
+type JobNames = { fn?: Deferred; taskRule?: Deferred; dlq: Deferred };
+
+function deferredJobNames(runner: 'lambda' | 'fargate'): JobNames {
+  return runner === 'lambda' ? { fn: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() } : { taskRule: pulumi.deferredOutput<string>(), dlq: pulumi.deferredOutput<string>() };
+}
 
 /**
  * The alerts. A promoted secondary is the writable region now (`activeRole` primary): its backup-age alarms treat
@@ -349,12 +362,19 @@ function createAlerts(
       replicaLagSeconds: cfg.alerts.replicaLagSeconds,
       dbInstanceIdentifier: db.identifier,
       dbAllocatedStorageGb: cfg.database.allocatedStorage,
-      backupFunctionName: jobNames?.fn[0],
+      backupFunctionName: jobNames?.fn?.[0],
+      backupTaskFailureRuleName: jobNames?.taskRule?.[0],
       backupDlqName: jobNames?.dlq[0],
       backupAgeAlarms: roles.backupJobs,
     },
     { parent },
   );
+}
+
+/** The job's runner and size from `backup.*` (lib/config.ts; validated there against the runner's limits). */
+function backupJobSizing(job: StackConfig['backup']['job']): Pick<BackupJobsArgs, 'runner' | 'memoryMb' | 'timeoutSeconds' | 'ephemeralStorageMb' | 'cpu' | 'ephemeralStorageGb' | 'restoreTestJobs'> {
+  const common = { runner: job.runner, memoryMb: job.memoryMb, timeoutSeconds: job.timeoutSeconds, restoreTestJobs: job.restoreTestJobs };
+  return job.runner === 'lambda' ? { ...common, ephemeralStorageMb: job.ephemeralStorageGb * 1024 } : { ...common, cpu: job.cpu, ephemeralStorageGb: job.ephemeralStorageGb };
 }
 
 /** Backup jobs (not for scratch): schedules ENABLED only for the active role primary (BackupJobs decides). */
@@ -388,6 +408,7 @@ function createBackupJobs(
       alertsTopicArn: alerts.topicArn,
       retention: { postgresql: cfg.backup.postgresql, redis: cfg.backup.redis, configDays: cfg.backup.configDays },
       postgresMajorVersion: Number(cfg.database.parameterGroupFamily.replace('postgres', '')),
+      ...backupJobSizing(cfg.backup.job),
     },
     { parent },
   );
@@ -439,7 +460,16 @@ function createTokenMonitor(
       imageUri: jobs.imageUri,
       bots: cfg.bots.map((b) => {
         const secretName = botTokenSecretName(cfg.namePrefix, b.name);
-        return { name: b.name, platform: b.platform, secretName, secretId: tokens ? tokens.secretArns.apply((arns) => arns[b.name] ?? secretName) : secretName };
+        return {
+          name: b.name,
+          platform: b.platform,
+          secretName,
+          secretId: tokens ? tokens.secretArns.apply((arns) => arns[b.name] ?? secretName) : secretName,
+          mode: b.mode,
+          ...(b.webhookUrl ? { webhookUrl: b.webhookUrl } : {}),
+          channels: b.channels,
+          permissions: b.permissions,
+        };
       }),
       alertsTopicArn: alerts.topicArn,
       // The image's repository policy (Lambda's pull permission) is the job's: wait for it.

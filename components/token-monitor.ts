@@ -1,10 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { arnAccount, arnPartition, serviceTrustPolicy, tokenMonitorPolicy } from '../lib/policies';
-import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE } from '../lib/token-metrics';
+import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, BOT_METRIC_DIMENSIONS, BOT_METRICS, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE, WEBHOOK_RECENT_ERROR_SECONDS } from '../lib/token-metrics';
 import { MONITOR_SCHEDULE_EXPRESSION, type MonitoredBot, monitorTimeoutSeconds, scheduleProblems, type TokenMonitorEnvName } from '../lib/token-monitor';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
-import { BOT_NAME_RULE, type BotPlatform, isBotName, isBotPlatform } from '../lib/validators';
+import { BOT_NAME_RULE, type BotMode, type BotPlatform, isBotMode, isBotName, isBotPlatform } from '../lib/validators';
 
 /** The monitor's handler inside the backup job's image (automation/lambda/token-monitor.ts, compiled). */
 export const TOKEN_MONITOR_HANDLER = 'automation/lambda/token-monitor.handler';
@@ -22,6 +22,17 @@ export interface TokenMonitorBot {
   secretName: string;
   /** The secret the monitor reads: its ARN when this stack owns (or adopted) it, else its name (the replica here). */
   secretId: pulumi.Input<string>;
+  /**
+   * Issue 11: how the bot receives updates. With it the monitor watches (and, active, sets) the bot's webhook or
+   * interactions endpoint, and the webhook alarms are declared; without it neither.
+   */
+  mode?: BotMode;
+  /** Telegram's webhook URL (the config's or the DNS default) / Discord's interactions endpoint. */
+  webhookUrl?: string;
+  /** The configured channels: every token's rights there are checked, with the missing-rights alarm. */
+  channels?: string[];
+  /** Discord: the required PermissionFlagsBits names. */
+  permissions?: string[];
 }
 
 /** Arguments of {@link TokenMonitor}. */
@@ -89,6 +100,8 @@ export function validateTokenMonitorArgs(args: TokenMonitorArgs): void {
     if (!isBotName(b.name)) throw new Error(`bots[${i}].name: must be ${BOT_NAME_RULE}, got ${JSON.stringify(b.name)}`);
     if (seen.has(b.name)) throw new Error(`bots[${i}].name: duplicate bot ${JSON.stringify(b.name)}`);
     if (!isBotPlatform(b.platform)) throw new Error(`bots[${i}].platform: must be telegram | discord, got ${JSON.stringify(b.platform)}`);
+    if (b.mode !== undefined && !isBotMode(b.mode)) throw new Error(`bots[${i}].mode: must be webhook | polling, got ${JSON.stringify(b.mode)}`);
+    if (b.mode === 'polling' && b.webhookUrl) throw new Error(`bots[${i}].webhookUrl: a polling bot has no webhook`);
     seen.add(b.name);
   });
   const s = schedule(args);
@@ -190,13 +203,23 @@ function createMonitorRole(name: string, args: TokenMonitorArgs, parent: pulumi.
   return { role, rolePolicy };
 }
 
+/** A bot's issue-11 fields in TOKEN_BOTS (only those that are set). */
+function monitoredEndpoint(b: TokenMonitorBot): Pick<MonitoredBot, 'mode' | 'webhook_url' | 'channels' | 'permissions'> {
+  return {
+    ...(b.mode ? { mode: b.mode } : {}),
+    ...(b.webhookUrl ? { webhook_url: b.webhookUrl } : {}),
+    ...(b.channels?.length ? { channels: b.channels } : {}),
+    ...(b.platform === 'discord' && b.permissions?.length ? { permissions: b.permissions } : {}),
+  };
+}
+
 /**
  * The function's environment: the contract of lib/token-monitor.ts (`TOKEN_MONITOR_ENV`). The bot list carries names,
- * platforms and secret ids only.
+ * platforms, secret ids and (issue 11) each bot's mode, webhook URL, channels and Discord permissions — never a token.
  */
 function monitorEnvironment(args: TokenMonitorArgs): Partial<Record<TokenMonitorEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> {
   const s = schedule(args);
-  const bots = pulumi.all(args.bots.map((b) => pulumi.output(b.secretId))).apply((ids) => JSON.stringify(args.bots.map((b, i): MonitoredBot => ({ bot: b.name, platform: b.platform, secret: ids[i] }))));
+  const bots = pulumi.all(args.bots.map((b) => pulumi.output(b.secretId))).apply((ids) => JSON.stringify(args.bots.map((b, i): MonitoredBot => ({ bot: b.name, platform: b.platform, secret: ids[i], ...monitoredEndpoint(b) }))));
   const env: Partial<Record<TokenMonitorEnvName, pulumi.Input<string>>> & Record<string, pulumi.Input<string>> = {
     DR_REGION: args.region,
     TOKEN_BOTS: bots,
@@ -318,6 +341,7 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
   for (const b of args.bots) {
     health(b.name, 'active-unhealthy', ACTIVE_TOKEN_INDEX, `bot ${b.name} (${b.platform}): its active token has been unhealthy for 2 minutes (no healthy token to switch to, a pin, or a platform outage): dr tokens status`);
     health(b.name, 'all-unhealthy', ANY_TOKEN_INDEX, `CRITICAL: bot ${b.name} (${b.platform}): every token has been unhealthy for 2 minutes — the bot is down: dr tokens status`);
+    names.push(...createEndpointAlarms(name, args, parent, tags, b));
   }
   const alarmName = `${args.namePrefix}-token-monitor-not-running`;
   names.push(alarmName);
@@ -343,5 +367,75 @@ function createMonitorAlarms(name: string, args: TokenMonitorArgs, parent: pulum
     },
     child,
   );
+  return names;
+}
+
+/** The ids of the per-bot alarms of issue 11 (lib/runbook.ts maps each to INC-006). */
+export const ENDPOINT_ALARM_IDS = ['webhook-url-drift', 'webhook-pending-growing', 'webhook-recent-error', 'channel-rights-missing'] as const;
+
+/**
+ * Issue 11's alarms of one bot (per-bot metrics, lib/token-metrics.ts `BOT_METRICS`), notifying on the active stack
+ * only like the health alarms (the standby's monitor reads the same bot accounts):
+ *  - `webhook-url-drift`: the webhook / interactions endpoint is not the expected one for 3 minutes (the active
+ *    monitor re-sets it every round, so a standing drift means it cannot);
+ *  - `webhook-pending-growing` (Telegram): `pending_update_count` grew in each of 5 consecutive minutes (metric math
+ *    `DIFF` over the published counts) — updates pile up undelivered;
+ *  - `webhook-recent-error` (Telegram): a `last_error_date` less than 5 minutes old;
+ *  - `channel-rights-missing` (bots with channels): a token lacks a right in a configured channel for 2 checks.
+ * Declared only for bots whose `mode` is known (the webhook alarms) or with channels (the rights alarm).
+ */
+function createEndpointAlarms(name: string, args: TokenMonitorArgs, parent: pulumi.Resource, tags: Record<string, string>, b: TokenMonitorBot): string[] {
+  const child = { parent, provider: args.provider };
+  const actions = [args.alertsTopicArn];
+  const names: string[] = [];
+  const dimensions = { [BOT_METRIC_DIMENSIONS.bot]: b.name };
+  const alarm = (id: (typeof ENDPOINT_ALARM_IDS)[number], description: string, spec: Partial<aws.cloudwatch.MetricAlarmArgs>) => {
+    const alarmName = `${args.namePrefix}-bots-${b.name}-${id}`;
+    names.push(alarmName);
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-${b.name}-${id}`,
+      {
+        name: alarmName,
+        alarmDescription: `bot ${b.name} (${b.platform}): ${description}${alarmRunbookSuffix(id)}`,
+        treatMissingData: 'notBreaching',
+        actionsEnabled: args.active,
+        alarmActions: actions,
+        okActions: actions,
+        tags: { ...tags, [ALARM_ID_TAG]: id },
+        ...spec,
+      },
+      child,
+    );
+  };
+  const simple = (metricName: string, statistic: 'Maximum' | 'Minimum', comparisonOperator: 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold', threshold: number, periods: number) => ({
+    namespace: TOKEN_METRICS_NAMESPACE,
+    metricName,
+    dimensions,
+    statistic,
+    period: 60,
+    evaluationPeriods: periods,
+    datapointsToAlarm: periods,
+    comparisonOperator,
+    threshold,
+  });
+  if (b.mode) {
+    alarm('webhook-url-drift', `its ${b.platform === 'telegram' ? 'webhook' : 'interactions endpoint'} has not been the expected one for 3 minutes (the monitor could not set it, or it is not the active region's): dr status`, simple(BOT_METRICS.urlDrift, 'Minimum', 'GreaterThanOrEqualToThreshold', 1, 3));
+  }
+  if (b.mode && b.platform === 'telegram') {
+    alarm('webhook-pending-growing', 'its pending updates have grown for 5 minutes in a row (getWebhookInfo pending_update_count): updates are not being delivered or consumed: dr status', {
+      metricQueries: [
+        { id: 'pending', returnData: false, metric: { namespace: TOKEN_METRICS_NAMESPACE, metricName: BOT_METRICS.pending, dimensions, period: 60, stat: 'Maximum' } },
+        { id: 'growing', expression: 'IF(DIFF(pending) > 0, 1, 0)', label: 'pending updates grew', returnData: true },
+      ],
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+    });
+    alarm('webhook-recent-error', `Telegram reports a webhook delivery error less than ${WEBHOOK_RECENT_ERROR_SECONDS / 60} minutes old (getWebhookInfo last_error_date): dr status`, simple(BOT_METRICS.errorAge, 'Minimum', 'LessThanThreshold', WEBHOOK_RECENT_ERROR_SECONDS, 1));
+  }
+  if (b.channels?.length) {
+    alarm('channel-rights-missing', 'a token lacks a right in a configured channel (the monitor never corrects rights; a switch prefers tokens with every right): dr bots check-permissions names the admin action', simple(BOT_METRICS.missingRights, 'Maximum', 'GreaterThanOrEqualToThreshold', 1, 2));
+  }
   return names;
 }

@@ -12,6 +12,7 @@
  */
 import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from './lifecycle';
 import { PG_SSL_MODES, isPgSslMode } from './pg-tls';
+import { BACKUP_RUNNERS, BackupRunner } from './backup-runner';
 
 export type EnvRequirement = 'always' | 'postgresql' | 'redis' | 'optional';
 
@@ -54,6 +55,10 @@ export const BACKUP_JOB_ENV = {
     doc: 'export: the portable RDB is an ElastiCache snapshot exported to BACKUP_BUCKET (ElastiCache refuses SYNC); sync: stream it with redis-cli --rdb (self-managed Redis). Default: export when CACHE_REPLICATION_GROUP_ID is set, else sync.',
   },
   CACHE_EXPORT_PREFIX: { required: 'optional', doc: 'Key prefix ElastiCache exports land under before the job copies them to redis/<tier>/ (must be inside the job\'s IAM prefixes).', default: 'redis/exports/' },
+  DR_RUNNER: { required: 'optional', doc: 'Where the job runs: lambda | fargate (lib/backup-runner.ts); recorded in every manifest with the limits below.', default: 'lambda' },
+  DR_RUNNER_TIMEOUT_SECONDS: { required: 'optional', doc: "The runner's time limit in seconds (the Lambda timeout; the Fargate task's own deadline, enforced by automation/lambda/ecs-task.ts). Recorded in manifests for `dr status`." },
+  DR_RUNNER_STORAGE_MB: { required: 'optional', doc: "The runner's local storage in MB (Lambda /tmp, the task's ephemeral storage): where a restore test with RESTORE_TEST_JOBS > 1 keeps the dump." },
+  RESTORE_TEST_JOBS: { required: 'optional', doc: 'pg_restore jobs of the restore test: 1 streams the verified backup into the scratch database with no local copy; more download it to local storage first.', default: '1' },
 } as const satisfies Record<string, EnvVarSpec>;
 
 export type BackupJobEnvName = keyof typeof BACKUP_JOB_ENV;
@@ -71,6 +76,10 @@ export interface BackupJobEnv {
   snapshotPrefix: string;
   /** Keep counts given in the environment (absent tiers use the defaults). */
   retain: Partial<Record<BackupTier, number>>;
+  /** Where the job runs and its limits (recorded in manifests). */
+  runner: { kind: BackupRunner; timeoutSeconds?: number; storageMb?: number };
+  /** pg_restore jobs of the restore test (1: streamed). */
+  restoreTestJobs: number;
   postgres?: {
     secretArn: string;
     host?: string;
@@ -100,6 +109,21 @@ export class BackupJobEnvError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** DR_RUNNER and its limits (whole numbers ≥ 1 when set). */
+function readRunner(get: (name: BackupJobEnvName) => string | undefined, problems: string[]): BackupJobEnv['runner'] {
+  const kind = get('DR_RUNNER') ?? BACKUP_JOB_ENV.DR_RUNNER.default;
+  if (!(BACKUP_RUNNERS as readonly string[]).includes(kind)) problems.push(`DR_RUNNER must be one of ${BACKUP_RUNNERS.join('|')}, got '${kind}'`);
+  const runner: BackupJobEnv['runner'] = { kind: kind === 'fargate' ? 'fargate' : 'lambda' };
+  for (const [name, field] of [['DR_RUNNER_TIMEOUT_SECONDS', 'timeoutSeconds'], ['DR_RUNNER_STORAGE_MB', 'storageMb']] as const) {
+    const v = get(name);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) problems.push(`${name} must be a whole number ≥ 1, got '${v}'`);
+    else runner[field] = n;
+  }
+  return runner;
+}
 
 /**
  * Parse and validate the environment for one service's events. Every problem is collected; the error names
@@ -131,7 +155,15 @@ export function parseBackupJobEnv(env: Env, service: BackupService): BackupJobEn
     alertsTopicArn: get('ALERTS_TOPIC_ARN'),
     snapshotPrefix: (get('SNAPSHOT_PREFIX') ?? BACKUP_JOB_ENV.SNAPSHOT_PREFIX.default).replace(/-+$/, ''),
     retain: {},
+    runner: readRunner(get, problems),
+    restoreTestJobs: 1,
   };
+  const rtj = get('RESTORE_TEST_JOBS');
+  if (rtj !== undefined) {
+    const n = Number(rtj);
+    if (!Number.isInteger(n) || n < 1 || n > 16) problems.push(`RESTORE_TEST_JOBS must be a whole number 1-16, got '${rtj}'`);
+    else out.restoreTestJobs = n;
+  }
   if (!BACKUP_SERVICES.includes(service)) problems.push(`service must be one of ${BACKUP_SERVICES.join('|')}`);
   for (const tier of BACKUP_TIERS) {
     const name = retainVar(service, tier);

@@ -12,17 +12,24 @@
  * This module imports @pulumi/pulumi only to wrap bot tokens in `pulumi.secret`; validation itself is pure.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_RUNNERS, BackupRunner, FARGATE_SIZES, RUNNER_DEFAULTS, RUNNER_LIMITS, runnerFitProblems } from './backup-runner';
 import { isRegionName, NAME_PREFIX_MAX, NAME_PREFIX_MIN, NAME_PREFIX_PATTERN, postgresParameterGroupFamily } from './naming';
 import { SEVERITIES, type Severity } from './runbook';
 import {
+  BOT_MODES,
   BOT_NAME_RULE,
   BOT_PLATFORMS,
+  type BotMode,
   type BotPlatform,
+  DEFAULT_DISCORD_PERMISSIONS,
+  defaultTelegramWebhookUrl,
   HOSTNAME_PATTERN,
   isAdoptionAmbiguousBotName,
+  isBotMode,
   isBotName,
   isBotPlatform,
   isChannelId,
+  isDiscordPermissionName,
   isEmailAddress,
   isHttpsUrl,
   isPlatformToken,
@@ -127,6 +134,29 @@ export interface BackupConfig {
   objectLock?: { mode: ObjectLockMode; days: number };
   /** Replicate the backup bucket to the peer region's bucket (needs `peerStack`). Default true (not for scratch). */
   replicateToPeer: boolean;
+  /** Where the backup job and the restore test run, and their size (lib/backup-runner.ts). */
+  job: BackupJobConfig;
+}
+
+/**
+ * The backup job's runner and size (`backup.runner`, `backup.memoryMb`, …): the Lambda function, or the same image
+ * as an ECS Fargate task. Defaults depend on the runner (lib/backup-runner.ts `RUNNER_DEFAULTS`).
+ */
+export interface BackupJobConfig {
+  /** `lambda` (default) or `fargate` (recommended above `FARGATE_RECOMMENDED_ABOVE_GB`). */
+  runner: BackupRunner;
+  /** The database size the job must handle (GB); checked against the runner's limits. Unset: not checked. */
+  expectedDatabaseGb?: number;
+  /** Lambda memory (512–10240 MB, default 2048) or Fargate task memory (MiB, valid for `cpu`, default 4096). */
+  memoryMb: number;
+  /** Fargate task CPU units (256–16384, default 1024); 0 on lambda (CPU comes with memory). */
+  cpu: number;
+  /** Lambda timeout (60–900 s, default 900) or the task's own deadline (60–86400 s, default 21600). */
+  timeoutSeconds: number;
+  /** Lambda /tmp (1–10 GB, default 4) or the task's ephemeral storage (21–200 GiB, default 21). */
+  ephemeralStorageGb: number;
+  /** pg_restore jobs of the weekly restore test: 1 (default) streams with no local copy; 2–16 need the dump on local storage. */
+  restoreTestJobs: number;
 }
 
 export interface BotConfig {
@@ -136,8 +166,25 @@ export interface BotConfig {
   platform: BotPlatform;
   /** Chat or channel ids the bot serves (`bots.<bot>.channels`), as strings; empty when not given. */
   channels: string[];
-  /** The bot's https webhook URL (`bots.<bot>.webhookUrl`), if any. May embed a secret: never log or export it. */
+  /**
+   * How the bot receives updates (`bots.<bot>.mode`): `webhook` (default; Telegram `setWebhook`, Discord HTTP
+   * interactions) or `polling` (Telegram `getUpdates`, Discord gateway only).
+   */
+  mode: BotMode;
+  /**
+   * The bot's https webhook URL (`bots.<bot>.webhookUrl`): Telegram's webhook, Discord's interactions endpoint. A
+   * Telegram webhook bot without one gets `https://<dns.recordName>/telegram/<bot>` when the stack has DNS
+   * ({@link webhookUrlDefaulted}); a polling bot has none. May embed a secret: never log or export it.
+   */
   webhookUrl?: string;
+  /** True when {@link webhookUrl} is the DNS default, not configured. */
+  webhookUrlDefaulted?: boolean;
+  /**
+   * Discord only (`bots.<bot>.permissions`): the `PermissionFlagsBits` names the bot needs in each configured
+   * channel; default View Channel, Send Messages, Attach Files, Read Message History. Empty for Telegram, whose
+   * rights follow the chat type.
+   */
+  permissions: string[];
   /**
    * The seed tokens of the bot's secret (several per bot for rotation/fallback); a secret Output — never log or
    * export it. Empty on a stack that does not create the secret (a secondary: the token engine owns the value).
@@ -246,11 +293,11 @@ export const DEFAULTS = {
     maintenanceWindow: 'sun:05:00-sun:06:00',
   },
   cache: { engineVersion: '7.1', nodeType: 'cache.t4g.small', replicas: 1, globalDatastore: false, snapshotRetentionDays: 7, snapshotWindow: '04:00-05:00', globalDatastoreGeneration: 1, detached: false },
-  backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true },
+  backup: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true, runner: 'lambda', restoreTestJobs: 1 },
   dns: { healthCheckPath: '/healthz', healthCheckPort: 443, ttl: 60 },
   alerts: { replicaLagSeconds: 900 },
   /** Per bot (`bots.<bot>`, the object form). */
-  bot: { platform: 'telegram' },
+  bot: { platform: 'telegram', mode: 'webhook', permissions: DEFAULT_DISCORD_PERMISSIONS },
 } as const;
 
 /**
@@ -266,12 +313,12 @@ export const CONFIG_KEYS = {
   peerStack: {},
   namePrefix: {},
   /** Per-bot fields of the object form (`bots.<bot>.<field>`); the plain list of names has none. */
-  bots: { fields: ['platform', 'channels', 'webhookUrl'] },
+  bots: { fields: ['platform', 'channels', 'webhookUrl', 'mode', 'permissions'] },
   botTokens: { secret: true },
   network: { fields: ['vpcId', 'subnetIds', 'vpcCidr', 'azCount'] },
   database: { fields: Object.keys(DEFAULTS.database) },
   cache: { fields: Object.keys(DEFAULTS.cache) },
-  backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer'] },
+  backup: { fields: ['postgresql', 'redis', 'configDays', 'objectLock', 'replicateToPeer', 'runner', 'expectedDatabaseGb', 'memoryMb', 'cpu', 'timeoutSeconds', 'ephemeralStorageGb', 'restoreTestJobs'] },
   dns: { fields: ['hostedZoneId', 'recordName', 'endpoint', 'healthCheckPath', 'healthCheckPort', 'ttl'] },
   alerts: { fields: ['emails', 'webhookUrl', 'replicaLagSeconds', 'escalation'] },
   scratch: { fields: ['restoreFrom', 'restoreTime', 'sourceDbIdentifier', 'snapshotIdentifier', 'sourceDbAutomatedBackupsArn'] },
@@ -445,8 +492,9 @@ export function loadConfig(src: ConfigSource = pulumiConfigSource()): StackConfi
   const cache = readCache(r, role);
   const backup = readBackup(r, role);
   checkPeerStack(r, role, peerStack, backup);
-  const bots = readBots(r, role, database.promoted);
+  const declared = readBots(r, role, database.promoted);
   const dns = readDns(r, role);
+  const bots = declared.map((b) => withDefaultWebhook(b, dns));
   const alerts = readAlerts(r);
   const scratch = readScratch(r, role);
   const tags = readTags(r);
@@ -583,6 +631,7 @@ function readBackup(r: Reader, role: Role): BackupConfig {
     configDays: r.int(K('backup.configDays'), b.configDays, DEFAULTS.backup.configDays, 1, 36500, 'days'),
     objectLock,
     replicateToPeer: role === 'scratch' ? false : r.bool(K('backup.replicateToPeer'), b.replicateToPeer, DEFAULTS.backup.replicateToPeer),
+    job: readBackupJob(r, b),
   };
   if (objectLock) {
     for (const svc of ['postgresql', 'redis'] as const) {
@@ -594,6 +643,43 @@ function readBackup(r: Reader, role: Role): BackupConfig {
     }
   }
   return backup;
+}
+
+/**
+ * `backup.runner` and the job's size: the runner first (the other fields' ranges depend on it), then each field
+ * within that runner's limits, then whether `backup.expectedDatabaseGb` fits (lib/backup-runner.ts).
+ */
+function readBackupJob(r: Reader, b: Record<string, unknown>): BackupJobConfig {
+  const runnerRaw = r.str(K('backup.runner'), b.runner) ?? DEFAULTS.backup.runner;
+  let runner: BackupRunner = 'lambda';
+  if ((BACKUP_RUNNERS as readonly string[]).includes(runnerRaw)) runner = runnerRaw as BackupRunner;
+  else r.fail(K('backup.runner'), `unknown runner ${JSON.stringify(runnerRaw)}; allowed: ${BACKUP_RUNNERS.join(' | ')}`);
+  const d = RUNNER_DEFAULTS[runner];
+  const lim = RUNNER_LIMITS[runner];
+  const job: BackupJobConfig = {
+    runner,
+    expectedDatabaseGb: b.expectedDatabaseGb === undefined ? undefined : r.int(K('backup.expectedDatabaseGb'), b.expectedDatabaseGb, 1, 1, 65536, 'GB'),
+    memoryMb: d.memoryMb,
+    cpu: d.cpu,
+    timeoutSeconds: r.int(K('backup.timeoutSeconds'), b.timeoutSeconds, d.timeoutSeconds, lim.minTimeoutSeconds, lim.maxTimeoutSeconds, `seconds on ${runner}`),
+    ephemeralStorageGb: r.int(K('backup.ephemeralStorageGb'), b.ephemeralStorageGb, d.ephemeralStorageGb, lim.minStorageGb, lim.maxStorageGb, `GB on ${runner}`),
+    restoreTestJobs: r.int(K('backup.restoreTestJobs'), b.restoreTestJobs, DEFAULTS.backup.restoreTestJobs, 1, 16, 'jobs'),
+  };
+  if (runner === 'lambda') {
+    job.memoryMb = r.int(K('backup.memoryMb'), b.memoryMb, d.memoryMb, RUNNER_LIMITS.lambda.minMemoryMb, RUNNER_LIMITS.lambda.maxMemoryMb, 'MB on lambda');
+    if (b.cpu !== undefined) r.fail(K('backup.cpu'), 'applies only to backup.runner fargate (a Lambda gets CPU in proportion to backup.memoryMb)');
+  } else {
+    job.cpu = r.int(K('backup.cpu'), b.cpu, d.cpu, 256, 16384, 'CPU units');
+    const size = FARGATE_SIZES[job.cpu];
+    if (b.cpu !== undefined && !size) r.fail(K('backup.cpu'), `must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${JSON.stringify(b.cpu)}`);
+    const memDefault = size ? Math.max(size.min, Math.min(size.max, d.memoryMb)) : d.memoryMb;
+    job.memoryMb = r.int(K('backup.memoryMb'), b.memoryMb, memDefault, 512, 122880, 'MiB on fargate');
+    if (size && (job.memoryMb < size.min || job.memoryMb > size.max || (job.memoryMb - size.min) % size.step !== 0)) {
+      r.fail(K('backup.memoryMb'), `${job.memoryMb} MiB is not a Fargate size for backup.cpu ${job.cpu}: ${size.min}–${size.max} MiB in steps of ${size.step}`);
+    }
+  }
+  for (const p of runnerFitProblems(job)) r.fail(K(`backup.${p.field}`), p.message);
+  return job;
 }
 
 /** `backup.<svc>`: `{ daily, weekly, monthly }` in days. */
@@ -640,7 +726,7 @@ function checkPeerStack(r: Reader, role: Role, peerStack: string | undefined, ba
 }
 
 const BOT_TOKENS_SHAPE = 'must be an object: bot name → list of tokens (set with `pulumi config set --secret --path botTokens.<bot>[0] <token>`)';
-const BOTS_SHAPE = 'must be a list of bot names, or an object: bot name → { platform, channels, webhookUrl } (set with `pulumi config set --path bots.<bot>.platform discord`)';
+const BOTS_SHAPE = 'must be a list of bot names, or an object: bot name → { platform, channels, webhookUrl, mode, permissions } (set with `pulumi config set --path bots.<bot>.platform discord`)';
 
 /** One entry of `bots` before validation: the bot's name, the key its settings are named under, its settings. */
 interface BotEntry {
@@ -651,7 +737,7 @@ interface BotEntry {
 
 /**
  * `bots` in either form: the plain list of names (`[community, moderation]`, or a comma-separated string), or the
- * object form, bot name → `{ platform, channels, webhookUrl }` (an empty or null value takes the defaults).
+ * object form, bot name → `{ platform, channels, webhookUrl, mode, permissions }` (an empty or null value takes the defaults).
  */
 function readBotEntries(r: Reader): BotEntry[] {
   const raw = r.raw(K('bots'));
@@ -707,8 +793,42 @@ function readChannels(r: Reader, key: string, v: unknown, platform: BotPlatform)
   return out;
 }
 
-/** A bot's settings (`bots.<bot>`): platform (default telegram), channels, an https webhook URL (never echoed). */
-function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | 'channels' | 'webhookUrl'> {
+/** `bots.<bot>.mode`: webhook (default) or polling. */
+function readBotMode(r: Reader, key: string, v: unknown): BotMode {
+  if (v === undefined || v === null || v === '') return DEFAULTS.bot.mode;
+  if (isBotMode(v)) return v;
+  r.fail(key, `must be ${BOT_MODES.join(' | ')}, got ${JSON.stringify(v)}`);
+  return DEFAULTS.bot.mode;
+}
+
+/** `bots.<bot>.permissions` (Discord only): PermissionFlagsBits names, default the four a bot posting files needs. */
+function readPermissions(r: Reader, key: string, v: unknown, platform: BotPlatform): string[] {
+  if (v === undefined || v === null) return platform === 'discord' ? [...DEFAULTS.bot.permissions] : [];
+  if (platform !== 'discord') {
+    r.fail(key, "applies to Discord bots only (a Telegram bot's rights follow the chat type: a channel needs Post messages and Delete messages, a group Delete messages)");
+    return [];
+  }
+  if (!Array.isArray(v) || v.length === 0) {
+    r.fail(key, 'must be a non-empty list of Discord permission names (PermissionFlagsBits, e.g. [ViewChannel, SendMessages, AttachFiles])');
+    return [...DEFAULTS.bot.permissions];
+  }
+  const out: string[] = [];
+  v.forEach((n, i) => {
+    if (!isDiscordPermissionName(n)) r.fail(`${key}[${i}]`, `must be a Discord permission name as in PermissionFlagsBits (e.g. ViewChannel, SendMessages, AttachFiles, ManageMessages), got ${JSON.stringify(n)}`);
+    else if (out.includes(n)) r.fail(`${key}[${i}]`, `${n} is listed twice`);
+    else out.push(n);
+  });
+  return out;
+}
+
+/** A Telegram webhook bot without a webhookUrl gets the failover record's default (when the stack has DNS). */
+function withDefaultWebhook<T extends Pick<BotConfig, 'name' | 'platform' | 'mode' | 'webhookUrl' | 'webhookUrlDefaulted'>>(b: T, dns: Pick<DnsConfig, 'recordName'> | undefined): T {
+  if (b.platform !== 'telegram' || b.mode !== 'webhook' || b.webhookUrl !== undefined || !dns?.recordName) return b;
+  return { ...b, webhookUrl: defaultTelegramWebhookUrl(dns.recordName, b.name), webhookUrlDefaulted: true };
+}
+
+/** A bot's settings (`bots.<bot>`): platform (default telegram), channels, mode, an https webhook URL (never echoed), Discord permissions. */
+function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | 'channels' | 'webhookUrl' | 'mode' | 'permissions'> {
   r.unknownFields(e.key, e.settings, CONFIG_KEYS.bots.fields);
   const p = e.settings.platform;
   let platform: BotPlatform = DEFAULTS.bot.platform;
@@ -724,7 +844,13 @@ function readBotSettings(r: Reader, e: BotEntry): Pick<BotConfig, 'platform' | '
     if (typeof w === 'string' && isHttpsUrl(w)) webhookUrl = w;
     else r.fail(`${e.key}.webhookUrl`, 'must be an https:// URL');
   }
-  return { platform, channels, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
+  const mode = readBotMode(r, `${e.key}.mode`, e.settings.mode);
+  if (mode === 'polling' && webhookUrl !== undefined) {
+    r.fail(`${e.key}.webhookUrl`, `a polling bot has no webhook (${platform === 'telegram' ? 'getUpdates answers 409 while one is set' : 'it uses the gateway only'}): remove webhookUrl, or set ${e.key.replace(/^[^:]+:/, '')}.mode webhook`);
+    webhookUrl = undefined;
+  }
+  const permissions = readPermissions(r, `${e.key}.permissions`, e.settings.permissions, platform);
+  return { platform, channels, mode, permissions, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
 }
 
 /**
@@ -766,6 +892,30 @@ function readBots(r: Reader, role: Role, promoted: boolean): BotConfig[] {
     if (!seen.has(name)) r.fail(K(`botTokens.${name}`), `has tokens for a bot that is not in bot-platform-dr:bots (${[...seen].join(', ') || 'none'})`);
   }
   return bots;
+}
+
+/** A bot's settings without its tokens: what the CLI reads from a stack settings file (`dr bots`, `dr status`). */
+export type BotSettings = Omit<BotConfig, 'tokens' | 'tokenCount'>;
+
+/**
+ * Only the bots' settings of a stack (names, platform, channels, mode, webhook URL with its DNS default, Discord
+ * permissions), with the problems of those keys: for commands that read a `Pulumi.<stack>.yaml` whose secrets they
+ * cannot (and need not) decrypt. `botTokens` is not read.
+ */
+export function readBotsSettings(src: ConfigSource): { bots: BotSettings[]; problems: ConfigProblem[] } {
+  const r = new Reader(src);
+  const bots: BotSettings[] = [];
+  for (const e of readBotEntries(r)) {
+    if (!isBotName(e.name)) {
+      r.fail(K('bots'), `bot name ${JSON.stringify(e.name)} must be ${BOT_NAME_RULE}`);
+      continue;
+    }
+    if (bots.some((b) => b.name === e.name)) continue;
+    bots.push({ name: e.name, ...readBotSettings(r, e) });
+  }
+  const d = r.object('dns', CONFIG_KEYS.dns.fields);
+  const recordName = typeof d.recordName === 'string' && HOSTNAME_PATTERN.test(d.recordName) ? d.recordName : undefined;
+  return { bots: bots.map((b) => withDefaultWebhook(b, recordName ? { recordName } : undefined)), problems: r.problems.filter((p) => p.key.startsWith(K('bots'))) };
 }
 
 /** `botTokens`: bot name → tokens, or {} (a problem when it is not an object; the value is never echoed: it is secret). */

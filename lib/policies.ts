@@ -230,7 +230,7 @@ export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument
 // ---------------------------------------------------------------------------------------------
 
 /** Trust policy for a service role, limited to this account (confused-deputy protection). */
-export function serviceTrustPolicy(service: 'lambda.amazonaws.com' | 'scheduler.amazonaws.com', account: string): PolicyDocument {
+export function serviceTrustPolicy(service: 'lambda.amazonaws.com' | 'scheduler.amazonaws.com' | 'ecs-tasks.amazonaws.com', account: string): PolicyDocument {
   return doc({
     Sid: 'ServiceAssume',
     Effect: 'Allow',
@@ -465,8 +465,12 @@ function backupJobCacheStatements(p: BackupJobPolicyInput): Statement[] {
 
 /** What EventBridge Scheduler may do with its role: invoke the job, and dead-letter undeliverable events. */
 export function schedulerPolicy(p: { functionArn: string; dlqArn: string; kmsKeyArn: string; region: string }): PolicyDocument {
-  return doc(
-    { Sid: 'InvokeBackupJob', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [p.functionArn, `${p.functionArn}:*`] },
+  return doc({ Sid: 'InvokeBackupJob', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: [p.functionArn, `${p.functionArn}:*`] }, ...schedulerDeadLetterStatements(p));
+}
+
+/** The scheduler's dead letters: send to the KMS-encrypted DLQ (the key only through SQS in this region). */
+function schedulerDeadLetterStatements(p: { dlqArn: string; kmsKeyArn: string; region: string }): Statement[] {
+  return [
     { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: p.dlqArn },
     {
       Sid: 'DeadLetterEncryption',
@@ -475,7 +479,72 @@ export function schedulerPolicy(p: { functionArn: string; dlqArn: string; kmsKey
       Resource: p.kmsKeyArn,
       Condition: { StringEquals: { 'kms:ViaService': `sqs.${p.region}.amazonaws.com` } },
     },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backup job as an ECS Fargate task (backup.runner fargate)
+// ---------------------------------------------------------------------------------------------
+
+/** Statements of {@link backupJobPolicy} that only the Lambda platform needs (its log stream, on-failure destination, VPC ENIs). */
+const LAMBDA_PLATFORM_SIDS = ['WriteOwnLogs', 'OnFailureDestination', 'VpcNetworkInterfaces'];
+
+/**
+ * The Fargate task role: the same data scope as the Lambda job ({@link backupJobPolicy}: the backup prefixes, the
+ * region key, the secrets, the metrics namespace, the topic, the job's snapshots) minus what only the Lambda
+ * platform needs — on ECS the execution role writes the logs ({@link backupTaskExecutionPolicy}), Fargate creates
+ * the task's ENI, and there is no on-failure destination — and with no `lambda` among the key's kms:ViaService.
+ */
+export function backupTaskPolicy(p: BackupJobPolicyInput): PolicyDocument {
+  const statements = backupJobPolicy(p).Statement.filter((s) => !LAMBDA_PLATFORM_SIDS.includes(s.Sid ?? ''));
+  return doc(
+    ...statements.map((s) => {
+      if (s.Sid !== 'UseRegionKey') return s;
+      const via = (s.Condition as { StringEquals: { 'kms:ViaService': string[] } }).StringEquals['kms:ViaService'];
+      return { ...s, Condition: { StringEquals: { 'kms:ViaService': via.filter((v) => !v.startsWith('lambda.')) } } };
+    }),
   );
+}
+
+/** The task execution role: pull the job's image from its repository, write the task's log group. */
+export function backupTaskExecutionPolicy(p: { repositoryArn: string; logGroupArn: string }): PolicyDocument {
+  return doc(
+    // GetAuthorizationToken has no resource-level permission.
+    { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    { Sid: 'PullJobImage', Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'], Resource: p.repositoryArn },
+    { Sid: 'WriteTaskLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${p.logGroupArn}:*` },
+  );
+}
+
+/**
+ * What EventBridge Scheduler may do to start the task: RunTask of this task definition family on this cluster only,
+ * pass exactly the task's two roles to ECS, tag the task it starts (managed tags), and dead-letter like the Lambda
+ * schedules ({@link schedulerPolicy}).
+ */
+export function schedulerEcsPolicy(p: { taskDefinitionArn: string; clusterArn: string; roleArns: string[]; dlqArn: string; kmsKeyArn: string; region: string }): PolicyDocument {
+  const family = p.taskDefinitionArn.replace(/:\d+$/, '');
+  const tasks = p.clusterArn.replace(':cluster/', ':task/') + '/*';
+  return doc(
+    { Sid: 'RunBackupTask', Effect: 'Allow', Action: 'ecs:RunTask', Resource: [family, `${family}:*`], Condition: { ArnEquals: { 'ecs:cluster': p.clusterArn } } },
+    { Sid: 'PassTaskRoles', Effect: 'Allow', Action: 'iam:PassRole', Resource: p.roleArns, Condition: { StringLike: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } },
+    { Sid: 'TagStartedTask', Effect: 'Allow', Action: 'ecs:TagResource', Resource: tasks, Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } } },
+    ...schedulerDeadLetterStatements(p),
+  );
+}
+
+/**
+ * The dead-letter queue's resource policy for the task-failure rule: EventBridge may deliver the ECS "task stopped
+ * with a failure" events of that rule only.
+ */
+export function taskFailureQueuePolicy(p: { queueArn: string; ruleArn: string }): PolicyDocument {
+  return doc({
+    Sid: 'TaskFailureEvents',
+    Effect: 'Allow',
+    Principal: { Service: 'events.amazonaws.com' },
+    Action: 'sqs:SendMessage',
+    Resource: p.queueArn,
+    Condition: { ArnEquals: { 'aws:SourceArn': p.ruleArn } },
+  });
 }
 
 /** ECR repository policy: Lambda (in this account and region only) may pull the backup-job image. */

@@ -133,8 +133,9 @@ export function validateRunbook(doc: unknown): Runbook {
 export function incidentForAlarm(alarmId: string): IncidentId {
   if (alarmId === 'health-check') return 'INC-001';
   if (alarmId === 'replica-lag' || alarmId === 'db-free-storage' || alarmId === 'db-cpu') return 'INC-002';
-  if (/^backup-age-/.test(alarmId) || /^restore-test-/.test(alarmId) || alarmId === 'backup-job-errors' || alarmId === 'backup-job-dead-letters' || alarmId === 'backup-deletes') return 'INC-007';
+  if (/^backup-age-/.test(alarmId) || /^restore-test-/.test(alarmId) || alarmId === 'backup-job-errors' || alarmId === 'backup-job-dead-letters' || alarmId === 'backup-task-failed' || alarmId === 'backup-deletes') return 'INC-007';
   if (alarmId === 'token-active-unhealthy' || alarmId === 'token-all-unhealthy' || alarmId === 'token-monitor-not-running') return 'INC-006';
+  if (alarmId === 'webhook-url-drift' || alarmId === 'webhook-pending-growing' || alarmId === 'webhook-recent-error' || alarmId === 'channel-rights-missing') return 'INC-006';
   if (alarmId === 'readiness-not-ready' || alarmId === 'readiness-degraded') return 'INC-008';
   throw new Error(`alarm ${alarmId}: no runbook incident; add it to lib/runbook.ts incidentForAlarm and to runbook.yaml`);
 }

@@ -28,3 +28,21 @@ export const TOKEN_METRIC_DIMENSIONS = Object.freeze({ bot: 'Bot', tokenIndex: '
 export const ACTIVE_TOKEN_INDEX = 'active';
 /** `TokenIndex` of the "is any token healthy" series. */
 export const ANY_TOKEN_INDEX = 'any';
+
+/**
+ * Issue 11: per bot (dimension `Bot` only), published by the monitor for the bots whose `mode` it knows:
+ *  - `WebhookUrlDrift` 1 when the registered webhook / interactions endpoint is not the expected one (for a polling
+ *    bot: a webhook is set; for a gateway-only Discord bot: an endpoint is set), else 0 — every round;
+ *  - `WebhookPendingUpdates`: Telegram's `pending_update_count` — every round (the "keeps growing" alarm is metric
+ *    math over consecutive minutes, so it needs no state in the monitor);
+ *  - `WebhookErrorAgeSeconds`: seconds since Telegram's `last_error_date`, when there is one;
+ *  - `MissingChannelRights`: the rights missing over every token × configured channel — once per invocation, for
+ *    bots with channels.
+ */
+export const BOT_METRICS = Object.freeze({ urlDrift: 'WebhookUrlDrift', pending: 'WebhookPendingUpdates', errorAge: 'WebhookErrorAgeSeconds', missingRights: 'MissingChannelRights' });
+
+/** Dimension of the per-bot metrics. */
+export const BOT_METRIC_DIMENSIONS = Object.freeze({ bot: 'Bot' });
+
+/** A `last_error_date` younger than this is a recent delivery error (5 minutes; the alarm's threshold). */
+export const WEBHOOK_RECENT_ERROR_SECONDS = 300;

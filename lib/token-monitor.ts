@@ -23,12 +23,23 @@ export interface MonitoredBot {
   platform: 'telegram' | 'discord';
   /** The bot's secret in the function's region: its ARN when the stack owns it, else its deterministic name. */
   secret: string;
+  /**
+   * Issue 11: how the bot receives updates. With it, the monitor reads the bot's webhook / interactions endpoint on
+   * every round (and, acting, sets it on drift and after a switch); without it (an older deployment) it does not.
+   */
+  mode?: 'webhook' | 'polling';
+  /** Telegram's webhook URL / Discord's interactions endpoint (the config's, or the DNS default). */
+  webhook_url?: string;
+  /** The configured channels: every token's rights there are checked once per invocation. */
+  channels?: string[];
+  /** Discord: the required PermissionFlagsBits names (default View Channel, Send Messages, Attach Files, Read Message History). */
+  permissions?: string[];
 }
 
 /** Every variable of the monitor's environment. */
 export const TOKEN_MONITOR_ENV = {
   DR_REGION: { required: true, doc: 'Region the monitor runs in (Secrets Manager, CloudWatch and SNS clients; actor monitor@<region>).' },
-  TOKEN_BOTS: { required: true, doc: 'JSON list [{ "bot", "platform": "telegram"|"discord", "secret": <ARN or name in this region> }]: the bots whose records the monitor reads.' },
+  TOKEN_BOTS: { required: true, doc: 'JSON list [{ "bot", "platform": "telegram"|"discord", "secret": <ARN or name in this region>, "mode"?: "webhook"|"polling", "webhook_url"?, "channels"?: [...], "permissions"?: [...] }]: the bots whose records the monitor reads, where their updates should go and the channels whose rights every token needs.' },
   TOKEN_MONITOR_ACTIVE: { required: true, doc: 'true when this stack is the active one (primary, or a promoted secondary): only then does the monitor write decisions (and only while the secrets here are writable).' },
   ALERTS_TOPIC_ARN: { required: false, doc: "SNS topic for switches, alerts, platform outages (this region's alerts topic)." },
   METRICS_NAMESPACE: { required: false, doc: 'CloudWatch namespace of TokenHealthy/ProbeLatencyMs/RateLimited; must match the alarms.', default: 'BotDR/Tokens' },
@@ -76,6 +87,28 @@ export function scheduleProblems(s: { rounds: number; roundIntervalSeconds: numb
     : [];
 }
 
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
+
+/** The issue-11 fields of one TOKEN_BOTS entry (all optional). */
+function botEndpointFields(o: Record<string, unknown>, i: number, problems: string[]): Pick<MonitoredBot, 'mode' | 'webhook_url' | 'channels' | 'permissions'> {
+  const out: Pick<MonitoredBot, 'mode' | 'webhook_url' | 'channels' | 'permissions'> = {};
+  if (o.mode !== undefined) {
+    if (o.mode === 'webhook' || o.mode === 'polling') out.mode = o.mode;
+    else problems.push(`TOKEN_BOTS[${i}].mode must be "webhook" or "polling"`);
+  }
+  if (o.webhook_url !== undefined) {
+    // Never echo it: a webhook URL may carry a secret in its path.
+    if (typeof o.webhook_url === 'string' && /^https?:\/\/[^\s/]+/.test(o.webhook_url)) out.webhook_url = o.webhook_url;
+    else problems.push(`TOKEN_BOTS[${i}].webhook_url must be an http(s) URL`);
+  }
+  for (const k of ['channels', 'permissions'] as const) {
+    if (o[k] === undefined) continue;
+    if (strings(o[k])) out[k] = o[k] as string[];
+    else problems.push(`TOKEN_BOTS[${i}].${k} must be a list of non-empty strings`);
+  }
+  return out;
+}
+
 function parseBots(raw: string | undefined, problems: string[]): MonitoredBot[] {
   if (raw === undefined) return [];
   let v: unknown;
@@ -95,7 +128,7 @@ function parseBots(raw: string | undefined, problems: string[]): MonitoredBot[] 
     const ok = typeof o.bot === 'string' && isBotName(o.bot) && (o.platform === 'telegram' || o.platform === 'discord') && typeof o.secret === 'string' && o.secret !== '';
     if (!ok) problems.push(`TOKEN_BOTS[${i}] must be { "bot": <bot name>, "platform": "telegram" | "discord", "secret": <ARN or name> }`);
     else if (out.some((x) => x.bot === o.bot)) problems.push(`TOKEN_BOTS[${i}]: bot ${String(o.bot)} is listed twice`);
-    else out.push({ bot: o.bot as string, platform: o.platform as MonitoredBot['platform'], secret: o.secret as string });
+    else out.push({ bot: o.bot as string, platform: o.platform as MonitoredBot['platform'], secret: o.secret as string, ...botEndpointFields(o, i, problems) });
   });
   return out;
 }

@@ -5,6 +5,7 @@
  *
  * Pure: no Pulumi, no I/O. Each caller words its own error (naming its own key).
  */
+import { PermissionFlagsBits } from 'discord-api-types/v10';
 
 /**
  * Bot names: 1–40 lowercase letters, digits and hyphens, starting and ending with a letter or digit. A bot name is
@@ -82,14 +83,44 @@ export function isPlatformToken(platform: BotPlatform, token: string): boolean {
 export const TELEGRAM_CHAT_PATTERN = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$/;
 /** Discord channels: a snowflake (17–20 digits). */
 export const DISCORD_SNOWFLAKE_PATTERN = /^\d{17,20}$/;
+/** A configured Discord channel: its snowflake, or `guildId/channelId` (the guild named lets a hidden channel be explained). */
+export const DISCORD_CHANNEL_PATTERN = /^\d{17,20}(\/\d{17,20})?$/;
 
 /** Each platform's channel-id rule in words, for error messages. */
 export const PLATFORM_CHANNEL_RULE: Readonly<Record<BotPlatform, string>> = {
   telegram: 'a Telegram chat id (digits, e.g. -1001234567890) or @channelname',
-  discord: 'a Discord channel snowflake (17–20 digits)',
+  discord: 'a Discord channel snowflake (17–20 digits), or guildId/channelId',
 };
 
 /** Whether `id` is a chat or channel id of `platform`. */
 export function isChannelId(platform: BotPlatform, id: string): boolean {
-  return (platform === 'telegram' ? TELEGRAM_CHAT_PATTERN : DISCORD_SNOWFLAKE_PATTERN).test(id);
+  return (platform === 'telegram' ? TELEGRAM_CHAT_PATTERN : DISCORD_CHANNEL_PATTERN).test(id);
+}
+
+/** How a bot receives its updates: `webhook` (Telegram setWebhook, Discord HTTP interactions) or `polling`. */
+export const BOT_MODES = ['webhook', 'polling'] as const;
+export type BotMode = (typeof BOT_MODES)[number];
+
+/** Whether `v` is a {@link BotMode}. */
+export function isBotMode(v: unknown): v is BotMode {
+  return typeof v === 'string' && (BOT_MODES as readonly string[]).includes(v);
+}
+
+/**
+ * The Discord permissions a bot needs in its configured channels when the config names none: View Channel, Send
+ * Messages, Attach Files, Read Message History (discord-api-types `PermissionFlagsBits` names).
+ */
+export const DEFAULT_DISCORD_PERMISSIONS = ['ViewChannel', 'SendMessages', 'AttachFiles', 'ReadMessageHistory'] as const;
+
+/** Whether `v` is a permission name of discord-api-types' `PermissionFlagsBits` (`ViewChannel`, `ManageMessages`, …). */
+export function isDiscordPermissionName(v: unknown): v is keyof typeof PermissionFlagsBits {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(PermissionFlagsBits, v);
+}
+
+/**
+ * The default Telegram webhook URL of a bot: `https://<recordName>/telegram/<bot>` (the failover record, so a DNS
+ * failover moves the updates with it). `recordName` as configured (a trailing dot is dropped, lower-cased).
+ */
+export function defaultTelegramWebhookUrl(recordName: string, bot: string): string {
+  return `https://${recordName.replace(/\.$/, '').toLowerCase()}/telegram/${bot}`;
 }

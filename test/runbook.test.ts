@@ -95,6 +95,8 @@ describe('runbook: every alarm the program declares maps to an incident', () => 
     ['secondary', () => runStack('secondary')],
     ['promoted secondary', () => runStack('secondary', { [`${P}:database`]: { promoted: true } })],
     ['scratch', () => runStack('scratch')],
+    // The backup job as an ECS task declares backup-task-failed instead of the Lambda's error alarm.
+    ['primary, backup.runner fargate', () => runStack('primary', { [`${P}:backup`]: { postgresql: { daily: 7, weekly: 28, monthly: 365 }, redis: { daily: 7, weekly: 28, monthly: 365 }, configDays: 90, replicateToPeer: true, runner: 'fargate', cpu: 4096, memoryMb: 16384, ephemeralStorageGb: 200 } })],
   ];
   const declared = new Set<string>();
 

@@ -29,4 +29,5 @@ export * from './restore-test';
 export * from './retention';
 export * from './safety';
 export * from './selective';
+export * from './stream-restore';
 export * from './verify';

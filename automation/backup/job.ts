@@ -19,6 +19,7 @@ import { backupRedis, backupRedisFromExport } from './redis';
 import { restoreTestAgeMetric } from './restore-metrics';
 import { BackupMetric, CacheExporter, CacheSnapshots, DbSnapshots, Metrics, Notifier, ObjectStore, PgTools, PublishedMetric, RedisTools } from './ports';
 import { RetentionCounts } from './retention';
+import type { RunnerRecord } from './manifest';
 import { Clock } from '../core/clock';
 import { OperationError } from '../core/errors';
 
@@ -42,6 +43,8 @@ export interface JobDeps {
   redis?: { url: string; tools: RedisTools; snapshots?: CacheSnapshots; exporter?: CacheExporter; exportPrefix?: string };
   /** Environment label for messages (e.g. region). */
   where: string;
+  /** The runner this job runs on and its limits (recorded in PostgreSQL manifests). */
+  runner?: RunnerRecord;
 }
 
 export interface JobResult {
@@ -64,7 +67,7 @@ export async function runBackupJob(event: JobEvent, d: JobDeps): Promise<JobResu
     let result: JobResult;
     if (event.service === 'postgresql') {
       if (!d.pg) throw new OperationError('postgresql job without database connection details');
-      const b = await backupPostgres({ url: d.pg.url, tier: event.tier, store: d.store, tools: d.pg.tools, clock: d.clock, keep: d.keep, log: d.log });
+      const b = await backupPostgres({ url: d.pg.url, tier: event.tier, store: d.store, tools: d.pg.tools, clock: d.clock, keep: d.keep, log: d.log, runner: d.runner });
       const snapshots: string[] = [];
       const pruned: string[] = [];
       if (d.pg.snapshots && RDS_SNAPSHOT_TIERS.includes(event.tier)) {

@@ -65,6 +65,17 @@ export interface Manifest {
   divergence?: Divergence;
   /** Safety backups: what was about to overwrite the data, and where. */
   safety?: SafetyRecord;
+  /** Where the scheduled job that took it ran, and that runner's limits (absent for `dr backup` from a shell). */
+  runner?: RunnerRecord;
+}
+
+/** A runner and its limits, as the job records them (`dr status` predicts the next runs against them). */
+export interface RunnerRecord {
+  kind: 'lambda' | 'fargate';
+  /** The Lambda timeout, or the Fargate task's own deadline. */
+  timeout_seconds?: number;
+  /** Local storage (Lambda /tmp, the task's ephemeral storage), MB. */
+  storage_mb?: number;
 }
 
 /** Why a safety backup exists (the manifest of `safety/<service>/backup_<stamp>.<ext>`). */
@@ -88,6 +99,12 @@ export interface RestoreTestRecord {
   tables_compared?: number;
   /** Why it failed (redacted). */
   error?: string;
+  /** `streamed` (one pg_restore job reading the hashed stream, no local copy) or `downloaded` (to local storage first). */
+  mode?: 'streamed' | 'downloaded';
+  /** pg_restore jobs. */
+  jobs?: number;
+  /** Where the test ran. */
+  runner?: RunnerRecord;
 }
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];

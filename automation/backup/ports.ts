@@ -51,6 +51,15 @@ export interface DumpProcess {
   kill(): void;
 }
 
+/** A running consumer process (pg_restore reading stdin): its stdin, and a promise for its outcome. */
+export interface RestoreProcess {
+  stdin: Writable;
+  /** Resolves when it exited successfully; rejects (with its stderr tail) otherwise. */
+  done: Promise<void>;
+  /** Stop it (the stream feeding it failed). */
+  kill(): void;
+}
+
 export interface PgServerInfo {
   /** `server_version` setting, e.g. `15.8 (Debian 15.8-1)`. */
   serverVersion: string;
@@ -84,6 +93,11 @@ export interface PgTools {
   dump(url: string, opts: { compressLevel: number; snapshotId?: string }): DumpProcess;
   /** `pg_restore --no-owner -j N [--clean --if-exists]` from a local file into the target database. */
   restore(url: string, file: string, opts: { jobs: number; clean: boolean; signal?: AbortSignal }): Promise<void>;
+  /**
+   * `pg_restore --no-owner` (one job) reading the archive from its standard input: what the restore test streams a
+   * backup into (backup/stream-restore.ts). Optional: without it the restore test downloads to local storage first.
+   */
+  restoreStream?(url: string, opts: { clean: boolean; signal?: AbortSignal }): RestoreProcess;
   /** Exact row counts of every user table (`schema.table` → rows). */
   tableCounts(url: string): Promise<Record<string, number>>;
   /** Number of user tables (0 means an empty target). */

@@ -19,7 +19,7 @@ import { listBackups, readManifest } from './catalog';
 import { HashCounter } from './hashing';
 import { assertStoredSize, commitManifest, dataManifest, Log, pruneAfterCommit } from './commit';
 import { dataKey } from './keys';
-import { checksumHex, Manifest } from './manifest';
+import { checksumHex, Manifest, RunnerRecord } from './manifest';
 import type { DumpProcess, ObjectStore, PgTableTools, PgTools, TempDir, TempFiles } from './ports';
 import { resolveFrom } from './resolve';
 import { DEFAULT_KEEP, PrunePlan, RetentionCounts } from './retention';
@@ -42,6 +42,8 @@ export interface PgBackupOptions {
   prune?: boolean;
   log?: Log;
   signal?: AbortSignal;
+  /** The scheduled job's runner and limits, recorded in the manifest (for `dr status`'s prediction). */
+  runner?: RunnerRecord;
 }
 
 export interface BackupResult {
@@ -200,6 +202,7 @@ export async function backupPostgres(o: PgBackupOptions): Promise<BackupResult> 
       compression: `custom format, -Z${level}`,
     },
   );
+  if (o.runner) manifest.runner = o.runner;
   const manifestKey = await commitManifest(o.store, manifest, log);
   const tCommitted = Date.now();
   // Pruning happens only after the new backup is committed, so a failed run never shrinks the tier.

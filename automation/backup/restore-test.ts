@@ -4,7 +4,10 @@
  *   1. pick the backup (latest, a tier, a day, or an exact key);
  *   2. drop scratch databases left behind by earlier runs that died (older than `staleAfterMs`);
  *   3. create `dr_restore_test_<YYYYMMDD_HHMMSS>` on the scratch server;
- *   4. the normal verified restore into it: sha256 first, `pg_restore -j N`, row counts vs the manifest;
+ *   4. restore into it and compare row counts with the manifest: with one job (`jobs: 1`, what the scheduled job
+ *      runs by default) the object streams through sha256 into `pg_restore` with no local copy
+ *      (stream-restore.ts: the scratch database is written while the hash is computed, and the test passes only when
+ *      it matches); with more, the normal verified restore — download to `temp` and sha256 first, `pg_restore -j N`;
  *   5. always drop the scratch database;
  *   6. rewrite the manifest: `restorability: VERIFIED`, `verified: true`, `restore_verified_at`, `restore_test`
  *      — or, when the backup itself failed (checksum, pg_restore, row counts), `restorability: FAILED` and an
@@ -21,10 +24,11 @@ import { redact } from '../core/redact';
 import { runbookLine } from '../../lib/runbook';
 import { readManifest } from './catalog';
 import { manifestKeyFor, parseStamp, stampOf } from './keys';
-import { Manifest } from './manifest';
+import { Manifest, RunnerRecord } from './manifest';
 import type { Metrics, Notifier, ObjectStore, PgTools, ScratchDatabases, TempFiles } from './ports';
 import { publishRestoreTestMetrics } from './restore-metrics';
 import { Log, restorePostgres, selectBackup, TableComparison, unreachable } from './postgres';
+import { restoreScratchStreamed } from './stream-restore';
 import { Clock } from '../core/clock';
 
 export const SCRATCH_PREFIX = 'dr_restore_test_';
@@ -41,7 +45,10 @@ export interface RestoreTestOptions {
   from?: string;
   /** An exact backup key (wins over `from`). */
   file?: string;
+  /** pg_restore jobs (default 2). 1 streams the backup with no local copy when the tools can (`restoreStream`). */
   jobs?: number;
+  /** Where the test runs (the job's runner and its limits), recorded in the manifest's `restore_test`. */
+  runner?: RunnerRecord;
   clock: Clock;
   notifier?: Notifier;
   /** Where to publish the restore-test metrics (the scheduled Lambda run); none from the CLI. */
@@ -80,7 +87,10 @@ export function staleScratch(names: readonly string[], now: Date, staleAfterMs: 
 }
 
 /** The manifest after a restore test (pure). */
-export function withRestoreOutcome(m: Manifest, outcome: { at: Date; ok: boolean; target: string; durationSeconds: number; tablesCompared?: number; error?: string }): Manifest {
+export function withRestoreOutcome(
+  m: Manifest,
+  outcome: { at: Date; ok: boolean; target: string; durationSeconds: number; tablesCompared?: number; error?: string; mode?: 'streamed' | 'downloaded'; jobs?: number; runner?: RunnerRecord },
+): Manifest {
   const record = {
     at: outcome.at.toISOString(),
     ok: outcome.ok,
@@ -88,6 +98,9 @@ export function withRestoreOutcome(m: Manifest, outcome: { at: Date; ok: boolean
     duration_seconds: Math.round(outcome.durationSeconds * 100) / 100,
     ...(outcome.tablesCompared !== undefined ? { tables_compared: outcome.tablesCompared } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
+    ...(outcome.mode ? { mode: outcome.mode } : {}),
+    ...(outcome.jobs !== undefined ? { jobs: outcome.jobs } : {}),
+    ...(outcome.runner ? { runner: outcome.runner } : {}),
   };
   if (outcome.ok) return { ...m, verified: true, restorability: 'VERIFIED', restore_verified_at: record.at, restore_test: record };
   // A failed test leaves the last successful verification time visible: when did it last restore?
@@ -137,9 +150,16 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
   log(`restore test of ${manifest.key} (taken ${manifest.timestamp}) into scratch database ${target}`);
   let tables: TableComparison[] = [];
   let failure: unknown;
+  const jobs = o.jobs ?? 2;
+  const streamed = jobs === 1 && typeof o.tools.restoreStream === 'function';
   try {
-    const r = await restorePostgres({ store: o.store, tools: o.tools, targetUrl: scratchUrl, file: manifest.key, jobs: o.jobs ?? 2, temp: o.temp, log, signal: o.signal });
-    tables = r.tables === 'skipped' ? [] : r.tables;
+    if (streamed) {
+      const tools = o.tools as PgTools & { restoreStream: NonNullable<PgTools['restoreStream']> };
+      tables = (await restoreScratchStreamed({ store: o.store, tools, manifest, targetUrl: scratchUrl, signal: o.signal, log })).tables;
+    } else {
+      const r = await restorePostgres({ store: o.store, tools: o.tools, targetUrl: scratchUrl, file: manifest.key, jobs, temp: o.temp, log, signal: o.signal });
+      tables = r.tables === 'skipped' ? [] : r.tables;
+    }
   } catch (err) {
     failure = err;
   } finally {
@@ -161,7 +181,17 @@ export async function verifyRestore(o: RestoreTestOptions): Promise<RestoreTestR
       log(`${manifest.key} was removed during the test (pruned?); its manifest is not rewritten`);
     } else {
       const fresh = await readManifest(o.store, manifest.key);
-      const updated = withRestoreOutcome(fresh, { at: o.clock.now(), ok: failure === undefined, target, durationSeconds, tablesCompared: failure === undefined ? tables.length : undefined, error: message });
+      const updated = withRestoreOutcome(fresh, {
+        at: o.clock.now(),
+        ok: failure === undefined,
+        target,
+        durationSeconds,
+        tablesCompared: failure === undefined ? tables.length : undefined,
+        error: message,
+        mode: streamed ? 'streamed' : 'downloaded',
+        jobs,
+        runner: o.runner,
+      });
       await o.store.put(manifestKey, JSON.stringify(updated, null, 2) + '\n', 'application/json');
       manifest = updated;
       log(`manifest ${manifestKey}: restorability ${updated.restorability}`);

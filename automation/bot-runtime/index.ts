@@ -16,18 +16,31 @@
  * - `onTokenChange` listeners fire once per change of the active token, in registration order.
  * The runtime never switches by itself: the monitor decides (one decision, one writer); the runtime follows.
  *
- * It reads through the same `TokenStore` port as the monitor (Secrets Manager or the local file). Issue 11 adds
- * `shouldConsume()` from the record's `activeRegion` here (which region's bot instance polls/answers updates).
+ * - `shouldConsume()` (issue 11, one consumer per token): whether this process may consume the bot's updates — poll
+ *   `getUpdates`, hold Discord gateway shards, answer webhooks — from the record's `active_region` and the runtime's
+ *   own `region`: no `active_region` in the record → true (a record from before the field); `active_region` equal to
+ *   `region` → true; otherwise false (also when `region` was not given: fail closed, never a second consumer). The
+ *   failover writes `active_region` into the survivor's copy of the secret before DNS switches, and the split-brain
+ *   guard into a returning region's copy, so workers in a region that is not active stop (or never start) within one
+ *   poll. It is re-read on the same poll as the token; `onConsumeChange` fires when it flips.
+ *
+ * It reads through the same `TokenStore` port as the monitor (Secrets Manager or the local file): give it the store
+ * of the region it runs in (that region's copy of the secret), never the other region's.
  */
 import { systemClock, type Clock } from '../core/clock';
 import { errorSummary } from '../core/errors';
 import { redact } from '../core/redact';
-import type { StoredTokenRecord, TokenStore } from '../tokens';
+import { shouldConsume, type StoredTokenRecord, type TokenStore } from '../tokens';
 
 /** Options of {@link createTokenRuntime}. */
 export interface TokenRuntimeOptions {
   store: TokenStore;
   bot: string;
+  /**
+   * The region this process runs in (`AWS_REGION`; locally `a`/`b`), compared with the record's `active_region` by
+   * {@link TokenRuntime.shouldConsume}. Without it a record that names an active region makes the runtime consume nothing.
+   */
+  region?: string;
   /** How often to ask the store whether the record changed (default 30 s). */
   pollMs?: number;
   /** The poll interval after an unauthorized report that changed nothing yet (default 5 s, never above `pollMs`). */
@@ -48,6 +61,18 @@ export interface TokenChange {
   version: string;
 }
 
+/** A flip of {@link TokenRuntime.shouldConsume}. */
+export interface ConsumeChange {
+  bot: string;
+  /** The new answer of `shouldConsume()`. */
+  consume: boolean;
+  /** The record's `active_region` now (undefined: it names none). */
+  activeRegion?: string;
+  /** The runtime's own region. */
+  region?: string;
+  version: string;
+}
+
 /** The running token follower (see the module comment). */
 export interface TokenRuntime {
   /** The active token (cached). */
@@ -58,6 +83,15 @@ export interface TokenRuntime {
   version(): string;
   /** Call `cb` on every change of the active token; returns the unsubscribe function. */
   onTokenChange(cb: (change: TokenChange) => void): () => void;
+  /**
+   * Whether this process may consume the bot's updates (poll, hold shards, answer webhooks): see the module comment.
+   * Cached, like the token.
+   */
+  shouldConsume(): boolean;
+  /** The record's `active_region` as last read (undefined: the record names none). */
+  activeRegion(): string | undefined;
+  /** Call `cb` whenever `shouldConsume()` flips (after a re-read); returns the unsubscribe function. */
+  onConsumeChange(cb: (change: ConsumeChange) => void): () => void;
   /**
    * The platform answered 401 for the active token: re-read now. Resolves true when another token is now active;
    * false while the store still names the same one (polling then runs at `unauthorizedPollMs`). Rejects when the
@@ -74,10 +108,21 @@ interface State {
   version: string;
   index: number;
   token: string;
+  activeRegion?: string;
+  consume: boolean;
 }
 
-function stateOf(r: StoredTokenRecord): State {
-  return { version: r.version, index: r.record.active, token: r.record.tokens[r.record.active] };
+function stateOf(r: StoredTokenRecord, region: string | undefined): State {
+  const { record } = r;
+  return { version: r.version, index: record.active, token: record.tokens[record.active], ...(record.active_region !== undefined ? { activeRegion: record.active_region } : {}), consume: shouldConsume(record, region) };
+}
+
+/** Remove `cb` from `list` (the unsubscribe functions). */
+function unsubscriber<T>(list: T[], cb: T): () => void {
+  return () => {
+    const i = list.indexOf(cb);
+    if (i >= 0) list.splice(i, 1);
+  };
 }
 
 /** Read the bot's record once (rejects when it cannot) and start following it. */
@@ -85,34 +130,41 @@ export async function createTokenRuntime(o: TokenRuntimeOptions): Promise<TokenR
   const clock = o.clock ?? systemClock;
   const pollMs = o.pollMs ?? 30_000;
   const urgentMs = Math.min(pollMs, o.unauthorizedPollMs ?? 5_000);
-  let state = stateOf(await o.store.read(o.bot));
+  let state = stateOf(await o.store.read(o.bot), o.region);
   const listeners: Array<(c: TokenChange) => void> = [];
+  const consumeListeners: Array<(c: ConsumeChange) => void> = [];
   const closing = new AbortController();
   let wake = new AbortController();
   let urgent = false;
   let inflight: Promise<boolean> | undefined;
   const report = (what: string, err: unknown): void => o.onError?.(redact(`token runtime ${o.bot}: ${what}: ${errorSummary(err)}`));
 
-  const apply = (next: State): boolean => {
-    const prev = state;
-    state = next;
-    if (next.token === prev.token) return false;
-    urgent = false;
-    const change: TokenChange = { bot: o.bot, index: next.index, token: next.token, previousIndex: prev.index, version: next.version };
-    for (const cb of [...listeners]) {
+  const fire = <T>(list: Array<(c: T) => void>, change: T, what: string): void => {
+    for (const cb of [...list]) {
       try {
         cb(change);
       } catch (err) {
-        report('an onTokenChange listener threw', err);
+        report(`an ${what} listener threw`, err);
       }
     }
+  };
+
+  const apply = (next: State): boolean => {
+    const prev = state;
+    state = next;
+    if (next.consume !== prev.consume) {
+      fire(consumeListeners, { bot: o.bot, consume: next.consume, ...(next.activeRegion !== undefined ? { activeRegion: next.activeRegion } : {}), ...(o.region !== undefined ? { region: o.region } : {}), version: next.version }, 'onConsumeChange');
+    }
+    if (next.token === prev.token) return false;
+    urgent = false;
+    fire(listeners, { bot: o.bot, index: next.index, token: next.token, previousIndex: prev.index, version: next.version }, 'onTokenChange');
     return true;
   };
 
   const refresh = (): Promise<boolean> => {
     inflight ??= o.store
       .read(o.bot, { signal: closing.signal })
-      .then((r) => apply(stateOf(r)))
+      .then((r) => apply(stateOf(r, o.region)))
       .finally(() => (inflight = undefined));
     return inflight;
   };
@@ -141,10 +193,13 @@ export async function createTokenRuntime(o: TokenRuntimeOptions): Promise<TokenR
     version: () => state.version,
     onTokenChange(cb) {
       listeners.push(cb);
-      return () => {
-        const i = listeners.indexOf(cb);
-        if (i >= 0) listeners.splice(i, 1);
-      };
+      return unsubscriber(listeners, cb);
+    },
+    shouldConsume: () => state.consume,
+    activeRegion: () => state.activeRegion,
+    onConsumeChange(cb) {
+      consumeListeners.push(cb);
+      return unsubscriber(consumeListeners, cb);
     },
     async reportUnauthorized() {
       const changed = await refresh();

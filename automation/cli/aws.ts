@@ -51,6 +51,11 @@ export interface AwsDeps {
   /** Who takes the failover lease (user, host, pid); tests play two machines with it. */
   leaseIdentity: (ctx: CommandContext, command: string) => LeaseIdentity;
   /**
+   * The failover's bots port options (the platform side: prober, webhook/endpoint reader, API roots). Default: the
+   * API roots from `DR_TELEGRAM_API_URL` / `DR_DISCORD_API_URL` (the real APIs when unset); tests inject stubs.
+   */
+  bots: (env: Record<string, string | undefined>) => AwsPortsOptions['bots'];
+  /**
    * One readiness run over both stacks (issue 14) for `dr failover`'s preflight and `dr status`: the readiness
    * engine over the AWS observer (ops/readiness.ts); tests replace it.
    */
@@ -76,6 +81,7 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
       ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),
     }),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
+  bots: (env) => ({ apis: { ...(env.DR_TELEGRAM_API_URL ? { telegram: env.DR_TELEGRAM_API_URL } : {}), ...(env.DR_DISCORD_API_URL ? { discord: env.DR_DISCORD_API_URL } : {}) } }),
 };
 
 /** The live dependencies (a mutable copy: tests assign fields, then {@link resetAwsDeps}). */
@@ -171,9 +177,10 @@ export function dbUrlsFromFlags(ctx: CommandContext, built: BuiltTopology): Reco
   return urls;
 }
 
-/** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them). */
-export function awsTuning(): Pick<AwsPortsOptions, 'clock' | 'waits' | 'retry' | 'stackRetry'> {
+/** The adapters' clock, waits and retries from {@link awsDeps} (tests shorten them), and the bots' platform side. */
+export function awsTuning(env: Record<string, string | undefined> = {}): Pick<AwsPortsOptions, 'clock' | 'waits' | 'retry' | 'stackRetry' | 'bots'> {
   return {
+    bots: awsDeps.bots(env),
     ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
     ...(awsDeps.waits ? { waits: awsDeps.waits } : {}),
     ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),

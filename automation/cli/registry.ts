@@ -32,6 +32,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'tokens check': async () => (await import('./commands/tokens')).checkCommand,
   'tokens use': async () => (await import('./commands/tokens')).useCommand,
   'tokens unpin': async () => (await import('./commands/tokens')).unpinCommand,
+  // --- the bots' endpoints and channel rights (issue 11) ---
+  'bots check-permissions': async () => (await import('./commands/bots')).checkPermissionsCommand,
   // --- the runbook (issue 13) ---
   runbook: async () => (await import('./commands/runbook')).command,
   // --- readiness (issue 14) ---

@@ -11,7 +11,7 @@ import { systemClock } from '../core/clock';
 import { DrError, errorText, FlagError, OperationError, RefusedError, UsageError, VerificationError } from '../core/errors';
 import { redact } from '../core/redact';
 import { findResumable, stepDone, summarize, JournalSummary } from './journal';
-import type { CallOptions, FailoverNotice, FailoverPorts, JournalEntry, ReplicationState, StepListener } from './ports';
+import type { CallOptions, FailoverNotice, FailoverPorts, FenceTier, JournalEntry, ReplicationState, StepListener } from './ports';
 import { DEFAULT_LIMITS, FailoverLimits, FailoverPlan, PlanStep, Topology, Unavailable, planFailover, planToJson } from './plan';
 import type { FailoverMode, Incident, StepName, StepStatus } from './step-names';
 import { AbortFailover, describeLoss, isCrashLike, STEP_RUNNERS, type EstimatedDataLoss, type RunState, type StepContext, type StepOutcome } from './steps/index';
@@ -74,7 +74,7 @@ export interface FailoverResult {
   /** Unplanned only: what the failover may have lost. */
   estimated_data_loss?: EstimatedDataLoss;
   /** Regions the split-brain guard still has to fence when they come back. */
-  pending_fences: Array<{ region: string; tiers: Array<'database' | 'cache'> }>;
+  pending_fences: Array<{ region: string; tiers: FenceTier[] }>;
   notifications: Array<{ kind: FailoverNotice['kind']; delivered: string[]; failed: Array<{ target: string; error: string }> }>;
   /** Journal damage found on resume (e.g. a torn last line), already dropped. */
   journal_damage: string[];
@@ -93,6 +93,8 @@ export function unavailableOf(ports: FailoverPorts): Unavailable {
   if (ports.dns.unavailable) u.dns = ports.dns.unavailable;
   if (ports.stacks.unavailable) u.stacks = ports.stacks.unavailable;
   if (ports.stacks.unreachable) u.stacksUnreachable = ports.stacks.unreachable;
+  if (!ports.bots) u.bots = 'no bots port: the bots are not part of this failover';
+  else if (ports.bots.unavailable) u.bots = ports.bots.unavailable;
   return u;
 }
 

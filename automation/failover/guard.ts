@@ -3,15 +3,21 @@
  * when it comes back (a restarted server, a region recovering). The health monitor / `dr watch` calls
  * {@link guardOldPrimary} periodically: it fences the lost region's database (and cache, when the adapter can)
  * as soon as it answers, and never touches DNS (it only reports a record pointing at the lost region).
+ *
+ * It covers the bots too (issue 11, one consumer per token): when the lost region's secret store answers again, every
+ * bot's copy there must say `active_region = <survivor>` — on AWS those copies became standalone when replication was
+ * stopped and still name the old region — so the returning region's workers read `shouldConsume() === false` and
+ * consume nothing. The guard writes each copy that says otherwise (check-then-act, the failover's id as the key).
  */
 
 import { redact } from '../core/redact';
 import { readAll, stepDone } from './journal';
-import type { CallOptions, FailoverPorts, JournalPort } from './ports';
+import type { BotsPort, CallOptions, FailoverPorts, FenceTier, JournalPort } from './ports';
+import type { JournalSummary } from './journal';
 import { systemClock } from '../core/clock';
 
 export interface GuardAction {
-  tier: 'database' | 'cache';
+  tier: FenceTier;
   region: string;
   /** From the failover that made `region` the lost one. */
   failover: string;
@@ -22,6 +28,8 @@ export interface GuardAction {
    */
   outcome: 'fenced' | 'already-fenced' | 'pending' | 'standby' | 'failed';
   error?: string;
+  /** Bots: which copies were written now, and which could not be read yet (redacted). */
+  detail?: string;
 }
 
 export interface GuardReport {
@@ -84,6 +92,9 @@ export async function guardOldPrimary(ports: FailoverPorts, journal: JournalPort
     report.actions.push(action);
   }
 
+  const bots = [...all].reverse().find((s) => s.begin && stepDone(s, 'promote-secrets') && !!s.steps['promote-secrets']?.data?.active_region);
+  if (bots?.begin && ports.bots && !ports.bots.unavailable) report.actions.push(await guardBots(ports.bots, bots, opts));
+
   // Close pending fences the guard has now satisfied, in the failover that recorded them.
   for (const s of all) {
     for (const pf of s.pendingFences) {
@@ -109,4 +120,32 @@ export async function guardOldPrimary(ports: FailoverPorts, journal: JournalPort
     }
   }
   return report;
+}
+
+/**
+ * The bots' copies in the lost region of the latest failover that moved the consumers: every copy that answers and
+ * names another region is set to the survivor; `pending` while any copy does not answer.
+ */
+async function guardBots(bots: BotsPort, s: JournalSummary, opts: CallOptions): Promise<GuardAction> {
+  const { from: region, to: survivor } = s.begin!;
+  const action: GuardAction = { tier: 'bots', region, failover: s.id, outcome: 'pending' };
+  try {
+    const copies = await bots.activeRegions(region, opts);
+    const written: string[] = [];
+    const waiting: string[] = [];
+    for (const c of copies) {
+      if (c.state !== 'read') waiting.push(`${c.bot} ${c.state}`);
+      else if (c.active_region !== survivor) {
+        await bots.setActiveRegion(region, c.bot, survivor, { ...opts, failover: s.id });
+        written.push(c.bot);
+      }
+    }
+    action.outcome = waiting.length ? 'pending' : written.length ? 'fenced' : 'already-fenced';
+    const parts = [...(written.length ? [`active_region=${survivor} written in ${region}'s copy of ${written.join(', ')}`] : []), ...(waiting.length ? [`not yet readable in ${region}: ${waiting.join(', ')}`] : [])];
+    if (parts.length) action.detail = redact(parts.join('; '));
+  } catch (err) {
+    action.outcome = 'failed';
+    action.error = redact(err instanceof Error ? err.message : String(err));
+  }
+  return action;
 }

@@ -3,7 +3,7 @@
  * which failover to resume. Shared by the engine, the split-brain guard and status commands.
  */
 
-import type { JournalEntry, JournalPort } from './ports';
+import type { FenceTier, JournalEntry, JournalPort } from './ports';
 import type { FailoverMode, Incident, StepName } from './step-names';
 
 type BeginEntry = Extract<JournalEntry, { kind: 'begin' }>;
@@ -18,12 +18,12 @@ export interface JournalSummary {
   /** The last entry per step (`started` means: started, outcome unknown — the check decides on rerun). */
   steps: Partial<Record<StepName, StepEntry>>;
   /** Regions still owed a fence by the split-brain guard (pending-fence entries not followed by `fenced`). */
-  pendingFences: Array<{ region: string; tiers: Array<'database' | 'cache'> }>;
+  pendingFences: Array<{ region: string; tiers: FenceTier[] }>;
 }
 
 export function summarize(id: string, entries: readonly JournalEntry[]): JournalSummary {
   const s: JournalSummary = { id, steps: {}, pendingFences: [] };
-  const pending = new Map<string, Set<'database' | 'cache'>>();
+  const pending = new Map<string, Set<FenceTier>>();
   for (const e of entries) {
     if (e.id !== id) continue;
     if (e.kind === 'begin' && !s.begin) s.begin = e;

@@ -45,8 +45,11 @@ export interface Topology {
  * Capabilities the ports declared unavailable (their {@link Capability.unavailable} text). Steps needing them are
  * planned as skipped with that reason. `cacheFence` covers the optional cache fence pair.
  */
-/** What ports declare unavailable (no counterpart here), and `stacksUnreachable`: stacks that exist but do not answer now. */
-export type Unavailable = Partial<Record<'database' | 'cache' | 'cacheFence' | 'secrets' | 'dns' | 'stacks' | 'stacksUnreachable', string>>;
+/**
+ * What ports declare unavailable (no counterpart here), and `stacksUnreachable`: stacks that exist but do not answer
+ * now. `bots`: the failover has no bots port (or it is unavailable): no `active_region` is written, no bot is verified.
+ */
+export type Unavailable = Partial<Record<'database' | 'cache' | 'cacheFence' | 'secrets' | 'dns' | 'stacks' | 'stacksUnreachable' | 'bots', string>>;
 
 export interface PlanRequest {
   mode: FailoverMode;
@@ -237,10 +240,18 @@ const planPromoteSecrets: StepPlanner = (c, add) => {
   const { incident, un, from, to, moves } = c;
   const secrets = to.secrets ?? [];
   const psTarget: StepTarget = { region: to.name, secrets };
-  if (!moves.app) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: a ${incident} incident leaves the application (and its secrets) in ${from.name}`);
-  else if (un.secrets) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: ${un.secrets}`);
-  else if (secrets.length === 0) add('promote-secrets', false, 'make the replicated secrets writable', psTarget, `skipped: the topology lists no replicated secrets in ${to.name}`);
-  else add('promote-secrets', true, `stop replication of ${secrets.length} secret(s) into ${to.name} so they become writable there`, psTarget, `${to.name} must be able to rotate its own bot tokens and credentials`);
+  const name = 'promote-secrets';
+  const what = 'make the replicated secrets writable';
+  if (!moves.app) return add(name, false, what, psTarget, `skipped: a ${incident} incident leaves the application (and its secrets) in ${from.name}`);
+  const secretsRun = !un.secrets && secrets.length > 0;
+  const botsRun = !un.bots;
+  if (!secretsRun && !botsRun) return add(name, false, what, psTarget, `skipped: ${un.secrets ?? `the topology lists no replicated secrets in ${to.name}`}`);
+  if (botsRun) psTarget.active_region = to.name;
+  const actions = [
+    ...(secretsRun ? [`stop replication of ${secrets.length} secret(s) into ${to.name} so they become writable there`] : []),
+    ...(botsRun ? [`set active_region=${to.name} in each bot's secret (${from.name}'s copy first when it answers, else a pending fence for the split-brain guard; then ${to.name}'s), so only ${to.name}'s workers consume updates`] : []),
+  ];
+  add(name, true, actions.join('; then '), psTarget, `${to.name} must be able to rotate its own bot tokens and credentials${botsRun ? `, and its bot workers must be the only consumers of each token before traffic moves` : ''}`);
 };
 
 const planSwitchDns: StepPlanner = (c, add) => {
@@ -258,7 +269,10 @@ const planVerify: StepPlanner = (c, add) => {
   if (moves.database) vTarget.database = to.database;
   if (cacheMoves && to.cache) vTarget.cache = to.cache;
   if (records.length && !un.dns) vTarget.records = records;
-  add('verify', true, `check that ${to.name} accepts writes on every moved tier and that the service names resolve to it`, vTarget, 'a failover is done when traffic can be served, not when commands returned');
+  const bots = moves.app && !un.bots;
+  if (bots) vTarget.bots = 'every bot';
+  const botCheck = bots ? `, and for every bot: its secret in ${to.name} says active_region=${to.name}, its updates go to the shared name or ${to.name} (never the lost region), its active token answers from ${to.name}` : '';
+  add('verify', true, `check that ${to.name} accepts writes on every moved tier and that the service names resolve to it${botCheck}`, vTarget, 'a failover is done when traffic can be served, not when commands returned');
 };
 
 const planRecord: StepPlanner = (c, add) => {

@@ -5,7 +5,7 @@
  * Implementations:
  * - local (`automation/adapters/rehearsal/`): a real PostgreSQL streaming standby promoted with `pg_promote()`,
  *   Redis `REPLICAOF NO ONE`, a DNS record JSON file naming which region serves each service name, a log/file
- *   notifier and {@link FileJournal}. Secrets and stacks have no local counterpart: those ports set
+ *   notifier and {@link FileJournal}, the bots' token files per region. Stacks have no local counterpart: that port sets
  *   {@link Capability.unavailable} and the engine reports their steps `skipped` with that reason.
  * - AWS (`automation/adapters/aws/`): RDS (stack update, `PromoteReadReplica` fallback, wait `available`),
  *   ElastiCache `FailoverGlobalReplicationGroup`, Secrets Manager `StopReplicationToReplica`, Route 53 UPSERT +
@@ -182,10 +182,51 @@ export interface ActiveTokenProbe {
   detail?: string;
 }
 
+/** What the split-brain guard fences in a lost region: its database, its cache, its bots' copies of their secrets. */
+export type FenceTier = 'database' | 'cache' | 'bots';
+
+/** One bot's `active_region` as ONE region's copy of its secret says it. Never a token. */
+export interface BotActiveRegion {
+  bot: string;
+  /**
+   * `read`: that copy answered (`active_region` below; absent when the record names none). `unreachable`: that region's
+   * secret store did not answer (a lost region). `unreadable`: it answered, but the record could not be read (missing,
+   * malformed, access denied): see `detail`.
+   */
+  state: 'read' | 'unreachable' | 'unreadable';
+  active_region?: string;
+  /** One redacted line for people; never the token. */
+  detail?: string;
+}
+
 /**
- * The bots' tokens, seen from one region (optional: a world without bots, or one whose rehearsal does not model them
- * yet, omits it or declares it {@link Capability.unavailable}). Read-only: it never writes a record, so it needs no
- * check of its own; `promote-secrets` calls it after the secrets are writable.
+ * Where the platform delivers one bot's updates, relative to a region:
+ * `polling` (Telegram, no webhook set: the bot's own getUpdates), `gateway` (Discord, no interactions endpoint: the
+ * bot's own shards), `shared` (a webhook / interactions endpoint on the failover record's name: DNS moves it),
+ * `region` (on that region's own endpoint), `elsewhere` (any other host, e.g. the lost region's endpoint), `unknown`
+ * (the platform could not be asked: see `target_detail`).
+ */
+export type BotTargetKind = 'polling' | 'gateway' | 'shared' | 'region' | 'elsewhere' | 'unknown';
+
+/** What `verify` sees of one bot from the survivor (read-only; see {@link BotsPort.serving}). Never a token. */
+export interface BotServing extends ActiveTokenProbe {
+  /** `active_region` in that region's copy of the bot's secret (undefined: the record names none, or was not read). */
+  active_region?: string;
+  /** Where updates go: `polling`, `gateway`, or the registered URL's origin and path (redacted; no query). */
+  webhook_target?: string;
+  target: BotTargetKind;
+  /** Why the target is `unknown`, or what it points at for people. Redacted. */
+  target_detail?: string;
+  /** Telegram: `pending_update_count` of getWebhookInfo (updates waiting for a consumer or a delivery). */
+  pending_updates?: number;
+}
+
+/**
+ * The bots (optional: a world without bots, or one that does not model them, omits it or declares it
+ * {@link Capability.unavailable}). Issue 10 probes the active tokens after promote-secrets; issue 11 adds one consumer
+ * per token: the record's `active_region` in each region's copy of each bot's secret (AWS: the secret in that region,
+ * a standalone copy once replication was stopped; locally: that region's token file). Check-then-act like the other
+ * ports: {@link activeRegions} is the check, {@link setActiveRegion} the act, {@link serving} what verify reads.
  */
 /**
  * Is the pair ready to fail over (issue 14)? One run of the readiness engine over this environment, summarized: the
@@ -202,6 +243,25 @@ export interface BotsPort extends Capability {
    * whose secret cannot be read is `unreadable`, never an exception (only a bug rejects).
    */
   probeActive(region: string, opts?: CallOptions): Promise<ActiveTokenProbe[]>;
+  /**
+   * Check: every bot's `active_region` in `copy`'s copy of its secret, one entry per bot in the same order. A region
+   * whose store does not answer gives `unreachable` entries, never an exception.
+   */
+  activeRegions(copy: string, opts?: CallOptions): Promise<BotActiveRegion[]>;
+  /**
+   * Act: make `copy`'s copy of `bot`'s secret say `active_region = active` (compare-and-set; only that field changes;
+   * a copy that already says so is left alone). `failover` keys the write, so a retry of the same decision is
+   * idempotent. Rejects when the copy cannot be written (unreachable, a read-only replica, lost races).
+   */
+  setActiveRegion(copy: string, bot: string, active: string, opts: CallOptions & { failover: string }): Promise<void>;
+  /**
+   * Verify, from `region`: per bot, its copy's `active_region`, its active token probed (Telegram `getMe`, Discord
+   * `GET /users/@me`) and where its updates go (Telegram `getWebhookInfo`, Discord `GET /applications/@me`). Calls
+   * that never conflict with a live consumer only: it never calls `getUpdates` (that would itself be the second
+   * consumer and cause the 409 it looks for) and never opens a gateway session. A bot that cannot be read is
+   * `unreadable`, never an exception.
+   */
+  serving(region: string, opts?: CallOptions): Promise<BotServing[]>;
 }
 
 /** What a failover changes in the infrastructure-as-code, so a later `pulumi up` does not undo it. */
@@ -310,7 +370,7 @@ export type JournalEntry =
       id: string;
       at: string;
       region: string;
-      tiers: Array<'database' | 'cache'>;
+      tiers: FenceTier[];
     }
   | {
       /** The split-brain guard fenced a returning old primary. */
@@ -318,7 +378,7 @@ export type JournalEntry =
       id: string;
       at: string;
       region: string;
-      tiers: Array<'database' | 'cache'>;
+      tiers: FenceTier[];
     }
   | {
       /** The lease was taken over from a dead or expired holder (`--break-lock`). */
@@ -386,7 +446,10 @@ export interface FailoverPorts {
   journal: JournalPort;
   /** Optional cross-machine exclusion ({@link LeasePort}); without it the caller guarantees one run at a time. */
   lease?: LeasePort;
-  /** Optional: probe every bot's active token from the survivor once its secrets are writable (promote-secrets). */
+  /**
+   * Optional: the bots. promote-secrets writes `active_region` (survivor's copy, and the lost region's when it answers)
+   * and probes the active tokens; verify checks each bot from the survivor; the guard fences a returning region's copies.
+   */
   bots?: BotsPort;
   /** Optional: the readiness verdict, checked by `preflight` ({@link ReadinessPort}). */
   readiness?: ReadinessPort;

@@ -15,7 +15,7 @@
  * per event and every problem is reported together. Host/port/dbname are also taken from the secret when it
  * carries them. Secrets are registered for redaction and never logged.
  */
-import type { SqlProbeAnswer } from '../adapters/aws/lambda-sql-probe';
+import type { SqlProbeAnswer } from '../adapters/aws/sql-probes';
 import { isSqlProbeEvent, runSqlProbe } from './probe';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
@@ -33,7 +33,7 @@ import { S3Store } from '../adapters/aws/s3-store';
 import { ElastiCacheSnapshots, RdsSnapshots } from '../adapters/aws/snapshots';
 import { LocalPgTools, withDatabase } from '../adapters/tools/pg-tools';
 import { LocalRedisTools } from '../adapters/tools/redis-tools';
-import { isService, isTier, JobDeps, JobResult, type Notifier, PublishedMetric, publishRestoreTestMetrics, RestoreTestResult, runBackupJob, tierFor, validateKeep, verifyRestore } from '../backup/index';
+import { isService, isTier, JobDeps, JobResult, type Notifier, PublishedMetric, publishRestoreTestMetrics, RestoreTestResult, runBackupJob, type RunnerRecord, tierFor, validateKeep, verifyRestore } from '../backup/index';
 import { redact, registerSecret } from '../core/redact';
 import { Clock, systemClock } from '../core/clock';
 import { localTempFiles } from '../adapters/tools/temp-files';
@@ -127,6 +127,11 @@ export async function cacheUrl(env: Env, secrets: SecretsManagerClient, parsed?:
   return `${cfg.tls ? 'rediss' : 'redis'}://${auth}${cfg.host}:${cfg.port}`;
 }
 
+/** The runner and its limits as the manifests record them (DR_RUNNER, DR_RUNNER_TIMEOUT_SECONDS, DR_RUNNER_STORAGE_MB). */
+export function runnerRecord(cfg: BackupJobEnv): RunnerRecord {
+  return { kind: cfg.runner.kind, ...(cfg.runner.timeoutSeconds ? { timeout_seconds: cfg.runner.timeoutSeconds } : {}), ...(cfg.runner.storageMb ? { storage_mb: cfg.runner.storageMb } : {}) };
+}
+
 type Log = (l: string) => void;
 const consoleLog: Log = (l) => console.log(redact(l));
 
@@ -167,6 +172,7 @@ export async function runJob(event: unknown, env: Env, clients: AwsClients, cloc
     notifier: cfg.alertsTopicArn ? snsAlerts(clients, cfg.alertsTopicArn) : undefined,
     log,
     where: region,
+    runner: runnerRecord(cfg),
   };
   try {
     if (parsed.service === 'postgresql' && cfg.postgres) {
@@ -227,8 +233,11 @@ export async function runRestoreTest(event: unknown, env: Env, clients: AwsClien
   const tools = new LocalPgTools({ env });
   return verifyRestore({
     temp: localTempFiles(),
-store,
+    store,
     tools,
+    // One job (the default) streams the verified backup into the scratch database: nothing on /tmp.
+    jobs: cfg.restoreTestJobs,
+    runner: runnerRecord(cfg),
     scratch: tools,
     scratchServerUrl: serverUrl,
     from: parsed.from,
@@ -247,11 +256,10 @@ export async function runEvent(event: unknown, env: Env, clients: AwsClients, cl
   return e.action === 'restore-test' ? runRestoreTest(event, env, clients, clock, log) : runJob(event, env, clients, clock, log);
 }
 
-/** Lambda entry. */
-export async function handler(event: unknown): Promise<JobResult | RestoreTestResult | SqlProbeAnswer> {
-  const env = process.env;
+/** The job's AWS clients in its region (DR_REGION, else AWS_REGION) and the peer RDS client for snapshot copies. */
+export function awsClients(env: Env): AwsClients {
   const region = env.DR_REGION ?? env.AWS_REGION;
-  const clients: AwsClients = {
+  return {
     secrets: new SecretsManagerClient({ region }),
     cloudwatch: new CloudWatchClient({ region }),
     sns: new SNSClient({ region }),
@@ -259,8 +267,18 @@ export async function handler(event: unknown): Promise<JobResult | RestoreTestRe
     peerRds: env.PEER_REGION ? new RDSClient({ region: env.PEER_REGION }) : undefined,
     elasticache: new ElastiCacheClient({ region }),
   };
-  const result = await runEvent(event, env, clients);
-  const summary = 'probe' in result ? { msg: 'probe answered', probe: result.probe, rows: result.rows.length } : 'manifest' in result ? { msg: 'restore test done', backup: result.manifest.key, restorability: result.manifest.restorability, tables: result.tables.length } : { msg: 'backup job done', ...result };
-  console.log(JSON.stringify(summary));
+}
+
+/** The one-line summary a run logs (no secrets: keys, sizes, checksums, counts). */
+export function runSummary(result: JobResult | RestoreTestResult | SqlProbeAnswer): Record<string, unknown> {
+  if ('probe' in result) return { msg: 'probe answered', probe: result.probe, rows: result.rows.length };
+  return 'manifest' in result ? { msg: 'restore test done', backup: result.manifest.key, restorability: result.manifest.restorability, tables: result.tables.length } : { msg: 'backup job done', ...result };
+}
+
+/** Lambda entry. */
+export async function handler(event: unknown): Promise<JobResult | RestoreTestResult | SqlProbeAnswer> {
+  const env = process.env;
+  const result = await runEvent(event, env, awsClients(env));
+  console.log(JSON.stringify(runSummary(result)));
   return result;
 }

@@ -9,7 +9,7 @@ import type { Client } from 'pg';
 import { UsageError } from '../core/errors';
 import { connectPg } from '../adapters/tools/pg-tools';
 import { isSqlProbeName, SQL_PROBE_NAMES, SQL_PROBES } from '../adapters/aws/sql-probes';
-import type { SqlProbeAnswer, SqlProbeEvent } from '../adapters/aws/lambda-sql-probe';
+import type { SqlProbeAnswer, SqlProbeEvent } from '../adapters/aws/sql-probes';
 
 export function isSqlProbeEvent(event: unknown): event is SqlProbeEvent {
   return typeof event === 'object' && event !== null && 'probe' in event;

@@ -14,6 +14,15 @@
  * `TokenIndex`. Token values are registered for redaction as they are read and never reach a log line, a metric, a
  * notification or the result.
  *
+ * Issue 11, for the bots whose `mode` TOKEN_BOTS names (ops/bot-endpoints.ts, ops/bot-permissions.ts):
+ *  - once per invocation, before the first round: every token's rights in the bot's channels; the matrix feeds the
+ *    rounds' decisions (a switch prefers a token with every right) and `MissingChannelRights` (nothing is corrected:
+ *    bots cannot grant themselves rights);
+ *  - every round, after the decisions: the bot's webhook / interactions endpoint read with its active token
+ *    (`WebhookUrlDrift`, `WebhookPendingUpdates`, `WebhookErrorAgeSeconds`); an acting monitor sets it when it drifted
+ *    and after each switch it wrote (never `ip_address`, never `drop_pending_updates`), generating the webhook
+ *    secret once into the bot's record. A reporting-only monitor sets nothing.
+ *
  * Like automation/lambda/handler.ts this is an entry file: {@link handler} reads `process.env` once and builds the
  * clients; everything else goes through {@link runTokenMonitor} with env, clients and clock injected (the tests).
  */
@@ -25,11 +34,14 @@ import { SecretsManagerReplicas } from '../adapters/aws/secrets';
 import { SnsNotifier } from '../adapters/aws/sns-notifier';
 import { CloudWatchTokenMetrics } from '../adapters/aws/token-metrics';
 import { SecretsTokenStore } from '../adapters/aws/token-store';
+import { botMetricData } from '../adapters/aws/token-metrics';
 import { botTokenProber } from '../adapters/bots/index';
 import { type Clock, systemClock } from '../core/clock';
 import { errorSummary, OperationError } from '../core/errors';
 import { redact } from '../core/redact';
-import { checkJson, runTokenCheck, type TokenCheckJson, type TokenCheckReport, type TokenProber } from '../tokens';
+import { checkBotEndpoints, switchedBots, type BotEndpointReport } from '../ops/bot-endpoints';
+import { checkBotPermissions, missingRightsByBot } from '../ops/bot-permissions';
+import { checkJson, rightsMaps, runTokenCheck, type BotEndpointSpec, type RightsMap, type TokenCheckJson, type TokenCheckReport, type TokenProber } from '../tokens';
 
 /** The AWS clients of the monitor's region. */
 export interface TokenMonitorClients {
@@ -57,6 +69,15 @@ export interface TokenMonitorRound {
   degraded: TokenCheckReport['degraded'];
   /** Datums published, or why publishing failed. */
   metrics: number | string;
+  /** Issue 11: each managed bot's webhook / interactions endpoint after the decisions (never a token or secret). */
+  endpoints?: BotEndpointReport[];
+}
+
+/** The invocation's channel-rights check (issue 11): missing rights per bot, bots that could not be checked. */
+export interface TokenMonitorRights {
+  checked_at: string;
+  missing: Record<string, number>;
+  errors: Array<{ bot: string; error: string }>;
 }
 
 /** What one invocation did. */
@@ -67,6 +88,7 @@ export interface TokenMonitorResult {
   /** Why it acts or only reports. */
   why: string;
   rounds: TokenMonitorRound[];
+  rights?: TokenMonitorRights;
 }
 
 type Env = Record<string, string | undefined>;
@@ -90,8 +112,23 @@ export async function decideActing(cfg: TokenMonitorEnv, secrets: SecretsManager
   return { acting: true, why: `the active stack, and every bot's secret in ${cfg.region} is writable` };
 }
 
-/** One round: check every bot, publish its metrics, log one line. */
-async function runRound(cfg: TokenMonitorEnv, ctx: { clients: TokenMonitorClients; clock: Clock; log: (l: string) => void; prober: TokenProber; store: SecretsTokenStore; acting: boolean; round: number }): Promise<TokenMonitorRound> {
+/** What every round shares. */
+interface RoundContext {
+  clients: TokenMonitorClients;
+  clock: Clock;
+  log: (l: string) => void;
+  prober: TokenProber;
+  store: SecretsTokenStore;
+  acting: boolean;
+  round: number;
+  /** Issue 11: the bots whose endpoint is managed, the rights maps and missing counts of this invocation's check. */
+  endpoints: BotEndpointSpec[];
+  rights?: { maps: Record<string, RightsMap>; missing: Record<string, number> };
+  previousPending: Record<string, number>;
+}
+
+/** One round: check every bot, then the managed bots' endpoints, publish the metrics, log one line. */
+async function runRound(cfg: TokenMonitorEnv, ctx: RoundContext): Promise<TokenMonitorRound> {
   const { clients, clock, log, prober, store, acting } = ctx;
   const notifier = acting && cfg.alertsTopicArn ? new SnsNotifier({ topics: [cfg.alertsTopicArn], sns: () => clients.sns, clock, retry: { attempts: 2 } }).tokenNotifier() : undefined;
   const report = await runTokenCheck({
@@ -103,21 +140,50 @@ async function runRound(cfg: TokenMonitorEnv, ctx: { clients: TokenMonitorClient
     apply: acting,
     actor: `monitor@${cfg.region}`,
     rules: { failuresToSwitch: cfg.failuresToSwitch, passesToReturn: cfg.passesToReturn },
+    ...(ctx.rights ? { rights: ctx.rights.maps } : {}),
     log,
   });
+  const endpoints = ctx.endpoints.length
+    ? await checkBotEndpoints({ bots: ctx.endpoints, store, apply: acting, force: switchedBots(report.bots), previousPending: ctx.previousPending, telegram: { apiRoot: cfg.telegramApiUrl, timeoutMs: cfg.probeTimeoutMs }, discord: { api: cfg.discordApiUrl, timeoutMs: cfg.probeTimeoutMs }, clock, log })
+    : undefined;
+  for (const e of endpoints ?? []) if (e.pending_update_count !== undefined) ctx.previousPending[e.bot] = e.pending_update_count;
   const at = clock.now();
   let metrics: number | string;
   try {
     metrics = await new CloudWatchTokenMetrics(clients.cloudwatch, cfg.metricsNamespace).publish(
       report.bots.map((b) => ({ check: b.result, active: acting ? b.result.active_after : b.result.active_before })),
       at,
+      botMetricData(endpoints ?? [], ctx.round === 1 ? ctx.rights?.missing : undefined, at),
     );
   } catch (err) {
     metrics = redact(`PutMetricData failed: ${errorSummary(err)}`);
   }
-  const round: TokenMonitorRound = { at: at.toISOString(), bots: checkJson(report), errors: report.errors, degraded: report.degraded, metrics };
+  const round: TokenMonitorRound = { at: at.toISOString(), bots: checkJson(report), errors: report.errors, degraded: report.degraded, metrics, ...(endpoints ? { endpoints } : {}) };
   log(JSON.stringify({ msg: 'token check', region: cfg.region, round: ctx.round, acting, ...round }));
   return round;
+}
+
+/**
+ * The rights check's bound: at most this long before the first round (a platform that does not answer must not eat
+ * the invocation; the rounds then decide without a rights map), and each call at most {@link RIGHTS_CALL_TIMEOUT_MS}.
+ */
+export const RIGHTS_CHECK_BUDGET_MS = 5_000;
+export const RIGHTS_CALL_TIMEOUT_MS = 3_000;
+
+/** The invocation's rights check (issue 11): every token of the bots with channels; undefined when none has any. */
+async function checkRights(cfg: TokenMonitorEnv, store: SecretsTokenStore, clock: Clock, log: (l: string) => void): Promise<{ maps: Record<string, RightsMap>; missing: Record<string, number>; view: TokenMonitorRights } | undefined> {
+  const bots = cfg.bots.filter((b) => b.mode !== undefined && b.channels?.length).map((b) => ({ bot: b.bot, platform: b.platform, channels: b.channels ?? [], ...(b.platform === 'discord' && b.permissions?.length ? { required: b.permissions } : {}) }));
+  if (!bots.length) return undefined;
+  try {
+    const timeoutMs = Math.min(cfg.probeTimeoutMs, RIGHTS_CALL_TIMEOUT_MS);
+    const r = await checkBotPermissions({ bots, store, telegram: { apiRoot: cfg.telegramApiUrl, timeoutMs }, discord: { api: cfg.discordApiUrl, timeoutMs }, clock, signal: AbortSignal.timeout(RIGHTS_CHECK_BUDGET_MS) });
+    const missing = missingRightsByBot(r.matrix);
+    log(JSON.stringify({ msg: 'channel rights', region: cfg.region, checked_at: r.matrix.checked_at, missing, errors: r.errors }));
+    return { maps: rightsMaps(r.matrix), missing, view: { checked_at: r.matrix.checked_at, missing, errors: r.errors } };
+  } catch (err) {
+    log(redact(`channel rights not checked: ${errorSummary(err)}`));
+    return undefined;
+  }
 }
 
 /**
@@ -142,6 +208,9 @@ export async function runTokenMonitor(env: Env, clients: TokenMonitorClients, de
   });
   const { acting, why } = await decideActing(cfg, clients.secrets);
   log(`token monitor in ${cfg.region}: ${acting ? 'acting' : 'reporting only'}: ${why}`);
+  const rights = await checkRights(cfg, store, clock, log);
+  const endpoints: BotEndpointSpec[] = cfg.bots.flatMap((b) => (b.mode ? [{ bot: b.bot, platform: b.platform, mode: b.mode, ...(b.webhook_url ? { webhookUrl: b.webhook_url } : {}) }] : []));
+  const previousPending: Record<string, number> = {};
   const rounds: TokenMonitorRound[] = [];
   const start = clock.now().getTime();
   for (let round = 0; round < cfg.rounds; round++) {
@@ -152,12 +221,12 @@ export async function runTokenMonitor(env: Env, clients: TokenMonitorClients, de
       log(`token monitor in ${cfg.region}: round ${round + 1} of ${cfg.rounds} not started: ${left} ms left`);
       break;
     }
-    rounds.push(await runRound(cfg, { clients, clock, log, prober, store, acting, round: round + 1 }));
+    rounds.push(await runRound(cfg, { clients, clock, log, prober, store, acting, round: round + 1, endpoints, ...(rights ? { rights } : {}), previousPending }));
   }
   if (rounds.length && rounds.every((r) => r.bots.length === 0)) {
     throw new OperationError(redact(`token monitor in ${cfg.region}: no bot could be checked in ${rounds.length} round(s): ${rounds[0].errors.map((e) => `${e.bot}: ${e.error}`).join('; ')}`));
   }
-  return { region: cfg.region, acting, why, rounds };
+  return { region: cfg.region, acting, why, rounds, ...(rights ? { rights: rights.view } : {}) };
 }
 
 /** Lambda entry (EventBridge schedule; the event is not read). */

@@ -5,6 +5,8 @@
  *
  *   config/<stack>/<YYYYMMDD_HHMMSS>/state.json         `pulumi stack export` (no --show-secrets)
  *   config/<stack>/<YYYYMMDD_HHMMSS>/Pulumi.<name>.yaml  the stack settings file, byte for byte
+ *   config/<stack>/<YYYYMMDD_HHMMSS>/permissions.json    the bots' channel-rights matrix when it could be checked
+ *                                                        (issue 11: bot, token INDEX, channel, verdict — no token)
  *   config/<stack>/<YYYYMMDD_HHMMSS>/manifest.json       sha256 + size of each file; written LAST (commit marker)
  *
  * The buckets are versioned and the `config/` prefix has its own lifecycle rule (backup.configDays).
@@ -17,10 +19,20 @@ import { errorSummary, FlagError, NotFoundError, UsageError, VerificationError }
 import { redact } from '../core/redact';
 import { ObjectStore, parseStamp, readText, stampOf } from '../backup/index';
 import { AdminDriver } from '../adapters/aws/stacks';
+import { parsePermissionMatrix, type PermissionMatrix } from '../tokens';
 
 export const CONFIG_MANIFEST_FORMAT = 1;
 export const STATE_FILE = 'state.json';
 export const MANIFEST_FILE = 'manifest.json';
+/** The channel-rights matrix saved beside the state (issue 11, seed 000 AC4). */
+export const PERMISSIONS_FILE = 'permissions.json';
+
+/** A file backed up beside each stack's state and settings (listed in the manifest, verified on restore). */
+export interface ExtraConfigFile {
+  name: string;
+  body: string;
+  contentType: string;
+}
 
 export interface ConfigFileEntry {
   name: string;
@@ -79,7 +91,7 @@ export interface ConfigBackupResult {
  * others still get their copy; a stack whose state cannot be exported fails the run before anything is written
  * for it.
  */
-export async function backupConfig(o: { driver: AdminDriver; stacks: string[]; stores: NamedStore[]; now: Date; log?: (line: string) => void }): Promise<ConfigBackupResult> {
+export async function backupConfig(o: { driver: AdminDriver; stacks: string[]; stores: NamedStore[]; now: Date; extraFiles?: readonly ExtraConfigFile[]; log?: (line: string) => void }): Promise<ConfigBackupResult> {
   if (o.stacks.length === 0) throw new UsageError('no stack to back up: give --stack (repeatable)');
   o.stacks.forEach((s) => validateStackName(s));
   if (o.stores.length === 0) throw new UsageError('no bucket to back up to');
@@ -94,6 +106,7 @@ export async function backupConfig(o: { driver: AdminDriver; stacks: string[]; s
     const files: Array<{ name: string; body: string; contentType: string }> = [{ name: STATE_FILE, body: state, contentType: 'application/json' }];
     if (settings !== undefined) files.push({ name: settingsName(name), body: settings, contentType: 'application/yaml' });
     else log(`[${name}] no stack settings file: only the state is backed up`);
+    for (const f of o.extraFiles ?? []) if (!files.some((x) => x.name === f.name)) files.push({ ...f, body: redact(f.body) });
     const manifest: ConfigManifest = {
       format: CONFIG_MANIFEST_FORMAT,
       kind: 'pulumi-stack-config',
@@ -154,6 +167,21 @@ export interface ConfigRestoreResult {
   verified: Array<{ name: string; sha256: string; size_bytes: number }>;
   /** False for a verify-only run. */
   imported: boolean;
+  /** The channel-rights matrix saved with this version (issue 11), when there is one. */
+  permissions?: PermissionMatrix;
+  /** Why a saved matrix could not be read back (the restore goes on: it is not part of the stack). */
+  permissions_error?: string;
+}
+
+/** The saved matrix of a verified backup, or why it is unreadable. */
+function savedMatrix(bodies: Map<string, string>): Pick<ConfigRestoreResult, 'permissions' | 'permissions_error'> {
+  const body = bodies.get(PERMISSIONS_FILE);
+  if (body === undefined) return {};
+  try {
+    return { permissions: parsePermissionMatrix(JSON.parse(body), PERMISSIONS_FILE) };
+  } catch (err) {
+    return { permissions_error: redact(errorSummary(err)) };
+  }
 }
 
 /**
@@ -190,7 +218,8 @@ export async function restoreConfig(o: { driver: AdminDriver; stack: string; sto
     log(`verified ${f.key} sha256:${got.slice(0, 12)}…`);
   }
   const verified = manifest.files.map(({ name, sha256: h, size_bytes }) => ({ name, sha256: h, size_bytes }));
-  if (o.verifyOnly) return { stack: o.stack, version, location: o.store.location, verified, imported: false };
+  const saved = savedMatrix(bodies);
+  if (o.verifyOnly) return { stack: o.stack, version, location: o.store.location, verified, imported: false, ...saved };
   const stack = await o.driver.selectOrCreate(o.stack);
   const settings = bodies.get(settingsName(o.stack));
   if (settings !== undefined) {
@@ -199,5 +228,5 @@ export async function restoreConfig(o: { driver: AdminDriver; stack: string; sto
   }
   await stack.importState(bodies.get(STATE_FILE)!);
   log(`[${o.stack}] state imported from ${version}`);
-  return { stack: o.stack, version, location: o.store.location, verified, imported: true };
+  return { stack: o.stack, version, location: o.store.location, verified, imported: true, ...saved };
 }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { FlagError, RefusedError, UsageError } from '../core/errors';
 import { FAILOVER_MODES, FailoverMode, FailoverPlan, Incident, INCIDENTS, isIncident, isMode, planFailover, planToJson } from '../failover/index';
 import { buildAwsTopology, BuiltTopology, defaultDirection } from '../adapters/aws/topology';
+import { botSecretArns } from '../adapters/aws/bot-probe';
 
 export const OUTPUT_FILES = { primary: 'primary.json', secondary: 'secondary.json' } as const;
 
@@ -84,7 +85,9 @@ export function planFromOutputsDir(dir: string, mode: string, incident: string, 
   if (mode === 'planned' && opts.primaryReachable === false) {
     throw new RefusedError(`--planned refused: the primary in ${fromRegion} is unreachable, so a switchover cannot guarantee zero data loss; use --unplanned to fail over anyway`);
   }
-  return planFailover({ mode: mode as FailoverMode, incident: incident as Incident, from: dir2.from, to: dir2.to, topology: built.topology });
+  // The bots move with a datacenter failover when the stacks output their secrets (the AWS bots port's own rule).
+  const bots = botSecretArns(built.aws).length ? {} : { bots: 'the stacks output no bot-token secrets (botTokenSecretArns is empty on both)' };
+  return planFailover({ mode: mode as FailoverMode, incident: incident as Incident, from: dir2.from, to: dir2.to, topology: built.topology, unavailable: bots });
 }
 
 /** The issue's JSON shape `{ mode, incident, steps: [{ name, action, target }] }`, plus from/to and why/whether each step runs. */

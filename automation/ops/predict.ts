@@ -19,7 +19,13 @@
  *   - without one (or when no lag is known): the age of the newest complete database backup;
  *   - neither known: unknown, and the prediction does NOT meet the target (unknown is never "fine").
  * A lag datapoint older than {@link STALE_LAG_SECONDS} is flagged stale: the replica may be further behind.
+ *
+ * The scheduled jobs ({@link predictJobs}): how long the next backup and the next restore test will take, from the
+ * newest manifests' sizes and durations, against the limits of the runner that recorded them.
  */
+
+import { FARGATE_RECOMMENDED_ABOVE_GB, LIMIT_SHARE } from '../../lib/backup-runner';
+import type { RunnerRecord } from '../backup/index';
 
 /** The seeds' targets. */
 export const RTO_TARGET_SECONDS = 3600;
@@ -211,4 +217,116 @@ export function formatDuration(seconds: number | null | undefined): string {
   if (m) out.push(`${m} min`);
   if (r && !d) out.push(`${r} s`);
   return out.join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scheduled jobs: how long the next backup and restore test will take, against the runner's limits
+// ---------------------------------------------------------------------------------------------
+
+/** One PostgreSQL backup as its manifest tells it (ops/status.ts reads the newest ones of a bucket). */
+export interface JobSample {
+  key: string;
+  /** When the backup started (ISO 8601). */
+  at: string;
+  sizeBytes: number;
+  durationSeconds: number;
+  /** The scheduled job's runner and limits (absent for a backup taken from a shell). */
+  runner?: RunnerRecord;
+  /** The last restore test of this backup, if any. */
+  restoreTest?: { ok: boolean; durationSeconds: number; mode?: 'streamed' | 'downloaded'; jobs?: number; runner?: RunnerRecord };
+}
+
+export interface JobPrediction {
+  /** Predicted wall time of the next run, or null when no manifest tells. */
+  seconds: number | null;
+  /** The runner's time limit it must fit (Lambda timeout, the task's deadline), when recorded. */
+  limit_seconds?: number;
+  /** seconds / limit_seconds. */
+  share?: number;
+  /** Where the figure comes from: `manifests` (measured durations) or `unknown`. */
+  source: 'manifests' | 'unknown';
+  detail: string;
+}
+
+export interface JobsPrediction {
+  /** The runner the newest scheduled backup ran on. */
+  runner?: RunnerRecord;
+  /** Predicted size of the next backup (bytes), from the growth of the newest ones. */
+  next_size_bytes?: number;
+  backup: JobPrediction;
+  restore_test: JobPrediction;
+  warnings: string[];
+}
+
+/** Manifests used for the throughput and the growth (newest first). */
+export const JOB_SAMPLES = 7;
+/** The next scheduled backup is at most a day after the newest (the daily schedule). */
+const NEXT_RUN_SECONDS = 86400;
+
+const medianOf = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Size of the next backup: the newest size plus the growth rate (least squares over the samples' start times and
+ * sizes, bytes per second) over one daily interval; never below zero.
+ */
+export function nextBackupBytes(samples: readonly Pick<JobSample, 'at' | 'sizeBytes'>[]): number | undefined {
+  if (samples.length === 0) return undefined;
+  const pts = samples.map((s) => ({ t: Date.parse(s.at) / 1000, y: s.sizeBytes })).sort((a, b) => a.t - b.t);
+  const newest = pts[pts.length - 1];
+  if (pts.length < 2) return newest.y;
+  const mt = pts.reduce((a, p) => a + p.t, 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p.y, 0) / pts.length;
+  const den = pts.reduce((a, p) => a + (p.t - mt) ** 2, 0);
+  const slope = den > 0 ? pts.reduce((a, p) => a + (p.t - mt) * (p.y - my), 0) / den : 0;
+  return Math.max(0, Math.round(newest.y + slope * NEXT_RUN_SECONDS));
+}
+
+/** A prediction of `seconds` against `limit`, warning (into `warnings`) from {@link LIMIT_SHARE} of it. */
+function againstLimit(what: string, seconds: number, limit: number | undefined, runner: RunnerRecord | undefined, detail: string, warnings: string[]): JobPrediction {
+  const p: JobPrediction = { seconds: Math.round(seconds), source: 'manifests', detail };
+  if (limit === undefined || limit <= 0) return p;
+  p.limit_seconds = limit;
+  p.share = Math.round((seconds / limit) * 100) / 100;
+  const kind = runner?.kind ?? 'runner';
+  const advice = kind === 'lambda' ? `set backup.runner fargate (recommended above ${FARGATE_RECOMMENDED_ABOVE_GB} GB)` : 'raise backup.timeoutSeconds (or backup.cpu: pg_dump compresses on one core)';
+  if (seconds > limit) warnings.push(`the next ${what} (~${formatDuration(seconds)}) would not finish within the ${kind} limit of ${formatDuration(limit)}: ${advice}`);
+  else if (seconds > limit * LIMIT_SHARE) warnings.push(`the next ${what} (~${formatDuration(seconds)}) uses ${Math.round(p.share * 100)} % of the ${kind} limit of ${formatDuration(limit)}: ${advice}`);
+  return p;
+}
+
+/**
+ * How long the next scheduled backup and restore test will take, from the newest manifests (pure): the next size
+ * ({@link nextBackupBytes}) × the median seconds per byte the newest backups (and restore tests) took, against the
+ * time limit their runner recorded; warnings from {@link LIMIT_SHARE} of the limit, and when a restore test that
+ * downloads (more than one pg_restore job) would not fit the runner's local storage.
+ */
+export function predictJobs(samples: readonly JobSample[]): JobsPrediction {
+  const warnings: string[] = [];
+  const newest = [...samples].sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, JOB_SAMPLES).filter((s) => s.sizeBytes > 0 && s.durationSeconds > 0);
+  const unknown = (detail: string): JobPrediction => ({ seconds: null, source: 'unknown', detail });
+  if (newest.length === 0) return { backup: unknown('no PostgreSQL manifest with a size and a duration yet'), restore_test: unknown('no PostgreSQL manifest yet'), warnings };
+  const runner = newest.find((s) => s.runner)?.runner;
+  const size = nextBackupBytes(newest) ?? newest[0].sizeBytes;
+  const perByte = medianOf(newest.map((s) => s.durationSeconds / s.sizeBytes));
+  const sizeText = `${(size / 1024 ** 3).toFixed(2)} GiB`;
+  const backup = againstLimit('backup', size * perByte, runner?.timeout_seconds, runner, `next dump ~${sizeText} at the newest ${newest.length} backup(s)' median ${(perByte * 1024 ** 3).toFixed(0)} s per GiB of dump`, warnings);
+  const tested = newest.filter((s) => s.restoreTest?.ok && s.restoreTest.durationSeconds > 0);
+  let restore_test = unknown('no successful restore test among the newest backups');
+  if (tested.length > 0) {
+    const rPerByte = medianOf(tested.map((s) => s.restoreTest!.durationSeconds / s.sizeBytes));
+    const rt = tested[0].restoreTest!;
+    const rtRunner = rt.runner ?? runner;
+    restore_test = againstLimit('restore test', size * rPerByte, rtRunner?.timeout_seconds, rtRunner, `the newest ${tested.length} restore test(s)' median ${(rPerByte * 1024 ** 3).toFixed(0)} s per GiB of dump (${rt.mode ?? 'downloaded'}, ${rt.jobs ?? 2} job(s))`, warnings);
+    const storageMb = rtRunner?.storage_mb;
+    if (rt.mode !== 'streamed' && storageMb) {
+      const need = size / 1024 ** 2;
+      if (need > storageMb * LIMIT_SHARE) warnings.push(`the next restore test downloads ~${sizeText} to the ${rtRunner?.kind ?? 'runner'}'s ${(storageMb / 1024).toFixed(0)} GB of local storage (${Math.round((need / storageMb) * 100)} %): set backup.restoreTestJobs 1 (streamed, no local copy) or raise backup.ephemeralStorageGb`);
+    }
+  }
+  if (!runner) warnings.push('the newest backups record no runner (taken from a shell, or by a job older than issue 15): the runner limits are not checked');
+  return { ...(runner ? { runner } : {}), next_size_bytes: size, backup, restore_test, warnings };
 }

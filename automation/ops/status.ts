@@ -1,7 +1,9 @@
 /**
  * `dr status` on AWS: for both stacks the role, endpoints, Route 53 health-check state, replica lag (CloudWatch
  * `ReplicaLag`) and the newest backup per service/tier with its age (C's backup listing over S3), plus the predicted
- * RTO/RPO against the seeds' targets with the parts behind each ({@link predictRto}/{@link predictRpo}).
+ * RTO/RPO against the seeds' targets with the parts behind each ({@link predictRto}/{@link predictRpo}), and how long the
+ * next scheduled backup and restore test will take against their runner's limits ({@link predictJobs}, from the newest
+ * PostgreSQL manifests of the primary's bucket).
  *
  * The AWS calls sit behind {@link StatusProbes} (production: {@link awsStatusProbes} in ./status-probes). A region
  * that does not answer is reported in that region's `errors`, never fatal: status is what operators run first
@@ -9,11 +11,12 @@
  */
 import { BACKUP_SERVICES, BACKUP_TIERS, BackupService, BackupTier } from '../../lib/lifecycle';
 import { redact } from '../core/redact';
-import { listBackups } from '../backup/index';
+import { BackupEntry, listBackups, Manifest, ObjectStore, readManifest } from '../backup/index';
 import type { AwsRegionTopology, BuiltTopology } from '../adapters/aws/topology';
 import type { DatabasePosture, HealthCheckState, StatusProbes } from '../adapters/aws/status-probes';
-import { formatDuration, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
+import { formatDuration, JOB_SAMPLES, JobSample, JobsPrediction, predictJobs, Prediction, predictRpo, predictRto, RtoInputs } from './predict';
 import { errorSummary } from '../core/errors';
+import { formatBotsStatus, type BotStatus } from './bot-status';
 
 export interface BackupAge {
   key: string;
@@ -32,6 +35,8 @@ export interface RegionStatus {
   posture?: DatabasePosture & { reached: boolean; missing: string[] };
   backups: Partial<Record<BackupService, Partial<Record<BackupTier, BackupAge>>>>;
   errors: string[];
+  /** The newest PostgreSQL manifests' sizes and durations (for {@link predictJobs}; not printed). */
+  job_samples?: JobSample[];
 }
 
 export interface AwsStatus {
@@ -39,7 +44,9 @@ export interface AwsStatus {
   regions: RegionStatus[];
   dns?: { zone: string; record: string };
   global_datastore?: string;
-  predicted: { rto: Prediction; rpo: Prediction };
+  predicted: { rto: Prediction; rpo: Prediction; jobs?: JobsPrediction };
+  /** Issue 11: per bot (./bot-status.ts), or why the section could not be shown. */
+  bots?: BotStatus[] | { error: string };
 }
 
 export interface AwsStatusOptions {
@@ -48,6 +55,8 @@ export interface AwsStatusOptions {
   now: Date;
   /** Overrides of the RTO constants (e.g. a drill's measured promotion time). */
   rto?: RtoInputs;
+  /** Issue 11: the per-bot section (./bot-status.ts `botsStatus` bound to the stacks' bots), run beside the regions. */
+  bots?: () => Promise<BotStatus[]>;
 }
 
 const msg = (err: unknown) => redact(errorSummary(err));
@@ -103,6 +112,7 @@ async function regionStatus(r: AwsRegionTopology, o: AwsStatusOptions): Promise<
           (s.backups[service] ??= {})[tier] = { key: newest.dataKey, at: newest.date.toISOString(), age_seconds: Math.max(0, Math.round((o.now.getTime() - newest.date.getTime()) / 1000)) };
         }
       }
+      s.job_samples = await jobSamples(o.probes.store(r.region, r.bucketName), entries);
     })().catch((err) => void s.errors.push(`backups in s3://${r.bucketName}: ${msg(err)}`)),
   );
   await Promise.all(jobs);
@@ -117,9 +127,34 @@ export function postureGap(p: DatabasePosture): { reached: boolean; missing: str
   return { reached: missing.length === 0, missing };
 }
 
+/**
+ * The newest complete PostgreSQL backups' manifests (at most {@link JOB_SAMPLES}) as prediction samples; a manifest
+ * that cannot be read is left out (it cannot tell a duration, and must not hide the others).
+ */
+async function jobSamples(store: ObjectStore, entries: readonly BackupEntry[]): Promise<JobSample[]> {
+  const newest = entries.filter((e) => e.service === 'postgresql').slice(-JOB_SAMPLES);
+  const manifests = await Promise.all(newest.map((e) => readManifest(store, e.manifestKey).catch(() => undefined)));
+  return manifests.filter((m): m is Manifest => !!m && typeof m.duration_seconds === 'number').map(sampleOf);
+}
+
+/** What a manifest tells about the job that took it and its last restore test. */
+function sampleOf(m: Manifest): JobSample {
+  const t = m.restore_test;
+  return {
+    key: m.key,
+    at: m.timestamp,
+    sizeBytes: m.size_bytes,
+    durationSeconds: m.duration_seconds,
+    ...(m.runner ? { runner: m.runner } : {}),
+    ...(t ? { restoreTest: { ok: t.ok, durationSeconds: t.duration_seconds, ...(t.mode ? { mode: t.mode } : {}), ...(t.jobs ? { jobs: t.jobs } : {}), ...(t.runner ? { runner: t.runner } : {}) } } : {}),
+  };
+}
+
 /** Gather both regions' status (in parallel) and predict RTO/RPO. Never throws for an unreachable region. */
 export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
+  const botsJob = o.bots?.().catch((err: unknown) => ({ error: msg(err) }));
   const regions = await Promise.all(o.topology.aws.regions.map((r) => regionStatus(r, o)));
+  const bots = await botsJob;
   const primary = regions.find((r) => r.role === 'primary');
   const standby = regions.find((r) => r.role !== 'primary');
   const lag = standby?.replica_lag;
@@ -139,12 +174,16 @@ export async function awsStatus(o: AwsStatusOptions): Promise<AwsStatus> {
   });
   if (!primary) rto.warnings.push('no stack has role primary (a failover may be half done): the prediction assumes a replica to promote');
   if (primary?.posture && !primary.posture.reached) rto.warnings.push(`the serving database in ${primary.region} lacks the primary's posture: ${primary.posture.missing.join(', ')}`);
+  // The jobs run where the backups are taken: the primary's bucket (its replica holds the same manifests).
+  const samples = (primary?.job_samples?.length ? primary : regions.find((r) => r.job_samples?.length))?.job_samples;
+  for (const r of regions) delete r.job_samples;
   return {
     at: o.now.toISOString(),
     regions,
     ...(o.topology.aws.dns ? { dns: o.topology.aws.dns } : {}),
     ...(o.topology.aws.cacheGlobalId ? { global_datastore: o.topology.aws.cacheGlobalId } : {}),
-    predicted: { rto, rpo },
+    predicted: { rto, rpo, ...(samples?.length ? { jobs: predictJobs(samples) } : {}) },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -178,5 +217,18 @@ export function formatAwsStatus(s: AwsStatus): string {
     if (p.note) lines.push(`  note: ${p.note}`);
     for (const w of p.warnings) lines.push(`  warning: ${w}`);
   }
+  if (s.predicted.jobs) lines.push(...formatJobs(s.predicted.jobs));
+  if (s.bots) lines.push('', Array.isArray(s.bots) ? formatBotsStatus(s.bots) : `Bots: not shown: ${s.bots.error}`);
   return lines.join('\n');
+}
+
+/** The jobs' prediction: next backup and restore test against the runner's limit. */
+function formatJobs(j: JobsPrediction): string[] {
+  const limit = (p: JobsPrediction['backup']) => (p.limit_seconds ? ` of ${formatDuration(p.limit_seconds)} (${Math.round((p.share ?? 0) * 100)} %)` : '');
+  const lines = [`Next scheduled jobs${j.runner ? ` (runner ${j.runner.kind})` : ''}:`];
+  for (const [name, p] of [['backup', j.backup], ['restore test', j.restore_test]] as const) {
+    lines.push(`  ${name.padEnd(20)} ${(p.seconds === null ? 'unknown' : `~${formatDuration(p.seconds)}${limit(p)}`).padEnd(24)} ${p.detail} [${p.source}]`);
+  }
+  for (const w of j.warnings) lines.push(`  warning: ${w}`);
+  return lines;
 }

@@ -8,16 +8,16 @@ import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
 import type { ReadinessDrillResult } from './readiness';
 
-export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'readiness'] as const;
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'permissions', 'readiness'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-/** The scenarios that fail a bot token or its platform, not a region. */
-export const TOKEN_SCENARIOS = ['token', 'token-outage'] as const;
+/** The scenarios that fail a bot token or its platform (or a token's channel rights), not a region. */
+export const TOKEN_SCENARIOS = ['token', 'token-outage', 'permissions'] as const;
 export function isTokenScenario(s: Scenario): s is (typeof TOKEN_SCENARIOS)[number] {
   return (TOKEN_SCENARIOS as readonly string[]).includes(s);
 }
 
-export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'failback', 'report', 'teardown'] as const;
+export const DRILL_STEPS = ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'region-returns', 'restore-verify', 'failback', 'report', 'teardown'] as const;
 export type DrillStepName = (typeof DRILL_STEPS)[number];
 
 export interface DrillOptions {
@@ -113,6 +113,13 @@ export interface DrillResult {
    * sessions) kept counting across the failure out of `sessions`.
    */
   token?: { switch_seconds: number | null; calls_ok: number; calls_failed: number; sessions_kept: number; sessions: number };
+  /**
+   * The `permissions` scenario (issue 11): the missing rights the monitor's last check reported (bot, token INDEX,
+   * channel, rights, the admin action that would grant them), the token the switch went to, and the tokens in rotation order it skipped for lacking a right.
+   */
+  permissions?: { missing: Array<{ bot: string; token: number; channel: string; missing: string[]; action?: string }>; switched_to: number | null; skipped: number[] };
+  /** The datacenter scenario's bot tier (one consumer per token): see {@link DrillBots}. */
+  bots?: DrillBots;
   /** `--scenario readiness`: each break, the check that caught it, seconds to detect and to repair (rehearsal/readiness.ts). */
   readiness?: ReadinessDrillResult;
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
@@ -140,6 +147,40 @@ export interface DrillResult {
   started_at: string;
   finished_at: string;
   error?: string;
+}
+
+/**
+ * The bot tier of the datacenter drill (issue 11): the community bot polls; a worker in each region follows the bot
+ * runtime with its region's copy of the secret; users write at a steady rate before, during and after the failover.
+ * A clean failover loses 0 updates and has 0 conflicts after the switch.
+ */
+export interface DrillBots {
+  bot: string;
+  /** Updates the users wrote (queued at the fake Telegram). */
+  updates_sent: number;
+  /** Handled by a's workers (before the failure, and the restarted one after a came back: 0 expected). */
+  updates_handled_a: number;
+  updates_handled_b: number;
+  /** Sent, never handled, and no longer queued at the end (after b drained the queue). */
+  updates_lost: number;
+  /** 409s the fake handed out from the moment b's worker started consuming. */
+  conflicts_after_switch: number;
+  /** Where the platform delivers: `polling` (no webhook set), else the webhook URL without its query. */
+  webhook_target: string;
+  /** Still queued (unconfirmed) at the end, after the drain: neither handled nor lost. */
+  updates_still_queued: number;
+  /** Handled by a before it died without confirming, and again by b (at-least-once delivery across the switch). */
+  updates_handled_twice: number;
+  /** Every 409 of the drill. */
+  conflicts_total: number;
+  /** The bot tier's switch time: failure → b's first handled update. */
+  switch_seconds: number | null;
+  /** The failover's switch-dns done (journal) → b's first handled update: negative when b consumed before DNS moved. */
+  dns_switch_to_first_update_seconds: number | null;
+  /** Failure → b's worker's shouldConsume() true (b's copy said active_region=b, seen at its next runtime poll). */
+  consuming_b_after_seconds: number | null;
+  /** a's worker started again once a came back (its copy set by the split-brain guard): what it did. */
+  returned_a: { consuming: boolean; polls: number; handled: number } | null;
 }
 
 export interface ServiceRestore {

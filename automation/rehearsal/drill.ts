@@ -10,6 +10,8 @@
  *                    planned: nothing is killed, a planned switchover starts under load
  *  6 detect-failover the health monitor (1 s × 3) detects and runs the engine (planned: the engine directly)
  *  7 traffic-resumed first acknowledged write through the service names on the new region → RTO
+ *    region-returns  datacenter: a's services and secret store start again, the split-brain guard fences them, a's
+ *                    bot worker starts and must consume nothing; the bot tier's figures (./drill-bots.ts)
  *  8 restore-verify  latest backups from b's bucket: PostgreSQL into a scratch database on the serving primary
  *                    (checksum + row counts against the manifest), Redis into a scratch redis-server (checksum +
  *                    key count + sampled values)
@@ -33,13 +35,14 @@ import { backupPostgres, backupRedis, describeDivergent, type ObjectStore, readM
 import { sleep, systemClock } from '../core/clock';
 import { InterruptedError, OperationError, RefusedError } from '../core/errors';
 import { redact } from '../core/redact';
-import { type FailoverPorts, type FailoverResult, incidentMoves, type ReplicationState, runFailover } from '../failover/index';
+import { type FailoverPorts, type FailoverResult, guardOldPrimary, incidentMoves, readAll, type ReplicationState, runFailover } from '../failover/index';
 import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type DrillOptions, type DrillResult, type DrillStep, type DrillStepName, LOST_IDS_SHOWN, round2 } from './drill-result';
 import { restoreAndVerify } from './drill-restore';
-import { TOKEN_BOT, TokenDrill } from './drill-token';
+import { TOKEN_BOT, TokenDrill, type TokenDrillScenario } from './drill-token';
+import { BotTierDrill } from './drill-bots';
 import { readinessDrill } from './readiness';
 import { failback } from './failback';
-import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, stallReplication, up } from './environment';
+import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, restartRegion, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
 import { writeReport } from './report';
 import { seedBotData, TrafficSimulator } from './traffic';
@@ -70,6 +73,8 @@ class DrillRun {
   owned = false;
   /** The token scenarios' bot tier. */
   tokens?: TokenDrill;
+  /** The datacenter scenario's bot tier (one consumer per token). */
+  bots?: BotTierDrill;
   /** The monitor's latest check, for the live line. */
   lastCheck?: Extract<MonitorEvent, { kind: 'check' }>;
   checks = 0;
@@ -223,10 +228,11 @@ class DrillRun {
       result.rpo.lag_at_failure_seconds = lag.lagSeconds ?? null;
       result.rpo.lag_at_failure_bytes = lag.lagBytes ?? null;
       this.failAt = Date.now();
+      await this.bots?.regionLost(this.failAt);
       if (o.scenario === 'planned') return { value: undefined, detail: `nothing killed: planned switchover a → b under ${o.loadTps} writes/s (lag ${lag.lagSeconds ?? '?'}s / ${lag.lagBytes ?? '?'} bytes)` };
-      await killRegion(st, FROM, { database: moves.database, cache: moves.cache });
+      await killRegion(st, FROM, { database: moves.database, cache: moves.cache, bots: !!this.bots });
       const what = [moves.database ? 'PostgreSQL' : '', moves.cache ? 'Redis' : ''].filter(Boolean).join(' and ');
-      return { value: undefined, detail: `SIGKILL region a's ${what} (lag just before: ${lag.lagSeconds ?? '?'}s / ${lag.lagBytes ?? '?'} bytes)` };
+      return { value: undefined, detail: `SIGKILL region a's ${what}${this.bots ? ', its bot worker and its secret store down' : ''} (lag just before: ${lag.lagSeconds ?? '?'}s / ${lag.lagBytes ?? '?'} bytes)` };
     });
     this.mark('failure injected', this.failAt);
   }
@@ -282,6 +288,31 @@ class DrillRun {
     }
   }
 
+  /**
+   * Datacenter, after traffic resumed: b's bot worker must be consuming; then region a comes back (its PostgreSQL,
+   * Redis and secret store), the split-brain guard runs as the monitor's would (fences a's database and cache, sets
+   * a's copy of the bots' secrets to b), a's worker starts again and must consume nothing. Then the bot figures.
+   */
+  async regionReturns(st: LocalState, ports: FailoverPorts): Promise<void> {
+    const bots = this.bots;
+    if (!bots) return this.skip('region-returns', `no bot tier in a ${this.o.scenario} drill (the datacenter drill runs it)`);
+    const { o, result } = this;
+    await this.step('region-returns', async () => {
+      await bots.waitSwitched(o.resumeTimeoutMs ?? 60_000);
+      await restartRegion(st, FROM, { database: true, cache: true, bots: true });
+      const g = await guardOldPrimary(ports, undefined, { signal: o.signal });
+      const guard = g.actions.map((a) => `${a.tier} ${a.outcome}${a.error ? ` (${a.error})` : ''}`).join(', ');
+      this.mark(`a is back; split-brain guard: ${guard}`);
+      const dnsAt = (await readAll(ports.journal)).find((j) => j.id === result.failover?.id)?.steps['switch-dns']?.at;
+      if (dnsAt) bots.dnsSwitchedAt = Date.parse(dnsAt);
+      const returned = await bots.regionReturned();
+      const { bots: figures, checks } = await bots.finish();
+      result.bots = figures;
+      for (const c of checks) this.check(c);
+      return { value: undefined, detail: `guard: ${guard}; ${returned}; updates ${figures.updates_sent} sent, handled a ${figures.updates_handled_a} / b ${figures.updates_handled_b}, ${figures.updates_lost} lost, ${figures.conflicts_after_switch} conflict(s) after the switch` };
+    });
+  }
+
   /** Step 8: restore both latest backups from b's bucket into scratch targets and compare. */
   async restoreVerify(st: LocalState, env: LocalEnv, storeB: ObjectStore, dbTarget: string): Promise<void> {
     const { result } = this;
@@ -321,9 +352,10 @@ class DrillRun {
   /** Token scenarios, steps 5–7: fail the token (or its platform), the monitor reacts, the bot carries on. */
   async tokenFailure(st: LocalState): Promise<void> {
     const { o, result } = this;
-    const td = (this.tokens = new TokenDrill(st, o.scenario as 'token' | 'token-outage'));
+    const td = (this.tokens = new TokenDrill(st, o.scenario as TokenDrillScenario));
     await td.start();
     this.log(`bot worker posting with ${TOKEN_BOT}'s active token through the bot runtime; token monitor probing every 1 s`);
+    if (o.scenario === 'permissions') this.mark(await td.waitForGap(o.resumeTimeoutMs ?? 60_000));
     // The revocation lands at a random phase of the monitor's 1 s cycle, as a real one does.
     await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * 1000), o.signal);
     await this.step('inject-failure', async () => ({ value: undefined, detail: await td.inject() }));
@@ -369,6 +401,7 @@ class DrillRun {
   /** Stop what runs in the background: the replication hold, the monitor, the traffic. */
   async stopBackground(): Promise<void> {
     await this.tokens?.stop().catch(() => undefined);
+    await this.bots?.stop().catch(() => undefined);
     // A stopped walsender would hang the old primary's shutdown; a paused replay would keep b behind.
     await this.stall?.release().catch(() => undefined);
     if (this.monitor) {
@@ -419,8 +452,14 @@ class DrillRun {
       o.scenario === 'readiness'
         ? ['ready before the breaks', 'every break caught', 'ready after every repair']
         : isTokenScenario(o.scenario)
-          ? [o.scenario === 'token' ? 'token switched' : 'no switch during the outage', 'sessions kept', 'restore verified']
-          : ['failover completed', 'traffic resumed', 'restore verified', ...(o.failback ? ['lost writes kept in the divergent backup'] : [])];
+          ? [o.scenario === 'token-outage' ? 'no switch during the outage' : 'token switched', ...(o.scenario === 'permissions' ? ['rights gap reported', 'switch preferred full rights'] : []), 'sessions kept', 'restore verified']
+          : [
+              'failover completed',
+              'traffic resumed',
+              'restore verified',
+              ...(o.scenario === 'datacenter' ? ['bots: b consumes after the switch', 'bots: the returning region consumes nothing', 'bots: no 409 conflict after the switch', 'bots: no update lost'] : []),
+              ...(o.failback ? ['lost writes kept in the divergent backup'] : []),
+            ];
     for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });
     }
@@ -502,12 +541,14 @@ async function drive(run: DrillRun): Promise<DrillResult> {
       ticker.stop();
       await run.restoreVerify(st, env, storeB, FROM);
     } else {
+      if (o.scenario === 'datacenter') run.log(await (run.bots = new BotTierDrill(st)).start());
       await sleepAbortable(o.durationSeconds * 1000 + (o.failurePhaseMs ?? Math.random() * (o.checkIntervalMs ?? 1000)), o.signal);
       await run.injectFailure(st, env);
       await run.detectFailover(st, ports);
       const dbTarget = run.moves.database ? TO : FROM;
       await run.trafficResumed(dbTarget, run.moves.cache ? TO : FROM);
       ticker.stop();
+      await run.regionReturns(st, ports);
       await run.restoreVerify(st, env, storeB, dbTarget);
       if (o.failback) await run.failBack(st, storeB);
     }

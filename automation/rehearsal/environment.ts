@@ -18,6 +18,9 @@ import { readDnsFile, writeDnsFile } from '../adapters/rehearsal/local-dns';
 import { LocalEnv } from '../adapters/rehearsal/local-env';
 import { PgCluster } from '../adapters/rehearsal/pg-cluster';
 import { S3RVER_PROCESS_TAG } from '../adapters/rehearsal/s3-server';
+import { seedRehearsalChannels } from '../adapters/rehearsal/bot-settings';
+import { formatBotsStatus, type BotStatus } from '../ops/bot-status';
+import { localBotsStatus } from './bot-status';
 import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
@@ -27,7 +30,8 @@ import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
 import { readinessSummaryLines, type ReadinessSummary } from '../../lib/readiness';
 import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
-import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, writeState } from '../adapters/rehearsal/state';
+import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, TOKENS_OWNER, writeState } from '../adapters/rehearsal/state';
+import { killBotSecrets, reviveBotSecrets } from '../adapters/rehearsal/local-bots';
 
 export type Log = (line: string) => void;
 const noop: Log = () => undefined;
@@ -191,9 +195,13 @@ async function startBotTier(s: LocalState, toolEnv: ToolEnv | undefined): Promis
   if (!s.platform || !s.tokens_file) return;
   const bots = REHEARSAL_BOTS.map((b) => ({ name: b.name, platform: b.platform, tokens: Array.from({ length: b.tokens }, () => generateToken(b.platform)) }));
   for (const b of bots) b.tokens.forEach((t) => registerSecret(t));
-  replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens }])) }, null, 2) + '\n', 0o600);
+  // Region a's copy of the bots' secrets (b's is a replica of it until a failover promotes it: local-bots.ts). It names
+  // a as the active region, as the BotTokens component seeds it: b's workers consume nothing until a failover.
+  replaceFileSync(s.tokens_file, JSON.stringify({ bots: Object.fromEntries(bots.map((b) => [b.name, { platform: b.platform, active: 0, tokens: b.tokens, active_region: TOKENS_OWNER }])) }, null, 2) + '\n', 0o600);
   s.platform.pid = await startPlatform({ telegramPort: s.platform.telegram_port, discordPort: s.platform.discord_port, controlPort: s.platform.control_port, controlKey: platformControlKey(s), bots }, { log: s.platform.log, env: toolEnv });
   writeState(s);
+  // The bots' channels (issue 11): every token an administrator / member with every right it needs.
+  await seedRehearsalChannels(platformControl(s), bots);
 }
 
 /** Settings for both clusters: small, fast to promote, ready for pg_rewind (wal_log_hints from PgCluster). */
@@ -379,8 +387,12 @@ async function killPostgresTree(pid: number): Promise<void> {
   for (const k of kids) await waitForExit(k, 5_000).catch(() => undefined);
 }
 
-/** Failure injection: SIGKILL `region`'s PostgreSQL (postmaster and backends) and/or Redis. */
-export async function killRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+/**
+ * Failure injection: SIGKILL `region`'s PostgreSQL (postmaster and backends) and/or Redis; with `bots`, its copy of the
+ * bots' secrets stops answering too (the region's secret store is gone with it).
+ */
+export async function killRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean; bots?: boolean }): Promise<void> {
+  if (tiers.bots && s.tokens_file) killBotSecrets(s, region);
   const jobs: Promise<unknown>[] = [];
   if (tiers.database) {
     const pid = readPidFile(path.join(s.regions[region].postgres.dir, 'data', 'postmaster.pid'));
@@ -455,8 +467,9 @@ export async function stallReplication(s: LocalState, primary: RegionName, stand
   };
 }
 
-/** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF). */
-export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean }): Promise<void> {
+/** Start a stopped region's services again as they are on disk (a recovering region: crash recovery, AOF; its bot secrets with `bots`). */
+export async function restartRegion(s: LocalState, region: RegionName, tiers: { database: boolean; cache: boolean; bots?: boolean }): Promise<void> {
+  if (tiers.bots && s.tokens_file) reviveBotSecrets(s, region);
   if (tiers.database && !pgRunning(s, region)) {
     const c = cluster(s, region);
     c.removeStaleLockFiles();
@@ -554,6 +567,8 @@ export interface EnvStatus {
   dns: Record<string, string>;
   /** Region each tier's primary is in (undefined when none answers). */
   primaries: { database?: RegionName; cache?: RegionName };
+  /** Issue 11: per bot (ops/bot-status.ts), or why it could not be read. */
+  bots?: BotStatus[] | { error: string };
   /** `dr status --local`: the readiness verdict and its failed checks (rehearsal/readiness.ts), when asked for. */
   readiness?: ReadinessSummary;
 }
@@ -617,6 +632,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
   }
   const s3running = pidIs(s.s3.pid, S3RVER_PROCESS_TAG);
   const platform = s.platform ? { telegram_port: s.platform.telegram_port, discord_port: s.platform.discord_port, running: pidIs(s.platform.pid, PLATFORM_PROCESS_TAG) } : undefined;
+  const bots = platform?.running ? await localBotsStatus(s).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) })) : undefined;
   return {
     dir: s.dir,
     up: services.some((x) => x.running),
@@ -625,6 +641,7 @@ export async function status(s: LocalState): Promise<EnvStatus> {
     ...(platform ? { platform } : {}),
     dns,
     primaries: { database: dbPrimary, cache: cachePrimary },
+    ...(bots ? { bots } : {}),
   };
 }
 
@@ -663,6 +680,7 @@ export function formatStatus(st: EnvStatus): string {
   lines.push(`  shared s3rver on ${st.s3.port} (${st.s3.running ? 'running' : 'stopped'}), buckets ${st.s3.buckets.join(', ')}`);
   if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
+  if (st.bots) lines.push(Array.isArray(st.bots) ? formatBotsStatus(st.bots).replace(/^/gm, '  ') : `  bots: not shown: ${st.bots.error}`);
   if (st.readiness) lines.push(...readinessSummaryLines(st.readiness));
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');

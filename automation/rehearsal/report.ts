@@ -38,13 +38,21 @@ export function renderReport(r: DrillResult): string {
   L.push('');
   if (r.token) {
     L.push('## Bot token', '');
-    L.push(r.scenario === 'token'
-      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed; the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
+    L.push(r.scenario !== 'token-outage'
+      ? `The community bot's active token was revoked at the platform (the fake Telegram API answered 401). The token monitor, probing every second, failed it at once (a 401 is a revocation, no N-probe wait) and switched to the next token whose last probe passed (preferring one with every channel right); the bot worker, following the bot runtime (a 401 makes it re-read the token store at once), posted again with the new token **${r.token.switch_seconds ?? '?'} s** after the revocation (the switch time: revocation → first successful call with the new token).`
       : 'Every call to the fake Telegram API answered 502 for 3 s (the platform was down). The monitor reported `platform-degraded` and did not switch: another token cannot help when the platform itself is down, and switching burns tokens. When the platform answered again the bot carried on with the same token.', '');
     L.push('| measure | value |', '|---|---|');
     L.push(`| bot calls ok / failed | ${r.token.calls_ok} / ${r.token.calls_failed} |`);
-    L.push(`| conversations (Redis sessions) kept across the ${r.scenario === 'token' ? 'switch' : 'outage'} | ${r.token.sessions_kept} of ${r.token.sessions} |`, '');
+    L.push(`| conversations (Redis sessions) kept across the ${r.scenario === 'token-outage' ? 'outage' : 'switch'} | ${r.token.sessions_kept} of ${r.token.sessions} |`, '');
   }
+  if (r.permissions) {
+    L.push('## Channel rights', '');
+    L.push(`Before the revocation, the backup token next in rotation lost a right in one channel. The monitor checks every token's rights (not only the active one's) and reported it; nothing was corrected (bots cannot grant themselves rights). When the active token was revoked, the switch went to token **${r.permissions.switched_to ?? '?'}**${r.permissions.skipped.length ? `, skipping token ${r.permissions.skipped.join(', ')}` : ''}.`, '');
+    L.push('| bot | token | channel | missing | admin action |', '|---|---|---|---|---|');
+    for (const m of r.permissions.missing) L.push(`| ${m.bot} | ${m.token} | ${m.channel} | ${m.missing.join(', ')} | ${m.action ?? 'grant the missing rights'} |`);
+    L.push('');
+  }
+  if (r.bots) L.push(...botsSection(r.bots));
   if (r.readiness) {
     const runMs = r.readiness.runs.map((x) => x.ms).sort((a, b) => a - b);
     L.push('## Readiness', '');
@@ -116,4 +124,26 @@ export function writeReport(r: DrillResult, reportsDir: string, file?: string): 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+}
+
+/** The datacenter drill's bot tier (issue 11): updates sent against handled in each region. */
+function botsSection(b: NonNullable<DrillResult['bots']>): string[] {
+  const s = (v: number | null) => (v === null ? 'n/a' : `${v} s`);
+  return [
+    '## Bots: one consumer per token',
+    '',
+    `The ${b.bot} bot polls the fake Telegram (${b.webhook_target === 'polling' ? 'no webhook' : `webhook ${b.webhook_target}`}) from a worker in each region, each gated on the bot runtime's \`shouldConsume()\` over its region's copy of the secret. Region a's worker died with a (its secret store down too); the failover writes \`active_region = b\` before switching DNS; once a came back and the split-brain guard had run, a's worker was started again: the last row says what it did.`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| updates sent | ${b.updates_sent} |`,
+    `| handled in a / in b | ${b.updates_handled_a} / ${b.updates_handled_b} |`,
+    `| handled twice (a died before confirming, b took them again) | ${b.updates_handled_twice} |`,
+    `| still queued / lost | ${b.updates_still_queued} / ${b.updates_lost} |`,
+    `| 409 conflicts after the switch / in the whole drill | ${b.conflicts_after_switch} / ${b.conflicts_total} |`,
+    `| failure → b consuming / b's first update | ${s(b.consuming_b_after_seconds)} / ${s(b.switch_seconds)} |`,
+    `| DNS switch → b's first update | ${s(b.dns_switch_to_first_update_seconds)} |`,
+    `| a's worker after a came back | ${b.returned_a ? `shouldConsume() ${b.returned_a.consuming}, ${b.returned_a.polls} getUpdates, ${b.returned_a.handled} handled` : 'a did not come back'} |`,
+    '',
+  ];
 }

@@ -19,6 +19,7 @@
  * Mention Everyone, Send TTS Messages, Attach Files and Embed Links do not either.
  */
 import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { DEFAULT_DISCORD_PERMISSIONS } from '../../lib/validators';
 import { OperationError, UsageError } from '../core/errors';
 import { listWords, rightsVerdict, type ChannelVerdict } from './rights';
 
@@ -34,7 +35,7 @@ const FLAGS: ReadonlyArray<[DiscordPermissionName, bigint]> = (Object.entries(Pe
 export const ALL_DISCORD_PERMISSIONS: bigint = FLAGS.reduce((a, [, b]) => a | b, 0n);
 
 /** The default required set of a Discord bot in its configured channels. */
-export const DEFAULT_DISCORD_REQUIRED: readonly DiscordPermissionName[] = ['ViewChannel', 'SendMessages', 'AttachFiles', 'ReadMessageHistory'];
+export const DEFAULT_DISCORD_REQUIRED: readonly DiscordPermissionName[] = DEFAULT_DISCORD_PERMISSIONS;
 
 /** Overwrite type of a role in `permission_overwrites`. */
 export const OVERWRITE_ROLE = 0;

@@ -16,8 +16,10 @@
  * `reset` is true for the two reasons a `setWebhook` call cures (url, ip); errors and backlog are for alarms.
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { defaultTelegramWebhookUrl } from '../../lib/validators';
 import { UsageError } from '../core/errors';
 import { redact } from '../core/redact';
+import type { Platform } from './ports';
 
 /** What Telegram accepts as `secret_token`: 1–256 characters of `A-Za-z0-9_-`. */
 export const WEBHOOK_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
@@ -52,7 +54,42 @@ export function defaultWebhookUrl(recordName: string, bot: string): string {
   const host = recordName.replace(/\.$/, '');
   if (!/^[A-Za-z0-9.-]+$/.test(host) || !host.includes('.')) throw new UsageError(`webhook URL: '${host}' is not a DNS name`);
   if (!/^[A-Za-z0-9_-]+$/.test(bot)) throw new UsageError(`webhook URL: bot name '${bot}' must be A-Za-z0-9_-`);
-  return `https://${host.toLowerCase()}/telegram/${bot}`;
+  return defaultTelegramWebhookUrl(host, bot);
+}
+
+/** How a bot receives updates (the stack config's `bots.<bot>.mode`). */
+export type BotMode = 'webhook' | 'polling';
+
+/** What the monitor needs to know about a bot's endpoint (from the stack config; never a secret). */
+export interface BotEndpointSpec {
+  bot: string;
+  platform: Platform;
+  mode: BotMode;
+  /** Telegram: the webhook URL (the config's, or the DNS default); Discord: the interactions endpoint. */
+  webhookUrl?: string;
+}
+
+/**
+ * Where a bot's updates should go:
+ * - Telegram webhook bot: its URL (`telegram-webhook`); without one (no webhookUrl, no DNS) `unconfigured`: reported,
+ *   never set;
+ * - Telegram polling bot: no webhook at all (`telegram-polling`: a webhook set is removed, getUpdates needs that);
+ * - Discord: the interactions endpoint when a URL is configured (`discord-interactions`), else none
+ *   (`discord-gateway`: an endpoint that is set anyway is reported, never cleared).
+ */
+export type ExpectedEndpoint =
+  | { kind: 'telegram-webhook'; url: string }
+  | { kind: 'telegram-polling' }
+  | { kind: 'discord-interactions'; url: string }
+  | { kind: 'discord-gateway' }
+  | { kind: 'unconfigured'; why: string };
+
+/** The {@link ExpectedEndpoint} of a bot. Pure. */
+export function expectedEndpoint(spec: BotEndpointSpec): ExpectedEndpoint {
+  if (spec.platform === 'discord') return spec.webhookUrl && spec.mode === 'webhook' ? { kind: 'discord-interactions', url: spec.webhookUrl } : { kind: 'discord-gateway' };
+  if (spec.mode === 'polling') return { kind: 'telegram-polling' };
+  if (!spec.webhookUrl) return { kind: 'unconfigured', why: `bot ${spec.bot} is a webhook bot without a webhook URL: set bots.${spec.bot}.webhookUrl (or dns.recordName for the default), or bots.${spec.bot}.mode polling` };
+  return { kind: 'telegram-webhook', url: spec.webhookUrl };
 }
 
 /** Two URLs are the same when they parse to the same href (scheme/host case, default port); else string equality. */

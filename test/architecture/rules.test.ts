@@ -45,7 +45,7 @@ const ENGINES = ['backup', 'failover', 'tokens', 'readiness'];
 /** Node built-ins an engine must not touch: processes, files, the OS, the network. */
 const ENGINE_FORBIDDEN_BUILTINS = /^(node:)?(child_process|fs|fs\/promises|os|net|http|https|dgram|dns|tls|cluster|worker_threads)$/;
 /** The only files that read the process's argv/env, set its exit code or read TTY state. */
-const ENTRY_FILES = new Set(['automation/main.ts', 'automation/lambda/handler.ts', 'automation/lambda/token-monitor.ts', 'automation/lambda/readiness.ts']);
+const ENTRY_FILES = new Set(['automation/main.ts', 'automation/lambda/handler.ts', 'automation/lambda/token-monitor.ts', 'automation/lambda/readiness.ts', 'automation/lambda/ecs-task.ts']);
 const MAX_FUNCTION_LINES = 120;
 
 function sourceFiles(): string[] {

@@ -135,6 +135,76 @@ describe('bot-runtime: createTokenRuntime', () => {
   });
 });
 
+describe('bot-runtime: shouldConsume (one consumer per token)', () => {
+  let clock: ManualClock;
+  let mem: MemoryTokenStore;
+  const runtimes: TokenRuntime[] = [];
+  const start = async (region: string | undefined) => {
+    const rt = await createTokenRuntime({ store: mem, bot: 'community', pollMs: 1_000, clock, ...(region !== undefined ? { region } : {}) });
+    runtimes.push(rt);
+    return rt;
+  };
+  beforeEach(() => {
+    clock = new ManualClock();
+    mem = new MemoryTokenStore().set('community', REC);
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.close()));
+  });
+
+  it('a record without active_region: every region consumes (records from before the field)', async () => {
+    const [a, b, none] = [await start('a'), await start('b'), await start(undefined)];
+    assert.deepEqual([a.shouldConsume(), b.shouldConsume(), none.shouldConsume()], [true, true, true]);
+    assert.equal(a.activeRegion(), undefined);
+  });
+
+  it('only the active region consumes; a runtime without a region consumes nothing once a region is named', async () => {
+    mem.set('community', { ...REC, active_region: 'a' });
+    const [a, b, none] = [await start('a'), await start('b'), await start(undefined)];
+    assert.deepEqual([a.shouldConsume(), b.shouldConsume(), none.shouldConsume()], [true, false, false]);
+    assert.equal(b.activeRegion(), 'a');
+  });
+
+  it('the failover writes active_region=b: on the next poll a stops and b starts, each told once; the token stays', async () => {
+    mem.set('community', { ...REC, active_region: 'a' });
+    const [a, b] = [await start('a'), await start('b')];
+    const seen: Array<[string, boolean, string | undefined]> = [];
+    a.onConsumeChange((c) => seen.push(['a', c.consume, c.activeRegion]));
+    const off = b.onConsumeChange((c) => seen.push(['b', c.consume, c.activeRegion]));
+    const tokens: number[] = [];
+    a.onTokenChange((c) => tokens.push(c.index));
+    mem.set('community', { ...REC, active_region: 'b' });
+    assert.deepEqual([a.shouldConsume(), b.shouldConsume()], [true, false], 'cached until the poll');
+    await clock.advance(1_000);
+    assert.deepEqual([a.shouldConsume(), b.shouldConsume()], [false, true]);
+    assert.deepEqual(seen.sort(), [['a', false, 'b'], ['b', true, 'b']]);
+    assert.deepEqual(tokens, [], 'a change of region is not a change of token');
+    off();
+    mem.set('community', { ...REC, active: 1, active_region: 'b' });
+    await clock.advance(1_000);
+    assert.equal(seen.length, 2, 'a token switch in the same region does not flip shouldConsume');
+    assert.deepEqual(tokens, [1]);
+    assert.equal(a.activeToken(), T[1]);
+  });
+
+  it('a listener that throws is reported and does not stop the others', async () => {
+    const errors: string[] = [];
+    mem.set('community', { ...REC, active_region: 'a' });
+    const rt = await createTokenRuntime({ store: mem, bot: 'community', region: 'b', pollMs: 1_000, clock, onError: (m) => errors.push(m) });
+    runtimes.push(rt);
+    const seen: boolean[] = [];
+    rt.onConsumeChange(() => {
+      throw new Error('boom');
+    });
+    rt.onConsumeChange((c) => seen.push(c.consume));
+    await rt.refresh();
+    mem.set('community', { ...REC, active_region: 'b' });
+    await rt.refresh();
+    assert.deepEqual(seen, [true]);
+    assert.match(errors[0], /an onConsumeChange listener threw: boom/);
+  });
+});
+
 describe('bot-runtime: follows a monitor switch on the file store (fake Telegram)', () => {
   it('a revoked token: the bot gets 401, reports it, the monitor switches, the runtime hands over the new token', async () => {
     const tg = await new FakeTelegram().start();

@@ -67,6 +67,7 @@ describe('dr failback (AWS mode, fake workspace + mocked AWS)', () => {
     const clock = new FakeClock();
     awsDeps.driver = () => wrapped;
     awsDeps.clients = () => w.clients();
+    awsDeps.bots = () => w.botsOptions();
     awsDeps.clock = clock;
     awsDeps.waits = { timeoutMs: 120_000, pollMs: 5_000 };
     awsDeps.retry = { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 };

@@ -27,6 +27,7 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     fs.writeFileSync(path.join(work, 'Pulumi.yaml'), 'name: bot-platform-dr\nruntime: nodejs\n');
     awsDeps.driver = () => driver;
     awsDeps.clients = () => w.clients();
+    awsDeps.bots = () => w.botsOptions();
     awsDeps.clock = new FakeClock();
     awsDeps.waits = { timeoutMs: 120_000, pollMs: 5_000 };
     awsDeps.retry = { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 };
@@ -66,7 +67,8 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(w.acts.ChangeResourceRecordSets, 1);
     assert.equal(w.acts.DisassociateGlobalReplicationGroup, 1);
     assert.deepEqual(res.estimated_data_loss.lag_seconds, 4);
-    assert.deepEqual(res.pending_fences, [{ region: A, tiers: ['database'] }]);
+    assert.deepEqual(res.pending_fences, [{ region: A, tiers: ['database', 'bots'] }]);
+    assert.equal(w.botRecord('community', B).active_region, B, 'the survivor\'s copy names it before DNS switched');
     assert.ok(w.s3[`${SECONDARY_OUTPUTS.bucketName}/failover/journal/${res.id}.json`], 'journal in the survivor bucket');
     assert.ok(fs.readdirSync(path.join(work, '.dr', 'failover-journal')).length > 0, 'local journal copy');
     // The outputs read online are cached for an offline plan later.
@@ -186,6 +188,27 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(same.code, 2);
     assert.match(same.stderr, /same stack/);
     assert.deepEqual(Object.keys(w.acts), []);
+  });
+
+  it('--dry-run offline (Pulumi backend down, saved outputs): every step in the traffic-first order, with its targets, nothing acted', async () => {
+    assert.equal((await dr(['failover', '--unplanned', '--dry-run', ...base()])).code, 0);
+    driver.backendDown = true;
+    const r = await dr(['failover', '--unplanned', '--dry-run', '--json', '--outputs-dir', path.join(work, '.dr', 'outputs'), ...base()]);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = r.json();
+    type PlanStep = { name: string; target: Record<string, unknown>; runs: boolean };
+    const steps = plan.steps as PlanStep[];
+    assert.deepEqual(steps.map((s) => s.name), ['preflight', 'fence', 'catch-up', 'promote-database', 'promote-cache', 'promote-secrets', 'switch-dns', 'verify', 'record', 'reconcile']);
+    assert.ok(steps.every((s) => s.runs));
+    const step = (n: string) => steps.find((s) => s.name === n)!;
+    assert.deepEqual(step('promote-database').target, { region: B, database: SECONDARY_OUTPUTS.dbIdentifier });
+    assert.equal(step('promote-secrets').target.active_region, B, 'the bots\' active region is written before DNS');
+    assert.deepEqual(step('switch-dns').target.records, ['bot.example.com']);
+    assert.deepEqual(step('reconcile').target.stacks, [P, S]);
+    assert.match(JSON.stringify(step('reconcile')), /after traffic moved.*without rebuilding the job image/);
+    assert.ok(!JSON.stringify(step('promote-secrets')).match(/secret:[A-Za-z0-9-]{4,}/), 'secret ARNs are redacted in the plan');
+    assert.deepEqual(Object.keys(w.acts), []);
+    assert.equal(fs.existsSync(path.join(work, '.dr', 'failover-journal')), false);
   });
 
   it('Pulumi backend down: without saved outputs it says to use --outputs-dir; with them traffic moves, reconcile stays pending, and --resume finishes it once the backend answers', async () => {

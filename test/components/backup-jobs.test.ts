@@ -267,7 +267,7 @@ describe('backup job environment contract (lib/backup-job-env.ts) — the compos
     .filter(([, spec]) => spec.required !== 'optional')
     .map(([name]) => name);
   /** Optional variables the stack knows and must therefore set (the handler loses a feature without them). */
-  const KNOWN_OPTIONAL = ['METRICS_NAMESPACE', 'ALERTS_TOPIC_ARN', 'SNAPSHOT_PREFIX', 'DB_PORT', 'DB_NAME', 'DB_INSTANCE_ID', 'PEER_REGION', 'PEER_KMS_KEY_ARN', 'CACHE_PORT', 'CACHE_TLS', 'CACHE_SECRET_ARN', 'CACHE_REPLICATION_GROUP_ID'];
+  const KNOWN_OPTIONAL = ['METRICS_NAMESPACE', 'ALERTS_TOPIC_ARN', 'SNAPSHOT_PREFIX', 'DB_PORT', 'DB_NAME', 'DB_INSTANCE_ID', 'PEER_REGION', 'PEER_KMS_KEY_ARN', 'CACHE_PORT', 'CACHE_TLS', 'CACHE_SECRET_ARN', 'CACHE_REPLICATION_GROUP_ID', 'DR_RUNNER', 'DR_RUNNER_TIMEOUT_SECONDS', 'DR_RUNNER_STORAGE_MB', 'RESTORE_TEST_JOBS'];
   const RETAIN = BACKUP_SERVICES.flatMap((s) => BACKUP_TIERS.map((t) => retainVar(s, t)));
 
   it('the required set is derived from the contract and covers always/postgresql/redis', () => {

@@ -70,6 +70,12 @@ describe('components/BotTokens', () => {
     assert.deepEqual(registration(regs, 'acme-tokens-modbot-value').secretInputKeys, ['secretString']);
   });
 
+  it('seeds active_region with the creating region when told (one consumer per token: the peer waits)', async () => {
+    const r = await runProgram(build({ activeRegion: 'us-east-1' }), options);
+    const v = r.one('aws:secretsmanager/secretVersion:SecretVersion', /chessbot/);
+    assert.deepEqual(JSON.parse(unwrapSecret(v.inputs.secretString) as string), { active: 0, tokens: TOKENS.chessbot, platform: 'telegram', active_region: 'us-east-1' });
+  });
+
   it('after creation the value is the token engine\'s: a later `pulumi up` never writes it again (ignoreChanges), and the seed version keeps its own label', () => {
     for (const bot of ['chessbot', 'modbot']) {
       const reg = registration(regs, `acme-tokens-${bot}-value`);

@@ -154,6 +154,50 @@ describe('components/TokenMonitor', () => {
     assert.deepEqual(trust.Statement[0].Principal, { Service: 'lambda.amazonaws.com' });
   });
 
+  it('issue 11: per-bot webhook and rights alarms (dimension Bot only) for bots whose mode and channels are known; TOKEN_BOTS carries them', async () => {
+    const r = await runProgram(
+      build({
+        bots: [
+          { name: 'community', platform: 'telegram', secretName: 'acme/bot-tokens/community', secretId: COMMUNITY_ARN, mode: 'webhook', webhookUrl: 'https://bot.example.com/telegram/community', channels: ['-1001234567890'] },
+          { name: 'moderation', platform: 'discord', secretName: 'acme/bot-tokens/moderation', secretId: 'acme/bot-tokens/moderation', mode: 'polling', channels: [], permissions: ['ViewChannel'] },
+          { name: 'legacy', platform: 'telegram', secretName: 'acme/bot-tokens/legacy', secretId: 'acme/bot-tokens/legacy' },
+        ],
+      }),
+    );
+    const env = r.one(FN).plainInputs.environment.variables as Record<string, string>;
+    assert.deepEqual(JSON.parse(env.TOKEN_BOTS).map((b: Record<string, unknown>) => [b.bot, b.mode ?? null, b.webhook_url ?? null, b.channels ?? null, b.permissions ?? null]), [
+      ['community', 'webhook', 'https://bot.example.com/telegram/community', ['-1001234567890'], null],
+      ['moderation', 'polling', null, null, ['ViewChannel']],
+      ['legacy', null, null, null, null],
+    ]);
+    const alarms = r.byType(ALARM).filter((a) => /-bots-/.test(a.inputs.name));
+    assert.deepEqual(alarms.map((a) => a.inputs.name).sort(), [
+      'acme-use1-bots-community-channel-rights-missing',
+      'acme-use1-bots-community-webhook-pending-growing',
+      'acme-use1-bots-community-webhook-recent-error',
+      'acme-use1-bots-community-webhook-url-drift',
+      'acme-use1-bots-moderation-webhook-url-drift',
+    ]);
+    const by = (n: string) => alarms.find((a) => a.inputs.name === `acme-use1-bots-${n}`)!.inputs;
+    const drift = by('community-webhook-url-drift');
+    assert.deepEqual([drift.namespace, drift.metricName, drift.dimensions, drift.statistic, drift.comparisonOperator, drift.threshold, drift.evaluationPeriods, drift.treatMissingData], ['BotDR/Tokens', 'WebhookUrlDrift', { Bot: 'community' }, 'Minimum', 'GreaterThanOrEqualToThreshold', 1, 3, 'notBreaching']);
+    const growing = by('community-webhook-pending-growing');
+    assert.deepEqual((growing.metricQueries as Array<{ id: string; expression?: string; metric?: { metricName: string; dimensions: Record<string, string>; stat: string } }>).map((q) => q.metric ? [q.id, q.metric.metricName, q.metric.dimensions.Bot, q.metric.stat] : [q.id, q.expression]), [
+      ['pending', 'WebhookPendingUpdates', 'community', 'Maximum'],
+      ['growing', 'IF(DIFF(pending) > 0, 1, 0)'],
+    ]);
+    assert.deepEqual([growing.evaluationPeriods, growing.datapointsToAlarm, growing.comparisonOperator, growing.threshold], [5, 5, 'GreaterThanOrEqualToThreshold', 1]);
+    const err = by('community-webhook-recent-error');
+    assert.deepEqual([err.metricName, err.statistic, err.comparisonOperator, err.threshold], ['WebhookErrorAgeSeconds', 'Minimum', 'LessThanThreshold', 300]);
+    const rights = by('community-channel-rights-missing');
+    assert.deepEqual([rights.metricName, rights.statistic, rights.comparisonOperator, rights.threshold, rights.evaluationPeriods], ['MissingChannelRights', 'Maximum', 'GreaterThanOrEqualToThreshold', 1, 2]);
+    assert.match(rights.alarmDescription, /dr bots check-permissions names the admin action \(runbook INC-006: dr runbook INC-006\)$/);
+    for (const a of alarms) {
+      assert.equal(a.inputs.tags['bot-dr:alarm'], a.inputs.name.replace(/^acme-use1-bots-[a-z]+-/, ''));
+      assert.deepEqual([a.inputs.actionsEnabled, a.inputs.alarmActions], [true, [TOPIC]]);
+    }
+  });
+
   it('a standby stack\'s health alarms stay silent (the active stack notifies); its not-running alarm does not', async () => {
     const r = await runProgram(build({ active: false }));
     assert.equal(r.one(FN).plainInputs.environment.variables.TOKEN_MONITOR_ACTIVE, 'false');
@@ -186,8 +230,16 @@ describe('the token monitor in the composed stacks', () => {
     const env = monitorEnv(run);
     assert.equal(env.TOKEN_MONITOR_ACTIVE, 'true');
     assert.deepEqual(JSON.parse(env.TOKEN_BOTS), [
-      { bot: 'community', platform: 'telegram', secret: run.outputs.botTokenSecretArns.community },
-      { bot: 'moderation', platform: 'discord', secret: run.outputs.botTokenSecretArns.moderation },
+      { bot: 'community', platform: 'telegram', secret: run.outputs.botTokenSecretArns.community, mode: 'webhook', webhook_url: 'https://bot.example.com/telegram/community', channels: ['-1001234567890', '@chessmaster_courses'] },
+      {
+        bot: 'moderation',
+        platform: 'discord',
+        secret: run.outputs.botTokenSecretArns.moderation,
+        mode: 'webhook',
+        webhook_url: 'https://bot-use1.example.com/discord/interactions',
+        channels: ['123456789012345678'],
+        permissions: ['ViewChannel', 'SendMessages', 'AttachFiles', 'ReadMessageHistory'],
+      },
     ]);
     const job = run.one(FN, /backup-jobs-function$/).inputs;
     const mon = run.one(FN, /token-monitor-function$/).inputs;

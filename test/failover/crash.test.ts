@@ -23,9 +23,13 @@ const SCENARIOS: Scenario[] = [
   { title: 'planned database', mode: 'planned', incident: 'database' },
   { title: 'unplanned cache', mode: 'unplanned', incident: 'cache' },
   { title: 'planned datacenter, local-like ports', mode: 'planned', incident: 'datacenter', ports: { unavailable: { secrets: 'no local counterpart', stacks: 'no local counterpart' } } },
+  // One consumer per token: every write of active_region (both regions' copies) is a crash point too.
+  { title: 'planned datacenter with bots', mode: 'planned', incident: 'datacenter', ports: { bots: true } },
+  { title: 'unplanned datacenter with bots, region a dead', mode: 'unplanned', incident: 'datacenter', setup: (w) => w.kill('a'), ports: { bots: true } },
+  { title: 'unplanned datacenter with bots, local-like ports', mode: 'unplanned', incident: 'datacenter', ports: { bots: true, unavailable: { secrets: 'no local counterpart', stacks: 'no local counterpart' } } },
 ];
 
-const ACT_STEP: Record<string, string> = { 'database.promote': 'promote-database', 'cache.promote': 'promote-cache', 'stacks.retarget': 'reconcile' };
+const ACT_STEP: Record<string, string> = { 'database.promote': 'promote-database', 'cache.promote': 'promote-cache', 'stacks.retarget': 'reconcile', 'bots.setActiveRegion:b/moderation': 'promote-secrets' };
 
 function world(s: Scenario): FakeWorld {
   const w = new FakeWorld();

@@ -38,7 +38,8 @@ describe('failover plan', () => {
     assert.deepEqual(step('catch-up').target, { region: 'b', database: 'pg-b', source: 'pg-a' });
     assert.deepEqual(step('promote-database').target, { region: 'b', database: 'pg-b' }, 'promoted directly: the stack follows in reconcile');
     assert.deepEqual(step('promote-cache').target, { region: 'b', cache: 'redis-b', global_datastore: 'gds-bot' });
-    assert.deepEqual(step('promote-secrets').target, { region: 'b', secrets: ['bot-token', 'db-credentials'] });
+    assert.deepEqual(step('promote-secrets').target, { region: 'b', secrets: ['bot-token', 'db-credentials'], active_region: 'b' });
+    assert.deepEqual(step('verify').target, { region: 'b', database: 'pg-b', cache: 'redis-b', records: ['platform', 'database', 'cache'], bots: 'every bot' });
     assert.deepEqual(step('switch-dns').target, { region: 'b', records: ['platform', 'database', 'cache'], zone: 'Z123' });
     assert.deepEqual(step('record').target, { survivor: 'b', lost: 'a' });
     assert.deepEqual(step('reconcile').target, { survivor: 'b', lost: 'a', stacks: ['primary', 'secondary'] });
@@ -65,13 +66,28 @@ describe('failover plan', () => {
   it('skips steps whose capability is unavailable, with the port\'s reason', () => {
     const plan = planFailover({
       mode: 'planned', incident: 'datacenter', from: 'a', to: 'b', topology: fakeTopology({ secrets: true, stacks: true }),
-      unavailable: { secrets: 'no local counterpart: secrets stay in the environment', stacks: 'no local counterpart: no Pulumi stacks' },
+      unavailable: { secrets: 'no local counterpart: secrets stay in the environment', stacks: 'no local counterpart: no Pulumi stacks', bots: 'no bots port' },
     });
     const ps = plan.steps.find((s) => s.name === 'promote-secrets')!;
     assert.equal(ps.runs, false);
     assert.equal(ps.reason, 'skipped: no local counterpart: secrets stay in the environment');
+    assert.equal(plan.steps.find((s) => s.name === 'verify')!.target.bots, undefined, 'no bots port: no bot is verified');
     assert.equal(plan.steps.find((s) => s.name === 'record')!.target.stacks, undefined);
     assert.equal(plan.steps.find((s) => s.name === 'promote-database')!.target.stack, undefined);
+  });
+
+  it('promote-secrets moves the bots\' consumers even where no secret is replicated; never for a database or cache incident', () => {
+    const plan = planFailover({ mode: 'unplanned', incident: 'datacenter', from: 'a', to: 'b', topology: fakeTopology(), unavailable: { secrets: 'no local counterpart' } });
+    const ps = plan.steps.find((s) => s.name === 'promote-secrets')!;
+    assert.equal(ps.runs, true);
+    assert.deepEqual(ps.target, { region: 'b', secrets: [], active_region: 'b' });
+    assert.match(ps.action, /^set active_region=b in each bot's secret \(a's copy first when it answers, else a pending fence for the split-brain guard; then b's\), so only b's workers consume updates$/);
+    assert.match(plan.steps.find((s) => s.name === 'verify')!.action, /its secret in b says active_region=b, its updates go to the shared name or b \(never the lost region\), its active token answers from b/);
+    for (const incident of ['database', 'cache'] as const) {
+      const p = planFailover({ mode: 'unplanned', incident, from: 'a', to: 'b', topology: fakeTopology({ secrets: true }) });
+      assert.equal(p.steps.find((s) => s.name === 'promote-secrets')!.runs, false);
+      assert.equal(p.steps.find((s) => s.name === 'verify')!.target.bots, undefined);
+    }
   });
 
   it('skips the cache fence when the cache port has no fence (global datastore demotes itself)', () => {

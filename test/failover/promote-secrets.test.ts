@@ -22,17 +22,15 @@ describe('failover: promote-secrets probes the bots\' active tokens from the sur
     assert.equal(res.outcome, 'completed');
     const ps = res.steps.find((s) => s.name === 'promote-secrets')!;
     assert.equal(ps.status, 'ok');
-    assert.equal(ps.detail, '2 of 2 secret(s) made writable in b; active bot tokens from b: community token 0 healthy, moderation token 1 healthy');
+    assert.equal(ps.detail, "2 of 2 secret(s) made writable in b; a's copies: active_region=b written for community, moderation; b's copies: active_region=b written for community, moderation; active bot tokens from b: community token 0 healthy, moderation token 1 healthy");
     assert.deepEqual(world.botProbes, ['b'], 'probed once, from the survivor');
     // The probe comes after the check-then-act, which is unchanged.
     const order = world.ops.filter((o) => o.startsWith('secrets.promote') || o === 'journal:step:promote-secrets:done');
     assert.deepEqual(order, ['secrets.promote:bot-token', 'secrets.promote:db-credentials', 'journal:step:promote-secrets:done']);
-    assert.deepEqual(step(world)?.data, {
-      bots: [
-        { bot: 'community', platform: 'telegram', active: 0, state: 'healthy', latency_ms: 40 },
-        { bot: 'moderation', platform: 'discord', active: 1, state: 'healthy', latency_ms: 55 },
-      ],
-    });
+    assert.deepEqual(step(world)?.data?.bots, [
+      { bot: 'community', platform: 'telegram', active: 0, state: 'healthy', latency_ms: 40 },
+      { bot: 'moderation', platform: 'discord', active: 1, state: 'healthy', latency_ms: 55 },
+    ]);
   });
 
   it('an unhealthy active token is a loud warning in the detail, not a failure; a rate limit is no fault', async () => {
@@ -42,8 +40,11 @@ describe('failover: promote-secrets probes the bots\' active tokens from the sur
       { bot: 'moderation', platform: 'discord', active: 1, state: 'rate-limited', latency_ms: 20 },
       { bot: 'helper', platform: 'unknown', active: -1, state: 'unreadable', detail: 'reading its secret in b: AccessDeniedException' },
     ];
-    const res = await runFailover(request(world));
-    assert.equal(res.outcome, 'completed');
+    // An unreadable secret in the survivor is no warning for verify: no worker there could consume that bot.
+    const err = await runFailover(request(world)).then(() => assert.fail('verify passed'), (e: Error & { detail?: { result?: { outcome: string; steps: Array<{ name: string; status: string; detail?: string }> } } }) => e);
+    assert.match(err.message, /^verify failed: helper: its secret in b cannot be read \(reading its secret in b: AccessDeniedException\), so no worker there can consume it/);
+    const res = err.detail!.result!;
+    assert.equal(res.outcome, 'failed');
     const ps = res.steps.find((s) => s.name === 'promote-secrets')!;
     assert.equal(ps.status, 'ok');
     assert.match(ps.detail!, /WARNING: 2 of 3 bot\(s\) have no healthy active token seen from b: community token 0 revoked \(401: Unauthorized\); helper unreadable \(reading its secret in b: AccessDeniedException\)/);
@@ -61,7 +62,7 @@ describe('failover: promote-secrets probes the bots\' active tokens from the sur
     assert.equal(ps.status, 'ok');
     assert.match(ps.detail!, /; WARNING: the bots' active tokens could not be probed from b: Secrets Manager in b does not answer$/);
     assert.equal(world.actCount('secrets.promote:bot-token'), 1);
-    assert.equal(step(world)?.data, undefined);
+    assert.equal(step(world)?.data?.bots, undefined);
   });
 
   it('secrets already writable (done-before): still probes; without a bots port or with it unavailable, says so or nothing', async () => {
@@ -69,7 +70,7 @@ describe('failover: promote-secrets probes the bots\' active tokens from the sur
     world.secrets.set('b/bot-token', true);
     world.secrets.set('b/db-credentials', true);
     const res = await runFailover(request(world));
-    assert.equal(res.steps.find((s) => s.name === 'promote-secrets')!.detail, '2 secret(s) in b already writable; active bot tokens from b: community token 0 healthy, moderation token 1 healthy');
+    assert.equal(res.steps.find((s) => s.name === 'promote-secrets')!.detail, "2 secret(s) in b already writable; a's copies: active_region=b written for community, moderation; b's copies: active_region=b written for community, moderation; active bot tokens from b: community token 0 healthy, moderation token 1 healthy");
     const none = new FakeWorld();
     const plain = await runFailover(request(none, {}));
     assert.equal(plain.steps.find((s) => s.name === 'promote-secrets')!.detail, '2 of 2 secret(s) made writable in b', 'no bots port: the detail is as before');
@@ -92,7 +93,7 @@ describe('failover: promote-secrets probes the bots\' active tokens from the sur
     // An unfinished failover re-checks every step against the world: the secrets are found writable (no second act),
     // and the read-only probe runs again, so the resumed report shows the tokens as they are now.
     assert.equal(again.actCount('secrets.promote:bot-token'), 1);
-    assert.match(resumed.steps.find((s) => s.name === 'promote-secrets')!.detail!, /^2 secret\(s\) in b already writable; active bot tokens from b: /);
+    assert.match(resumed.steps.find((s) => s.name === 'promote-secrets')!.detail!, /^2 secret\(s\) in b already writable; a's copies: active_region=b already for community, moderation; b's copies: active_region=b already for community, moderation; active bot tokens from b: /);
     assert.deepEqual(again.botProbes, ['b', 'b']);
     await runFailover(request(again, { bots: true }, { id: resumed.id }));
     assert.deepEqual(again.botProbes, ['b', 'b'], 'a completed failover is not re-checked');

@@ -20,9 +20,9 @@ import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSe
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { ConditionalObjects, s3Error } from './s3-conditional';
-import { DescribeSecretCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, StopReplicationToReplicaCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { AwsClientFactories } from '../../automation/adapters/aws';
+import type { AwsClientFactories, AwsPortsOptions } from '../../automation/adapters/aws';
 import { StackBusyError } from '../../automation/adapters/aws/retry';
 import type { StackDriver, StackLike, StackUpdateSummary } from '../../automation/adapters/aws/stacks';
 import type { Clock } from '../../automation/core/clock';
@@ -161,6 +161,16 @@ export class World {
   private cachePolls = 0;
   /** Replica ARN → its primary region (undefined = standalone). */
   secrets: Record<string, string | undefined> = {};
+  /**
+   * The bot-token secrets' values (issue 11), per ARN in each region: versions with staging labels. A replica (in
+   * {@link secrets} with a primary region) answers GetSecretValue/DescribeSecret with its primary's versions and refuses
+   * PutSecretValue; StopReplicationToReplica leaves it a standalone copy of what it had. Both copies start naming A as
+   * the active region.
+   */
+  readonly botValues = new Map<string, Map<string, { text: string; stages: string[] }>>();
+  private botSeq = 0;
+  /** What the platforms answer about each bot's updates (default: Telegram polling, Discord gateway). */
+  botUpdateTargets: Record<string, { url: string } | { endpoint: string | null }> = {};
   records: ResourceRecordSet[] = [
     { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: A, Failover: 'PRIMARY', TTL: 60, HealthCheckId: PRIMARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-use1.example.com' }] },
     { Name: 'bot.example.com.', Type: 'CNAME', SetIdentifier: B, Failover: 'SECONDARY', TTL: 60, HealthCheckId: SECONDARY_OUTPUTS.healthCheckId, ResourceRecords: [{ Value: 'bot-usw2.example.com' }] },
@@ -191,6 +201,10 @@ export class World {
   constructor() {
     for (const r of [PRIMARY_OUTPUTS.botTokenSecretArns.community, PRIMARY_OUTPUTS.botTokenSecretArns.moderation, PRIMARY_OUTPUTS.cacheAuthSecretArn, PRIMARY_OUTPUTS.dbSecretArn]) {
       this.secrets[r.replace(`:${A}:`, `:${B}:`)] = A;
+    }
+    for (const [bot, arn] of Object.entries(PRIMARY_OUTPUTS.botTokenSecretArns)) {
+      const platform = bot === 'moderation' ? 'discord' : 'telegram';
+      this.botValues.set(arn, new Map([['v-initial-'.padEnd(32, '0'), { text: JSON.stringify({ active: 0, tokens: [`${bot.toUpperCase()}-${SECRET_TOKEN}`], platform, active_region: A }), stages: ['AWSCURRENT'] }]]));
     }
     const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
     this.mocks = { rds: {}, cw: {}, ec: {}, sm: {}, sns: {}, s3: {}, r53: mockClient(this.r53) };
@@ -463,17 +477,76 @@ export class World {
     this.act('stack:replace-cache-group');
   }
 
+  /** The versions a bot secret answers with: its own, or — while it is a replica — its primary's. */
+  private botVersions(id: string): Map<string, { text: string; stages: string[] }> | undefined {
+    const primary = this.secrets[id];
+    return primary ? this.botValues.get(id.replace(/:secretsmanager:[^:]+:/, `:secretsmanager:${primary}:`)) : this.botValues.get(id);
+  }
+
+  /** A bot's record as `region`'s copy of its secret holds it (AWSCURRENT). */
+  botRecord(bot: 'community' | 'moderation', region: string): { active: number; tokens: string[]; platform: string; active_region?: string } {
+    const arn = PRIMARY_OUTPUTS.botTokenSecretArns[bot].replace(`:${A}:`, `:${region}:`);
+    const cur = [...(this.botVersions(arn) ?? new Map()).values()].find((v) => v.stages.includes('AWSCURRENT'));
+    return JSON.parse(cur!.text) as ReturnType<World['botRecord']>;
+  }
+
+  /** The BotsPort's platform side for tests: every active token healthy, targets from {@link botUpdateTargets}. */
+  botsOptions(): NonNullable<Exclude<AwsPortsOptions['bots'], false>> {
+    const target = (bot: string) => this.botUpdateTargets[bot];
+    const botOf = (token: string) => token.split('-')[0].toLowerCase();
+    return {
+      prober: { probe: async (req) => ({ index: req.index, state: 'healthy', latency_ms: 12 }) },
+      targets: {
+        telegram: async (token) => {
+          const t = target(botOf(token));
+          return { url: t && 'url' in t ? t.url : '', pending_update_count: 0 };
+        },
+        discord: async (token) => {
+          const t = target(botOf(token));
+          return { interactions_endpoint_url: t && 'endpoint' in t ? t.endpoint : null };
+        },
+      },
+    };
+  }
+
   private mockOthers(region: string): void {
     const sm = mockClient(this.sm[region]);
     this.mocks.sm[region] = sm;
     sm.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
       this.gate(region, 'secretsmanager', 'DescribeSecret');
-      if (!(input.SecretId! in this.secrets)) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      const bot = this.botVersions(input.SecretId!);
+      if (!(input.SecretId! in this.secrets) && !bot) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
       const p = this.secrets[input.SecretId!];
-      return { ARN: input.SecretId, Name: input.SecretId!.split(':')[6], ...(p ? { PrimaryRegion: p } : {}) };
+      const stages = bot ? { VersionIdsToStages: Object.fromEntries([...bot].filter(([, v]) => v.stages.length).map(([id, v]) => [id, [...v.stages]])) } : {};
+      return { ARN: input.SecretId, Name: input.SecretId!.split(':')[6], ...(p ? { PrimaryRegion: p } : {}), ...stages };
+    });
+    sm.on(GetSecretValueCommand).callsFake((input: { SecretId?: string; VersionStage?: string }) => {
+      this.gate(region, 'secretsmanager', 'GetSecretValue');
+      const found = [...(this.botVersions(input.SecretId!) ?? new Map())].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
+      if (!found) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
+      return { ARN: input.SecretId, Name: input.SecretId!.split(':')[6], VersionId: found[0], SecretString: found[1].text, VersionStages: [...found[1].stages] };
+    });
+    sm.on(PutSecretValueCommand).callsFake((input: { SecretId?: string; SecretString?: string; ClientRequestToken?: string }) => {
+      this.gate(region, 'secretsmanager', 'PutSecretValue');
+      const id = input.SecretId!;
+      if (this.secrets[id]) throw awsError('InvalidRequestException', `Operation not permitted on a replica secret. Call must be made in primary secret's region ${this.secrets[id]}.`);
+      const vs = this.botValues.get(id);
+      if (!vs) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      const vid = input.ClientRequestToken ?? `w-${++this.botSeq}`.padEnd(32, '0');
+      const had = vs.get(vid);
+      if (had && had.text !== input.SecretString) throw awsError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      if (!had) {
+        for (const v of vs.values()) v.stages = v.stages.filter((x) => x !== 'AWSPREVIOUS').map((x) => (x === 'AWSCURRENT' ? 'AWSPREVIOUS' : x));
+        vs.set(vid, { text: input.SecretString!, stages: ['AWSCURRENT'] });
+        this.act(`PutSecretValue:${id}`);
+      }
+      return { ARN: id, Name: id.split(':')[6], VersionId: vid, VersionStages: [...vs.get(vid)!.stages] };
     });
     sm.on(StopReplicationToReplicaCommand).callsFake((input: { SecretId?: string }) => {
       this.gate(region, 'secretsmanager', 'StopReplicationToReplica');
+      // A bot secret's replica keeps what it had, as a standalone copy.
+      const copy = this.botVersions(input.SecretId!);
+      if (copy && this.secrets[input.SecretId!]) this.botValues.set(input.SecretId!, new Map([...copy].map(([k, v]) => [k, { text: v.text, stages: [...v.stages] }])));
       this.secrets[input.SecretId!] = undefined;
       this.act(`StopReplicationToReplica:${input.SecretId}`);
       return { ARN: input.SecretId };

@@ -8,7 +8,7 @@
  * {@link FakeWorld.recover} is called, so the engine's error handling cannot sneak in a journal write.
  */
 
-import { type ActiveTokenProbe, type BotsPort, type CachePort, compareLsn, type DatabasePort, type DataRole, type DnsPort, type FailoverNotice, type FailoverPorts, formatLsn, type JournalEntry, type JournalPort, type JournalRead, type NotifierPort, type NotifyReport, parseLsn, type ReplicationState, type Retarget, type SecretsPort, type StacksPort, type Topology } from '../../automation/failover/index';
+import { type ActiveTokenProbe, type BotActiveRegion, type BotServing, type BotsPort, type CachePort, compareLsn, type DatabasePort, type DataRole, type DnsPort, type FailoverNotice, type FailoverPorts, formatLsn, type JournalEntry, type JournalPort, type JournalRead, type NotifierPort, type NotifyReport, parseLsn, type ReplicationState, type Retarget, type SecretsPort, type StacksPort, type Topology } from '../../automation/failover/index';
 import type { Clock } from '../../automation/core/clock';
 
 /** Thrown by the fakes to simulate `dr` dying at that exact point. */
@@ -42,6 +42,12 @@ export interface CrashPlan {
   /** Crash on the n-th occurrence (1-based, default 1). */
   nth?: number;
 }
+
+/** The bots' active tokens the fake bots port reports by default. */
+const DEFAULT_BOT_TOKENS: ActiveTokenProbe[] = [
+  { bot: 'community', platform: 'telegram', active: 0, state: 'healthy', latency_ms: 40 },
+  { bot: 'moderation', platform: 'discord', active: 1, state: 'healthy', latency_ms: 55 },
+];
 
 /** The shared state of the fake two-region world. */
 export class FakeWorld {
@@ -77,11 +83,19 @@ export class FakeWorld {
    * What the bots port reports for each region it is asked about (with `fakePorts(world, { bots: true })`): the bots'
    * active tokens, or `'throw'` to make the probe itself fail. Regions asked are logged in {@link botProbes}.
    */
-  botTokens: ActiveTokenProbe[] | 'throw' = [
-    { bot: 'community', platform: 'telegram', active: 0, state: 'healthy', latency_ms: 40 },
-    { bot: 'moderation', platform: 'discord', active: 1, state: 'healthy', latency_ms: 55 },
-  ];
+  botTokens: ActiveTokenProbe[] | 'throw' = DEFAULT_BOT_TOKENS.map((b) => ({ ...b }));
+  /** Make `bots.serving` (verify's read) fail as a whole. */
+  botServingFails = false;
   botProbes: string[] = [];
+  /**
+   * Each region's copy of each bot's secret, as far as `active_region` goes (issue 11). Both start naming the region
+   * that consumes before the failover; a region in {@link botStoreDown} does not answer (a lost region's Secrets
+   * Manager); `kill`/`revive` take it down and bring it back with the region.
+   */
+  botCopies: Record<string, Record<string, { active_region?: string }>>;
+  botStoreDown = new Set<string>();
+  /** What `serving` reports as the bots' targets (default: polling for Telegram, gateway for Discord). */
+  botTargets: Record<string, Pick<BotServing, 'target' | 'webhook_target' | 'target_detail'>> = {};
 
   constructor(readonly regions: [string, string] = ['a', 'b']) {
     const [a, b] = regions;
@@ -96,6 +110,10 @@ export class FakeWorld {
     this.dns.set('platform', a);
     this.dns.set('database', a);
     this.dns.set('cache', a);
+    this.botCopies = {
+      [a]: { community: { active_region: a }, moderation: { active_region: a } },
+      [b]: { community: { active_region: a }, moderation: { active_region: a } },
+    };
   }
 
   /** A region dies: its database, cache and stack stop answering. */
@@ -103,6 +121,7 @@ export class FakeWorld {
     this.db[region].up = false;
     this.cache[region].up = false;
     this.stackDown.add(region);
+    this.botStoreDown.add(region);
   }
 
   /** A region comes back (same roles and fences it had, like a restarted server). */
@@ -110,6 +129,7 @@ export class FakeWorld {
     this.db[region].up = true;
     this.cache[region].up = true;
     this.stackDown.delete(region);
+    this.botStoreDown.delete(region);
   }
 
   /** Clear the crash state, as a fresh `dr` process would start. */
@@ -137,6 +157,7 @@ export class FakeWorld {
       secrets: [...this.secrets.entries()].sort(),
       dns: [...this.dns.entries()].sort(),
       retargeted: this.retargeted,
+      botCopies: JSON.parse(JSON.stringify(this.botCopies)) as unknown,
     };
   }
 
@@ -325,6 +346,28 @@ class FakeBots implements BotsPort {
     this.w.botProbes.push(region);
     if (this.w.botTokens === 'throw') throw new Error('Secrets Manager in b does not answer');
     return this.w.botTokens.map((b) => ({ ...b }));
+  }
+  async activeRegions(copy: string): Promise<BotActiveRegion[]> {
+    this.w.call('bots.activeRegions');
+    return Object.entries(this.w.botCopies[copy] ?? {}).map(([bot, c]) =>
+      this.w.botStoreDown.has(copy) ? { bot, state: 'unreachable' as const, detail: `Secrets Manager in ${copy}: getaddrinfo ENOTFOUND` } : { bot, state: 'read' as const, ...(c.active_region !== undefined ? { active_region: c.active_region } : {}) },
+    );
+  }
+  async setActiveRegion(copy: string, bot: string, active: string): Promise<void> {
+    this.w.call('bots.setActiveRegion');
+    await this.w.op(`bots.setActiveRegion:${copy}/${bot}`, true, () => {
+      if (this.w.botStoreDown.has(copy)) throw new Error(`Secrets Manager in ${copy} does not answer`);
+      this.w.botCopies[copy][bot].active_region = active;
+    });
+  }
+  async serving(region: string): Promise<BotServing[]> {
+    this.w.call('bots.serving');
+    if (this.w.botServingFails) throw new Error(`Secrets Manager in ${region} does not answer`);
+    return (this.w.botTokens === 'throw' ? DEFAULT_BOT_TOKENS : this.w.botTokens).map((b) => ({
+      ...b,
+      active_region: this.w.botCopies[region]?.[b.bot]?.active_region,
+      ...(this.w.botTargets[b.bot] ?? { target: b.platform === 'discord' ? ('gateway' as const) : ('polling' as const), webhook_target: b.platform === 'discord' ? 'gateway' : 'polling' }),
+    }));
   }
 }
 

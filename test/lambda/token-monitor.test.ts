@@ -240,6 +240,61 @@ describe('lambda: token-monitor end to end (mocked Secrets Manager/CloudWatch/SN
     await assert.rejects(run(env(A, { TOKEN_ROUNDS: '2', TOKEN_MONITOR_ACTIVE: 'false' })), /no bot could be checked in 2 round\(s\)/);
   });
 
+  it('issue 11: rights checked once for every token (the switch skips the backup token lacking a right), the new token\'s webhook set with the secret generated once; the standby sets nothing', async () => {
+    const CHANNEL = '-1001300000001';
+    const G = '400000000000000021';
+    const CH = '400000000000000121';
+    const URL = 'https://bot.example.com/telegram/community';
+    world(A);
+    // Distinct bot accounts per token (re-adding a token in world() gives the fakes' default id, shared by all).
+    TG.forEach((t, i) => tg.addToken(t, { id: String(7400000000 + i), username: `community_${i}_bot` }));
+    DC.forEach((t, i) => dc.addToken(t, { id: `110000000000000040${i}`, username: `moderation-${i}` }));
+    tg.setChat({ id: Number(CHANNEL), type: 'channel', title: 'Courses' });
+    TG.forEach((t) => tg.setChatMember(CHANNEL, { token: t }, { status: 'administrator', can_post_messages: true, can_delete_messages: t !== TG[1] }));
+    dc.setGuild({ id: G }).setChannel({ id: CH, guild_id: G });
+    DC.forEach((t) => dc.setMember(G, { token: t }, { roles: [] }));
+    const managed = (region: string) =>
+      JSON.stringify([
+        { bot: 'community', platform: 'telegram', secret: ARN.community.replace(`:${A}:`, `:${region}:`), mode: 'webhook', webhook_url: URL, channels: [CHANNEL] },
+        { bot: 'moderation', platform: 'discord', secret: ARN.moderation.replace(`:${A}:`, `:${region}:`), mode: 'polling', channels: [`${G}/${CH}`] },
+      ]);
+    tg.revoke(TG[0]);
+    const r = await run(env(A, { TOKEN_BOTS: managed(A) }));
+    assert.deepEqual(r.rights?.missing, { community: 1, moderation: 0 });
+    const community = r.rounds.map((x) => x.bots.find((b) => b.bot === 'community')!);
+    assert.deepEqual([community[0].action, community[0].active_before, community[0].active_after], ['switch', 0, 2], 'token 1 lacks Delete messages: the switch goes to token 2');
+    const ep = r.rounds.map((x) => x.endpoints!.find((e) => e.bot === 'community')!);
+    assert.deepEqual([ep[0].action, ep[0].forced, ep[0].secret, ep[0].after], ['set', true, 'generated', URL]);
+    assert.deepEqual(ep.slice(1).map((e) => [e.action, e.secret]), [['unchanged', 'kept'], ['unchanged', 'kept'], ['unchanged', 'kept']]);
+    const rec = sm.current(ARN.community) as { active: number; webhook_secret?: string };
+    assert.equal(rec.active, 2);
+    assert.match(rec.webhook_secret ?? '', /^[A-Za-z0-9_-]{43}$/);
+    const reg = tg.webhookRegistrations(TG[2]);
+    assert.deepEqual(reg.map((x) => [x.method, x.url, x.secret_token_set, x.ip_address, x.drop_pending_updates]), [['setWebhook', URL, true, undefined, false]]);
+    assert.equal(r.rounds[0].endpoints!.find((e) => e.bot === 'moderation')!.action, 'unchanged');
+    // The per-bot metrics: dimension Bot only; the missing rights once (round 1); drift 0 after the fix; the pending count.
+    const data = metricData();
+    assert.equal(data.length, 4, 'still one PutMetricData per round');
+    const perBot = data.map((d) => (d.MetricData ?? []).filter((m) => m.Dimensions!.length === 1));
+    for (const m of perBot.flat()) assert.deepEqual(m.Dimensions!.map((x) => x.Name), ['Bot']);
+    const v = (round: number, name: string, bot = 'community') => perBot[round].find((m) => m.MetricName === name && m.Dimensions![0].Value === bot)?.Value;
+    assert.deepEqual([v(0, 'MissingChannelRights'), v(0, 'MissingChannelRights', 'moderation'), v(1, 'MissingChannelRights')], [1, 0, undefined]);
+    assert.deepEqual([v(0, 'WebhookUrlDrift'), v(3, 'WebhookUrlDrift'), v(0, 'WebhookUrlDrift', 'moderation'), v(0, 'WebhookPendingUpdates')], [0, 0, 0, 0]);
+    assertNoToken(r);
+    const out = [logs.join('\n'), JSON.stringify(r), JSON.stringify(metricData())].join('\n');
+    assert.ok(!out.includes(rec.webhook_secret!), 'the webhook secret never leaves the record');
+
+    // The standby region reads the same bots: it reports the drift of a moved webhook but sets nothing and writes nothing.
+    world(B, true);
+    await fetch(`${tg.url}/bot${TG[0]}/setWebhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://elsewhere.example.com/hook' }) });
+    const s = await run(env(B, { TOKEN_BOTS: managed(B), TOKEN_MONITOR_ACTIVE: 'false', TOKEN_ROUNDS: '1' }));
+    const e = s.rounds[0].endpoints!.find((x) => x.bot === 'community')!;
+    assert.deepEqual([e.action, e.url_drift, e.secret], ['not-applied', true, 'missing']);
+    assert.equal(tg.callCount(TG[0], 'setWebhook'), 1, 'only the test\'s own call');
+    assert.deepEqual([...new Set(commands(sm.mock).map(([n]) => n))], ['GetSecretValue']);
+    assert.equal(metricData()[0].MetricData!.find((m) => m.MetricName === 'WebhookUrlDrift' && m.Dimensions![0].Value === 'community')?.Value, 1);
+  });
+
   it('a round that cannot finish before the invocation times out is not started', async () => {
     world(A);
     let left = 90_000;

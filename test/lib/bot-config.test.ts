@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as pulumi from '@pulumi/pulumi';
-import { ConfigError, loadConfig, mapConfigSource, StackConfig } from '../../lib/config';
+import { ConfigError, loadConfig, mapConfigSource, readBotsSettings, StackConfig } from '../../lib/config';
 import { isChannelId, isPlatformToken } from '../../lib/validators';
 import { discordToken, telegramToken } from '../helpers/token-fakes';
 
@@ -103,10 +103,65 @@ describe('config: bots (plain list and object form) and token shapes', () => {
     assert.match(msg('bots.moderation.channels[0]'), /Discord channel snowflake/);
     assert.match(msg('bots.moderation.channels[1]'), /not an exact integer.*quoted as strings/);
     assert.match(msg('bots.moderation.webhookUrl'), /must be an https:\/\/ URL/);
-    assert.match(msg('bots.helper'), /must be an object \{ platform, channels, webhookUrl \}/);
+    assert.match(msg('bots.helper'), /must be an object \{ platform, channels, webhookUrl, mode, permissions \}/);
     assert.ok(!e.message.includes('s3cr3t-path'), 'the webhook URL is not echoed');
     assert.deepEqual(keysOf(problems({ [`${P}:bots`]: ['community', { name: 'x' }], [`${P}:botTokens`]: { community: [TG[0]] } })), [`${P}:bots[1]`]);
     assert.deepEqual(keysOf(problems({ [`${P}:bots`]: 42 })), [`${P}:bots`]);
+  });
+
+  it('issue 11: mode (webhook by default, or polling), the Telegram webhook URL defaulting to the failover record, Discord permissions', () => {
+    const dns = { [`${P}:dns`]: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'Bot.Example.com', endpoint: 'bot-use1.example.com' } };
+    const c = load({
+      ...dns,
+      [`${P}:bots`]: {
+        community: { channels: ['-1001234567890'] },
+        polls: { mode: 'polling' },
+        courses: { webhookUrl: 'https://hooks.example.com/courses' },
+        moderation: { platform: 'discord', channels: ['123456789012345678/223456789012345678'], permissions: ['ViewChannel', 'ManageMessages'], webhookUrl: 'https://bot.example.com/discord' },
+        gateway: { platform: 'discord', mode: 'polling' },
+      },
+      [`${P}:botTokens`]: { community: [TG[0]], polls: [TG[1]], courses: [TG[2]], moderation: [DC[0]], gateway: [DC[1]] },
+    });
+    assert.deepEqual(c.bots.map((b) => [b.name, b.mode, b.webhookUrl ?? null, b.webhookUrlDefaulted ?? false, b.permissions]), [
+      ['community', 'webhook', 'https://bot.example.com/telegram/community', true, []],
+      ['polls', 'polling', null, false, []],
+      ['courses', 'webhook', 'https://hooks.example.com/courses', false, []],
+      ['moderation', 'webhook', 'https://bot.example.com/discord', false, ['ViewChannel', 'ManageMessages']],
+      ['gateway', 'polling', null, false, ['ViewChannel', 'SendMessages', 'AttachFiles', 'ReadMessageHistory']],
+    ]);
+    assert.deepEqual(c.bots[3].channels, ['123456789012345678/223456789012345678'], 'a Discord channel may name its guild');
+    // Without DNS a Telegram webhook bot has no default URL (the monitor reports it as not configured).
+    assert.equal(load({ [`${P}:bots`]: ['community'], [`${P}:botTokens`]: { community: [TG[0]] } }).bots[0].webhookUrl, undefined);
+    const e = problems({
+      [`${P}:bots`]: {
+        community: { mode: 'push', permissions: ['ViewChannel'] },
+        polls: { mode: 'polling', webhookUrl: 'https://hooks.example.com/s3cr3t-path' },
+        moderation: { platform: 'discord', permissions: ['ViewChannel', 'SendMesages', 'ViewChannel'] },
+        empty: { platform: 'discord', permissions: [] },
+      },
+      [`${P}:botTokens`]: { community: [TG[0]], polls: [TG[1]], moderation: [DC[0]], empty: [DC[1]] },
+    });
+    const msg = (k: string) => e.problems.find((p) => p.key === `${P}:${k}`)?.message ?? `no problem for ${k}: ${e.message}`;
+    assert.deepEqual(keysOf(e).sort(), [`${P}:bots.community.mode`, `${P}:bots.community.permissions`, `${P}:bots.empty.permissions`, `${P}:bots.moderation.permissions[1]`, `${P}:bots.moderation.permissions[2]`, `${P}:bots.polls.webhookUrl`].sort());
+    assert.match(msg('bots.community.mode'), /must be webhook \| polling, got "push"/);
+    assert.match(msg('bots.community.permissions'), /applies to Discord bots only/);
+    assert.match(msg('bots.polls.webhookUrl'), /a polling bot has no webhook .*409/);
+    assert.match(msg('bots.moderation.permissions[1]'), /PermissionFlagsBits.*got "SendMesages"/);
+    assert.match(msg('bots.moderation.permissions[2]'), /listed twice/);
+    assert.ok(!e.message.includes('s3cr3t-path'), 'the webhook URL is not echoed');
+  });
+
+  it('readBotsSettings: the bots of a settings file without touching botTokens (ciphertext there is fine)', () => {
+    const r = readBotsSettings(mapConfigSource({
+      [`${P}:bots`]: { community: { channels: ['@chess_club'] }, moderation: { platform: 'discord', mode: 'polling', permissions: ['Bogus'] } },
+      [`${P}:botTokens`]: { community: [{ secure: 'v1:abc' }] },
+      [`${P}:dns`]: { recordName: 'bot.example.com' },
+    }));
+    assert.deepEqual(r.bots.map((b) => [b.name, b.platform, b.mode, b.webhookUrl ?? null, b.channels]), [
+      ['community', 'telegram', 'webhook', 'https://bot.example.com/telegram/community', ['@chess_club']],
+      ['moderation', 'discord', 'polling', null, []],
+    ]);
+    assert.deepEqual(r.problems.map((p) => p.key), [`${P}:bots.moderation.permissions[0]`]);
   });
 
   it('which stack declares what: tokens required on the primary, refused on a secondary, optional when promoted', () => {

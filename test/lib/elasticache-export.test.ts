@@ -57,11 +57,11 @@ describe('ElastiCache export to the backup bucket', () => {
     before(async () => {
       run = await runStack('primary');
     });
-    const bucketOf = (r: RoleRun) => r.byType('aws:s3/bucket:Bucket').find((b) => b.region === r.one('aws:s3/bucketPolicy:BucketPolicy').region)!;
+    const bucketOf = (r: RoleRun) => r.one('aws:s3/bucket:Bucket', /-backups-bucket$/);
 
     it('the backup bucket policy admits the export under the prefix the job is told (CACHE_EXPORT_PREFIX)', () => {
-      const bucketPolicy = policyOf(run.one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
-      const region = run.one('aws:s3/bucketPolicy:BucketPolicy').region;
+      const bucketPolicy = policyOf(run.one('aws:s3/bucketPolicy:BucketPolicy', /-backups-policy$/).inputs.policy);
+      const region = run.one('aws:s3/bucketPolicy:BucketPolicy', /-backups-policy$/).region;
       const arn = bucketOf(run).state.arn;
       const objects = bucketPolicy.Statement.find((s) => s.Sid === 'ElastiCacheExportObjects');
       assert.ok(objects, 'export statement in the bucket policy');
@@ -71,7 +71,7 @@ describe('ElastiCache export to the backup bucket', () => {
       assert.deepEqual(list(objects.Resource), [`${arn}/${env.CACHE_EXPORT_PREFIX}*`]);
     });
     it('ACLs stay disabled: Object Ownership BucketOwnerEnforced and no bucket ACL resource', () => {
-      assert.equal(run.one('aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs.rule.objectOwnership, 'BucketOwnerEnforced');
+      assert.equal(run.one('aws:s3/bucketOwnershipControls:BucketOwnershipControls', /-backups-ownership$/).inputs.rule.objectOwnership, 'BucketOwnerEnforced');
       assert.equal(run.resources.filter((r) => /bucketAcl/i.test(r.type)).length, 0);
     });
     it("the job's role may CopySnapshot its own snapshots and read/delete the export under the same prefix", () => {
@@ -79,7 +79,7 @@ describe('ElastiCache export to the backup bucket', () => {
       const copy = role.Statement.find((s) => s.Sid === 'CacheSnapshotExport');
       assert.ok(copy);
       assert.deepEqual(list(copy.Action), ['elasticache:CopySnapshot']);
-      const region = run.one('aws:s3/bucketPolicy:BucketPolicy').region;
+      const region = run.one('aws:s3/bucketPolicy:BucketPolicy', /-backups-policy$/).region;
       assert.deepEqual(list(copy.Resource), [`arn:aws:elasticache:${region}:${ACCOUNT_ID}:snapshot:bot-dr-*`]);
       const objects = role.Statement.find((s) => s.Sid === 'BackupObjects');
       const arn = bucketOf(run).state.arn;
@@ -90,6 +90,6 @@ describe('ElastiCache export to the backup bucket', () => {
 
   it('scratch stacks (no backup job) grant ElastiCache nothing on their bucket', async () => {
     const run = await runStack('scratch');
-    assert.ok(!JSON.stringify(policyOf(run.one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy)).includes('elasticache-snapshot'));
+    assert.ok(!JSON.stringify(policyOf(run.one('aws:s3/bucketPolicy:BucketPolicy', /-backups-policy$/).inputs.policy)).includes('elasticache-snapshot'));
   });
 });

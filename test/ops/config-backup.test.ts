@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { backupConfig, listConfigVersions, restoreConfig } from '../../automation/ops/config-backup';
+import { backupConfig, listConfigVersions, PERMISSIONS_FILE, restoreConfig } from '../../automation/ops/config-backup';
+import type { PermissionMatrix } from '../../automation/tokens';
 import { UsageError, VerificationError } from '../../automation/core/errors';
 import { registerSecret } from '../../automation/core/redact';
 import { configDeps } from '../../automation/cli/commands/config-backup';
@@ -29,6 +30,25 @@ function setup() {
   return { world, p, s, east, west, stores: [{ name: 'us-east-1', store: east }, { name: 'us-west-2', store: west }] };
 }
 const now = new Date('2026-05-01T10:20:30Z');
+
+/** A rights matrix: the community bot's token 1 in one channel is ok or lacks Delete messages. */
+function matrix(at: string, token1: 'ok' | 'missing'): PermissionMatrix {
+  return {
+    checked_at: at,
+    bots: [
+      {
+        bot: 'community',
+        platform: 'telegram',
+        tokens: [0, 1].map((index) => ({
+          index,
+          account: `@community_${index}_bot`,
+          state: 'checked' as const,
+          channels: [index === 1 && token1 === 'missing' ? { channel: '-1001', state: 'missing' as const, ok: false, missing: ['can_delete_messages'], status: 'administrator', action: 'give @community_1_bot the administrator right Delete messages in -1001' } : { channel: '-1001', state: 'ok' as const, ok: true, missing: [], status: 'administrator' }],
+        })),
+      },
+    ],
+  };
+}
 
 describe('dr backup config / dr restore config', () => {
   it('backs up each stack\'s state and settings to both regions under config/<stack>/<version>/ with a sha256 manifest written last', async () => {
@@ -123,19 +143,68 @@ describe('dr backup config / dr restore config', () => {
     await assert.rejects(restoreConfig({ driver: world, stack: P, store: east }), (e: unknown) => e instanceof VerificationError && /state\.json is missing/.test(e.message));
   });
 
+  it('issue 11: the rights matrix is saved beside the state (in the manifest, verified on restore) and read back', async () => {
+    const { world, east, stores } = setup();
+    const saved = matrix('2026-05-01T10:20:00.000Z', 'missing');
+    await backupConfig({ driver: world, stacks: [P], stores, now, extraFiles: [{ name: PERMISSIONS_FILE, body: JSON.stringify(saved), contentType: 'application/json' }] });
+    const m = JSON.parse(east.text(`config/${P}/20260501_102030/manifest.json`));
+    assert.deepEqual(m.files.map((f: { name: string }) => f.name), ['state.json', 'Pulumi.primary.yaml', 'permissions.json']);
+    const r = await restoreConfig({ driver: world, stack: P, store: east, verifyOnly: true });
+    assert.deepEqual(r.permissions, saved);
+    assert.ok(!east.text(`config/${P}/20260501_102030/permissions.json`).includes('token":"'), 'a token is named by its index only');
+    east.objects.set(`config/${P}/20260501_102030/permissions.json`, Buffer.from('{"checked_at":1}'));
+    await assert.rejects(restoreConfig({ driver: world, stack: P, store: east, verifyOnly: true }), /permissions\.json hashes to/);
+  });
+
   describe('through the CLI', () => {
     const root = path.join(__dirname, '..', '..');
     const savedDriver = stackDeps.driver;
     const savedStore = configDeps.store;
+    const savedPermissions = configDeps.permissions;
     let env: ReturnType<typeof setup>;
+    let live: PermissionMatrix | Error;
     beforeEach(() => {
       env = setup();
       stackDeps.driver = () => env.world;
       configDeps.store = (bucket) => (bucket === 'botdr-use1-backups' ? env.east : env.west);
+      // The live check is `dr bots check-permissions`' (test/cli/bots-aws.test.ts); here it is what the test says.
+      live = new Error('no bots target in this test');
+      configDeps.permissions = async () => {
+        if (live instanceof Error) throw live;
+        return { matrix: live, errors: [], where: 'test' };
+      };
     });
     after(() => {
       stackDeps.driver = savedDriver;
       configDeps.store = savedStore;
+      configDeps.permissions = savedPermissions;
+    });
+
+    it('issue 11: backup config saves the live matrix; restore config prints how the live one differs; a failed check only warns', async () => {
+      live = matrix('2026-05-01T10:20:00.000Z', 'missing');
+      const b = await dr(['backup', 'config', '--stack', P, '--bucket', 'botdr-use1-backups', '--json'], {}, { cwd: root });
+      assert.equal(b.code, 0, b.stderr);
+      assert.deepEqual(b.json().permissions, { saved: true, checked_at: '2026-05-01T10:20:00.000Z', cells: 2, missing: 1 });
+      assert.ok([...env.east.objects.keys()].some((k) => k.endsWith('/permissions.json')));
+      live = matrix('2026-05-02T08:00:00.000Z', 'ok');
+      const v = await dr(['restore', 'config', '--stack', P, '--bucket', 'botdr-use1-backups', '--verify-only'], {}, { cwd: root });
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /channel rights: 1 cell\(s\) differ from the saved matrix \(2026-05-01T10:20:00\.000Z → live 2026-05-02T08:00:00\.000Z; 1 unchanged\):\n  community token 1 in -1001: missing can_delete_messages → ok/);
+      const j = await dr(['restore', 'config', '--stack', P, '--bucket', 'botdr-use1-backups', '--verify-only', '--json'], {}, { cwd: root });
+      const p = j.json().permissions;
+      assert.deepEqual([p.saved, p.checked_at, p.diff.changes.map((c: { bot: string; token: number; before: string; after: string }) => [c.bot, c.token, c.before, c.after])], [true, '2026-05-01T10:20:00.000Z', [['community', 1, 'missing', 'ok']]]);
+      live = new Error('Telegram getMe: cannot reach the Telegram Bot API');
+      const down = await dr(['restore', 'config', '--stack', P, '--bucket', 'botdr-use1-backups', '--verify-only'], {}, { cwd: root });
+      assert.equal(down.code, 0, 'the live check failing never fails a restore');
+      assert.match(down.stdout, /the live channel rights could not be checked: .*cannot reach the Telegram Bot API/);
+      const b2 = await dr(['backup', 'config', '--stack', P, '--bucket', 'botdr-usw2-backups', '--json'], {}, { cwd: root });
+      assert.equal(b2.code, 0, b2.stderr);
+      assert.equal(b2.json().permissions.saved, false);
+      assert.match(b2.stderr, /warning: the bots' channel rights are not in this backup: .*cannot reach the Telegram Bot API/);
+      assert.ok(![...env.west.objects.keys()].some((k) => k.endsWith('/permissions.json')));
+      const skip = await dr(['backup', 'config', '--stack', P, '--bucket', 'botdr-usw2-backups', '--skip-permissions', '--json'], {}, { cwd: root });
+      assert.deepEqual(skip.json().permissions, { saved: false, error: 'skipped (--skip-permissions)' });
+      assert.ok(!skip.stderr.includes('not in this backup'));
     });
 
     it('backup config defaults to both stacks and both stacks\' buckets; restore config --verify-only then --yes', async () => {

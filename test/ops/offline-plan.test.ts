@@ -42,6 +42,8 @@ describe('offline failover plan from saved stack outputs', () => {
       `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:botdr/bot-tokens/moderation-Er5678`,
       `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:botdr/cache-auth-XyZ123`,
     ]);
+    assert.equal(step(plan, 'promote-secrets').target.active_region, 'us-west-2', 'the bots\' consumers move to the survivor before DNS');
+    assert.equal(step(plan, 'verify').target.bots, 'every bot');
     assert.deepEqual(step(plan, 'switch-dns').target, { region: 'us-west-2', records: ['bot.example.com'], zone: 'Z0123456789ABCDEFGHIJ' });
     assert.equal(step(plan, 'catch-up').runs, true, 'unplanned: a bounded catch-up if the old primary still answers');
     assert.deepEqual(step(plan, 'record').target, { survivor: 'us-west-2', lost: 'us-east-1' });

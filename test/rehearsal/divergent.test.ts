@@ -157,7 +157,7 @@ describe('failback keeps the writes the survivor never received @integration', f
     assert.ok(f.divergent.rows_differ >= r.rpo.lost_writes, `rows differ ${f.divergent.rows_differ}, lost ${r.rpo.lost_writes}`);
     assert.match(f.divergent.key, /^divergent\/backup_\d{8}_\d{6}\.dump$/);
     assert.equal(f.divergent.location, 's3://bot-dr-b');
-    assert.deepEqual(r.steps.map((s: { name: string }) => s.name), ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'failback', 'report', 'teardown']);
+    assert.deepEqual(r.steps.map((s: { name: string }) => s.name), ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'region-returns', 'restore-verify', 'failback', 'report', 'teardown']);
     assert.equal(r.checks.find((c: { name: string }) => c.name === 'lost writes kept in the divergent backup')?.ok, true);
     const report = fs.readFileSync(r.report, 'utf8');
     assert.ok(report.includes('## Failback to a'), 'report has the failback section');

@@ -43,7 +43,7 @@ describe('local rehearsal @integration', function () {
     assert.equal(r.restore.redis?.sample.mismatched, 0);
     assert.ok(r.ok);
     assert.ok(fs.readFileSync(r.report, 'utf8').includes('lost database writes (RPO) | 0'));
-    assert.deepEqual(r.steps.map((s) => s.name), ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'restore-verify', 'report', 'teardown']);
+    assert.deepEqual(r.steps.map((s) => s.name), ['env-up', 'seed', 'traffic', 'backup', 'inject-failure', 'detect-failover', 'traffic-resumed', 'region-returns', 'restore-verify', 'report', 'teardown']);
     assert.equal(fs.existsSync(path.join(root.dir, 'planned')), false, 'torn down');
   });
 
@@ -82,8 +82,9 @@ describe('local rehearsal @integration', function () {
     assert.ok(run[2].slot - run[0].slot >= 2000, `three checks a second apart: due at +0, +${run[1].slot - run[0].slot}, +${run[2].slot - run[0].slot} ms`);
     assert.equal(r.checks.find((c: { name: string; ok: boolean }) => c.name === 'incident detected as scenario')?.ok, true);
     const secrets = r.failover?.steps.find((s: { name: string }) => s.name === 'promote-secrets');
-    assert.equal(secrets?.status, 'skipped');
-    assert.match(secrets?.detail ?? '', /no local counterpart/);
+    // The bots' secrets are replicated a → b locally (issue 11): promote-secrets makes b's copy writable.
+    assert.equal(secrets?.status, 'ok');
+    assert.match(secrets?.detail ?? '', /made writable in b/);
     assert.ok(r.ok, JSON.stringify(r.checks));
     assert.equal(fs.existsSync(envDir), false);
   });
@@ -140,7 +141,8 @@ describe('local rehearsal @integration', function () {
       await killRegion(local.state, 'a', { database: true, cache: true });
       await restartRegion(local.state, 'a', { database: true, cache: true });
       const g = await guardOldPrimary(ports);
-      assert.deepEqual(g.actions.map((a) => [a.tier, a.region, a.outcome]).sort(), [['cache', 'a', 'fenced'], ['database', 'a', 'fenced']]);
+      // The bots' copies in a: written by the failover while a still answered (active_region=b), so nothing to do.
+      assert.deepEqual(g.actions.map((a) => [a.tier, a.region, a.outcome]).sort(), [['bots', 'a', 'already-fenced'], ['cache', 'a', 'fenced'], ['database', 'a', 'fenced']]);
       // Through the service name: resolves to b, which takes the write.
       const served = readDnsFile(local.state.dns_file).records.database;
       assert.equal(served, 'b');

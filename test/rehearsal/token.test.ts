@@ -48,4 +48,37 @@ describe('rehearsal: bot tokens @integration', function () {
     assert.ok(r.token.calls_failed > 0, 'calls failed during the outage');
     assert.equal(fs.existsSync(dir), false);
   });
+
+  it('--scenario permissions: the backup token lacks a right in one channel; the check reports it and the switch prefers the token with every right', async () => {
+    const dir = path.join(root.dir, 'permissions');
+    const res = await dr(['drill', '--local', '--scenario', 'permissions', '--duration', '2', '--dir', dir, '--reports-dir', path.join(root.dir, 'reports'), '--keep', '--json']);
+    const tokens = Object.values((JSON.parse(fs.readFileSync(path.join(dir, 'tokens.json'), 'utf8')) as { bots: Record<string, { tokens: string[] }> }).bots).flatMap((b) => b.tokens);
+    const report = res.code === 0 ? fs.readFileSync(res.json().report, 'utf8') : '';
+    const status = await dr(['status', '--local', '--dir', dir, '--json']);
+    const matrix = await dr(['bots', 'check-permissions', '--local', '--dir', dir, '--json']);
+    const human = await dr(['bots', 'check-permissions', '--local', '--dir', dir]);
+    await down(dir);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const r = res.json();
+    assert.equal(r.ok, true, JSON.stringify(r.checks));
+    assert.deepEqual(r.permissions.missing.map(({ action: _, ...m }: { action?: string }) => m), [{ bot: 'community', token: 1, channel: '-1001000000001', missing: ['can_delete_messages'] }]);
+    // The admin action it needs, in words (bots cannot grant themselves rights: nothing is corrected).
+    assert.match(r.permissions.missing[0].action, /^give \S+ the administrator right Delete messages in -1001000000001/);
+    assert.deepEqual([r.permissions.switched_to, r.permissions.skipped], [2, [1]]);
+    assert.match(r.checks.find((c: { name: string }) => c.name === 'rights gap reported').detail, /^token 1 missing can_delete_messages in -1001000000001; admin action: give \S+ the administrator right Delete messages in -1001000000001/);
+    assert.match(r.checks.find((c: { name: string }) => c.name === 'bot calls resumed with the new token').detail, /with token 2$/);
+    assert.match(report, /## Channel rights[\s\S]*the switch went to token \*\*2\*\*, skipping token 1[\s\S]*\| community \| 1 \| -1001000000001 \| can_delete_messages \| give \S+ the administrator right Delete messages in -1001000000001/);
+    // dr status --local: the per-bot section shows the switch, the polling bot without a webhook, the gap.
+    const bots = status.json().bots;
+    const community = bots.find((b: { bot: string }) => b.bot === 'community');
+    assert.deepEqual([community.active, community.endpoint.expected, community.endpoint.current, community.endpoint.action], [2, null, null, 'unchanged']);
+    assert.deepEqual(community.missing_rights.map((m: { token: number; missing: string[] }) => [m.token, m.missing]), [[1, ['can_delete_messages']]]);
+    // dr bots check-permissions --local: every token × channel; exit 1 (a right missing; the revoked token 0 unreadable).
+    assert.equal(matrix.code, 1, matrix.stderr);
+    const cells = matrix.json().bots.flatMap((b: { bot: string; tokens: Array<{ index: number; channels: Array<{ channel: string; state: string }> }> }) => b.tokens.flatMap((t) => t.channels.map((c) => `${b.bot} ${t.index} ${c.channel} ${c.state}`)));
+    assert.deepEqual(cells, ['community 0 -1001000000001 error', 'community 0 -1001000000002 error', 'community 1 -1001000000001 missing', 'community 1 -1001000000002 ok', 'community 2 -1001000000001 ok', 'community 2 -1001000000002 ok', 'moderation 0 900000000000000001/900000000000000101 ok', 'moderation 1 900000000000000001/900000000000000101 ok']);
+    assert.equal(human.code, 1);
+    assert.match(human.stdout, /token 1 @community_1_bot {2}-1001000000001 {2}MISSING can_delete_messages\n {6}admin action: give @community_1_bot the administrator right Delete messages in -1001000000001/);
+    for (const [name, text] of Object.entries({ stdout: res.stdout, stderr: res.stderr, report, status: status.stdout, matrix: matrix.stdout + matrix.stderr, human: human.stdout + human.stderr })) for (const t of tokens) assert.ok(!text.includes(t), `${name} contains a token`);
+  });
 });

@@ -1,21 +1,34 @@
 /**
- * The failover's BotsPort on AWS: after `promote-secrets`, every bot's ACTIVE token as the survivor region sees it.
+ * The failover's BotsPort on AWS: every bot's secret in each region (issue 10: the ACTIVE token as the survivor sees
+ * it after `promote-secrets`; issue 11: one consumer per token — the record's `active_region` in each region's copy).
  *
  * - The bots: every stack's `botTokenSecretArns` output (bot → secret ARN, the owner's), each ARN moved to the region
  *   asked about (a replica, and so a promoted replica, keeps the secret's name and suffix).
  * - Per bot: `GetSecretValue` (AWSCURRENT) in that region through {@link SecretsTokenStore} (the token values are
  *   registered for redaction before anything else), then one probe of the active token (Telegram `getMe`, Discord
  *   `GET /users/@me` + `GET /gateway/bot`; adapters/bots `botTokenProber`).
- * Read-only: nothing is written, no decision is taken (the survivor's token monitor does that). A secret that cannot
- * be read is `unreadable`, a probe that throws is `failing`: never an exception, never a token in the result.
+ * The probe is read-only: no decision is taken (the survivor's token monitor does that). A secret that cannot be read
+ * is `unreadable`, a probe that throws is `failing`: never an exception, never a token in the result.
+ *
+ * One consumer per token:
+ * - `activeRegions(copy)`: `GetSecretValue` (AWSCURRENT) of every bot's secret IN `copy` (the survivor's promoted
+ *   replica, or the lost region's copy — standalone since replication was stopped, still naming the old region). A
+ *   region whose Secrets Manager does not answer gives `unreachable` entries.
+ * - `setActiveRegion(copy, bot, region)`: the token engine's `setActiveRegion` over {@link SecretsTokenStore} in
+ *   `copy`: `GetSecretValue`, then (only when it names another region) `DescribeSecret`, `PutSecretValue` with
+ *   `ClientRequestToken` = the decision id (failover id, bot, version read) and no `VersionStages` (AWSCURRENT moves
+ *   to it), `DescribeSecret` again — the token store's compare-and-set; a lost race is re-read and retried.
+ * - `serving(region)`: for verify — the record's `active_region`, the active token probed, and where updates go
+ *   (Telegram `getWebhookInfo`, Discord `GET /applications/@me`; never `getUpdates`), judged against the failover
+ *   record's name (`shared`) and `regionHosts[region]` (that region's own endpoint, when it has one).
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/clock';
-import { errorSummary } from '../../core/errors';
-import { redact } from '../../core/redact';
-import type { ActiveTokenProbe, BotsPort, CallOptions } from '../../failover/index';
+import type { ActiveTokenProbe, BotActiveRegion, BotServing, BotsPort, CallOptions } from '../../failover/index';
 import type { TokenProber } from '../../tokens';
+import { StoreBotTier } from '../bots/bot-tier';
 import { botTokenProber, type BotTokenProberOptions } from '../bots/index';
+import { platformTargetReader, type UpdateTargetReader } from '../bots/update-target';
 import type { Backoff } from './retry';
 import { SecretsTokenStore } from './token-store';
 import { secretArnInRegion, type AwsTopology } from './topology';
@@ -31,6 +44,13 @@ export interface AwsActiveTokenProbeOptions {
   apis?: { telegram?: string; discord?: string };
   clock?: Clock;
   retry?: Partial<Backoff>;
+  /** Where updates go, for verify (default: Telegram getWebhookInfo and Discord applications/@me over `apis`). */
+  targets?: UpdateTargetReader;
+  /**
+   * Region → the hosts of that region's own endpoint, if bots' webhooks may point there (default none: only the
+   * failover record's name, `dns.record`, counts besides polling and gateway bots).
+   */
+  regionHosts?: Record<string, string[]>;
 }
 
 /** Bot name → its secret ARN as the stacks output it (first stack that names a bot wins; both name the same secret). */
@@ -44,41 +64,40 @@ export function botSecretArns(topology: AwsTopology): Array<{ bot: string; arn: 
 export class AwsActiveTokenProbe implements BotsPort {
   readonly unavailable: string | undefined;
   private readonly bots: Array<{ bot: string; arn: string }>;
-  private readonly prober: TokenProber;
+  private readonly tier: StoreBotTier;
 
   constructor(private readonly o: AwsActiveTokenProbeOptions) {
     this.bots = botSecretArns(o.topology);
     this.unavailable = this.bots.length ? undefined : 'the stacks output no bot-token secrets (botTokenSecretArns is empty on both)';
     const probers: BotTokenProberOptions = { clock: o.clock, telegram: { apiRoot: o.apis?.telegram }, discord: { api: o.apis?.discord } };
-    this.prober = o.prober ?? botTokenProber(probers);
-  }
-
-  async probeActive(region: string, opts: CallOptions = {}): Promise<ActiveTokenProbe[]> {
-    const arns = new Map(this.bots.map((b) => [b.bot, secretArnInRegion(b.arn, region)]));
-    const store = new SecretsTokenStore({
-      client: this.o.secretsManager(region),
-      region,
-      secretId: (bot) => arns.get(bot) ?? bot,
-      clock: this.o.clock,
-      retry: this.o.retry,
-      log: opts.log,
+    this.tier = new StoreBotTier({
+      bots: this.bots.map((b) => b.bot),
+      storeOf: (region, log) => this.store(region, log),
+      prober: o.prober ?? botTokenProber(probers),
+      targets: o.targets ?? platformTargetReader({ telegram: { apiRoot: o.apis?.telegram }, discord: { api: o.apis?.discord } }),
+      hostsOf: (region) => ({ shared: o.topology.dns ? [o.topology.dns.record] : [], region: o.regionHosts?.[region] ?? [] }),
     });
-    return Promise.all(this.bots.map(({ bot }) => this.probeOne(store, bot, region, opts)));
   }
 
-  private async probeOne(store: SecretsTokenStore, bot: string, region: string, opts: CallOptions): Promise<ActiveTokenProbe> {
-    let record;
-    try {
-      record = (await store.read(bot, { signal: opts.signal })).record;
-    } catch (err) {
-      return { bot, platform: 'unknown', active: -1, state: 'unreadable', detail: redact(`reading its secret in ${region}: ${errorSummary(err)}`) };
-    }
-    const { platform, active } = record;
-    try {
-      const p = await this.prober.probe({ platform, token: record.tokens[active], index: active, signal: opts.signal });
-      return { bot, platform, active, state: p.state, latency_ms: p.latency_ms, ...(p.detail ? { detail: redact(p.detail) } : {}) };
-    } catch (err) {
-      return { bot, platform, active, state: 'failing', detail: redact(`probe error: ${errorSummary(err)}`) };
-    }
+  /** The bots' records in `region` (its copy of each secret: the ARN moved to that region). */
+  private store(region: string, log?: (line: string) => void): SecretsTokenStore {
+    const arns = new Map(this.bots.map((b) => [b.bot, secretArnInRegion(b.arn, region)]));
+    return new SecretsTokenStore({ client: this.o.secretsManager(region), region, secretId: (bot) => arns.get(bot) ?? bot, clock: this.o.clock, retry: this.o.retry, log });
+  }
+
+  probeActive(region: string, opts: CallOptions = {}): Promise<ActiveTokenProbe[]> {
+    return this.tier.probeActive(region, opts);
+  }
+
+  activeRegions(copy: string, opts: CallOptions = {}): Promise<BotActiveRegion[]> {
+    return this.tier.activeRegions(copy, opts);
+  }
+
+  setActiveRegion(copy: string, bot: string, active: string, opts: CallOptions & { failover: string }): Promise<void> {
+    return this.tier.setActiveRegion(copy, bot, active, opts);
+  }
+
+  serving(region: string, opts: CallOptions = {}): Promise<BotServing[]> {
+    return this.tier.serving(region, opts);
   }
 }

@@ -28,9 +28,8 @@ import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
 import { SnsNotifier } from './sns-notifier';
 import { AwsStacks, StackDriver } from './stacks';
 import { AwsTopology, awsRegion } from './topology';
-import { AwsActiveTokenProbe } from './bot-probe';
+import { AwsActiveTokenProbe, type AwsActiveTokenProbeOptions } from './bot-probe';
 import type { Clock } from '../../core/clock';
-import type { TokenProber } from '../../tokens';
 
 export * from './topology';
 export { AwsStacks, retargetChanges, probeStacks, CONFIG_KEYS } from './stacks';
@@ -123,10 +122,10 @@ export interface AwsPortsOptions {
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   stackRetry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /**
-   * The bots' active-token probe after promote-secrets: `false` leaves it out; otherwise the real Telegram and Discord
-   * APIs, or the `apis` roots / a `prober` given here.
+   * The bots (active-token probe, `active_region` in each region's copy, verify's checks): `false` leaves them out;
+   * otherwise the real Telegram and Discord APIs, or the `apis` roots / a `prober` / a `targets` reader given here.
    */
-  bots?: false | { prober?: TokenProber; apis?: { telegram?: string; discord?: string } };
+  bots?: false | Pick<AwsActiveTokenProbeOptions, 'prober' | 'apis' | 'targets' | 'regionHosts'>;
 }
 
 /** Region → what the security-group fence needs, for the regions whose outputs carry the DB and fence groups. */

@@ -14,16 +14,10 @@ import { redact } from '../../core/redact';
 import { systemClock, type Clock } from '../../core/clock';
 import type { SqlProbe } from './rds';
 import { AWS_RETRY, isThrottling, withRetry } from './retry';
-import { sqlProbeNameOf, type SqlProbeName } from './sql-probes';
+import { sqlProbeNameOf, type SqlProbeAnswer, type SqlProbeEvent } from './sql-probes';
 
 /** What a probe event asks and what the function answers (automation/lambda/probe.ts). */
-export interface SqlProbeEvent {
-  probe: SqlProbeName;
-}
-export interface SqlProbeAnswer {
-  probe: SqlProbeName;
-  rows: Array<Record<string, unknown>>;
-}
+export type { SqlProbeAnswer, SqlProbeEvent } from './sql-probes';
 
 export interface LambdaSqlProbeOptions {
   /** Region → the backup job's function name (stack output `backupFunctionName`). */

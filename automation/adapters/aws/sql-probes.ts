@@ -37,3 +37,13 @@ export function sqlProbeNameOf(sql: string): SqlProbeName {
   if (!hit) throw new OperationError(`not one of the named SQL probes (${SQL_PROBE_NAMES.join(', ')}): the backup-job Lambda runs only those`);
   return hit;
 }
+
+/** The backup-job Lambda's event for a probe (automation/lambda/probe.ts answers it). */
+export interface SqlProbeEvent {
+  probe: SqlProbeName;
+}
+/** What the function returns for a probe: the statement's rows. */
+export interface SqlProbeAnswer {
+  probe: SqlProbeName;
+  rows: Array<Record<string, unknown>>;
+}

@@ -7,6 +7,8 @@
  * that reports 409s ({@link TelegramPoller}), Discord's interactions endpoint ({@link DiscordInteractions}), and the
  * channel-rights checks for every token ({@link TelegramPermissions}, {@link DiscordPermissions},
  * {@link checkPermissions} → the matrix; `rightsMaps` in the token engine turns it into `decide`'s RightsMap).
+ * One consumer per token (issue 11): {@link StoreBotTier}, the failover's bots over any token store per region, and
+ * {@link readUpdateTarget} (where a bot's updates go, for verify, without ever polling).
  */
 import type { Clock } from '../../core/clock';
 import type { Platform, ProbeRequest, TokenProbe, TokenProber } from '../../tokens';
@@ -24,6 +26,8 @@ export { discordCall, discordErrorDetail, discordRest, type DiscordClientOptions
 export { DiscordInteractions, type EnsureEndpointResult, type InteractionsEndpointState } from './discord-interactions';
 export { DiscordPermissions, parseDiscordChannelRef, type DiscordChannelRef, type DiscordPermissionsOptions } from './discord-permissions';
 export { checkPermissions, type BotChannels, type CheckPermissionsOptions } from './permissions';
+export { classifyUpdateUrl, platformTargetReader, readUpdateTarget, type UpdateTarget, type UpdateTargetHosts, type UpdateTargetKind, type UpdateTargetReader } from './update-target';
+export { StoreBotTier, type BotTokenState, type StoreBotTierOptions } from './bot-tier';
 
 /** Options of {@link botTokenProber}. */
 export interface BotTokenProberOptions {

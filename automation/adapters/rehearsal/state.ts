@@ -194,12 +194,25 @@ export function writeState(s: LocalState): void {
 
 /**
  * Every file of the environment that holds a credential, or could: the credentials file, the state file, each
- * region's redis.conf (requirepass/masterauth) and replication passfile. Each must be 0600, always.
+ * region's copy of the bots' tokens, redis.conf (requirepass/masterauth) and replication passfile. Each must be
+ * 0600, always.
  */
 export function credentialFiles(s: LocalState): string[] {
-  const files = [secretsPath(s.dir), statePath(s.dir), ...(s.tokens_file ? [s.tokens_file] : [])];
+  const files = [secretsPath(s.dir), statePath(s.dir), ...(s.tokens_file ? REGIONS.map((r) => regionTokensFile(s, r)) : [])];
   for (const r of REGIONS) files.push(s.regions[r].redis.confFile, path.join(s.regions[r].postgres.dir, 'replication.pgpass'));
   return files.filter((f) => fs.existsSync(f));
+}
+
+/** The region that owns the bots' secrets when the environment is made (its copy is `tokens.json`). */
+export const TOKENS_OWNER: RegionName = 'a';
+
+/**
+ * The file holding `region`'s own copy of the bots' secrets: the owner's is `tokens.json`, the other's
+ * `<region>/tokens.json` — which exists only once that copy was promoted (until then it is a replica: local-bots.ts).
+ */
+export function regionTokensFile(s: LocalState, region: RegionName): string {
+  if (!s.tokens_file) throw new UsageError(`the local environment in ${s.dir} has no bot tokens file: run 'dr local down' and 'dr local up'`);
+  return region === TOKENS_OWNER ? s.tokens_file : path.join(s.dir, region, 'tokens.json');
 }
 
 export function otherRegion(r: RegionName): RegionName {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { redact } from '../../core/redact';
-import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, ScratchDatabases } from '../../backup/index';
+import { DumpProcess, PgServerInfo, PgSnapshotSession, PgTools, RestoreProcess, ScratchDatabases } from '../../backup/index';
 import { findBinary } from './binaries';
 import { lastLines, run, ToolEnv, toolEnv } from './proc';
 import { parsePgUrl, pgClientConfig, pgEnv, pgHostOf } from './pg-env';
@@ -211,6 +211,23 @@ export class LocalPgTools implements PgTools, ScratchDatabases {
     args.push(file);
     const res = await run(this.bin('pg_restore'), args, { env: pgEnv(url, this.opts.env), baseEnv: this.opts.env, check: false, signal: opts.signal });
     if (res.code !== 0) throw new OperationError(`pg_restore exited with ${res.code ?? res.signal}: ${redact(explainTlsFailure(lastLines(res.stderr, 8), pgTlsDecision(parsePgUrl(url), this.opts.env)))}`);
+  }
+
+  restoreStream(url: string, opts: { clean: boolean; signal?: AbortSignal }): RestoreProcess {
+    const args = ['--no-owner', '--exit-on-error', '--no-password', `--dbname=${parsePgUrl(url).database}`];
+    if (opts.clean) args.push('--clean', '--if-exists');
+    const child = spawn(this.bin('pg_restore'), args, { env: toolEnv(pgEnv(url, this.opts.env), this.opts.env), stdio: ['pipe', 'ignore', 'pipe'], detached: true, signal: opts.signal });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', (err) => reject(new OperationError(`pg_restore could not run: ${err.message}`)));
+      child.on('close', (code, signal) => {
+        if (code === 0) resolve();
+        else reject(new OperationError(`pg_restore exited with ${code ?? signal}: ${redact(lastLines(stderr, 8)) || '(no output)'}`));
+      });
+    });
+    done.catch(() => undefined);
+    return { stdin: child.stdin, done, kill: () => void child.kill('SIGTERM') };
   }
 
   tableCounts(url: string): Promise<Record<string, number>> {

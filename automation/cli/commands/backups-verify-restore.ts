@@ -17,7 +17,7 @@ export const command: Command = {
       description: 'PostgreSQL URL of the server to test on; a database dr_restore_test_<stamp> is created there and dropped afterwards (needs CREATEDB)',
       env: 'DR_SCRATCH_DATABASE_URL',
     },
-    jobs: { type: 'number', description: 'parallel pg_restore jobs', default: 2 },
+    jobs: { type: 'number', description: 'parallel pg_restore jobs; 1 streams the backup through sha256 straight into pg_restore (no local copy; the scratch database counts only if the hash matches)', default: 2 },
     ...LOCAL_SOURCE_FLAGS,
     ...JSON_FLAG,
   },

@@ -121,7 +121,7 @@ async function awsFailback(ctx: CommandContext): Promise<number> {
       sql: sqlProbeFromFlags(ctx, b),
       backupRetentionDays: retention,
       lease,
-      ...awsTuning(),
+      ...awsTuning(ctx.env),
       log,
     });
   const probes = awsDeps.statusProbes(ctx.env);

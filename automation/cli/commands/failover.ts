@@ -168,7 +168,7 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     ...(await survivorPosture(ctx, stacksUnavailable ? undefined : setup.stacks?.[survivor.key])),
     ...(dir.id ? { failoverId: dir.id } : {}),
     ...(dryRun ? {} : { lease: commandLease(ctx, built, dir.to, resume ? 'dr failover --resume' : `dr failover --${dir.mode} --incident ${dir.incident}`) }),
-    ...awsTuning(),
+    ...awsTuning(ctx.env),
     log: (l) => ctx.out.info(l),
   });
   return runFailoverCommand(ctx, {

@@ -1,9 +1,7 @@
-import { parseUntil, rdsPointInTimeScratch, restorePointInTime } from '../../adapters/aws/pitr';
 import { LocalPgTableTools } from '../../adapters/tools/pg-table-tools';
 import { withDatabase } from '../../adapters/tools/pg-tools';
 import { restorePostgres, SELECTIVE_MODES, type SelectiveMode, type SelectivePlan, type SelectiveRestoreResult, selectiveRestore, type SelectiveSource, stampOf } from '../../backup/index';
 import { systemClock } from '../../core/clock';
-import { awsDeps } from '../aws';
 import { Command, type CommandContext, JSON_FLAG } from '../command';
 import { FlagError } from '../../core/errors';
 import { registerUrlSecret } from '../../core/redact';
@@ -42,6 +40,9 @@ export const command: Command = {
     for (const f of ['into-url', 'scratch-url', 'mode', 'dry-run', 'yes'] as const) if (ctx.flags.bool(f) || (ctx.flags.has(f) && ctx.flags.string(f) !== 'false')) throw new FlagError(`--${f} goes with --table (the selective restore)`);
     const until = ctx.flags.string('until');
     if (until !== undefined) {
+      // Loaded only here: the AWS composition root and the RDS client cost ~0.4 s of start-up that every other
+      // restore (the common case: a dump from the bucket) would pay for nothing.
+      const [{ restorePointInTime, parseUntil }, { awsDeps }] = await Promise.all([import('../../adapters/aws/pitr'), import('../aws')]);
       const at = parseUntil(until);
       const source = ctx.flags.required('source-instance', 'the RDS instance to restore from, or set DR_DB_INSTANCE');
       const target = ctx.flags.required('target-instance', 'a new instance name for the scratch restore');
@@ -129,12 +130,13 @@ function selectiveTarget(ctx: CommandContext): { into: string; scratch?: string 
 }
 
 /** Where --table reads the rows: a backup (--from/--file) or, on AWS, a point in time (--until). */
-function selectiveSource(ctx: CommandContext, into: string, scratch: string | undefined): SelectiveSource {
+async function selectiveSource(ctx: CommandContext, into: string, scratch: string | undefined): Promise<SelectiveSource> {
   const until = ctx.flags.string('until');
   if (until === undefined) return { kind: 'backup', from: ctx.flags.string('from'), file: ctx.flags.string('file'), scratchServerUrl: scratch, jobs: ctx.flags.number('jobs') ?? 2 };
   if (ctx.flags.has('file')) throw new FlagError('--file cannot be combined with --until');
   if (scratch) throw new FlagError('--scratch-url goes with a backup source; --until reads the point-in-time scratch instance');
   if (localSources(ctx)) throw new FlagError('--until is an RDS point-in-time restore (AWS); --local restores from a backup (--from/--file)');
+  const [{ parseUntil, rdsPointInTimeScratch }, { awsDeps }] = await Promise.all([import('../../adapters/aws/pitr'), import('../aws')]);
   const at = parseUntil(until);
   const sourceInstance = ctx.flags.required('source-instance', 'the RDS instance to restore from, or set DR_DB_INSTANCE');
   const region = ctx.flags.required('region', 'or set AWS_REGION');
@@ -151,7 +153,7 @@ async function runSelective(ctx: CommandContext): Promise<number> {
   const { into, scratch } = selectiveTarget(ctx);
   const dryRun = ctx.flags.bool('dry-run');
   const safetyBackup = !ctx.flags.bool('no-safety-backup');
-  const source = selectiveSource(ctx, into, scratch);
+  const source = await selectiveSource(ctx, into, scratch);
   const needsBucket = source.kind === 'backup' || (safetyBackup && !dryRun);
   // A point-in-time dry run (or one without a safety backup) never touches the bucket: a placeholder is never contacted.
   const store = makeStore(ctx, needsBucket ? bucketName(ctx) : (ctx.flags.string('bucket') ?? 'no-bucket-needed'));

@@ -84,9 +84,15 @@ function apiUrl(ctx: CommandContext, flag: string): string | undefined {
  * once (a bad URL is a usage error before anything is read); the clock is the target's.
  */
 export function tokenProber(ctx: CommandContext): (clock: Clock) => TokenProber {
+  const { telegram, discord } = platformApiUrls(ctx);
+  return (clock) => botTokenProber({ telegram: telegram ? { apiRoot: telegram } : {}, discord: discord ? { api: discord } : {}, clock });
+}
+
+/** The platform API roots from {@link TOKEN_API_FLAGS} (undefined: the real APIs), checked at once. */
+export function platformApiUrls(ctx: CommandContext): { telegram?: string; discord?: string } {
   const telegram = apiUrl(ctx, 'telegram-api-url');
   const discord = apiUrl(ctx, 'discord-api-url');
-  return (clock) => botTokenProber({ telegram: telegram ? { apiRoot: telegram } : {}, discord: discord ? { api: discord } : {}, clock });
+  return { ...(telegram ? { telegram } : {}), ...(discord ? { discord } : {}) };
 }
 
 /** What the command is about to do with the target. */

@@ -3,7 +3,7 @@
  * (already done? → `done-before`) and only then ACTS, so a rerun after a crash never acts twice. The runner in
  * `../engine.ts` journals `started` before and `done`/`failed` after each step.
  */
-import type { CallOptions, FailoverPorts, JournalEntry, ReplicationState } from '../ports';
+import type { ActiveTokenProbe, CallOptions, FailoverPorts, FenceTier, JournalEntry, ReplicationState } from '../ports';
 import type { FailoverLimits, FailoverPlan, PlanStep, Topology } from '../plan';
 
 /** Figures a step computes that later steps, the result and a resumed run need. */
@@ -11,7 +11,7 @@ export interface RunState {
   /** Unplanned (or cache-only) failover: what it may lose. */
   estimatedLoss?: EstimatedDataLoss;
   /** Regions the split-brain guard still has to fence when they come back. */
-  pendingFences: Array<{ region: string; tiers: Array<'database' | 'cache'> }>;
+  pendingFences: Array<{ region: string; tiers: FenceTier[] }>;
   /** Planned: the old primary's final WAL position (catch-up). */
   finalLsn?: string;
   /** The global datastore the survivor's cache left (promote-cache, journaled as `cache_left`): reconcile moves on. */
@@ -76,4 +76,27 @@ export function describeLoss(l: EstimatedDataLoss): string {
   if (l.lag_seconds === undefined && l.lag_bytes === undefined) return l.basis;
   const parts = [l.lag_seconds !== undefined ? `≤ ${l.lag_seconds}s of writes` : undefined, l.lag_bytes !== undefined ? `${l.lag_bytes} bytes of WAL` : undefined].filter(Boolean);
   return `${parts.join(' / ')} (${l.basis}${l.observed_at ? `, observed ${l.observed_at}` : ''})`;
+}
+
+/** Journal that `tiers` of `region` still need the split-brain guard (once per tier), and keep the run's state in step. */
+export async function addPendingFence(ctx: StepContext, region: string, tiers: FenceTier[]): Promise<void> {
+  const known = ctx.state.pendingFences.find((f) => f.region === region);
+  if (known && tiers.every((t) => known.tiers.includes(t))) return;
+  await ctx.append({ kind: 'pending-fence', id: ctx.id, at: ctx.at(), region, tiers });
+  ctx.state.pendingFences = [...ctx.state.pendingFences.filter((f) => f.region !== region), { region, tiers: [...new Set([...(known?.tiers ?? []), ...tiers])] }];
+}
+
+/** Journal that `tiers` of `region` are fenced now (only those that were pending), and drop them from the run's state. */
+export async function closePendingFence(ctx: StepContext, region: string, tiers: FenceTier[]): Promise<void> {
+  const known = ctx.state.pendingFences.find((f) => f.region === region);
+  const closing = known?.tiers.filter((t) => tiers.includes(t)) ?? [];
+  if (!known || !closing.length) return;
+  await ctx.append({ kind: 'fenced', id: ctx.id, at: ctx.at(), region, tiers: closing });
+  const left = known.tiers.filter((t) => !closing.includes(t));
+  ctx.state.pendingFences = [...ctx.state.pendingFences.filter((f) => f.region !== region), ...(left.length ? [{ region, tiers: left }] : [])];
+}
+
+/** One bot's probe for people: `community token 1 revoked (401: Unauthorized)`. */
+export function describeProbe(b: ActiveTokenProbe): string {
+  return `${b.bot}${b.active >= 0 ? ` token ${b.active}` : ''} ${b.state}${b.detail ? ` (${b.detail})` : ''}`;
 }

@@ -4,7 +4,7 @@
  */
 import { OperationError } from '../../core/errors';
 import type { PlanStep } from '../plan';
-import type { StepContext, StepOutcome } from './context';
+import { addPendingFence, closePendingFence, type StepContext, type StepOutcome } from './context';
 
 export async function fenceStep(step: PlanStep, ctx: StepContext): Promise<StepOutcome> {
   const { ports, call } = ctx;
@@ -33,18 +33,10 @@ export async function fenceStep(step: PlanStep, ctx: StepContext): Promise<StepO
       acted.push('cache');
     }
   }
-  if (pending.length) {
-    const known = ctx.state.pendingFences.find((f) => f.region === from);
-    if (!known || pending.some((t) => !known.tiers.includes(t))) {
-      await ctx.append({ kind: 'pending-fence', id: ctx.id, at: ctx.at(), region: from, tiers: pending });
-      ctx.state.pendingFences = [...ctx.state.pendingFences.filter((f) => f.region !== from), { region: from, tiers: [...new Set([...(known?.tiers ?? []), ...pending])] }];
-    }
-  } else if (ctx.state.pendingFences.some((f) => f.region === from)) {
-    // It came back and is fenced now: close the pending fence.
-    const tiers = ctx.state.pendingFences.find((f) => f.region === from)!.tiers;
-    await ctx.append({ kind: 'fenced', id: ctx.id, at: ctx.at(), region: from, tiers });
-    ctx.state.pendingFences = ctx.state.pendingFences.filter((f) => f.region !== from);
-  }
+  if (pending.length) await addPendingFence(ctx, from, pending);
+  // It came back and is fenced now: close the pending fence of the tiers fenced here (the bots' copies are
+  // promote-secrets' and the guard's).
+  else await closePendingFence(ctx, from, ['database', 'cache']);
   const parts = [
     ...(acted.length ? [`fenced ${acted.join(' and ')} in ${from}`] : []),
     ...(already.length ? [`${already.join(' and ')} in ${from} already fenced`] : []),

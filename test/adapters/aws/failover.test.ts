@@ -42,7 +42,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       survivor: B,
       journalDir: path.join(dir, 'journal'),
       driver,
-      clients: w.clients(),
+      clients: w.clients(), bots: w.botsOptions(),
       clock,
       failoverId: 'fo-test',
       backupRetentionDays: 14,
@@ -157,7 +157,13 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
       ],
     );
     assert.deepEqual(r.estimated_data_loss && [r.estimated_data_loss.lag_seconds, r.estimated_data_loss.observed_at], [4, '2026-11-22T09:59:00.000Z']);
-    assert.deepEqual(r.pending_fences, [{ region: A, tiers: ['database'] }]);
+    // The lost region's database and its copies of the bot secrets wait for the split-brain guard.
+    assert.deepEqual(r.pending_fences, [{ region: A, tiers: ['database', 'bots'] }]);
+    // One consumer per token: the survivor's promoted copies say active_region=B (one PutSecretValue each), A's are stale.
+    assert.deepEqual([w.botRecord('community', B).active_region, w.botRecord('moderation', B).active_region], [B, B]);
+    assert.deepEqual([w.botRecord('community', A).active_region, w.botRecord('moderation', A).active_region], [A, A]);
+    assert.equal(Object.keys(w.acts).filter((k) => k.startsWith(`PutSecretValue:arn:aws:secretsmanager:${B}:`)).length, 2);
+    assert.match(r.steps.find((x) => x.name === 'verify')!.detail ?? '', /community: active_region=us-west-2, token 0 healthy, updates by polling; moderation: active_region=us-west-2, token 0 healthy, updates by gateway/);
     // Promotion straight through RDS (no Pulumi backend on the critical path), retention set, then one reconcile up
     // that only records it, and the Multi-AZ conversion started.
     assert.equal(w.acts.PromoteReadReplica, 1);
@@ -238,7 +244,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     assert.match(reason ?? '', /Pulumi backend does not answer for acme\/bot-platform-dr\/secondary .*traffic moves anyway.*--resume.*database.promoted=true/);
     const portsWith = (stacksUnavailable?: string) =>
       awsFailoverPorts({
-        topology: built().aws, survivor: B, journalDir: path.join(dir, 'journal'), driver, ...(stacksUnavailable ? { stacksUnavailable } : {}), clients: w.clients(), clock, failoverId: 'fo-dark',
+        topology: built().aws, survivor: B, journalDir: path.join(dir, 'journal'), driver, ...(stacksUnavailable ? { stacksUnavailable } : {}), clients: w.clients(), bots: w.botsOptions(), clock, failoverId: 'fo-dark',
         waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 },
       });
     const r = await runFailover({ ports: portsWith(reason), topology: built().topology, mode: 'unplanned', incident: 'database', from: A, to: B, confirm: true, id: 'fo-dark', log: (l) => log.push(l) });
@@ -274,7 +280,7 @@ describe('aws failover: engine + AWS adapters (fake workspace, mocked AWS)', () 
     const BOB = { user: 'bob', host: 'laptop-b', pid: 777, command: 'dr failover --unplanned' };
     const machine = (identity: typeof ALICE, journal: string, breakLock = false) =>
       awsFailoverPorts({
-        topology: built().aws, survivor: B, journalDir: path.join(dir, journal), driver, clients: w.clients(), clock,
+        topology: built().aws, survivor: B, journalDir: path.join(dir, journal), driver, clients: w.clients(), bots: w.botsOptions(), clock,
         waits: { timeoutMs: 120_000, pollMs: 5_000 }, retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 }, stackRetry: { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 },
         lease: s3LeaseFor(built().aws, B, w.clients(), { identity, clock, breakLock, every: () => () => undefined }),
       });
