@@ -82,6 +82,16 @@ describe('failover preflight: readiness', () => {
     assert.equal(world.db.b.role, 'primary');
   });
 
+  it('unplanned: a readiness run that hangs (a lost region) is not waited for past 5 s; the failover goes on', async function () {
+    this.timeout(15_000);
+    const world = new FakeWorld();
+    const t0 = Date.now();
+    const res = await runFailover(request(world, { check: () => new Promise(() => undefined) }, { mode: 'unplanned' }));
+    assert.equal(res.outcome, 'completed');
+    assert.ok(Date.now() - t0 < 5_000 + 3_000, `${Date.now() - t0} ms`);
+    assert.match(res.steps.find((s) => s.name === 'preflight')!.detail ?? '', /readiness: could not be checked \(not finished within 5 s \(an unplanned failover does not wait for it\)\)/);
+  });
+
   it('planned and readiness cannot run: refused unless forced', async () => {
     const err = await refused(runFailover(request(new FakeWorld(), readiness(new Error('DescribeDBInstances: throttled')))));
     assert.match(err.message, /readiness could not be checked \(DescribeDBInstances: throttled\).*--force/);

@@ -4,7 +4,8 @@
  *
  * Then readiness (issue 14, when the caller wired {@link ReadinessPort}): a planned switchover refuses while the
  * verdict is `not-ready` (nothing touched, every failed check named with its fix) unless forced; `degraded` is noted.
- * An unplanned failover only records the verdict: the region it leaves is expected to be broken.
+ * An unplanned failover only records the verdict (the region it leaves is expected to be broken), and waits for it
+ * at most {@link UNPLANNED_READINESS_MS}.
  */
 import { RefusedError } from '../../core/errors';
 import type { ReadinessSummary } from '../../../lib/readiness';
@@ -74,12 +75,28 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
   return { status: 'ok', detail: notes.join('; '), data };
 }
 
+/** How long an unplanned failover's preflight lets readiness run before it goes on without it. */
+export const UNPLANNED_READINESS_MS = 5_000;
+
+/** `p`, or a rejection with `message` after `ms` (the timer never keeps the process alive and is always cleared). */
+function withinMs<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** Run readiness; refuse a planned switchover that is not ready (unless forced). Returns the note for the step. */
 async function readinessGate(ctx: StepContext, data: Record<string, unknown>): Promise<string> {
   const planned = ctx.plan.mode === 'planned';
   let r: ReadinessSummary;
   try {
-    r = await ctx.ports.readiness!.check(ctx.call);
+    const run = ctx.ports.readiness!.check(ctx.call);
+    // Unplanned: traffic first — readiness is recorded, never waited for past UNPLANNED_READINESS_MS (a lost region's
+    // calls would otherwise time out on the RTO's critical path).
+    r = planned ? await run : await withinMs(run, UNPLANNED_READINESS_MS, `not finished within ${UNPLANNED_READINESS_MS / 1000} s (an unplanned failover does not wait for it)`);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     if (planned && !ctx.force) throw new RefusedError(`readiness could not be checked (${why}): a planned switchover needs a ready verdict; find out why (dr readiness), or use --force to switch over anyway`);
