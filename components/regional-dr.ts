@@ -2,7 +2,9 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ConfigSource, loadConfig, StackConfig } from '../lib/config';
 import { BACKUP_JOB_ENV } from '../lib/backup-job-env';
-import { regionShortName } from '../lib/naming';
+import { cacheReplicationGroupId, regionalBase, regionShortName } from '../lib/naming';
+import { backupSchedules, RESTORE_TEST_SCHEDULE } from '../lib/lifecycle';
+import { readinessJobNames, type ReadinessTargets } from '../lib/readiness';
 import { PEER_OUTPUTS, StackOutputs } from '../lib/outputs';
 import { decideRegionRoles, RegionRoles, ROUTE53_METRICS_REGION } from '../lib/roles';
 import type { BackupJobsArgs } from './backup-jobs';
@@ -18,6 +20,7 @@ import { FailoverDns } from './failover-dns';
 import { Keys } from './keys';
 import { Network, POSTGRES_PORT, REDIS_PORT } from './network';
 import { TokenMonitor } from './token-monitor';
+import { Readiness } from './readiness';
 
 /** Arguments of {@link RegionalDr}. */
 export interface RegionalDrArgs {
@@ -106,8 +109,9 @@ export class RegionalDr extends pulumi.ComponentResource {
       createBackupAudit(name, region, this, { keys, bucket, alerts, jobs });
     }
     const monitor = jobs ? createTokenMonitor(name, region, this, { keys, tokens, alerts, jobs }) : undefined;
+    const readiness = jobs ? createReadiness(name, region, this, { keys, creds, db, cache, bucket, dns, alerts, jobs }) : undefined;
 
-    this.outputs = regionalDrOutputs(region, { keys, network, creds, db, cache, bucket, tokens, dns, alerts, jobs, monitor });
+    this.outputs = regionalDrOutputs(region, { keys, network, creds, db, cache, bucket, tokens, dns, alerts, jobs, monitor, readiness });
     this.registerOutputs({ ...this.outputs });
   }
 }
@@ -141,6 +145,7 @@ interface RegionParts {
   alerts: Alerts;
   jobs?: BackupJobs;
   monitor?: TokenMonitor;
+  readiness?: Readiness;
 }
 
 /** The roles, the providers of this region and the peer region, and the peer stack's outputs. */
@@ -468,6 +473,67 @@ function createTokenMonitor(
       }),
       alertsTopicArn: alerts.topicArn,
       // The image's repository policy (Lambda's pull permission) is the job's: wait for it.
+      dependsOn: [jobs],
+    },
+    { parent },
+  );
+}
+
+const READINESS_SCHEDULES = [...backupSchedules().map((s) => `${s.service}-${s.tier}`), RESTORE_TEST_SCHEDULE.name];
+
+/**
+ * Readiness (issue 14) in both regions of the pair (not scratch; it needs the peer stack: the pair is what it
+ * observes), on the backup job's image. Its targets are this region's parts and the peer's from the peer stack's
+ * outputs (DB, bucket, key, secrets); the rest follows the naming rules (lib/naming.ts: the cache group, the jobs).
+ */
+function createReadiness(
+  name: string,
+  { cfg, roles, provider, peerOut }: Region,
+  parent: pulumi.Resource,
+  { keys, creds, db, cache, bucket, dns, alerts, jobs }: Pick<RegionParts, 'keys' | 'creds' | 'db' | 'cache' | 'bucket' | 'dns' | 'alerts'> & { jobs: BackupJobs },
+): Readiness | undefined {
+  if (!roles.readsPeerStack) return undefined;
+  const withBots = cfg.bots.length > 0;
+  const own = { region: cfg.region, role: cfg.role, dbIdentifier: db.identifier, bucketName: bucket.bucketName, kmsKeyArn: keys.keyArn };
+  const peer = { region: cfg.peerRegion, role: cfg.role === 'primary' ? 'secondary' : 'primary', dbIdentifier: peerOut(PEER_OUTPUTS.dbArn).apply((a) => a.split(':').pop()!), bucketName: peerOut(PEER_OUTPUTS.bucketArn).apply((a) => a.split(':').pop()!), kmsKeyArn: peerOut(PEER_OUTPUTS.kmsKeyArn) };
+  // The replicated secrets are read where they are owned: the primary-role stack's (this one's, or the peer's).
+  const owner = cfg.role === 'primary';
+  const dbSecret = owner ? (creds ? creds.secretArn : pulumi.output(undefined)) : peerOut(PEER_OUTPUTS.dbSecretArn);
+  const cacheSecret = owner ? cache.authSecretArn : peerOut(PEER_OUTPUTS.cacheAuthSecretArn);
+  const region = (r: { region: string; role: string }, o: { dbIdentifier: string; bucketName: string; kmsKeyArn: string }) => ({
+    ...r,
+    ...o,
+    cacheReplicationGroupId: cacheReplicationGroupId(cfg.namePrefix, r.region),
+    jobs: readinessJobNames(regionalBase(cfg.namePrefix, r.region), READINESS_SCHEDULES, withBots),
+  });
+  const targets = pulumi
+    .all([pulumi.all([own.dbIdentifier, own.bucketName, own.kmsKeyArn, peer.dbIdentifier, peer.bucketName, peer.kmsKeyArn]), pulumi.all([dbSecret, cacheSecret, cache.globalReplicationGroupId, dns ? dns.recordName : pulumi.output(undefined)])])
+    .apply(([[dbId, bucketName, kmsKeyArn, peerDb, peerBucket, peerKey], [dbSecretArn, cacheSecretArn, globalId, recordName]]): ReadinessTargets => {
+      const regions = [region(own, { dbIdentifier: dbId, bucketName, kmsKeyArn }), region(peer, { dbIdentifier: peerDb, bucketName: peerBucket, kmsKeyArn: peerKey })];
+      return {
+        regions: (owner ? regions : [regions[1], regions[0]]) as ReadinessTargets['regions'],
+        rpoSeconds: cfg.alerts.replicaLagSeconds,
+        ...(globalId ? { globalDatastoreId: globalId } : {}),
+        ...(cfg.dns && recordName ? { dns: { zoneId: cfg.dns.hostedZoneId, recordName, ttl: cfg.dns.ttl } } : {}),
+        secrets: [
+          ...(dbSecretArn && !/:secret:rds!/.test(dbSecretArn) ? [{ label: 'db-credentials', secret: dbSecretArn }] : []),
+          ...(cacheSecretArn ? [{ label: 'cache-auth', secret: cacheSecretArn }] : []),
+        ],
+        bots: cfg.bots.map((b) => ({ bot: b.name, platform: b.platform, secret: botTokenSecretName(cfg.namePrefix, b.name), channels: b.channels, webhook: !!b.webhookUrl })),
+      };
+    });
+  return new Readiness(
+    `${name}-readiness`,
+    {
+      provider,
+      region: cfg.region,
+      namePrefix: cfg.namePrefix,
+      kmsKeyArn: keys.keyArn,
+      imageUri: jobs.imageUri,
+      bucketName: bucket.bucketName,
+      targets,
+      botSecretNames: cfg.bots.map((b) => botTokenSecretName(cfg.namePrefix, b.name)),
+      alertsTopicArn: alerts.topicArn,
       dependsOn: [jobs],
     },
     { parent },

@@ -806,3 +806,84 @@ export function cloudTrailLogsRolePolicy({ logGroupArn }: { logGroupArn: string 
     Resource: `${logGroupArn}:log-stream:*`,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Readiness (issue 14)
+// ---------------------------------------------------------------------------------------------
+
+export interface ReadinessPolicyInput {
+  /** The function's region (it publishes and stores here; bot tokens are read here). */
+  region: string;
+  /** Both regions of the pair (it reads both). */
+  regions: readonly string[];
+  account: string;
+  partition?: string;
+  /** Each region's jobs by name (lib/readiness.ts `ReadinessRegionTarget.jobs`): GetFunction, DescribeImages, GetSchedule on exactly these. */
+  jobs: ReadonlyArray<{ region: string; functions: readonly string[]; repository?: string; schedules: readonly string[] }>;
+  /** Both backup buckets (listed and manifests read); `ownBucket` also written under readiness/<region>/. */
+  buckets: readonly string[];
+  ownBucket: string;
+  /** Both regions' KMS keys (DescribeKey; Decrypt via S3 of the manifests and via Secrets Manager of the bot records). */
+  kmsKeyArns: readonly string[];
+  /** Replicated secrets whose replication is read (DB credentials, cache auth; by ARN or `name-??????` pattern). */
+  secretArns: readonly string[];
+  /** Bot-token secret names (`<prefix>/bot-tokens/<bot>`): DescribeSecret in both regions, GetSecretValue here. */
+  botSecretNames: readonly string[];
+  /** The Route 53 zone of the failover record, when there is DNS. */
+  hostedZoneId?: string;
+  metricsNamespace: string;
+  logGroupArn: string;
+}
+
+/**
+ * The readiness function's least-privilege role. It only reads (Describe/Get/List) what it checks, in the pair's two
+ * regions only, and writes exactly two things: its metrics (one namespace) and its reports (one prefix of its own
+ * bucket). Statements on `*` are the APIs without resource-level permissions (RDS DescribeCertificates and the other
+ * RDS/ElastiCache Describe calls here, CloudWatch GetMetricData/PutMetricData, Route 53 health-check status), each
+ * limited by `aws:RequestedRegion` (or the namespace).
+ */
+export function readinessPolicy(p: ReadinessPolicyInput): PolicyDocument {
+  const part = p.partition ?? 'aws';
+  const inPair = { StringEquals: { 'aws:RequestedRegion': [...p.regions] } };
+  const inBoth = (f: (region: string) => string[]) => p.regions.flatMap(f);
+  const botSecrets = (region: string) => p.botSecretNames.map((n) => secretNameArnPattern({ region, account: p.account, partition: part }, n));
+  const statements: Statement[] = [
+    {
+      Sid: 'ReadDatabaseAndCache',
+      Effect: 'Allow',
+      Action: ['rds:DescribeDBInstances', 'rds:DescribeDBParameterGroups', 'rds:DescribeDBParameters', 'rds:DescribeDBInstanceAutomatedBackups', 'rds:DescribeCertificates', 'elasticache:DescribeGlobalReplicationGroups'],
+      Resource: '*',
+      Condition: inPair,
+    },
+    { Sid: 'ReadMetrics', Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*', Condition: inPair },
+    { Sid: 'PublishReadinessMetrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': p.metricsNamespace } } },
+    { Sid: 'ListBackupBuckets', Effect: 'Allow', Action: 's3:ListBucket', Resource: p.buckets.map((b) => `arn:${part}:s3:::${b}`) },
+    { Sid: 'ReadBackupManifests', Effect: 'Allow', Action: 's3:GetObject', Resource: p.buckets.map((b) => `arn:${part}:s3:::${b}/*.metadata.json`) },
+    { Sid: 'WriteReadinessReports', Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:${part}:s3:::${p.ownBucket}/readiness/${p.region}/*` },
+    {
+      Sid: 'BucketObjectsKeys',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: [...p.kmsKeyArns],
+      Condition: { StringEquals: { 'kms:ViaService': inBoth((r) => [`s3.${r}.amazonaws.com`]) } },
+    },
+    { Sid: 'KeyStates', Effect: 'Allow', Action: 'kms:DescribeKey', Resource: [...p.kmsKeyArns] },
+    { Sid: 'SecretReplication', Effect: 'Allow', Action: 'secretsmanager:DescribeSecret', Resource: [...p.secretArns, ...inBoth(botSecrets)] },
+    { Sid: 'BotRecordsHere', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: botSecrets(p.region) },
+    {
+      Sid: 'BotRecordsKey',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: `arn:${part}:kms:${p.region}:${p.account}:key/*`,
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${p.region}.amazonaws.com` }, StringLike: { 'kms:EncryptionContext:SecretARN': botSecrets(p.region) } },
+    },
+    ...(p.jobs.some((j) => j.repository) ? [{ Sid: 'JobImages', Effect: 'Allow' as const, Action: 'ecr:DescribeImages', Resource: p.jobs.flatMap((j) => (j.repository ? [`arn:${part}:ecr:${j.region}:${p.account}:repository/${j.repository}`] : [])) }] : []),
+    { Sid: 'JobFunctions', Effect: 'Allow', Action: 'lambda:GetFunction', Resource: p.jobs.flatMap((j) => j.functions.map((f) => `arn:${part}:lambda:${j.region}:${p.account}:function:${f}`)) },
+    { Sid: 'JobSchedules', Effect: 'Allow', Action: 'scheduler:GetSchedule', Resource: p.jobs.flatMap((j) => j.schedules.map((s) => `arn:${part}:scheduler:${j.region}:${p.account}:schedule/default/${s}`)) },
+    { Sid: 'HealthChecks', Effect: 'Allow', Action: ['route53:GetHealthCheck', 'route53:GetHealthCheckStatus'], Resource: `arn:${part}:route53:::healthcheck/*` },
+    { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${p.logGroupArn}:*` },
+  ];
+  if (p.hostedZoneId) statements.splice(statements.length - 2, 0, { Sid: 'FailoverRecords', Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: `arn:${part}:route53:::hostedzone/${p.hostedZoneId}` });
+  if (!p.botSecretNames.length) return doc(...statements.filter((s) => s.Sid !== 'BotRecordsHere' && s.Sid !== 'BotRecordsKey'));
+  return doc(...statements);
+}

@@ -6,7 +6,7 @@
  */
 
 /** The incidents of the seeds' runbook, as this project numbers them. */
-export const INCIDENT_IDS = ['INC-001', 'INC-002', 'INC-003', 'INC-004', 'INC-005', 'INC-006', 'INC-007'] as const;
+export const INCIDENT_IDS = ['INC-001', 'INC-002', 'INC-003', 'INC-004', 'INC-005', 'INC-006', 'INC-007', 'INC-008'] as const;
 export type IncidentId = (typeof INCIDENT_IDS)[number];
 
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3'] as const;
@@ -136,6 +136,7 @@ export function incidentForAlarm(alarmId: string): IncidentId {
   if (/^backup-age-/.test(alarmId) || /^restore-test-/.test(alarmId) || alarmId === 'backup-job-errors' || alarmId === 'backup-job-dead-letters' || alarmId === 'backup-task-failed' || alarmId === 'backup-deletes') return 'INC-007';
   if (alarmId === 'token-active-unhealthy' || alarmId === 'token-all-unhealthy' || alarmId === 'token-monitor-not-running') return 'INC-006';
   if (alarmId === 'webhook-url-drift' || alarmId === 'webhook-pending-growing' || alarmId === 'webhook-recent-error' || alarmId === 'channel-rights-missing') return 'INC-006';
+  if (alarmId === 'readiness-not-ready' || alarmId === 'readiness-degraded') return 'INC-008';
   throw new Error(`alarm ${alarmId}: no runbook incident; add it to lib/runbook.ts incidentForAlarm and to runbook.yaml`);
 }
 

@@ -29,12 +29,12 @@ const runbook = () => loadRunbook(ROOT);
 const doc = () => parse(fs.readFileSync(path.join(ROOT, 'runbook.yaml'), 'utf8')) as Record<string, any>;
 
 describe('runbook.yaml: the runbook as data', () => {
-  it('validates, holds INC-001 … INC-007 in order, each with detection, severity, RTO/RPO, steps and verification', () => {
+  it('validates, holds INC-001 … INC-008 in order, each with detection, severity, RTO/RPO, steps and verification', () => {
     const rb = runbook();
     assert.deepEqual(rb.incidents.map((i) => i.id), [...INCIDENT_IDS]);
     assert.deepEqual(
       rb.incidents.map((i) => i.title),
-      ['Service crashed', 'Database down', 'Cache down', 'Region lost', 'Data corruption', 'Bot token revoked or bot banned', 'Backups failing or unverified'],
+      ['Service crashed', 'Database down', 'Cache down', 'Region lost', 'Data corruption', 'Bot token revoked or bot banned', 'Backups failing or unverified', 'DR not ready'],
     );
     for (const i of rb.incidents) {
       assert.ok(i.steps.some((s) => s.run), `${i.id} names at least one dr command`);
@@ -56,7 +56,7 @@ describe('runbook.yaml: the runbook as data', () => {
       (e: unknown) => {
         assert.ok(e instanceof RunbookError);
         const text = e.problems.join('\n');
-        for (const want of ['incidents[1].severity', 'incidents[2].steps[0].run: must be a command line starting with "dr "', 'incidents[3].steps[1]: exactly one of run', 'incidents[4].rto_minutes', 'incidents[5].extra: unknown key', 'incidents: INC-007 is missing']) {
+        for (const want of ['incidents[1].severity', 'incidents[2].steps[0].run: must be a command line starting with "dr "', 'incidents[3].steps[1]: exactly one of run', 'incidents[4].rto_minutes', 'incidents[5].extra: unknown key', 'incidents: INC-008 is missing']) {
           assert.ok(text.includes(want), `${want} in:\n${text}`);
         }
         return true;

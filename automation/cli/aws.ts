@@ -24,6 +24,8 @@ import type { Clock } from '../core/clock';
 import { FlagError } from '../core/errors';
 import { registerUrlSecret } from '../core/redact';
 import { loadTopology } from '../ops/offline-plan';
+import { awsReadiness, readinessConfig } from '../ops/readiness';
+import type { ReadinessReport } from '../readiness/index';
 import { outputsCacheDir, readStacksOnline } from '../ops/stack-outputs';
 import type { FlagSpecs } from './args';
 import type { CommandContext } from './command';
@@ -53,6 +55,11 @@ export interface AwsDeps {
    * API roots from `DR_TELEGRAM_API_URL` / `DR_DISCORD_API_URL` (the real APIs when unset); tests inject stubs.
    */
   bots: (env: Record<string, string | undefined>) => AwsPortsOptions['bots'];
+  /**
+   * One readiness run over both stacks (issue 14) for `dr failover`'s preflight and `dr status`: the readiness
+   * engine over the AWS observer (ops/readiness.ts); tests replace it.
+   */
+  readiness: (ctx: CommandContext, built: BuiltTopology, stacks: Record<'primary' | 'secondary', StackLike> | undefined) => Promise<ReadinessReport>;
 }
 
 export const DEFAULT_AWS_DEPS: AwsDeps = {
@@ -64,6 +71,15 @@ export const DEFAULT_AWS_DEPS: AwsDeps = {
   sqlProbe: (urls, env) => pgSqlProbe(pgUrlResolver(urls, env)),
   pgTools: (env) => new LocalPgTools({ env }),
   divergenceProbe: (env) => new PgDivergenceProbe({ env }),
+  readiness: async (ctx, built, stacks) =>
+    awsReadiness({
+      built,
+      config: await readinessConfig(stacks),
+      clients: awsDeps.clients(ctx.env),
+      apis: { telegram: ctx.env.DR_TELEGRAM_API_URL, discord: ctx.env.DR_DISCORD_API_URL },
+      ...(awsDeps.clock ? { clock: awsDeps.clock } : {}),
+      ...(awsDeps.retry ? { retry: awsDeps.retry } : {}),
+    }),
   leaseIdentity: (ctx, command) => ({ user: ctx.env.USER ?? ctx.env.LOGNAME ?? os.userInfo().username, host: os.hostname(), pid: process.pid, command }),
   bots: (env) => ({ apis: { ...(env.DR_TELEGRAM_API_URL ? { telegram: env.DR_TELEGRAM_API_URL } : {}), ...(env.DR_DISCORD_API_URL ? { discord: env.DR_DISCORD_API_URL } : {}) } }),
 };

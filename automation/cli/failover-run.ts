@@ -8,7 +8,7 @@ import type { CommandContext } from './command';
 
 /** What the command prepared: the engine request without mode/direction, and how it is worded. */
 export interface PreparedFailover {
-  base: Pick<FailoverRequest, 'ports' | 'topology' | 'limits' | 'signal' | 'log' | 'listener' | 'lastKnown'>;
+  base: Pick<FailoverRequest, 'ports' | 'topology' | 'limits' | 'signal' | 'log' | 'listener' | 'lastKnown' | 'force'>;
   /** A new failover, or `--resume` of the latest unfinished one. */
   target: { mode: NonNullable<FailoverRequest['mode']>; incident: NonNullable<FailoverRequest['incident']>; from: string; to: string; id?: string } | { resume: true; id?: string };
   /** The interactive question (`--yes` skips it). */

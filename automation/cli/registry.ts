@@ -36,6 +36,8 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'bots check-permissions': async () => (await import('./commands/bots')).checkPermissionsCommand,
   // --- the runbook (issue 13) ---
   runbook: async () => (await import('./commands/runbook')).command,
+  // --- readiness (issue 14) ---
+  readiness: async () => (await import('./commands/readiness')).command,
 };
 
 /** Find the longest registered command name that prefixes argv; returns it and the rest of argv. */

@@ -43,6 +43,8 @@ export interface FailoverRequest {
   log?: (line: string) => void;
   /** Last replication sample the caller saw (the health monitor's), used for the estimated loss when newer. */
   lastKnown?: ReplicationState;
+  /** Planned: switch over even when readiness says `not-ready` (`--force`; preflight records that it was forced). */
+  force?: boolean;
 }
 
 export interface StepResult {
@@ -366,6 +368,7 @@ class Run {
       limits: this.limits,
       call: this.call,
       lastKnown: this.req.lastKnown,
+      force: this.req.force === true,
       state: this.state,
       at: () => this.at(),
       append: (entry) => this.append(entry),

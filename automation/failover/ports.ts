@@ -19,6 +19,7 @@
  * Regions are plain names (`a`/`b` locally, `eu-west-1`/`eu-central-1` on AWS) matching {@link RegionTopology.name}.
  */
 
+import type { ReadinessSummary } from '../../lib/readiness';
 import type { Clock } from '../core/clock';
 import type { FailoverMode, Incident, StepName, StepStatus } from './step-names';
 
@@ -227,6 +228,15 @@ export interface BotServing extends ActiveTokenProbe {
  * a standalone copy once replication was stopped; locally: that region's token file). Check-then-act like the other
  * ports: {@link activeRegions} is the check, {@link setActiveRegion} the act, {@link serving} what verify reads.
  */
+/**
+ * Is the pair ready to fail over (issue 14)? One run of the readiness engine over this environment, summarized: the
+ * verdict and its failed checks. `preflight` runs it first; a planned switchover refuses while it is `not-ready`
+ * unless the request says `force`. The engine never builds it: the caller wires the observer (AWS or local).
+ */
+export interface ReadinessPort {
+  check(opts?: CallOptions): Promise<ReadinessSummary>;
+}
+
 export interface BotsPort extends Capability {
   /**
    * Read every bot's record in `region` and probe its active token once. One entry per bot, in a stable order; a bot
@@ -441,5 +451,7 @@ export interface FailoverPorts {
    * and probes the active tokens; verify checks each bot from the survivor; the guard fences a returning region's copies.
    */
   bots?: BotsPort;
+  /** Optional: the readiness verdict, checked by `preflight` ({@link ReadinessPort}). */
+  readiness?: ReadinessPort;
   clock?: Clock;
 }

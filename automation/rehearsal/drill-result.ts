@@ -6,8 +6,9 @@ import type { DivergentSummary } from '../backup/index';
 import type { FailoverResult, StepEvent } from '../failover/index';
 import { FlagError, UsageError } from '../core/errors';
 import type { ReplicationHold } from './environment';
+import type { ReadinessDrillResult } from './readiness';
 
-export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'permissions'] as const;
+export const SCENARIOS = ['datacenter', 'database', 'cache', 'planned', 'token', 'token-outage', 'permissions', 'readiness'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The scenarios that fail a bot token or its platform (or a token's channel rights), not a region. */
@@ -119,6 +120,8 @@ export interface DrillResult {
   permissions?: { missing: Array<{ bot: string; token: number; channel: string; missing: string[]; action?: string }>; switched_to: number | null; skipped: number[] };
   /** The datacenter scenario's bot tier (one consumer per token): see {@link DrillBots}. */
   bots?: DrillBots;
+  /** `--scenario readiness`: each break, the check that caught it, seconds to detect and to repair (rehearsal/readiness.ts). */
+  readiness?: ReadinessDrillResult;
   failover?: { id: string; mode: string; incident: string; from: string; to: string; outcome: string; steps: FailoverResult['steps']; journal: string };
   /**
    * Both restores. `verified` is true only when both are; `duration_seconds` is the whole step. `backup`,

@@ -40,6 +40,7 @@ import { checkDrillOptions, DRILL_STEPS, isTokenScenario, type DrillCheck, type 
 import { restoreAndVerify } from './drill-restore';
 import { TOKEN_BOT, TokenDrill, type TokenDrillScenario } from './drill-token';
 import { BotTierDrill } from './drill-bots';
+import { readinessDrill } from './readiness';
 import { failback } from './failback';
 import { down, killRegion, lockEnvironment, occupied, type ReplicationStall, restartRegion, stallReplication, up } from './environment';
 import { type MonitorEvent, runMonitor, type MonitorOutcome } from './monitor';
@@ -80,7 +81,7 @@ class DrillRun {
 
   constructor(readonly o: DrillOptions) {
     const startedAt = new Date(this.t0).toISOString();
-    this.moves = o.scenario === 'planned' || isTokenScenario(o.scenario) ? incidentMoves('datacenter') : incidentMoves(o.scenario);
+    this.moves = o.scenario === 'planned' || o.scenario === 'readiness' || isTokenScenario(o.scenario) ? incidentMoves('datacenter') : incidentMoves(o.scenario);
     this.result = {
       ok: false,
       scenario: o.scenario,
@@ -180,7 +181,7 @@ class DrillRun {
   /** The health monitor runs from steady state on, like a real one: it detects the failure and triggers the engine. */
   startMonitor(st: LocalState, ports: FailoverPorts): void {
     const { o } = this;
-    if (o.scenario === 'planned' || isTokenScenario(o.scenario)) return;
+    if (o.scenario === 'planned' || o.scenario === 'readiness' || isTokenScenario(o.scenario)) return;
     const abort = new AbortController();
     const stop = () => abort.abort();
     o.signal?.addEventListener('abort', stop, { once: true });
@@ -377,6 +378,26 @@ class DrillRun {
     for (const c of await td.conclude(result, seconds)) this.check(c);
   }
 
+  /**
+   * `--scenario readiness`: break four things one at a time (rehearsal/readiness.ts), each caught by its named check
+   * within one readiness run, repaired, and ready again.
+   */
+  async readinessBreaks(st: LocalState): Promise<void> {
+    const { o, result } = this;
+    const r = await this.step('inject-failure', async () => {
+      const d = await readinessDrill(st, { log: this.log, signal: o.signal });
+      this.failAt = Date.now();
+      return { value: d, detail: d.breaks.map((b) => `${b.break}: ${b.caught ? `caught by ${b.check} in ${b.detect_seconds}s` : `NOT caught by ${b.check}`}, ${b.repair_seconds === null ? 'not ready again' : `ready again ${b.repair_seconds}s after the repair`}`).join('; ') };
+    });
+    result.readiness = r;
+    for (const b of r.breaks) this.mark(`readiness: ${b.what}: ${b.caught ? 'caught' : 'NOT caught'} by ${b.check} (${b.detect_seconds}s), repaired ${b.repair_seconds ?? 'never'}s`);
+    this.check({ name: 'ready before the breaks', ok: r.baseline === 'ready', detail: r.baseline === 'ready' ? 'every check passed' : r.baseline_problems.join('; ') });
+    const missed = r.breaks.filter((b) => !b.caught);
+    this.check({ name: 'every break caught', ok: r.breaks.length === 4 && missed.length === 0, detail: `${r.breaks.length - missed.length}/${r.breaks.length} caught by their check in one run${missed.length ? `; missed: ${missed.map((b) => `${b.break} (${b.check}: ${b.reason})`).join(', ')}` : ''}` });
+    const stuck = r.breaks.filter((b) => b.repair_seconds === null);
+    this.check({ name: 'ready after every repair', ok: r.breaks.length === 4 && stuck.length === 0 && r.final === 'ready', detail: `final verdict ${r.final}${stuck.length ? `; not ready again after ${stuck.map((b) => b.break).join(', ')}` : ''}` });
+  }
+
   /** Stop what runs in the background: the replication hold, the monitor, the traffic. */
   async stopBackground(): Promise<void> {
     await this.tokens?.stop().catch(() => undefined);
@@ -427,15 +448,18 @@ class DrillRun {
   /** The verdict: every required check present and passing, no error. */
   conclude(): void {
     const { result, o } = this;
-    const requiredChecks = isTokenScenario(o.scenario)
-      ? [o.scenario === 'token-outage' ? 'no switch during the outage' : 'token switched', ...(o.scenario === 'permissions' ? ['rights gap reported', 'switch preferred full rights'] : []), 'sessions kept', 'restore verified']
-      : [
-          'failover completed',
-          'traffic resumed',
-          'restore verified',
-          ...(o.scenario === 'datacenter' ? ['bots: b consumes after the switch', 'bots: the returning region consumes nothing', 'bots: no 409 conflict after the switch', 'bots: no update lost'] : []),
-          ...(o.failback ? ['lost writes kept in the divergent backup'] : []),
-        ];
+    const requiredChecks =
+      o.scenario === 'readiness'
+        ? ['ready before the breaks', 'every break caught', 'ready after every repair']
+        : isTokenScenario(o.scenario)
+          ? [o.scenario === 'token-outage' ? 'no switch during the outage' : 'token switched', ...(o.scenario === 'permissions' ? ['rights gap reported', 'switch preferred full rights'] : []), 'sessions kept', 'restore verified']
+          : [
+              'failover completed',
+              'traffic resumed',
+              'restore verified',
+              ...(o.scenario === 'datacenter' ? ['bots: b consumes after the switch', 'bots: the returning region consumes nothing', 'bots: no 409 conflict after the switch', 'bots: no update lost'] : []),
+              ...(o.failback ? ['lost writes kept in the divergent backup'] : []),
+            ];
     for (const required of requiredChecks) {
       if (!result.checks.some((c) => c.name === required)) this.check({ name: required, ok: false, detail: `not reached${result.error ? `: ${result.error}` : ''}` });
     }
@@ -509,7 +533,10 @@ async function drive(run: DrillRun): Promise<DrillResult> {
     // check cycle, as a real one does (a whole-second wait would always hit just after a check: the worst case).
     run.log(`steady traffic for ${o.durationSeconds} s at ${o.loadTps} writes/s${o.scenario === 'planned' ? '' : `; the monitor checks every ${(o.checkIntervalMs ?? 1000) / 1000} s (${o.checkThreshold ?? 3} failed checks = incident)`}`);
     ticker.start();
-    if (isTokenScenario(o.scenario)) {
+    if (o.scenario === 'readiness') {
+      await run.readinessBreaks(st);
+      ticker.stop();
+    } else if (isTokenScenario(o.scenario)) {
       await run.tokenFailure(st);
       ticker.stop();
       await run.restoreVerify(st, env, storeB, FROM);

@@ -28,6 +28,7 @@ import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, To
 import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/file-lock';
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
+import { readinessSummaryLines, type ReadinessSummary } from '../../lib/readiness';
 import { killVerified, pidIs, processesUnder, readPidFile, redisClient, startRedis, startS3, stopRedis, stopS3 } from '../adapters/rehearsal/processes';
 import { DNS_RECORDS, LocalState, RegionName, REGIONS, REHEARSAL_BOTS, newState, otherRegion, readState, registerStateSecrets, statePath, TOKENS_OWNER, writeState } from '../adapters/rehearsal/state';
 import { killBotSecrets, reviveBotSecrets } from '../adapters/rehearsal/local-bots';
@@ -568,6 +569,8 @@ export interface EnvStatus {
   primaries: { database?: RegionName; cache?: RegionName };
   /** Issue 11: per bot (ops/bot-status.ts), or why it could not be read. */
   bots?: BotStatus[] | { error: string };
+  /** `dr status --local`: the readiness verdict and its failed checks (rehearsal/readiness.ts), when asked for. */
+  readiness?: ReadinessSummary;
 }
 
 export async function status(s: LocalState): Promise<EnvStatus> {
@@ -678,6 +681,7 @@ export function formatStatus(st: EnvStatus): string {
   if (st.platform) lines.push(`  bots: fake Telegram on ${st.platform.telegram_port}, fake Discord on ${st.platform.discord_port} (${st.platform.running ? 'running' : 'stopped'})`);
   lines.push(`  dns: ${Object.entries(st.dns).map(([k, v]) => `${k} → ${v}`).join(', ') || '(no record file)'}`);
   if (st.bots) lines.push(Array.isArray(st.bots) ? formatBotsStatus(st.bots).replace(/^/gm, '  ') : `  bots: not shown: ${st.bots.error}`);
+  if (st.readiness) lines.push(...readinessSummaryLines(st.readiness));
   const problems = statusProblems(st);
   lines.push(problems.length ? `  PROBLEMS:\n${problems.map((p) => `    - ${p}`).join('\n')}` : '  every service runs and every service name points at a serving primary');
   return lines.join('\n') + '\n';

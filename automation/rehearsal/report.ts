@@ -53,6 +53,14 @@ export function renderReport(r: DrillResult): string {
     L.push('');
   }
   if (r.bots) L.push(...botsSection(r.bots));
+  if (r.readiness) {
+    const runMs = r.readiness.runs.map((x) => x.ms).sort((a, b) => a - b);
+    L.push('## Readiness', '');
+    L.push(`Four things broken one at a time on the running environment, each checked with one readiness run, repaired, and checked until ready again. Baseline: **${r.readiness.baseline}**, after the repairs: **${r.readiness.final}**. ${runMs.length} readiness runs, median ${runMs[Math.floor(runMs.length / 2)] ?? '?'} ms (${r.readiness.runs[0]?.local ?? '?'} local probes and ${r.readiness.runs[0]?.platform ?? '?'} platform calls each).`, '');
+    L.push('| break | caught by | caught in one run | detect | repair → ready | reason |', '|---|---|---|---|---|---|');
+    for (const b of r.readiness.breaks) L.push(`| ${b.what} | \`${b.check}\` | ${yes(b.caught)} | ${b.detect_seconds} s | ${b.repair_seconds === null ? 'not ready' : `${b.repair_seconds} s (${b.runs_to_ready} run${b.runs_to_ready === 1 ? '' : 's'})`} | ${b.reason.replace(/\|/g, '\\|')} |`);
+    L.push('');
+  }
   L.push('## Checks', '');
   for (const c of r.checks) L.push(`- [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`);
   L.push('');

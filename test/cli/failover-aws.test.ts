@@ -10,6 +10,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import { dr } from '../helpers/cli';
+import { fixtureReport } from '../readiness/fixtures';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, World } from '../helpers/aws-world';
 
 const P = 'acme/bot-platform-dr/primary';
@@ -31,6 +32,8 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     awsDeps.waits = { timeoutMs: 120_000, pollMs: 5_000 };
     awsDeps.retry = { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 };
     awsDeps.stackRetry = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 2_000 };
+    // Readiness is its own module (test/adapters/aws/readiness-observer.test.ts); here it is ready unless a test says.
+    awsDeps.readiness = () => fixtureReport('ready');
   });
   afterEach(() => {
     w.restore();
@@ -91,6 +94,22 @@ describe('dr failover (AWS mode, fake workspace + mocked AWS)', () => {
     assert.match(r.stderr, /--unplanned/);
     assert.equal(ups().length, 0);
     assert.deepEqual(Object.keys(w.acts), []);
+  });
+
+  it('--planned while readiness is not-ready: exit 2 naming the failed checks, nothing acted; --force switches over', async () => {
+    awsDeps.readiness = () => fixtureReport('not-ready');
+    const r = await dr(['failover', '--planned', '--incident', 'cache', '--yes', ...base()]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /readiness is not-ready, so a planned switchover is refused \(nothing was changed\)\. Failed checks: backups\.newest .*AccessDenied.*--force/);
+    assert.deepEqual(Object.keys(w.acts), []);
+    const forced = await dr(['failover', '--planned', '--incident', 'cache', '--force', '--yes', '--json', ...base()]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.json().outcome, 'completed');
+    assert.match(forced.json().steps[0].detail, /^readiness: not-ready; failed: backups\.newest.*\(forced\)/);
+    assert.equal(w.acts.FailoverGlobalReplicationGroup, 1);
+    const bad = await dr(['failover', '--unplanned', '--force', '--yes', ...base()]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--force goes with a planned switchover/);
   });
 
   it('planned datacenter switchover with no route from this machine into the VPC: WAL positions, the fence and the write probe go through each region\'s backup-job Lambda', async () => {

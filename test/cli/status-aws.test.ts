@@ -11,6 +11,7 @@ import { GetHealthCheckStatusCommand } from '@aws-sdk/client-route-53';
 import { awsStatusProbes } from '../../automation/adapters/aws/status-probes';
 import { awsDeps, resetAwsDeps } from '../../automation/cli/aws';
 import { dr } from '../helpers/cli';
+import { fixtureReport } from '../readiness/fixtures';
 import { A, B, FakeClock, FakeDriver, PRIMARY_OUTPUTS, SECONDARY_OUTPUTS, World } from '../helpers/aws-world';
 import { MemoryStore } from '../helpers/memory-store';
 
@@ -46,6 +47,7 @@ describe('dr status (AWS mode, fake workspace + mocked AWS)', () => {
     w.mocks.cw[B].on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Values: [7], Timestamps: [new Date('2026-11-22T09:59:00Z')] }] });
     awsDeps.driver = () => driver;
     awsDeps.clock = clock;
+    awsDeps.readiness = () => fixtureReport('not-ready');
     awsDeps.statusProbes = () =>
       awsStatusProbes({ env: {}, clock, route53: w.r53, cloudwatch: (r) => w.cw[r], rds: (r) => w.rds[r], store: (_r, bucket) => stores[bucket], retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
   });
@@ -69,6 +71,8 @@ describe('dr status (AWS mode, fake workspace + mocked AWS)', () => {
     assert.equal(s.predicted.rpo.seconds, 7);
     assert.equal(s.predicted.rpo.meets_target, true);
     assert.equal(s.predicted.rto.target_seconds, 3600);
+    assert.equal(s.readiness.verdict, 'not-ready');
+    assert.ok(s.readiness.failed.length > 0 && s.readiness.failed.every((f: { name: string; fix: string }) => f.name.startsWith('backups.') && f.fix), JSON.stringify(s.readiness.failed));
     assert.ok(s.predicted.rto.parts.length >= 3);
     assert.equal(driver.calls.filter((c) => c.startsWith('refresh')).length, 0, 'no refresh unless asked');
     // The exact CloudWatch query: the replica's ReplicaLag in its own region.
@@ -86,6 +90,9 @@ describe('dr status (AWS mode, fake workspace + mocked AWS)', () => {
     assert.match(r.stdout, /ERROR {6}backups in s3:\/\/botdr-use1-backups-0a1b2c: getaddrinfo ENOTFOUND/);
     assert.match(r.stdout, /^Predicted RTO: .* MEETS/m);
     assert.match(r.stdout, /^  database-promotion +2 min .*\[measured\]$/m);
+    // The readiness verdict and each failed check with its fix.
+    assert.match(r.stdout, /^  readiness  NOT-READY \(from us-west-2 at 2026-11-22T10:00:00\.000Z\)/m);
+    assert.match(r.stdout, /^    FAIL backups\.newest backups: .*AccessDenied\n {9}fix: dr backups list/m);
   });
 
   it('--outputs-dir reads saved outputs without the Pulumi backend; bad flags exit 2', async () => {

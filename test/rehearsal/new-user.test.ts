@@ -89,6 +89,8 @@ describe('rehearsal as a new user meets it @integration', function () {
     const local = useUpEnvironment(root, 'shared');
 
     it('two `dr failover --local --planned --yes` started together: exactly one acts, the other exits 2 naming it', async () => {
+      // Readiness first needs the newest backups in both buckets (dr backup --local copies them to b's).
+      for (const service of ['postgres', 'redis']) assert.equal((await dr(['backup', service, '--local', '--dir', local.dir, '--tier', 'daily'])).code, 0);
       const args = ['failover', '--local', '--dir', local.dir, '--planned', '--yes'];
       const [a, b] = [spawnDr(args), spawnDr(args)];
       const codes = [await a.exit, await b.exit];

@@ -19,6 +19,9 @@ import { RdsDatabase, SqlProbe } from './rds';
 import { ROUTE53_CONTROL_PLANE_REGION, Route53Failover } from './route53';
 import { S3Journal } from './s3-journal';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { S3Lease, type S3LeaseOptions } from './s3-lease';
 import { SecretsManagerReplicas } from './secrets';
 import { DbFenceGroups, SecurityGroupFence } from './sg-fence';
@@ -57,6 +60,10 @@ export interface AwsClientFactories {
   route53: () => Route53Client;
   /** The backup-job Lambda, which answers SQL probes from inside the VPC (lambda-sql-probe.ts). */
   lambda?: (region: string) => LambdaClient;
+  /** Readiness (issue 14): KMS key states, the job image, the schedules (readiness-jobs.ts). */
+  kms?: (region: string) => KMSClient;
+  ecr?: (region: string) => ECRClient;
+  scheduler?: (region: string) => SchedulerClient;
 }
 
 /** Connection 3 s, request 20 s: an unreachable region answers "unreachable" quickly. */
@@ -84,6 +91,9 @@ export function defaultClients(): AwsClientFactories {
     s3: cached((r) => new S3Client(base(r))),
     route53: () => r53(ROUTE53_CONTROL_PLANE_REGION),
     lambda: cached((r) => new LambdaClient(base(r))),
+    kms: cached((r) => new KMSClient(base(r))),
+    ecr: cached((r) => new ECRClient(base(r))),
+    scheduler: cached((r) => new SchedulerClient(base(r))),
   };
 }
 

@@ -2,7 +2,7 @@ import { BackupTier } from '../../../lib/lifecycle';
 import { backupPostgres } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
 import { FlagError } from '../../core/errors';
-import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, LOCAL_SOURCE_FLAGS, makeStore, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { BUCKET_FLAG, bucketName, DATABASE_URL_FLAG, keepCounts, LOCAL_SOURCE_FLAGS, localSources, makeStore, replicateLocally, pgTools, requiredUrl, TIER_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
@@ -37,12 +37,14 @@ export const command: Command = {
     });
     ctx.out.step('backup postgres', 'ok', Date.now() - t0, `${res.manifest.size_readable} ${res.manifest.key}`);
     const m = res.manifest;
+    const copied = await replicateLocally(ctx, { dataKey: res.manifest.key, manifestKey: res.manifestKey });
     ctx.out.result(
-      { ok: true, bucket, manifest_key: res.manifestKey, manifest: m, pruned: res.pruned.deleteKeys, phases_ms: res.phases },
+      { ok: true, bucket, manifest_key: res.manifestKey, ...(copied ? { replicated_to: localSources(ctx)?.peerBucket } : {}), manifest: m, pruned: res.pruned.deleteKeys, phases_ms: res.phases },
       [
         `backup ${m.backup_id} (${m.tier}) of ${m.database}: ${m.size_readable}, ${m.checksum}`,
         `tables: ${Object.keys(m.tables ?? {}).length}, rows: ${Object.values(m.tables ?? {}).reduce((a, b) => a + b, 0)}`,
         `pruned: ${res.pruned.deleteKeys.length ? res.pruned.deleteKeys.join(', ') : 'nothing'}`,
+        ...(copied ? [copied] : []),
       ].join('\n'),
     );
     return 0;

@@ -1,7 +1,7 @@
 import { BackupTier } from '../../../lib/lifecycle';
 import { backupRedis } from '../../backup/index';
 import { Command, JSON_FLAG } from '../command';
-import { BUCKET_FLAG, bucketName, keepCounts, LOCAL_SOURCE_FLAGS, makeStore, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
+import { BUCKET_FLAG, bucketName, keepCounts, LOCAL_SOURCE_FLAGS, localSources, makeStore, replicateLocally, REDIS_URL_FLAG, redisTools, requiredUrl, TIER_FLAG } from './backup-shared';
 import { systemClock } from '../../core/clock';
 
 export const command: Command = {
@@ -25,9 +25,10 @@ export const command: Command = {
     });
     const m = res.manifest;
     ctx.out.step('backup redis', 'ok', Date.now() - t0, `${m.size_readable} ${m.key}`);
+    const copied = await replicateLocally(ctx, { dataKey: m.key, manifestKey: res.manifestKey });
     ctx.out.result(
-      { ok: true, bucket, manifest_key: res.manifestKey, manifest: m, pruned: res.pruned.deleteKeys },
-      `backup ${m.backup_id} (${m.tier}): ${m.keys} keys, ${m.size_readable}, ${m.checksum}\npruned: ${res.pruned.deleteKeys.length ? res.pruned.deleteKeys.join(', ') : 'nothing'}`,
+      { ok: true, bucket, manifest_key: res.manifestKey, ...(copied ? { replicated_to: localSources(ctx)?.peerBucket } : {}), manifest: m, pruned: res.pruned.deleteKeys },
+      `backup ${m.backup_id} (${m.tier}): ${m.keys} keys, ${m.size_readable}, ${m.checksum}\npruned: ${res.pruned.deleteKeys.length ? res.pruned.deleteKeys.join(', ') : 'nothing'}${copied ? `\n${copied}` : ''}`,
     );
     return 0;
   },

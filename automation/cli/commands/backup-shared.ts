@@ -42,6 +42,8 @@ export interface LocalSources {
   cacheRegion: RegionName;
   urls: Record<'database-url' | 'redis-url' | 'replica-url' | 'scratch-url', string>;
   bucket: string;
+  /** The other region's bucket: `dr backup --local` copies each new backup there (the stand-in for S3 CRR). */
+  peerBucket: string;
   /** The S3 server's endpoint and (local, fixed) credentials, merged into the store's environment. */
   s3Env: Record<string, string>;
 }
@@ -64,10 +66,25 @@ export function localSources(ctx: CommandContext): LocalSources | undefined {
     cacheRegion,
     urls: { 'database-url': env.appUrl(region), 'redis-url': env.redisUrl(cacheRegion), 'replica-url': env.superUrl(otherRegion(region), state.app.database), 'scratch-url': env.superUrl(region) },
     bucket: state.regions[region].bucket,
+    peerBucket: state.regions[otherRegion(region)].bucket,
     s3Env: { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${state.s3.port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
   };
   localCache.set(ctx, sources);
   return sources;
+}
+
+/**
+ * `--local` only: copy a new backup's data, then its manifest, to the other region's bucket — the rehearsal's
+ * stand-in for S3 cross-region replication (what `dr drill --local` does after its backups), so that readiness's
+ * `backups.newest` sees it in both buckets. Returns the line to print (undefined without `--local`).
+ */
+export async function replicateLocally(ctx: CommandContext, keys: { dataKey: string; manifestKey: string }): Promise<string | undefined> {
+  const local = localSources(ctx);
+  if (!local) return undefined;
+  const from = makeStore(ctx, local.bucket);
+  const to = makeStore(ctx, local.peerBucket);
+  for (const key of [keys.dataKey, keys.manifestKey]) await to.upload(key, await from.get(key));
+  return `copied to ${local.peerBucket} (the rehearsal's stand-in for cross-region replication)`;
 }
 
 /** A URL flag's value: with `--local`, the environment's (see {@link LocalSources.urls}); else the flag or its env. */

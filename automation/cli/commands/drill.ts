@@ -101,6 +101,7 @@ export const command: Command = {
       ...(r.token ? { token: r.token } : {}),
       ...(r.permissions ? { permissions: r.permissions } : {}),
       ...(r.bots ? { bots: r.bots } : {}),
+      ...(r.readiness ? { readiness: r.readiness } : {}),
       failover: r.failover,
       traffic: r.traffic,
       checks: r.checks,
@@ -110,12 +111,14 @@ export const command: Command = {
     const human = [
       '',
       `drill ${r.scenario}: ${r.ok ? 'PASSED' : 'FAILED'}${r.error ? ` (${r.error})` : ''}`,
-      `  RTO ${seconds(r.rto_seconds)} (detection ${r.scenario === 'planned' ? 'n/a: planned' : seconds(r.detection_seconds)})`,
-      r.token
+      ...(r.readiness ? [] : [`  RTO ${seconds(r.rto_seconds)} (detection ${r.scenario === 'planned' ? 'n/a: planned' : seconds(r.detection_seconds)})`]),
+      r.readiness
+        ? [`  readiness: ${r.readiness.baseline} before, ${r.readiness.final} after the repairs`, ...r.readiness.breaks.map((b) => `    ${b.what}: ${b.caught ? 'caught' : 'NOT caught'} by ${b.check} in ${b.detect_seconds} s; ready again ${b.repair_seconds === null ? 'never' : `${b.repair_seconds} s`} after the repair`)].join('\n')
+        : r.token
         ? `  bot: ${r.token.switch_seconds !== null ? `token switched and the bot posting again ${r.token.switch_seconds} s after the revocation; ` : ''}${r.token.calls_ok} calls ok, ${r.token.calls_failed} failed; ${r.token.sessions_kept}/${r.token.sessions} conversations kept`
         : `  RPO ${r.rpo.lost_writes} of ${r.rpo.acked_writes} acknowledged database writes lost (cache ${r.rpo.cache_lost_writes}/${r.rpo.cache_acked_writes}); lag at failure ${r.rpo.lag_at_failure_seconds ?? '?'} s / ${r.rpo.lag_at_failure_bytes ?? '?'} bytes`,
       ...(r.bots ? [`  bots (${r.bots.bot}): ${r.bots.updates_sent} updates sent, handled in a ${r.bots.updates_handled_a} / in b ${r.bots.updates_handled_b}, ${r.bots.updates_lost} lost, ${r.bots.conflicts_after_switch} conflict(s) after the switch; b's first update ${seconds(r.bots.switch_seconds)} after the failure`] : []),
-      `  restore ${r.restore.verified ? 'verified' : 'NOT verified'}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}`,
+      ...(r.readiness ? [] : [`  restore ${r.restore.verified ? 'verified' : 'NOT verified'}${r.restore.duration_seconds !== null ? ` in ${r.restore.duration_seconds} s` : ''}`]),
       ...(r.failback ? [`  failback: ${r.failback.divergent ? describeDivergent(r.failback.divergent) : 'no divergent backup (the database did not move)'}; switchover ${r.failback.switchover.outcome}`] : []),
       ...r.checks.map((c) => `  [${c.ok ? 'x' : ' '}] ${c.name}: ${c.detail}`),
       `  report: ${r.report}`,

@@ -12,6 +12,8 @@ import { localPorts, localTopology, readDnsFile } from '../../adapters/rehearsal
 import { isRegion, otherRegion, requireState } from '../../adapters/rehearsal/state';
 import { FlagError, UsageError } from '../../core/errors';
 import { type FailoverLimits, type FailoverMode, formatPlan, type Incident, INCIDENTS } from '../../failover/index';
+import { readinessSummary } from '../../../lib/readiness';
+import { localReadiness } from '../../rehearsal/readiness';
 import { offlinePlanJson, planFromOutputsDir } from '../../ops/offline-plan';
 import { failoverDirection, findResumableAws, promotedRegionOf } from '../../ops/stack-outputs';
 import type { FlagSpecs } from '../args';
@@ -37,6 +39,7 @@ interface FailoverFlags {
   incident: Incident;
   maxLag: number;
   limits: Partial<FailoverLimits>;
+  force: boolean;
 }
 
 export const command: Command = {
@@ -49,6 +52,7 @@ export const command: Command = {
     incident: { type: 'string', description: 'what moves: datacenter (everything), database, cache', choices: INCIDENTS, default: 'datacenter' },
     'dry-run': { type: 'boolean', description: 'print the plan with the reason for each step; change nothing' },
     yes: { type: 'boolean', description: 'confirm without a prompt' },
+    force: { type: 'boolean', description: "planned: switch over although readiness says not-ready (preflight runs it first and otherwise refuses; 'dr readiness' shows why)" },
     resume: { type: 'boolean', description: 'continue the latest unfinished failover from its journal' },
     id: { type: 'string', description: 'failover id (rerun with the same id to resume it)' },
     'max-lag': { type: 'number', description: 'planned: refuse when the standby lags more than this many seconds', default: 30 },
@@ -61,6 +65,7 @@ export const command: Command = {
     if (ctx.flags.bool('planned') && ctx.flags.bool('unplanned')) throw new FlagError('--planned and --unplanned exclude each other');
     if (ctx.flags.bool('dry-run') && ctx.flags.bool('resume')) throw new FlagError('--dry-run and --resume do not go together: a dry-run plans a new failover');
     const mode: FailoverMode = ctx.flags.bool('unplanned') ? 'unplanned' : 'planned';
+    if (mode === 'unplanned' && ctx.flags.bool('force')) throw new FlagError('--force goes with a planned switchover (an unplanned failover never waits for readiness)');
     const maxLag = ctx.flags.number('max-lag') ?? 30;
     if (!(maxLag >= 0)) throw new FlagError(`--max-lag must be a number of seconds ≥ 0, got ${maxLag}`);
     const catchUp = ctx.flags.number('catch-up-timeout');
@@ -69,6 +74,7 @@ export const command: Command = {
       mode,
       incident: ctx.flags.required('incident') as Incident,
       maxLag,
+      force: ctx.flags.bool('force'),
       limits: { maxLagSeconds: maxLag, ...(catchUp === undefined ? {} : mode === 'unplanned' ? { unplannedCatchUpTimeoutMs: catchUp * 1000 } : { catchUpTimeoutMs: catchUp * 1000 }) },
     };
     return ctx.flags.bool('local') ? localFailover(ctx, o) : awsFailover(ctx, o);
@@ -84,7 +90,7 @@ async function localFailover(ctx: CommandContext, o: FailoverFlags): Promise<num
 
 async function prepareLocal(ctx: CommandContext, o: FailoverFlags, dir: string): Promise<number> {
   const state = requireState(dir);
-  const ports = withCrashHook(localPorts(state), ctx);
+  const ports = { ...withCrashHook(localPorts(state), ctx), readiness: { check: async () => readinessSummary(await localReadiness(state)) } };
   const records = readDnsFile(state.dns_file).records;
   const tier = o.incident === 'cache' ? 'cache' : 'database';
   const from = records[tier];
@@ -93,7 +99,7 @@ async function prepareLocal(ctx: CommandContext, o: FailoverFlags, dir: string):
   const id = ctx.flags.string('id');
   const resume = ctx.flags.bool('resume');
   return runFailoverCommand(ctx, {
-    base: { ports, topology: localTopology(state), limits: o.limits, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    base: { ports, topology: localTopology(state), limits: o.limits, force: o.force, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
     target: resume ? { resume: true, ...(id ? { id } : {}) } : { mode: o.mode, incident: o.incident, from, to, ...(id ? { id } : {}) },
     question: resume ? 'Resume the unfinished failover?' : `${o.mode} ${o.incident} failover from ${from} to ${to}: continue?`,
     pendingFenceHint: "the split-brain guard in 'dr watch --local' applies it when it answers",
@@ -166,7 +172,7 @@ async function awsFailover(ctx: CommandContext, o: FailoverFlags): Promise<numbe
     log: (l) => ctx.out.info(l),
   });
   return runFailoverCommand(ctx, {
-    base: { ports, topology: built.topology, limits: o.limits, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
+    base: { ports: { ...ports, readiness: { check: async () => readinessSummary(await awsDeps.readiness(ctx, built, setup.stacks)) } }, topology: built.topology, limits: o.limits, force: o.force, signal: ctx.signal, log: (l) => ctx.out.info(l), listener: stepListener(ctx) },
     target: resume ? { resume: true, ...(dir.id ? { id: dir.id } : {}) } : { mode: dir.mode, incident: dir.incident, from: dir.from, to: dir.to, ...(dir.id ? { id: dir.id } : {}) },
     question: resume ? `Resume failover ${dir.id}?` : `${dir.mode} ${dir.incident} failover on AWS from ${dir.from} (${lost.stack}) to ${dir.to} (${survivor.stack}): continue?`,
     pendingFenceHint: "the old primary did not answer; 'dr failback' fences it before rebuilding it",

@@ -10,12 +10,15 @@
 import * as path from 'node:path';
 import { requireState } from '../../adapters/rehearsal/state';
 import { systemClock } from '../../core/clock';
-import { FlagError } from '../../core/errors';
+import { errorSummary, FlagError } from '../../core/errors';
 import { loadTopology } from '../../ops/offline-plan';
 import { outputsCacheDir, readStacksOnline } from '../../ops/stack-outputs';
 import { botsStatus } from '../../ops/bot-status';
 import { awsStatus, formatAwsStatus } from '../../ops/status';
 import { formatStatus, status, statusProblems } from '../../rehearsal/environment';
+import { localReadiness } from '../../rehearsal/readiness';
+import { readinessSummary, readinessSummaryLines } from '../../../lib/readiness';
+import { redact } from '../../core/redact';
 import type { FlagSpecs } from '../args';
 import { AWS_STACK_FLAGS, awsDeps, pulumiProjectDir, stackNames } from '../aws';
 import { botsTargetFromTopology } from '../bots-target';
@@ -38,7 +41,9 @@ export const command: Command = {
   flags: { local: LOCAL_FLAG, dir: { ...DIR_FLAG, description: `--local: ${DIR_FLAG.description}` }, ...AWS_STATUS_FLAGS, ...JSON_FLAG },
   async run(ctx) {
     if (!ctx.flags.bool('local')) return awsStatusCommand(ctx);
-    const st = await status(requireState(localDir(ctx)));
+    const state = requireState(localDir(ctx));
+    const st = await status(state);
+    st.readiness = readinessSummary(await localReadiness(state));
     const problems = statusProblems(st);
     ctx.out.result({ ...st, ok: problems.length === 0, problems }, formatStatus(st));
     return problems.length ? 1 : 0;
@@ -51,11 +56,12 @@ async function awsStatusCommand(ctx: CommandContext): Promise<number> {
   if (promotion !== undefined && !(promotion >= 0 && promotion <= 86_400)) throw new FlagError(`--promotion-seconds must be between 0 and 86400, got ${promotion}`);
   const outputsDir = ctx.flags.string('outputs-dir');
   let built;
+  let stacks;
   if (outputsDir) {
     built = loadTopology(path.resolve(ctx.cwd, outputsDir), names);
   } else {
     const workDir = pulumiProjectDir(ctx);
-    built = (await readStacksOnline(awsDeps.driver(workDir, ctx.env), names, { refresh: ctx.flags.bool('refresh'), log: (l) => ctx.out.info(l), cacheDir: outputsCacheDir(workDir) })).built;
+    ({ built, stacks } = await readStacksOnline(awsDeps.driver(workDir, ctx.env), names, { refresh: ctx.flags.bool('refresh'), log: (l) => ctx.out.info(l), cacheDir: outputsCacheDir(workDir) }));
   }
   const clock = awsDeps.clock ?? systemClock;
   const target = botsTargetFromTopology(ctx, built);
@@ -66,6 +72,9 @@ async function awsStatusCommand(ctx: CommandContext): Promise<number> {
       }
     : undefined;
   const s = await awsStatus({ topology: built, probes: awsDeps.statusProbes(ctx.env), now: clock.now(), ...(promotion !== undefined ? { rto: { databasePromotionSeconds: promotion } } : {}), ...(bots ? { bots: async () => bots() } : {}) });
-  ctx.out.result({ ok: true, ...s }, formatAwsStatus(s));
+  // Readiness (issue 14): the verdict and its failed checks; a run that cannot be made is said, never a verdict.
+  const readiness = await awsDeps.readiness(ctx, built, stacks).then(readinessSummary, (err: unknown) => ({ error: redact(errorSummary(err)) }));
+  const lines = 'error' in readiness ? [`  readiness  could not be run: ${readiness.error} (dr readiness)`] : readinessSummaryLines(readiness);
+  ctx.out.result({ ok: true, ...s, readiness }, `${formatAwsStatus(s).replace(/\n$/, '')}\n\n${lines.join('\n')}\n`);
   return 0;
 }

@@ -38,6 +38,8 @@ export interface StepContext {
   call: CallOptions;
   /** Last replication sample the caller saw (the health monitor's). */
   lastKnown?: ReplicationState;
+  /** Planned mode goes on although readiness is `not-ready` (`--force`). */
+  force?: boolean;
   state: RunState;
   /** Now, ISO 8601, from the injected clock. */
   at(): string;

@@ -1,8 +1,14 @@
 /**
  * Failover step preflight: check that both regions are what the mode needs (refuse before acting otherwise), estimate the
  * data loss of an unplanned failover. It reads the world directly (no Pulumi refresh: that waits for reconcile).
+ *
+ * Then readiness (issue 14, when the caller wired {@link ReadinessPort}): a planned switchover refuses while the
+ * verdict is `not-ready` (nothing touched, every failed check named with its fix) unless forced; `degraded` is noted.
+ * An unplanned failover only records the verdict (the region it leaves is expected to be broken), and waits for it
+ * at most {@link UNPLANNED_READINESS_MS}.
  */
 import { RefusedError } from '../../core/errors';
+import type { ReadinessSummary } from '../../../lib/readiness';
 import type { ReplicationState } from '../ports';
 import { type PlanStep, regionOf } from '../plan';
 import { incidentMoves } from '../step-names';
@@ -62,9 +68,50 @@ export async function preflightStep(_step: PlanStep, ctx: StepContext): Promise<
       data.estimated_data_loss = ctx.state.estimatedLoss;
     }
   }
+  // Readiness last: the refusals above name the one thing that is wrong; this one names every failed check.
+  if (ports.readiness) notes.unshift(await readinessGate(ctx, data));
   // Traffic first: no Pulumi refresh before traffic moves (minutes, and the backend may be down); the world is read
   // directly above, and `reconcile` refreshes the stacks once traffic is served.
   return { status: 'ok', detail: notes.join('; '), data };
+}
+
+/** How long an unplanned failover's preflight lets readiness run before it goes on without it. */
+export const UNPLANNED_READINESS_MS = 5_000;
+
+/** `p`, or a rejection with `message` after `ms` (the timer never keeps the process alive and is always cleared). */
+function withinMs<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Run readiness; refuse a planned switchover that is not ready (unless forced). Returns the note for the step. */
+async function readinessGate(ctx: StepContext, data: Record<string, unknown>): Promise<string> {
+  const planned = ctx.plan.mode === 'planned';
+  let r: ReadinessSummary;
+  try {
+    const run = ctx.ports.readiness!.check(ctx.call);
+    // Unplanned: traffic first — readiness is recorded, never waited for past UNPLANNED_READINESS_MS (a lost region's
+    // calls would otherwise time out on the RTO's critical path).
+    r = planned ? await run : await withinMs(run, UNPLANNED_READINESS_MS, `not finished within ${UNPLANNED_READINESS_MS / 1000} s (an unplanned failover does not wait for it)`);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    if (planned && !ctx.force) throw new RefusedError(`readiness could not be checked (${why}): a planned switchover needs a ready verdict; find out why (dr readiness), or use --force to switch over anyway`);
+    data.readiness = { verdict: 'unknown', error: why, ...(ctx.force ? { forced: true } : {}) };
+    return `readiness: could not be checked (${why})${planned ? '; forced' : ''}`;
+  }
+  data.readiness = { verdict: r.verdict, failed: r.failed.map((f) => f.name), warned: r.warned, ...(planned && ctx.force && r.verdict === 'not-ready' ? { forced: true } : {}) };
+  const SHOWN = 5;
+  const failed = r.failed.slice(0, SHOWN).map((f) => `${f.name} ${f.resource}: ${f.reason} (fix: ${f.fix})`);
+  if (r.failed.length > SHOWN) failed.push(`and ${r.failed.length - SHOWN} more`);
+  if (planned && r.verdict === 'not-ready' && !ctx.force) {
+    throw new RefusedError(`readiness is not-ready, so a planned switchover is refused (nothing was changed). Failed checks: ${failed.join('; ')}. Fix them (dr readiness shows every check), or use --force to switch over anyway`, { readiness: data.readiness });
+  }
+  const named = r.failed.length ? `; failed: ${r.failed.map((f) => f.name).join(', ')}` : r.warned.length ? `; warnings: ${r.warned.join(', ')}` : '';
+  return `readiness: ${r.verdict}${named}${planned && r.verdict === 'not-ready' ? ' (forced)' : ''}`;
 }
 
 /** The newer of two replication samples that know a lag (the monitor's last sample wins when the primary is gone). */
