@@ -24,7 +24,7 @@ import { localBotsStatus } from './bot-status';
 import { generateToken, PLATFORM_PROCESS_TAG, PlatformControl, startPlatform } from '../adapters/rehearsal/platform-server';
 import { replaceFileSync } from '../adapters/tools/atomic-file';
 import { registerSecret } from '../core/redact';
-import { assertTraversable, chownRecursive, freePort, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
+import { assertTraversable, chownRecursive, freePorts, isAlive, isRoot, sleep, ToolEnv, userIds, waitForExit } from '../adapters/tools/proc';
 import { acquireLock, describeTakeover, type HeldLock } from '../adapters/tools/file-lock';
 import { OperationError, UsageError } from '../core/errors';
 import type { DataRole } from '../failover/index';
@@ -125,7 +125,8 @@ export async function up(dirArg: string, log: Log = noop, toolEnv?: ToolEnv): Pr
       throw new UsageError((err as Error).message);
     }
   }
-  const s = newState(dir, { pgA: await freePort(), pgB: await freePort(), redisA: await freePort(), redisB: await freePort(), s3: await freePort(), telegram: await freePort(), discord: await freePort(), control: await freePort() });
+  const [pgA, pgB, redisA, redisB, s3, telegram, discord, control] = await freePorts(8);
+  const s = newState(dir, { pgA, pgB, redisA, redisB, s3, telegram, discord, control });
   registerStateSecrets(s);
   writeState(s);
   try {

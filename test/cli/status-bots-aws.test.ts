@@ -89,7 +89,11 @@ describe('dr status (AWS): the per-bot section', () => {
     assert.deepEqual(community.missing_rights.map((m: { token: number; channel: string; missing: string[] }) => [m.token, m.channel, m.missing]), [[0, CHANNEL, ['can_delete_messages']]]);
     assert.deepEqual([moderation.platform, moderation.mode, moderation.active, moderation.active_region, moderation.endpoint.expected, moderation.missing_rights], ['discord', 'polling', 0, null, null, []]);
     assert.equal(tg.callCount(TG[1], 'setWebhook'), 1, 'status sets nothing (the one call is the test\'s)');
-    assert.deepEqual([...new Set(sm.mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name))], ['GetSecretValueCommand'], 'read only');
+    // Read only: the bots section reads the records; the readiness section (issue 14) also describes the secrets'
+    // replicas. Nothing is written.
+    const commands = new Set(sm.mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name));
+    assert.ok(commands.has('GetSecretValueCommand'), 'the bot records are read');
+    assert.deepEqual([...commands].filter((c) => !['GetSecretValueCommand', 'DescribeSecretCommand'].includes(c)), [], 'read only');
   });
 
   it('human: a Bots section after the regions', async () => {
@@ -105,6 +109,8 @@ describe('dr status (AWS): the per-bot section', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.json().bots.error, /the bots' channels and modes are read from the stack settings file/);
     assert.deepEqual(r.json().regions.map((x: { region: string }) => x.region), [A, B]);
-    assert.equal(sm.mock.calls().length, 0, 'no bot record read without the bots\' settings');
+    // The bots section reads no record without the bots' settings; what is read (readiness's own checks) is read only.
+    assert.deepEqual(sm.mock.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name).filter((c) => !['GetSecretValueCommand', 'DescribeSecretCommand'].includes(c)), [], 'read only');
+    assert.equal(r.json().readiness === undefined ? 'none' : 'shown', 'shown', 'readiness is still part of the status');
   });
 });

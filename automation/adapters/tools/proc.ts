@@ -111,18 +111,47 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close). */
-export function freePort(): Promise<number> {
+/** Ports this process handed out recently: the OS may offer a closed port again before its taker binds it. */
+const handedOut = new Map<number, number>();
+const HANDED_OUT_MS = 120_000;
+
+function listenOnAnyPort(): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+/**
+ * `n` distinct TCP ports on 127.0.0.1 that were free a moment ago: all held open at once (so the OS cannot offer one
+ * twice), none handed out by this process in the last two minutes, then closed for their takers to bind.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const now = Date.now();
+  for (const [port, at] of handedOut) if (now - at > HANDED_OUT_MS) handedOut.delete(port);
+  const held: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempts = 0; ports.length < n; attempts++) {
+      if (attempts > n + 50) throw new Error('could not allocate distinct ports');
+      const srv = await listenOnAnyPort();
+      held.push(srv);
       const addr = srv.address();
       const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not allocate a port'))));
-    });
-  });
+      if (port && !handedOut.has(port)) ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+  }
+  for (const port of ports) handedOut.set(port, now);
+  return ports;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (see {@link freePorts}). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0];
 }
 
 /** Resolve when `pid` is gone (polling), or reject after `timeoutMs`. */
