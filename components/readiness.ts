@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { createImageFunction, createSchedule } from './image-function';
 import { regionShortName } from '../lib/naming';
 import { arnAccount, arnPartition, parseArn, readinessPolicy, secretNameArnPattern, serviceTrustPolicy } from '../lib/policies';
 import { DEGRADED_ALARM_HOURS, READINESS_METRICS, READINESS_SCHEDULE_EXPRESSION, targetProblems, type ReadinessEnvName, type ReadinessTargets } from '../lib/readiness';
@@ -176,44 +177,27 @@ function readinessEnvironment(args: ReadinessArgs): Partial<Record<ReadinessEnvN
 }
 
 function createReadinessFunction(name: string, args: ReadinessArgs, parent: pulumi.Resource, { tags, fnName }: ReadinessBase, deps: { role: aws.iam.Role; logGroup: aws.cloudwatch.LogGroup; dependsOn: pulumi.Resource[] }): aws.lambda.Function {
-  const child = { parent, provider: args.provider };
-  const fn = new aws.lambda.Function(
-    `${name}-function`,
-    {
-      name: fnName,
-      description: 'bot-platform-dr readiness: is the DR pair ready to fail over? every 30 minutes, DrReady 0/1/2 and DrCheckFailed per check',
-      packageType: 'Image',
-      imageUri: args.imageUri,
-      // The image's CMD is the backup job's handler; this function runs the same image with the readiness one.
-      imageConfig: { commands: [READINESS_HANDLER] },
-      architectures: ['x86_64'],
-      role: deps.role.arn,
-      memorySize: args.memoryMb ?? 256,
-      // One run is ~50 AWS calls and the bot probes (seconds); 2 minutes leaves room for retries of a slow region.
-      timeout: 120,
-      reservedConcurrentExecutions: 1,
-      environment: { variables: readinessEnvironment(args) },
-      kmsKeyArn: args.kmsKeyArn,
-      loggingConfig: { logFormat: 'JSON', logGroup: deps.logGroup.name },
-      tags,
-    },
-    { ...child, dependsOn: deps.dependsOn },
-  );
-  // A missed run is not retried: the next one is 30 minutes away and observes afresh.
-  new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 600 }, child);
-  return fn;
+  return createImageFunction(name, parent, args.provider, {
+    fnName,
+    description: 'bot-platform-dr readiness: is the DR pair ready to fail over? every 30 minutes, DrReady 0/1/2 and DrCheckFailed per check',
+    imageUri: args.imageUri,
+    handler: READINESS_HANDLER,
+    role: deps.role,
+    memoryMb: args.memoryMb ?? 256,
+    // One run is ~50 AWS calls and the bot probes (seconds); 2 minutes leaves room for retries of a slow region.
+    timeoutSeconds: 120,
+    environment: readinessEnvironment(args),
+    kmsKeyArn: args.kmsKeyArn,
+    logGroup: deps.logGroup,
+    tags,
+    dependsOn: deps.dependsOn,
+    // A missed run is not retried: the next one is 30 minutes away and observes afresh.
+    maxEventAgeSeconds: 600,
+  });
 }
 
 function createReadinessSchedule(name: string, args: ReadinessArgs, parent: pulumi.Resource, { tags, fnName }: ReadinessBase, fn: aws.lambda.Function): aws.cloudwatch.EventRule {
-  const child = { parent, provider: args.provider };
-  const rule = new aws.cloudwatch.EventRule(`${name}-schedule`, { name: `${fnName}-schedule`, description: `readiness every 30 minutes (${READINESS_SCHEDULE_EXPRESSION})`, scheduleExpression: READINESS_SCHEDULE_EXPRESSION, state: 'ENABLED', tags }, child);
-  const permission = new aws.lambda.Permission(`${name}-schedule-permission`, { action: 'lambda:InvokeFunction', function: fn.name, principal: 'events.amazonaws.com', sourceArn: rule.arn }, child);
-  new aws.cloudwatch.EventTarget(
-    `${name}-schedule-target`,
-    { rule: rule.name, arn: fn.arn, input: JSON.stringify({ source: 'schedule' }), retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 600 } },
-    { ...child, dependsOn: [permission] },
-  );
-  return rule;
+  return createSchedule(name, parent, args.provider, fn, { fnName, description: `readiness every 30 minutes (${READINESS_SCHEDULE_EXPRESSION})`, expression: READINESS_SCHEDULE_EXPRESSION, tags, maxEventAgeSeconds: 600 });
 }
 
 /** The two alarms on `DrReady` (Region = this region), notifying the alerts topic; returns their names. */

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { createImageFunction, createSchedule } from './image-function';
 import { arnAccount, arnPartition, serviceTrustPolicy, tokenMonitorPolicy } from '../lib/policies';
 import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, BOT_ENDPOINT_ALARM_IDS, BOT_METRIC_DIMENSIONS, BOT_METRICS, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE, WEBHOOK_RECENT_ERROR_SECONDS } from '../lib/token-metrics';
 import { MONITOR_SCHEDULE_EXPRESSION, type MonitoredBot, monitorTimeoutSeconds, scheduleProblems, type TokenMonitorEnvName } from '../lib/token-monitor';
@@ -246,57 +247,28 @@ function createMonitorFunction(
   { tags, fnName }: MonitorBase,
   deps: { role: aws.iam.Role; logGroup: aws.cloudwatch.LogGroup; dependsOn: pulumi.Resource[] },
 ): aws.lambda.Function {
-  const child = { parent, provider: args.provider };
-  const fn = new aws.lambda.Function(
-    `${name}-function`,
-    {
-      name: fnName,
-      description: 'bot-platform-dr token monitor: probe every bot token each minute, switch after N failures (active stack only)',
-      packageType: 'Image',
-      imageUri: args.imageUri,
-      // The image's CMD is the backup job's handler; this function runs the same image with the monitor's.
-      imageConfig: { commands: [TOKEN_MONITOR_HANDLER] },
-      architectures: ['x86_64'],
-      role: deps.role.arn,
-      memorySize: args.memoryMb ?? 256,
-      timeout: monitorTimeoutSeconds(schedule(args)),
-      // One run at a time: a run that overlaps the next minute's makes that one wait, then it is dropped (below).
-      reservedConcurrentExecutions: 1,
-      environment: { variables: monitorEnvironment(args) },
-      kmsKeyArn: args.kmsKeyArn,
-      loggingConfig: { logFormat: 'JSON', logGroup: deps.logGroup.name },
-      tags,
-    },
-    { ...child, dependsOn: deps.dependsOn },
-  );
-  new aws.lambda.FunctionEventInvokeConfig(
-    `${name}-async`,
-    // A missed minute is not retried: the next invocation probes afresh within the minute.
-    { functionName: fn.name, maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
-    child,
-  );
-  return fn;
+  return createImageFunction(name, parent, args.provider, {
+    fnName,
+    description: 'bot-platform-dr token monitor: probe every bot token each minute, switch after N failures (active stack only)',
+    imageUri: args.imageUri,
+    handler: TOKEN_MONITOR_HANDLER,
+    role: deps.role,
+    memoryMb: args.memoryMb ?? 256,
+    timeoutSeconds: monitorTimeoutSeconds(schedule(args)),
+    environment: monitorEnvironment(args),
+    kmsKeyArn: args.kmsKeyArn,
+    logGroup: deps.logGroup,
+    tags,
+    dependsOn: deps.dependsOn,
+    // One run at a time: a run that overlaps the next minute's makes that one wait; a missed minute is not retried,
+    // the next invocation probes afresh within the minute.
+    maxEventAgeSeconds: 60,
+  });
 }
 
 /** The EventBridge rule invoking the function every minute, its target and the permission it invokes with. */
 function createMonitorSchedule(name: string, args: TokenMonitorArgs, parent: pulumi.Resource, { tags, fnName }: MonitorBase, fn: aws.lambda.Function): aws.cloudwatch.EventRule {
-  const child = { parent, provider: args.provider };
-  const rule = new aws.cloudwatch.EventRule(
-    `${name}-schedule`,
-    { name: `${fnName}-schedule`, description: `token monitor every minute (${MONITOR_SCHEDULE_EXPRESSION})`, scheduleExpression: MONITOR_SCHEDULE_EXPRESSION, state: 'ENABLED', tags },
-    child,
-  );
-  const permission = new aws.lambda.Permission(
-    `${name}-schedule-permission`,
-    { action: 'lambda:InvokeFunction', function: fn.name, principal: 'events.amazonaws.com', sourceArn: rule.arn },
-    child,
-  );
-  new aws.cloudwatch.EventTarget(
-    `${name}-schedule-target`,
-    { rule: rule.name, arn: fn.arn, input: JSON.stringify({ source: 'schedule' }), retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 } },
-    { ...child, dependsOn: [permission] },
-  );
-  return rule;
+  return createSchedule(name, parent, args.provider, fn, { fnName, description: `token monitor every minute (${MONITOR_SCHEDULE_EXPRESSION})`, expression: MONITOR_SCHEDULE_EXPRESSION, tags, maxEventAgeSeconds: 60 });
 }
 
 /**
