@@ -291,7 +291,7 @@ const planReconcile: StepPlanner = (c, add) => {
   const target: StepTarget = { survivor: to.name, lost: from.name };
   if (stacks.length) target.stacks = stacks;
   if (!stacks.length || un.stacks) {
-    add('reconcile', false, 're-target the infrastructure as code', target, `skipped: ${un.stacks ?? 'no stacks in this environment'} (the journal records the roles)`);
+    add('reconcile', false, 're-target the infrastructure as code', target, `skipped: ${un.stacks ?? 'no stacks in this environment'}${/journal/.test(un.stacks ?? '') ? '' : ' (the journal records the roles)'}`);
     return;
   }
   add(

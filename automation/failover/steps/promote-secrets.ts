@@ -71,7 +71,7 @@ async function moveConsumers(ctx: StepContext, bots: BotsPort): Promise<{ text: 
   const survivor = await setCopies(ctx, bots, to, ctx.call);
   const texts = [
     lost.failed.length
-      ? `${from}'s copies of ${lost.failed.map((f) => f.bot).join(', ')} not set (${lost.failed.map((f) => f.detail).join('; ')}): pending fence, the split-brain guard sets them to ${to} as soon as ${from} answers`
+      ? `${from}'s copies of ${lost.failed.map((f) => f.bot).join(', ')} not set (${[...new Set(lost.failed.map((f) => f.detail))].join('; ')}): pending fence, the split-brain guard sets them to ${to} as soon as ${from} answers`
       : describeCopy(from, to, lost),
     describeCopy(to, to, survivor),
   ];
