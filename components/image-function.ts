@@ -7,6 +7,39 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { arnAccount, arnPartition, serviceTrustPolicy } from '../lib/policies';
+
+/** What every part of such a function is named, tagged and scoped with. */
+export interface ImageFunctionBase {
+  tags: Record<string, string>;
+  fnName: string;
+  account: pulumi.Output<string>;
+  partition: pulumi.Output<string>;
+}
+
+/** The base of a function named `fnName`, tagged as `component`, in the account and partition of `kmsKeyArn`. */
+export function imageFunctionBase(o: { tags?: Record<string, string>; component: string; fnName: string; kmsKeyArn: pulumi.Input<string> }): ImageFunctionBase {
+  return {
+    tags: { ...o.tags, 'bot-dr:component': o.component },
+    fnName: o.fnName,
+    account: pulumi.output(o.kmsKeyArn).apply(arnAccount),
+    partition: pulumi.output(o.kmsKeyArn).apply(arnPartition),
+  };
+}
+
+/** The function's role (trusting Lambda in this account) and its one inline policy: `${name}-role`, `${name}-role-policy`. */
+export function createImageFunctionRole(
+  name: string,
+  parent: pulumi.Resource,
+  provider: aws.Provider,
+  { tags, account }: ImageFunctionBase,
+  o: { description: string; policy: pulumi.Input<string> },
+): { role: aws.iam.Role; rolePolicy: aws.iam.RolePolicy } {
+  const child = { parent, provider };
+  const role = new aws.iam.Role(`${name}-role`, { description: o.description, assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags }, child);
+  const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, { role: role.id, policy: o.policy }, child);
+  return { role, rolePolicy };
+}
 
 export interface ImageFunctionSpec {
   fnName: string;

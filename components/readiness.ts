@@ -1,8 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { createImageFunction, createSchedule } from './image-function';
+import { createImageFunction, createImageFunctionRole, createSchedule, type ImageFunctionBase, imageFunctionBase } from './image-function';
+
+type ReadinessBase = ImageFunctionBase;
 import { regionShortName } from '../lib/naming';
-import { arnAccount, arnPartition, parseArn, readinessPolicy, secretNameArnPattern, serviceTrustPolicy } from '../lib/policies';
+import { parseArn, readinessPolicy, secretNameArnPattern } from '../lib/policies';
 import { DEGRADED_ALARM_HOURS, READINESS_METRICS, READINESS_SCHEDULE_EXPRESSION, targetProblems, type ReadinessEnvName, type ReadinessTargets } from '../lib/readiness';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
 
@@ -97,20 +99,8 @@ export class Readiness extends pulumi.ComponentResource {
   }
 }
 
-interface ReadinessBase {
-  tags: Record<string, string>;
-  fnName: string;
-  account: pulumi.Output<string>;
-  partition: pulumi.Output<string>;
-}
-
 function readinessBase(args: ReadinessArgs): ReadinessBase {
-  return {
-    tags: { ...args.tags, 'bot-dr:component': 'readiness' },
-    fnName: `${args.namePrefix}-${regionShortName(args.region)}-readiness`,
-    account: pulumi.output(args.kmsKeyArn).apply(arnAccount),
-    partition: pulumi.output(args.kmsKeyArn).apply(arnPartition),
-  };
+  return imageFunctionBase({ tags: args.tags, component: 'readiness', fnName: `${args.namePrefix}-${regionShortName(args.region)}-readiness`, kmsKeyArn: args.kmsKeyArn });
 }
 
 /** A secret ARN in `region` (the replicated secrets keep their name and suffix in the peer region). */
@@ -142,24 +132,13 @@ export function readinessRoleDocument(args: Pick<ReadinessArgs, 'region' | 'botS
   });
 }
 
-function createReadinessRole(name: string, args: ReadinessArgs, parent: pulumi.Resource, { tags, account, partition }: ReadinessBase, logGroup: aws.cloudwatch.LogGroup) {
-  const child = { parent, provider: args.provider };
-  const role = new aws.iam.Role(
-    `${name}-role`,
-    { description: 'Readiness: read both regions of the DR pair, publish DrReady, store the report', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
-    child,
-  );
-  const rolePolicy = new aws.iam.RolePolicy(
-    `${name}-role-policy`,
-    {
-      role: role.id,
-      policy: pulumi
-        .all([account, partition, pulumi.output(args.targets), pulumi.output(args.bucketName), logGroup.arn])
-        .apply(([a, p, t, bucketName, logGroupArn]) => JSON.stringify(readinessRoleDocument(args, t as ReadinessTargets, { account: a, partition: p, bucketName, logGroupArn }))),
-    },
-    child,
-  );
-  return { role, rolePolicy };
+function createReadinessRole(name: string, args: ReadinessArgs, parent: pulumi.Resource, base: ReadinessBase, logGroup: aws.cloudwatch.LogGroup) {
+  return createImageFunctionRole(name, parent, args.provider, base, {
+    description: 'Readiness: read both regions of the DR pair, publish DrReady, store the report',
+    policy: pulumi
+      .all([base.account, base.partition, pulumi.output(args.targets), pulumi.output(args.bucketName), logGroup.arn])
+      .apply(([a, p, t, bucketName, logGroupArn]) => JSON.stringify(readinessRoleDocument(args, t as ReadinessTargets, { account: a, partition: p, bucketName, logGroupArn }))),
+  });
 }
 
 /** The function's environment: the contract of lib/readiness.ts (`READINESS_ENV`). */

@@ -1,7 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { createImageFunction, createSchedule } from './image-function';
-import { arnAccount, arnPartition, serviceTrustPolicy, tokenMonitorPolicy } from '../lib/policies';
+import { createImageFunction, createImageFunctionRole, createSchedule, type ImageFunctionBase, imageFunctionBase } from './image-function';
+
+/** What every part of the monitor is named, tagged and scoped with. */
+type MonitorBase = ImageFunctionBase;
+import { tokenMonitorPolicy } from '../lib/policies';
 import { ACTIVE_TOKEN_INDEX, ANY_TOKEN_INDEX, BOT_ENDPOINT_ALARM_IDS, BOT_METRIC_DIMENSIONS, BOT_METRICS, TOKEN_METRIC_DIMENSIONS, TOKEN_METRICS, TOKEN_METRICS_NAMESPACE, WEBHOOK_RECENT_ERROR_SECONDS } from '../lib/token-metrics';
 import { MONITOR_SCHEDULE_EXPRESSION, type MonitoredBot, monitorTimeoutSeconds, scheduleProblems, type TokenMonitorEnvName } from '../lib/token-monitor';
 import { ALARM_ID_TAG, alarmRunbookSuffix } from '../lib/runbook';
@@ -164,44 +167,20 @@ export class TokenMonitor extends pulumi.ComponentResource {
   }
 }
 
-/** What every part of the monitor is named, tagged and scoped with. */
-interface MonitorBase {
-  tags: Record<string, string>;
-  fnName: string;
-  account: pulumi.Output<string>;
-  partition: pulumi.Output<string>;
-}
-
 function monitorBase(args: TokenMonitorArgs): MonitorBase {
-  return {
-    tags: { ...args.tags, 'bot-dr:component': 'token-monitor' },
-    fnName: `${args.namePrefix}-token-monitor`,
-    account: pulumi.output(args.kmsKeyArn).apply(arnAccount),
-    partition: pulumi.output(args.kmsKeyArn).apply(arnPartition),
-  };
+  return imageFunctionBase({ tags: args.tags, component: 'token-monitor', fnName: `${args.namePrefix}-token-monitor`, kmsKeyArn: args.kmsKeyArn });
 }
 
 /** The monitor's least-privilege role (lib/policies.ts `tokenMonitorPolicy`): scoped to the bot-token secrets by name. */
-function createMonitorRole(name: string, args: TokenMonitorArgs, parent: pulumi.Resource, { tags, account, partition }: MonitorBase, logGroup: aws.cloudwatch.LogGroup) {
-  const child = { parent, provider: args.provider };
-  const role = new aws.iam.Role(
-    `${name}-role`,
-    { description: 'Token monitor: probe the bot tokens, switch on failure (active stack only)', assumeRolePolicy: account.apply((a) => JSON.stringify(serviceTrustPolicy('lambda.amazonaws.com', a))), tags },
-    child,
-  );
-  const rolePolicy = new aws.iam.RolePolicy(
-    `${name}-role-policy`,
-    {
-      role: role.id,
-      policy: pulumi.all([account, partition, args.alertsTopicArn, logGroup.arn]).apply(([a, p, topicArn, logGroupArn]) =>
-        JSON.stringify(
-          tokenMonitorPolicy({ region: args.region, account: a, partition: p, secretNames: args.bots.map((b) => b.secretName), metricsNamespace: TOKEN_METRICS_NAMESPACE, topicArn, logGroupArn }),
-        ),
+function createMonitorRole(name: string, args: TokenMonitorArgs, parent: pulumi.Resource, base: MonitorBase, logGroup: aws.cloudwatch.LogGroup) {
+  return createImageFunctionRole(name, parent, args.provider, base, {
+    description: 'Token monitor: probe the bot tokens, switch on failure (active stack only)',
+    policy: pulumi
+      .all([base.account, base.partition, args.alertsTopicArn, logGroup.arn])
+      .apply(([a, p, topicArn, logGroupArn]) =>
+        JSON.stringify(tokenMonitorPolicy({ region: args.region, account: a, partition: p, secretNames: args.bots.map((b) => b.secretName), metricsNamespace: TOKEN_METRICS_NAMESPACE, topicArn, logGroupArn })),
       ),
-    },
-    child,
-  );
-  return { role, rolePolicy };
+  });
 }
 
 /** A bot's issue-11 fields in TOKEN_BOTS (only those that are set). */
